@@ -1,0 +1,272 @@
+//! Agents: the seed's five states and the commands that move between them.
+//!
+//! | from            | input                 | to      |
+//! |-----------------|-----------------------|---------|
+//! | (new), Offline, Online, Ready | register | Ready |
+//! | Online          | available             | Ready   |
+//! | Ready           | not ready (break)     | Online  |
+//! | Ready           | offer (dispatch)      | Ringing |
+//! | Ringing         | accept                | Busy    |
+//! | Ringing         | reject / ring timeout | Ready, visitor re-queued at the head |
+//! | Busy            | call ends             | Ready   |
+//! | Busy            | transfer away         | Ready   |
+//! | Ready           | transfer in           | Busy    |
+//! | any             | offline               | Offline, releasing its offer or call |
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::center::{Outbox, State};
+use crate::routing::Routing;
+use crate::session::{check_text, EndReason, Stage, NAME_MAX};
+use crate::{AgentId, CoreError, Party, Reply, SessionId, Timestamp};
+
+/// The seed's agent states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentState {
+    /// Signed out.
+    Offline,
+    /// Signed in, not taking calls (break, wrap-up).
+    Online,
+    /// Waiting for a call: the dispatch target.
+    Ready,
+    /// An offer is pushed; accept or reject before it lapses.
+    Ringing,
+    /// On a call.
+    Busy,
+}
+
+impl AgentState {
+    /// Every state, in the order of [`AgentState::index`].
+    pub const ALL: [AgentState; 5] = [
+        AgentState::Offline,
+        AgentState::Online,
+        AgentState::Ready,
+        AgentState::Ringing,
+        AgentState::Busy,
+    ];
+
+    /// Position in [`AgentState::ALL`], for per-state counters.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for AgentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AgentState::Offline => "offline",
+            AgentState::Online => "online",
+            AgentState::Ready => "ready",
+            AgentState::Ringing => "ringing",
+            AgentState::Busy => "busy",
+        })
+    }
+}
+
+/// Counters of one agent's work since registering.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentCallStats {
+    /// Calls rung through to the agent.
+    pub offered: u64,
+    /// Calls answered.
+    pub answered: u64,
+    /// Calls declined.
+    pub rejected: u64,
+    /// Offers that lapsed unanswered.
+    pub timed_out: u64,
+    /// Sum of ring-to-answer times, for the average.
+    pub ring_to_accept_ms_total: u64,
+}
+
+/// A person who takes calls. Read-only outside the core.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agent {
+    /// Chosen at registration.
+    pub id: AgentId,
+    /// Display name.
+    pub name: String,
+    /// Current state.
+    pub state: AgentState,
+    /// The session it is rung for (Ringing) or talking in (Busy).
+    pub session: Option<SessionId>,
+    /// When it entered its current state.
+    pub state_since: Timestamp,
+    /// Work counters.
+    pub stats: AgentCallStats,
+}
+
+impl State {
+    /// Moves an agent to `new`, keeping the per-state counts and the router's
+    /// set of Ready agents in step. Every state change goes through here.
+    pub(crate) fn set_agent_state(&mut self, id: &AgentId, new: AgentState, now: Timestamp) {
+        let Some(a) = self.agents.get_mut(id) else {
+            return;
+        };
+        let old = a.state;
+        if old == new {
+            return;
+        }
+        a.state = new;
+        a.state_since = now;
+        self.counts.agents[old.index()] -= 1;
+        self.counts.agents[new.index()] += 1;
+        if old == AgentState::Ready {
+            self.router.remove(id);
+        }
+        if new == AgentState::Ready {
+            self.router.insert(id, now);
+        }
+    }
+
+    /// Frees an agent from the session it held: a Ringing or Busy agent
+    /// becomes Ready; one already signing out stays Offline.
+    pub(crate) fn release_agent(&mut self, now: Timestamp, id: &AgentId) {
+        let Some(a) = self.agents.get_mut(id) else {
+            return;
+        };
+        a.session = None;
+        if matches!(a.state, AgentState::Ringing | AgentState::Busy) {
+            self.set_agent_state(id, AgentState::Ready, now);
+        }
+    }
+
+    pub(crate) fn agent(&self, id: &AgentId) -> Result<&Agent, CoreError> {
+        self.agents
+            .get(id)
+            .ok_or_else(|| CoreError::AgentNotFound(id.clone()))
+    }
+
+    /// Signs an agent in (creating it if new) and makes it Ready.
+    pub(crate) fn register_agent(
+        &mut self,
+        now: Timestamp,
+        id: &AgentId,
+        name: Option<String>,
+    ) -> Result<Reply, CoreError> {
+        check_text("agent_id", Some(id.as_str()), true, NAME_MAX)?;
+        check_text("agent_name", name.as_deref(), false, NAME_MAX)?;
+        match self.agents.get_mut(id) {
+            Some(a) => match a.state {
+                AgentState::Offline | AgentState::Online | AgentState::Ready => {
+                    if let Some(name) = name {
+                        a.name = name;
+                    }
+                }
+                state => {
+                    return Err(CoreError::AgentState {
+                        agent: id.clone(),
+                        state,
+                        expected: "offline, online or ready",
+                    })
+                }
+            },
+            None => {
+                if self.agents.len() >= self.config.max_agents {
+                    return Err(CoreError::TooManyAgents {
+                        max: self.config.max_agents,
+                    });
+                }
+                let agent = Agent {
+                    id: id.clone(),
+                    name: name.unwrap_or_else(|| id.to_string()),
+                    state: AgentState::Offline,
+                    session: None,
+                    state_since: now,
+                    stats: AgentCallStats::default(),
+                };
+                self.agents.insert(id.clone(), agent);
+                self.counts.agents[AgentState::Offline.index()] += 1;
+            }
+        }
+        self.set_agent_state(id, AgentState::Ready, now);
+        Ok(Reply::Done)
+    }
+
+    /// Online -> Ready (Ready stays Ready).
+    pub(crate) fn agent_available(
+        &mut self,
+        now: Timestamp,
+        id: &AgentId,
+    ) -> Result<Reply, CoreError> {
+        self.expect_agent_state(
+            id,
+            &[AgentState::Online, AgentState::Ready],
+            "online or ready",
+        )?;
+        self.set_agent_state(id, AgentState::Ready, now);
+        Ok(Reply::Done)
+    }
+
+    /// Ready -> Online (Online stays Online).
+    pub(crate) fn agent_not_ready(
+        &mut self,
+        now: Timestamp,
+        id: &AgentId,
+    ) -> Result<Reply, CoreError> {
+        self.expect_agent_state(
+            id,
+            &[AgentState::Online, AgentState::Ready],
+            "online or ready",
+        )?;
+        self.set_agent_state(id, AgentState::Online, now);
+        Ok(Reply::Done)
+    }
+
+    /// Any -> Offline. An offer it held goes back to the head of the queue; a
+    /// call it held ends.
+    pub(crate) fn agent_offline(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        id: &AgentId,
+    ) -> Result<Reply, CoreError> {
+        let agent = self.agent(id)?;
+        let (state, held) = (agent.state, agent.session.clone());
+        // Offline first, so that a released visitor is not offered straight back.
+        self.set_agent_state(id, AgentState::Offline, now);
+        if let Some(session) = held {
+            match state {
+                AgentState::Ringing => self.withdraw_offer(out, now, &session),
+                AgentState::Busy => {
+                    self.finish(out, now, &session, EndReason::AgentOffline, Party::Agent)
+                }
+                _ => {}
+            }
+        }
+        Ok(Reply::Done)
+    }
+
+    /// The agent's state if it is one of `allowed`, else a typed conflict.
+    pub(crate) fn expect_agent_state(
+        &self,
+        id: &AgentId,
+        allowed: &[AgentState],
+        expected: &'static str,
+    ) -> Result<&Agent, CoreError> {
+        let agent = self.agent(id)?;
+        if allowed.contains(&agent.state) {
+            Ok(agent)
+        } else {
+            Err(CoreError::AgentState {
+                agent: id.clone(),
+                state: agent.state,
+                expected,
+            })
+        }
+    }
+
+    /// Whether `agent` holds `session` in the stage its state says it should.
+    pub(crate) fn agent_holds(&self, agent: &Agent, session: &SessionId) -> bool {
+        let Some(s) = self.sessions.get(session) else {
+            return false;
+        };
+        match (&s.stage, agent.state) {
+            (Stage::Ringing { agent: a, .. }, AgentState::Ringing)
+            | (Stage::Active { agent: a }, AgentState::Busy) => a == &agent.id,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The owner of all contact-center state, and its public API in quinn-proto
+//! order: getters, `handle_*` inputs, `poll_*` outputs.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use foldhash::quality::FixedState;
+
+use crate::routing::{Router, Routing, RoutingMode};
+use crate::session::{check_text, NewSession, Stage, NAME_MAX};
+use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals};
+use crate::timers::{Timer, TimerKey, Timers};
+use crate::{
+    Agent, AgentId, Command, Config, ConfigError, CoreError, EndReason, Event, EventKind, Party,
+    Prng, Recipient, Reply, Session, SessionId, SessionStatus, Timestamp, VisitorId,
+};
+
+/// Hash maps with a hasher seeded from the center's seed: fast, and the same
+/// layout for the same seed.
+pub(crate) type Map<K, V> = HashMap<K, V, FixedState>;
+
+/// Events waiting to be drained by the driver.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Outbox(VecDeque<Event>);
+
+impl Outbox {
+    pub(crate) fn push(&mut self, to: Recipient, event: EventKind) {
+        self.0.push_back(Event { to, event });
+    }
+}
+
+/// Everything the center decides from. Equal states behave identically.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct State {
+    pub(crate) config: Config,
+    pub(crate) rng: Prng,
+    /// The latest time seen; inputs never move it backwards.
+    pub(crate) now: Timestamp,
+    pub(crate) sessions: Map<SessionId, Session>,
+    /// Ended sessions still held, oldest first.
+    pub(crate) ended: VecDeque<SessionId>,
+    pub(crate) agents: Map<AgentId, Agent>,
+    /// Each visitor's open session.
+    pub(crate) visitors: Map<VisitorId, SessionId>,
+    pub(crate) queue: crate::queue::Queue,
+    pub(crate) router: Router,
+    pub(crate) timers: Timers,
+    /// The armed safety-net dispatch tick, if any.
+    pub(crate) tick: Option<TimerKey>,
+    pub(crate) counts: Counts,
+    pub(crate) totals: Totals,
+    pub(crate) ratings: RatingStats,
+    pub(crate) trend: BTreeMap<u64, DayCounts>,
+}
+
+/// What a visitor's page sees when it asks where the visitor is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisitorStatus {
+    /// The visitor's open session.
+    pub session_id: SessionId,
+    /// Waiting or Active.
+    pub status: SessionStatus,
+    /// 1-based place in the queue while queued; None while rung or in a call.
+    pub position: Option<usize>,
+    /// Visitors queued in all.
+    pub queue_length: usize,
+    /// The agent being rung or talking to the visitor.
+    pub agent_id: Option<AgentId>,
+}
+
+/// A whole contact center as a deterministic state machine.
+///
+/// Drive it like str0m or quinn-proto: feed inputs with the current time,
+/// drain [`poll_event`](Center::poll_event) after each, and call
+/// [`handle_timeout`](Center::handle_timeout) when
+/// [`poll_timeout`](Center::poll_timeout) is due. Same seed and same inputs
+/// give the same events, byte for byte.
+///
+/// Timers fire at their own deadlines: whether `handle_timeout` runs exactly
+/// on time, late, or not at all before the next command (which fires what is
+/// due first), the resulting state is the same. So a journal of commands and
+/// their times is enough to rebuild the center exactly.
+#[derive(Clone, Debug)]
+pub struct Center {
+    state: State,
+    outbox: Outbox,
+}
+
+/// Equality of decision state; undelivered events are outputs, not state.
+impl PartialEq for Center {
+    fn eq(&self, other: &Self) -> bool {
+        self.state == other.state
+    }
+}
+
+impl Center {
+    /// A center with no agents and no visitors, whose randomness (session
+    /// ids, random routing) is fixed by `seed`.
+    pub fn new(config: Config, seed: u64) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let hasher = FixedState::with_seed(seed);
+        Ok(Center {
+            state: State {
+                config,
+                rng: Prng::new(seed),
+                now: Timestamp::EPOCH,
+                sessions: Map::with_hasher(hasher.clone()),
+                ended: VecDeque::new(),
+                agents: Map::with_hasher(hasher.clone()),
+                visitors: Map::with_hasher(hasher),
+                queue: Default::default(),
+                router: Router::new(RoutingMode::default()),
+                timers: Timers::default(),
+                tick: None,
+                counts: Counts::default(),
+                totals: Totals::default(),
+                ratings: RatingStats::default(),
+                trend: BTreeMap::new(),
+            },
+            outbox: Outbox::default(),
+        })
+    }
+
+    // ---- getters ----
+
+    /// The settings in force.
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
+    /// The latest time the center has seen.
+    pub fn now(&self) -> Timestamp {
+        self.state.now
+    }
+
+    /// A session by id (ended ones too, until forgotten).
+    pub fn session(&self, id: &str) -> Option<&Session> {
+        self.state.sessions.get(id)
+    }
+
+    /// All sessions held, oldest first.
+    pub fn sessions(&self) -> Vec<&Session> {
+        let mut all: Vec<&Session> = self.state.sessions.values().collect();
+        all.sort_unstable_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        all
+    }
+
+    /// An agent by id.
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.state.agents.get(id)
+    }
+
+    /// All registered agents, by id.
+    pub fn agents(&self) -> Vec<&Agent> {
+        let mut all: Vec<&Agent> = self.state.agents.values().collect();
+        all.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        all
+    }
+
+    /// The queued sessions, next first.
+    pub fn queue(&self) -> impl Iterator<Item = &Session> + '_ {
+        self.state
+            .queue
+            .iter()
+            .filter_map(|id| self.state.sessions.get(id))
+    }
+
+    /// Where a visitor with an open session stands.
+    pub fn visitor(&self, id: &str) -> Result<VisitorStatus, CoreError> {
+        let s = self
+            .state
+            .visitors
+            .get(id)
+            .and_then(|sid| self.state.sessions.get(sid))
+            .ok_or_else(|| CoreError::VisitorNotFound(VisitorId::from(id)))?;
+        let (position, agent_id) = match &s.stage {
+            Stage::Queued { key, .. } => (Some(self.state.queue.position(*key)), None),
+            Stage::Ringing { agent, .. } | Stage::Active { agent } => (None, Some(agent.clone())),
+            Stage::Ended => (None, None),
+        };
+        Ok(VisitorStatus {
+            session_id: s.id.clone(),
+            status: s.status(),
+            position,
+            queue_length: self.state.queue.len(),
+            agent_id,
+        })
+    }
+
+    /// The agent the router would ring next for the head of the queue, without
+    /// advancing it (for display).
+    pub fn next_agent(&self) -> Option<AgentId> {
+        let visitor = self
+            .queue()
+            .next()
+            .map(|s| s.customer_id.clone())
+            .unwrap_or_else(|| VisitorId::from(""));
+        self.state.router.peek(&visitor)
+    }
+
+    /// Sessions, agents, queue, ratings and totals.
+    pub fn stats(&self) -> Stats {
+        self.state.stats()
+    }
+
+    /// Sessions created, answered and completed per UTC day, for the last
+    /// `days` days (1 to 366) up to today, oldest first.
+    pub fn trend(&self, days: u32) -> Result<Vec<DayTrend>, CoreError> {
+        self.state.trend(days)
+    }
+
+    /// Checks every internal invariant; the error names the first broken one.
+    /// Costs O(state): for tests and simulation, not for the hot path.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.state.check_invariants()
+    }
+
+    // ---- inputs ----
+
+    /// Applies one command at `now`. Timers due by `now` fire first, so the
+    /// outcome does not depend on when the driver last called `handle_timeout`.
+    /// A refused command leaves the state as it was.
+    pub fn apply(&mut self, now: Timestamp, command: Command) -> Result<Reply, CoreError> {
+        self.handle_timeout(now);
+        let now = self.state.now;
+        let (st, out) = (&mut self.state, &mut self.outbox);
+        let reply = match command {
+            Command::CreateSession {
+                title,
+                customer_id,
+                customer_name,
+                description,
+            } => {
+                check_text("title", Some(&title), true, NAME_MAX)?;
+                st.open_session(
+                    out,
+                    now,
+                    NewSession {
+                        title,
+                        customer_id,
+                        customer_name,
+                        description,
+                        preferred_skill: None,
+                    },
+                )
+            }
+            Command::JoinQueue {
+                visitor_id,
+                visitor_name,
+                preferred_skill,
+            } => {
+                let title = visitor_name
+                    .clone()
+                    .unwrap_or_else(|| visitor_id.to_string());
+                st.open_session(
+                    out,
+                    now,
+                    NewSession {
+                        title,
+                        customer_id: visitor_id,
+                        customer_name: visitor_name,
+                        description: None,
+                        preferred_skill,
+                    },
+                )
+            }
+            Command::LeaveQueue { visitor_id } => st.leave_queue(out, now, &visitor_id),
+            Command::EndSession { session_id, by } => st.end_session(out, now, &session_id, by),
+            Command::AssignSession {
+                session_id,
+                agent_id,
+            } => st.assign_session(out, now, &session_id, &agent_id),
+            Command::TransferSession {
+                session_id,
+                target_agent_id,
+            } => st.transfer(out, now, &session_id, &target_agent_id),
+            Command::SetMute {
+                session_id,
+                target,
+                muted,
+            } => st.set_mute(out, &session_id, target, muted),
+            Command::RateSession {
+                session_id,
+                rating,
+                comment,
+            } => st.rate(now, &session_id, rating, comment),
+            Command::RegisterAgent {
+                agent_id,
+                agent_name,
+            } => st.register_agent(now, &agent_id, agent_name),
+            Command::AgentAvailable { agent_id } => st.agent_available(now, &agent_id),
+            Command::AgentNotReady { agent_id } => st.agent_not_ready(now, &agent_id),
+            Command::AgentOffline { agent_id } => st.agent_offline(out, now, &agent_id),
+            Command::AcceptCall { agent_id, media } => st.accept_call(out, now, &agent_id, media),
+            Command::RejectCall { agent_id } => st.reject_call(out, now, &agent_id),
+        }?;
+        st.after_input(out, now);
+        Ok(reply)
+    }
+
+    /// Fires every timer due by `now`, each at its own deadline. Calling it
+    /// early, late or twice is harmless.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        let st = &mut self.state;
+        st.now = st.now.max(now);
+        while let Some((at, timer)) = st.timers.pop_due(st.now) {
+            st.fire(&mut self.outbox, at, timer);
+            st.after_input(&mut self.outbox, at);
+        }
+    }
+
+    // ---- outputs ----
+
+    /// The next deadline at which [`handle_timeout`](Center::handle_timeout)
+    /// has work to do.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.state.timers.next_deadline()
+    }
+
+    /// The next outbound event, in the order they happened.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.outbox.0.pop_front()
+    }
+}
+
+impl State {
+    /// Runs after every accepted input: ring whoever can be rung now, and keep
+    /// the safety-net tick armed while anyone waits.
+    fn after_input(&mut self, out: &mut Outbox, now: Timestamp) {
+        self.dispatch(out, now);
+        if self.tick.is_none() && !self.queue.is_empty() {
+            let at = now.saturating_add(self.config.dispatch_interval());
+            self.tick = Some(self.timers.arm(at, Timer::DispatchTick));
+        }
+    }
+
+    fn fire(&mut self, out: &mut Outbox, at: Timestamp, timer: Timer) {
+        match timer {
+            Timer::Ring(id) => self.ring_timeout(out, at, &id),
+            Timer::QueueTimeout(id) => {
+                let Some(s) = self.sessions.get(&id).filter(|s| s.is_queued()) else {
+                    return;
+                };
+                out.push(
+                    Recipient::Visitor(s.customer_id.clone()),
+                    EventKind::QueueTimeout {
+                        session_id: id.clone(),
+                    },
+                );
+                self.finish(out, at, &id, EndReason::QueueTimeout, Party::System);
+            }
+            Timer::SessionTimeout(id) => {
+                let open = self
+                    .sessions
+                    .get(&id)
+                    .is_some_and(|s| s.status() != SessionStatus::Ended);
+                if open {
+                    self.finish(out, at, &id, EndReason::SessionTimeout, Party::System);
+                }
+            }
+            Timer::DispatchTick => self.tick = None,
+        }
+    }
+}

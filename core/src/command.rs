@@ -1,0 +1,162 @@
+//! Inputs and their replies. Commands are plain data so that the store can
+//! journal them and a simulation can replay them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AgentId, SessionId, VisitorId};
+
+/// How an agent answers a call; recorded on the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Media {
+    /// Voice only.
+    Audio,
+    /// Voice and camera.
+    Video,
+}
+
+/// Who did something to a session: the two participants, the back office, or
+/// the core itself (timeouts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The agent holding the call.
+    Agent,
+    /// The visitor.
+    Customer,
+    /// The admin back office.
+    Admin,
+    /// The core, on a timeout.
+    System,
+}
+
+/// Everything the outside world can ask of a [`Center`](crate::Center).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    /// Opens a session for a customer (back office) and queues it for an agent.
+    CreateSession {
+        /// Shown to agents and in the back office; required.
+        title: String,
+        /// The customer; at most one open session each.
+        customer_id: VisitorId,
+        /// Display name of the customer.
+        customer_name: Option<String>,
+        /// Free text for the agent.
+        description: Option<String>,
+    },
+    /// A visitor joins the queue; they are rung through at once if an agent is Ready.
+    JoinQueue {
+        /// The visitor; at most one open session each.
+        visitor_id: VisitorId,
+        /// Display name shown to the agent on `incoming_call`.
+        visitor_name: Option<String>,
+        /// Requested skill group (workgroup).
+        preferred_skill: Option<String>,
+    },
+    /// A waiting visitor gives up (queued or while an agent is being rung).
+    LeaveQueue {
+        /// The visitor.
+        visitor_id: VisitorId,
+    },
+    /// Ends a Waiting or Active session; the record stays for rating and stats.
+    EndSession {
+        /// The session.
+        session_id: SessionId,
+        /// Who hung up.
+        by: Party,
+    },
+    /// Rings a chosen Ready agent for a queued session (manual assignment).
+    AssignSession {
+        /// The queued session.
+        session_id: SessionId,
+        /// The Ready agent to ring.
+        agent_id: AgentId,
+    },
+    /// Hands an Active call to another Ready agent; the visitor stays connected.
+    TransferSession {
+        /// The Active session.
+        session_id: SessionId,
+        /// The Ready agent who takes over.
+        target_agent_id: AgentId,
+    },
+    /// Mutes or unmutes one participant of an Active call.
+    SetMute {
+        /// The Active session.
+        session_id: SessionId,
+        /// [`Party::Agent`] or [`Party::Customer`].
+        target: Party,
+        /// `true` to mute, `false` to unmute.
+        muted: bool,
+    },
+    /// The visitor rates an ended, answered call: 1 to 5, once.
+    RateSession {
+        /// The ended session.
+        session_id: SessionId,
+        /// Stars, 1 to 5.
+        rating: u8,
+        /// Optional text feedback.
+        comment: Option<String>,
+    },
+    /// An agent signs in and becomes Ready.
+    RegisterAgent {
+        /// The agent.
+        agent_id: AgentId,
+        /// Display name; defaults to the id.
+        agent_name: Option<String>,
+    },
+    /// An Online agent becomes Ready.
+    AgentAvailable {
+        /// The agent.
+        agent_id: AgentId,
+    },
+    /// A Ready agent takes a break: Online, not offered calls.
+    AgentNotReady {
+        /// The agent.
+        agent_id: AgentId,
+    },
+    /// An agent signs out from any state, releasing the call or offer it held.
+    AgentOffline {
+        /// The agent.
+        agent_id: AgentId,
+    },
+    /// A Ringing agent answers.
+    AcceptCall {
+        /// The agent.
+        agent_id: AgentId,
+        /// Audio-only or video.
+        media: Media,
+    },
+    /// A Ringing agent declines; the visitor goes back to the head of the queue.
+    RejectCall {
+        /// The agent.
+        agent_id: AgentId,
+    },
+}
+
+/// What an accepted command did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Reply {
+    /// The session waits in the queue at `position` (1 is next).
+    Queued {
+        /// The new session.
+        session_id: SessionId,
+        /// 1-based place in the queue.
+        position: usize,
+    },
+    /// The session is being rung through to `agent_id` (two-phase assignment).
+    Assigned {
+        /// The session.
+        session_id: SessionId,
+        /// The agent now Ringing.
+        agent_id: AgentId,
+    },
+    /// The call is answered and the session Active.
+    Accepted {
+        /// The session now Active.
+        session_id: SessionId,
+    },
+    /// Done; nothing more to say.
+    Done,
+}

@@ -1,0 +1,129 @@
+//! The seed's `customer_service:` settings, with its defaults, plus the bounds
+//! the core needs to keep every collection finite.
+
+use core::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Settings of one contact center. Deserializes from the seed's YAML keys;
+/// every key is optional and defaults as in the seed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Most sessions open (Waiting or Active) at once; the next is refused.
+    pub max_sessions: usize,
+    /// A session still open this long after it was created is ended.
+    pub session_timeout_secs: u64,
+    /// Most visitors waiting at once (queued or being rung); the next join is refused.
+    pub max_queue_size: usize,
+    /// Period of the safety-net dispatch tick while visitors wait. Dispatch is
+    /// event-driven; the tick only guards against a missed wake-up.
+    pub dispatch_interval_ms: u64,
+    /// A visitor still queued this long after joining is removed.
+    pub queue_timeout_secs: u64,
+    /// How long an agent is rung before the offer lapses.
+    pub accept_timeout_secs: u64,
+    /// Whether calls are recorded (used by the media adapter).
+    pub auto_record: bool,
+    /// Where recordings go (used by the media adapter).
+    pub recording_dir: String,
+    /// Most agents registered at once; the next registration is refused.
+    pub max_agents: usize,
+    /// Most ended sessions kept in memory for ratings and listing; the oldest
+    /// are forgotten first. Statistics are aggregates and keep counting them.
+    pub ended_sessions_max: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_sessions: 1000,
+            session_timeout_secs: 3600,
+            max_queue_size: 200,
+            dispatch_interval_ms: 500,
+            queue_timeout_secs: 600,
+            accept_timeout_secs: 30,
+            auto_record: false,
+            recording_dir: "/tmp/cs-recordings".to_owned(),
+            max_agents: 10_000,
+            ended_sessions_max: 100_000,
+        }
+    }
+}
+
+/// A setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid setting {key}: {reason}")]
+pub struct ConfigError {
+    /// The offending key, as spelled in the YAML file.
+    pub key: &'static str,
+    /// Why it cannot work.
+    pub reason: &'static str,
+}
+
+impl Config {
+    /// Checks that every setting can work, naming the first one that cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("max_sessions", self.max_sessions as u64),
+            ("session_timeout_secs", self.session_timeout_secs),
+            ("dispatch_interval_ms", self.dispatch_interval_ms),
+            ("queue_timeout_secs", self.queue_timeout_secs),
+            ("accept_timeout_secs", self.accept_timeout_secs),
+            ("max_agents", self.max_agents as u64),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError {
+                    key,
+                    reason: "must be greater than zero",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn accept_timeout(&self) -> Duration {
+        Duration::from_secs(self.accept_timeout_secs)
+    }
+
+    pub(crate) fn queue_timeout(&self) -> Duration {
+        Duration::from_secs(self.queue_timeout_secs)
+    }
+
+    pub(crate) fn session_timeout(&self) -> Duration {
+        Duration::from_secs(self.session_timeout_secs)
+    }
+
+    pub(crate) fn dispatch_interval(&self) -> Duration {
+        Duration::from_millis(self.dispatch_interval_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seeds() {
+        let c = Config::default();
+        assert_eq!(c.max_sessions, 1000);
+        assert_eq!(c.session_timeout_secs, 3600);
+        assert_eq!(c.max_queue_size, 200);
+        assert_eq!(c.dispatch_interval_ms, 500);
+        assert_eq!(c.queue_timeout_secs, 600);
+        assert_eq!(c.accept_timeout_secs, 30);
+        assert!(!c.auto_record);
+        assert_eq!(c.recording_dir, "/tmp/cs-recordings");
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn zero_timeouts_are_refused() {
+        let c = Config {
+            accept_timeout_secs: 0,
+            ..Config::default()
+        };
+        assert_eq!(c.validate().map_err(|e| e.key), Err("accept_timeout_secs"));
+    }
+}

@@ -1,0 +1,121 @@
+//! Outputs: notifications addressed to one participant each, drained with
+//! [`Center::poll_event`](crate::Center::poll_event).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AgentId, EndReason, Media, Party, SessionId, VisitorId};
+
+/// Who an event is for. The server delivers it on that participant's
+/// WebSocket connection(s).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipient {
+    /// An agent's console connection.
+    Agent(AgentId),
+    /// A visitor's page.
+    Visitor(VisitorId),
+}
+
+/// One notification for one participant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// The participant it is for.
+    pub to: Recipient,
+    /// What happened, named as in the seed's S->C events.
+    pub event: EventKind,
+}
+
+/// What happened. Serialized with `"type"` set to the seed's event name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// To an agent: a visitor is being offered; accept within `timeout_secs`.
+    IncomingCall {
+        /// The session offered.
+        session_id: SessionId,
+        /// Its room, `customer-service/{session_id}`.
+        room_id: String,
+        /// The visitor.
+        visitor_id: VisitorId,
+        /// The visitor's display name (the id when none was given).
+        visitor_name: String,
+        /// Seconds until the offer lapses.
+        timeout_secs: u64,
+    },
+    /// To an agent: the offer lapsed unanswered; the visitor was re-queued.
+    RingTimeout {
+        /// The session that was offered.
+        session_id: SessionId,
+    },
+    /// To a visitor: an agent is being rung for them.
+    AgentAssignment {
+        /// The visitor's session.
+        session_id: SessionId,
+        /// The agent being rung.
+        agent_id: AgentId,
+        /// The agent's display name.
+        agent_name: String,
+    },
+    /// To both sides: the agent answered; the call is Active.
+    CallAccepted {
+        /// The session.
+        session_id: SessionId,
+        /// The agent who answered.
+        agent_id: AgentId,
+        /// Audio-only or video.
+        media: Media,
+    },
+    /// To both sides (or the visitor alone if no agent was involved): the session ended.
+    CallEnded {
+        /// The session.
+        session_id: SessionId,
+        /// Why.
+        reason: EndReason,
+        /// Who ended it.
+        ended_by: Party,
+    },
+    /// To the visitor and both agents: the call moved to another agent.
+    CallTransferred {
+        /// The session.
+        session_id: SessionId,
+        /// The agent who handed over.
+        from_agent_id: AgentId,
+        /// The agent who took over.
+        to_agent_id: AgentId,
+    },
+    /// To the agent who asked: the transfer could not be made; nothing changed.
+    TransferFailed {
+        /// The session.
+        session_id: SessionId,
+        /// The intended target.
+        target_agent_id: AgentId,
+        /// Why, in words.
+        reason: String,
+    },
+    /// To both sides: a participant was muted.
+    MuteUser {
+        /// The session.
+        session_id: SessionId,
+        /// Who was muted.
+        target: Party,
+    },
+    /// To both sides: a participant was unmuted.
+    UnmuteUser {
+        /// The session.
+        session_id: SessionId,
+        /// Who was unmuted.
+        target: Party,
+    },
+    /// To a visitor: they are (back) in the queue at `position` (1 is next).
+    Queued {
+        /// The visitor's session.
+        session_id: SessionId,
+        /// 1-based place in the queue.
+        position: usize,
+    },
+    /// To a visitor: they waited `queue_timeout_secs` and were removed.
+    QueueTimeout {
+        /// The visitor's session, now Ended.
+        session_id: SessionId,
+    },
+}

@@ -1,0 +1,80 @@
+//! # switchboard-core
+//!
+//! The pure heart of Switchboard, an open-source contact center: sessions,
+//! agents, the visitor queue, two-phase ringing, routing, transfer and
+//! ratings, as deterministic state machines. No I/O, no threads, no clock:
+//! time is an input and randomness comes from a seed.
+//!
+//! The run loop, in the style of str0m and quinn-proto:
+//!
+//! ```
+//! use switchboard_core::{Center, Command, Config, Media, Timestamp};
+//!
+//! let mut center = Center::new(Config::default(), 42).unwrap();
+//! let t0 = Timestamp::from_millis(1_700_000_000_000);
+//!
+//! center.apply(t0, Command::RegisterAgent { agent_id: "agent_001".into(), agent_name: None })?;
+//! let reply = center.apply(t0, Command::JoinQueue {
+//!     visitor_id: "cust_001".into(),
+//!     visitor_name: Some("Zhang San".into()),
+//!     preferred_skill: None,
+//! })?;
+//! // A Ready agent existed, so the visitor skipped the queue and the agent is ringing.
+//! assert!(matches!(reply, switchboard_core::Reply::Assigned { .. }));
+//!
+//! // Deliver what happened: `incoming_call` to the agent, `agent_assignment` to the visitor.
+//! while let Some(event) = center.poll_event() {
+//!     println!("{:?} <- {:?}", event.to, event.event);
+//! }
+//!
+//! // Nobody answers: at the ring deadline the offer lapses and the visitor is re-queued,
+//! // then (the agent being Ready again) rung straight back through.
+//! let deadline = center.poll_timeout().unwrap();
+//! center.handle_timeout(deadline);
+//! center.apply(deadline, Command::AcceptCall { agent_id: "agent_001".into(), media: Media::Video })?;
+//! assert_eq!(center.stats().sessions.active, 1);
+//! # Ok::<(), switchboard_core::CoreError>(())
+//! ```
+//!
+//! Each concept lives in its own module: [`Session`] (`session.rs`),
+//! [`Agent`] (`agent.rs`), the queue (`queue.rs`), ringing and dispatch
+//! (`ring.rs`), transfer (`transfer.rs`), [`routing`], statistics
+//! ([`Stats`], `stats.rs`) and time ([`Clock`], [`Timestamp`]).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod agent;
+mod center;
+mod clock;
+mod command;
+mod config;
+mod error;
+mod event;
+mod ids;
+mod invariants;
+mod prng;
+mod queue;
+mod ring;
+pub mod routing;
+mod session;
+mod stats;
+mod time;
+mod timers;
+mod transfer;
+
+pub use agent::{Agent, AgentCallStats, AgentState};
+pub use center::{Center, VisitorStatus};
+pub use clock::{Clock, ManualClock};
+pub use command::{Command, Media, Party, Reply};
+pub use config::{Config, ConfigError};
+pub use error::{CoreError, ErrorKind};
+pub use event::{Event, EventKind, Recipient};
+pub use ids::{AgentId, SessionId, VisitorId, ROOM_PREFIX};
+pub use prng::Prng;
+pub use session::{EndReason, Rating, Session, SessionStatus};
+pub use stats::{
+    AgentCounts, DayCounts, DayTrend, QueueStats, RatingStats, SessionCounts, Stats, Totals,
+    TREND_DAYS_MAX,
+};
+pub use time::Timestamp;

@@ -1,0 +1,258 @@
+//! Two-phase assignment: a visitor leaves the queue, an agent is rung, and the
+//! call starts only when the agent answers. Also dispatch, which decides when
+//! to ring.
+
+use crate::center::{Outbox, State};
+use crate::routing::Routing;
+use crate::session::Stage;
+use crate::timers::Timer;
+use crate::{
+    AgentId, AgentState, CoreError, EventKind, Media, Recipient, Reply, SessionId, Timestamp,
+};
+
+impl State {
+    /// Rings agents for queued visitors, head first, while both exist. Called
+    /// after every input, so a Ready agent and a waiting visitor meet at once.
+    pub(crate) fn dispatch(&mut self, out: &mut Outbox, now: Timestamp) {
+        while !self.router.is_empty() {
+            let Some((key, id)) = self.queue.front() else {
+                return;
+            };
+            let id = id.clone();
+            let Some(session) = self.sessions.get(&id) else {
+                // Unreachable while the invariants hold; drop the stray entry.
+                self.queue.remove(key);
+                continue;
+            };
+            let visitor = session.customer_id.clone();
+            let Some(agent) = self.router.pick(&visitor, &mut self.rng) else {
+                return;
+            };
+            self.unqueue(&id);
+            self.offer(out, now, &id, &agent);
+        }
+    }
+
+    /// Takes a queued session out of the queue and cancels its queue timeout.
+    pub(crate) fn unqueue(&mut self, id: &SessionId) {
+        if let Some(s) = self.sessions.get_mut(id) {
+            if let Stage::Queued { key, timer } = s.stage {
+                self.queue.remove(key);
+                self.timers.cancel(timer);
+            }
+        }
+    }
+
+    /// Puts a Waiting session in the queue (at the head after a reject or ring
+    /// timeout) and tells the visitor their place. Returns that place.
+    pub(crate) fn enqueue(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        id: &SessionId,
+        at_head: bool,
+    ) -> usize {
+        let Some(s) = self.sessions.get_mut(id) else {
+            return 0;
+        };
+        let key = if at_head {
+            self.queue.push_front(id.clone())
+        } else {
+            self.queue.push_back(id.clone())
+        };
+        // The queue timeout counts from joining, not from the latest re-queue.
+        let deadline = s
+            .created_at
+            .saturating_add(self.config.queue_timeout())
+            .max(now);
+        let timer = self.timers.arm(deadline, Timer::QueueTimeout(id.clone()));
+        s.stage = Stage::Queued { key, timer };
+        let position = if at_head { 1 } else { self.queue.len() };
+        out.push(
+            Recipient::Visitor(s.customer_id.clone()),
+            EventKind::Queued {
+                session_id: id.clone(),
+                position,
+            },
+        );
+        position
+    }
+
+    /// Rings `agent` (Ready) for session `id` (Waiting, not queued).
+    pub(crate) fn offer(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        id: &SessionId,
+        agent: &AgentId,
+    ) {
+        let timeout = self.config.accept_timeout();
+        let timer = self
+            .timers
+            .arm(now.saturating_add(timeout), Timer::Ring(id.clone()));
+        self.set_agent_state(agent, AgentState::Ringing, now);
+        let Some(a) = self.agents.get_mut(agent) else {
+            return;
+        };
+        a.session = Some(id.clone());
+        a.stats.offered += 1;
+        let agent_name = a.name.clone();
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
+        s.stage = Stage::Ringing {
+            agent: agent.clone(),
+            timer,
+            since: now,
+        };
+        out.push(
+            Recipient::Agent(agent.clone()),
+            EventKind::IncomingCall {
+                session_id: id.clone(),
+                room_id: id.room_id(),
+                visitor_id: s.customer_id.clone(),
+                visitor_name: s.visitor_name().to_owned(),
+                timeout_secs: timeout.as_secs(),
+            },
+        );
+        out.push(
+            Recipient::Visitor(s.customer_id.clone()),
+            EventKind::AgentAssignment {
+                session_id: id.clone(),
+                agent_id: agent.clone(),
+                agent_name,
+            },
+        );
+    }
+
+    /// Cancels the ring of session `id`: the agent is freed and the visitor
+    /// goes back to the head of the queue.
+    pub(crate) fn withdraw_offer(&mut self, out: &mut Outbox, now: Timestamp, id: &SessionId) {
+        let Some(s) = self.sessions.get(id) else {
+            return;
+        };
+        let Stage::Ringing { agent, timer, .. } = &s.stage else {
+            return;
+        };
+        let (agent, timer) = (agent.clone(), *timer);
+        self.timers.cancel(timer);
+        self.release_agent(now, &agent);
+        self.enqueue(out, now, id, true);
+    }
+
+    /// The Ringing agent answers: the session becomes Active, the agent Busy.
+    pub(crate) fn accept_call(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        agent: &AgentId,
+        media: Media,
+    ) -> Result<Reply, CoreError> {
+        let a = self.expect_agent_state(agent, &[AgentState::Ringing], "ringing")?;
+        let Some(id) = a.session.clone() else {
+            return Err(CoreError::AgentState {
+                agent: agent.clone(),
+                state: a.state,
+                expected: "ringing",
+            });
+        };
+        let s = self.session_mut(&id)?;
+        let Stage::Ringing { timer, since, .. } = s.stage else {
+            return Err(CoreError::SessionState {
+                session: id.clone(),
+                status: s.status(),
+                expected: "waiting for this agent",
+            });
+        };
+        s.stage = Stage::Active {
+            agent: agent.clone(),
+        };
+        s.agent_id = Some(agent.clone());
+        s.media = Some(media);
+        s.started_at = Some(now);
+        let customer = s.customer_id.clone();
+        self.timers.cancel(timer);
+        self.counts.waiting -= 1;
+        self.counts.active += 1;
+        self.totals.answered += 1;
+        self.day_mut(now).answered += 1;
+        self.set_agent_state(agent, AgentState::Busy, now);
+        if let Some(a) = self.agents.get_mut(agent) {
+            a.stats.answered += 1;
+            a.stats.ring_to_accept_ms_total += now.as_millis().saturating_sub(since.as_millis());
+        }
+        let accepted = EventKind::CallAccepted {
+            session_id: id.clone(),
+            agent_id: agent.clone(),
+            media,
+        };
+        out.push(Recipient::Agent(agent.clone()), accepted.clone());
+        out.push(Recipient::Visitor(customer), accepted);
+        Ok(Reply::Accepted { session_id: id })
+    }
+
+    /// The Ringing agent declines: Ready again, the visitor back at the head.
+    pub(crate) fn reject_call(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        agent: &AgentId,
+    ) -> Result<Reply, CoreError> {
+        let a = self.expect_agent_state(agent, &[AgentState::Ringing], "ringing")?;
+        let id = a.session.clone();
+        if let Some(a) = self.agents.get_mut(agent) {
+            a.stats.rejected += 1;
+        }
+        self.totals.rejects += 1;
+        if let Some(id) = id {
+            self.withdraw_offer(out, now, &id);
+        }
+        Ok(Reply::Done)
+    }
+
+    /// The ring of session `id` lapsed at `now`.
+    pub(crate) fn ring_timeout(&mut self, out: &mut Outbox, now: Timestamp, id: &SessionId) {
+        let Some(Stage::Ringing { agent, .. }) = self.sessions.get(id).map(|s| &s.stage) else {
+            return;
+        };
+        let agent = agent.clone();
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.stats.timed_out += 1;
+        }
+        self.totals.ring_timeouts += 1;
+        out.push(
+            Recipient::Agent(agent),
+            EventKind::RingTimeout {
+                session_id: id.clone(),
+            },
+        );
+        self.withdraw_offer(out, now, id);
+    }
+}
+
+impl State {
+    /// Rings a chosen Ready agent for a queued session (manual assignment).
+    pub(crate) fn assign_session(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        id: &SessionId,
+        agent: &AgentId,
+    ) -> Result<Reply, CoreError> {
+        let s = self.session(id)?;
+        if !s.is_queued() {
+            return Err(CoreError::SessionState {
+                session: id.clone(),
+                status: s.status(),
+                expected: "waiting in the queue",
+            });
+        }
+        self.expect_agent_state(agent, &[AgentState::Ready], "ready")?;
+        self.unqueue(id);
+        self.offer(out, now, id, agent);
+        Ok(Reply::Assigned {
+            session_id: id.clone(),
+            agent_id: agent.clone(),
+        })
+    }
+}

@@ -1,0 +1,528 @@
+//! Sessions: Waiting -> Active -> Ended, and the commands that open, end,
+//! mute and rate them.
+
+use core::fmt;
+use core::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::center::{Outbox, State};
+use crate::queue::QueueKey;
+use crate::routing::Routing;
+use crate::timers::{Timer, TimerKey};
+use crate::{
+    AgentId, CoreError, EventKind, Media, Party, Recipient, Reply, SessionId, Timestamp, VisitorId,
+};
+
+/// Longest id, name or title the core accepts, in bytes.
+pub(crate) const NAME_MAX: usize = 256;
+/// Longest description or comment the core accepts, in bytes.
+pub(crate) const TEXT_MAX: usize = 4096;
+
+/// The seed's session life cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// Created; the visitor is queued or an agent is being rung.
+    Waiting,
+    /// An agent answered; the call is on.
+    Active,
+    /// Over; kept for rating and statistics.
+    Ended,
+}
+
+impl fmt::Display for SessionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SessionStatus::Waiting => "waiting",
+            SessionStatus::Active => "active",
+            SessionStatus::Ended => "ended",
+        })
+    }
+}
+
+/// Why a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// An answered call was hung up by a participant or the back office.
+    Completed,
+    /// The visitor gave up before being answered.
+    Left,
+    /// The back office or an agent closed it before it was answered.
+    Cancelled,
+    /// The visitor waited `queue_timeout_secs` in the queue.
+    QueueTimeout,
+    /// The session was open for `session_timeout_secs`.
+    SessionTimeout,
+    /// The agent holding the call signed out.
+    AgentOffline,
+}
+
+/// A visitor's rating of an answered call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    /// Stars, 1 to 5.
+    pub rating: u8,
+    /// Optional text feedback.
+    pub comment: Option<String>,
+    /// When it was given.
+    pub rated_at: Timestamp,
+}
+
+/// Where a Waiting or Active session is, with the handles to undo it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Stage {
+    Queued {
+        key: QueueKey,
+        timer: TimerKey,
+    },
+    Ringing {
+        agent: AgentId,
+        timer: TimerKey,
+        since: Timestamp,
+    },
+    Active {
+        agent: AgentId,
+    },
+    Ended,
+}
+
+/// One contact between a visitor and the center. Read-only outside the core.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// `cs_` + random characters.
+    pub id: SessionId,
+    /// Shown to agents and in the back office.
+    pub title: String,
+    /// Free text for the agent.
+    pub description: Option<String>,
+    /// The visitor.
+    pub customer_id: VisitorId,
+    /// The visitor's display name.
+    pub customer_name: Option<String>,
+    /// Requested skill group.
+    pub preferred_skill: Option<String>,
+    /// The agent who answered (the last one, after transfers). None until answered.
+    pub agent_id: Option<AgentId>,
+    /// How the call was answered.
+    pub media: Option<Media>,
+    /// When the session was created (the visitor joined).
+    pub created_at: Timestamp,
+    /// When the call was answered.
+    pub started_at: Option<Timestamp>,
+    /// When it ended.
+    pub ended_at: Option<Timestamp>,
+    /// Why it ended.
+    pub end_reason: Option<EndReason>,
+    /// Who ended it.
+    pub ended_by: Option<Party>,
+    /// Whether the agent's microphone is muted.
+    pub agent_muted: bool,
+    /// Whether the visitor's microphone is muted.
+    pub customer_muted: bool,
+    /// Number of transfers so far.
+    pub transfers: u32,
+    /// The visitor's rating, once given.
+    pub rating: Option<Rating>,
+    pub(crate) stage: Stage,
+    pub(crate) timeout_timer: Option<TimerKey>,
+}
+
+impl Session {
+    /// Waiting, Active or Ended.
+    pub fn status(&self) -> SessionStatus {
+        match self.stage {
+            Stage::Queued { .. } | Stage::Ringing { .. } => SessionStatus::Waiting,
+            Stage::Active { .. } => SessionStatus::Active,
+            Stage::Ended => SessionStatus::Ended,
+        }
+    }
+
+    /// The WebSocket room: `customer-service/{session_id}`.
+    pub fn room_id(&self) -> String {
+        self.id.room_id()
+    }
+
+    /// Whether the visitor is waiting in the queue (not being rung).
+    pub fn is_queued(&self) -> bool {
+        matches!(self.stage, Stage::Queued { .. })
+    }
+
+    /// The agent being rung for this session, if any.
+    pub fn ringing_agent(&self) -> Option<&AgentId> {
+        match &self.stage {
+            Stage::Ringing { agent, .. } => Some(agent),
+            _ => None,
+        }
+    }
+
+    /// Talk time: from answer to end, or to `now` while Active.
+    pub fn duration(&self, now: Timestamp) -> Option<Duration> {
+        let start = self.started_at?;
+        Some(self.ended_at.unwrap_or(now).saturating_since(start))
+    }
+
+    /// The visitor's display name, falling back to their id.
+    pub fn visitor_name(&self) -> &str {
+        self.customer_name
+            .as_deref()
+            .unwrap_or(self.customer_id.as_str())
+    }
+}
+
+/// Checks a text field's presence and length.
+pub(crate) fn check_text(
+    field: &'static str,
+    value: Option<&str>,
+    required: bool,
+    max: usize,
+) -> Result<(), CoreError> {
+    match value {
+        None if required => Err(CoreError::InvalidInput {
+            field,
+            reason: "is required",
+        }),
+        Some(v) if required && v.trim().is_empty() => Err(CoreError::InvalidInput {
+            field,
+            reason: "must not be empty",
+        }),
+        Some(v) if v.len() > max => Err(CoreError::InvalidInput {
+            field,
+            reason: "is too long",
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What a new session is made of, from `CreateSession` or `JoinQueue`.
+pub(crate) struct NewSession {
+    pub(crate) title: String,
+    pub(crate) customer_id: VisitorId,
+    pub(crate) customer_name: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) preferred_skill: Option<String>,
+}
+
+impl State {
+    /// Opens a session and rings an agent at once or queues the visitor.
+    pub(crate) fn open_session(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        new: NewSession,
+    ) -> Result<Reply, CoreError> {
+        check_text(
+            "customer_id",
+            Some(new.customer_id.as_str()),
+            true,
+            NAME_MAX,
+        )?;
+        check_text("title", Some(&new.title), false, NAME_MAX)?;
+        check_text(
+            "customer_name",
+            new.customer_name.as_deref(),
+            false,
+            NAME_MAX,
+        )?;
+        check_text(
+            "preferred_skill",
+            new.preferred_skill.as_deref(),
+            false,
+            NAME_MAX,
+        )?;
+        check_text("description", new.description.as_deref(), false, TEXT_MAX)?;
+        if let Some(open) = self.visitors.get(&new.customer_id) {
+            return Err(CoreError::VisitorBusy {
+                visitor: new.customer_id,
+                session: open.clone(),
+            });
+        }
+        if self.counts.waiting + self.counts.active >= self.config.max_sessions {
+            return Err(CoreError::TooManySessions {
+                max: self.config.max_sessions,
+            });
+        }
+        // Visitors being rung count too, so a re-queue always finds room.
+        if self.counts.waiting >= self.config.max_queue_size {
+            return Err(CoreError::QueueFull {
+                max: self.config.max_queue_size,
+            });
+        }
+
+        let id = self.new_session_id();
+        let timeout_timer = self.timers.arm(
+            now.saturating_add(self.config.session_timeout()),
+            Timer::SessionTimeout(id.clone()),
+        );
+        let session = Session {
+            id: id.clone(),
+            title: new.title,
+            description: new.description,
+            customer_id: new.customer_id.clone(),
+            customer_name: new.customer_name,
+            preferred_skill: new.preferred_skill,
+            agent_id: None,
+            media: None,
+            created_at: now,
+            started_at: None,
+            ended_at: None,
+            end_reason: None,
+            ended_by: None,
+            agent_muted: false,
+            customer_muted: false,
+            transfers: 0,
+            rating: None,
+            // Placed properly just below, by `offer` or `enqueue`.
+            stage: Stage::Ended,
+            timeout_timer: Some(timeout_timer),
+        };
+        self.sessions.insert(id.clone(), session);
+        self.visitors.insert(new.customer_id.clone(), id.clone());
+        self.counts.waiting += 1;
+        self.totals.created += 1;
+        self.day_mut(now).created += 1;
+
+        // Immediate assignment: skip the queue when nobody is ahead and an agent is Ready.
+        if self.queue.is_empty() {
+            if let Some(agent) = self.router.pick(&new.customer_id, &mut self.rng) {
+                self.offer(out, now, &id, &agent);
+                return Ok(Reply::Assigned {
+                    session_id: id,
+                    agent_id: agent,
+                });
+            }
+        }
+        let position = self.enqueue(out, now, &id, false);
+        Ok(Reply::Queued {
+            session_id: id,
+            position,
+        })
+    }
+
+    /// A fresh `cs_` id from the core's PRNG, unique among sessions held.
+    fn new_session_id(&mut self) -> SessionId {
+        const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        loop {
+            let mut bits = self.rng.next_u64();
+            let mut id = String::with_capacity(15);
+            id.push_str("cs_");
+            for _ in 0..12 {
+                id.push(char::from(ALPHABET[(bits % 36) as usize]));
+                bits /= 36;
+            }
+            if !self.sessions.contains_key(id.as_str()) {
+                return SessionId::from(id);
+            }
+        }
+    }
+
+    /// Ends a Waiting or Active session on request.
+    pub(crate) fn end_session(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        id: &SessionId,
+        by: Party,
+    ) -> Result<Reply, CoreError> {
+        let session = self.session(id)?;
+        let reason = match (&session.stage, by) {
+            (Stage::Ended, _) => {
+                return Err(CoreError::SessionState {
+                    session: id.clone(),
+                    status: SessionStatus::Ended,
+                    expected: "waiting or active",
+                })
+            }
+            (Stage::Active { .. }, _) => EndReason::Completed,
+            (_, Party::Customer) => EndReason::Left,
+            (_, _) => EndReason::Cancelled,
+        };
+        self.finish(out, now, id, reason, by);
+        Ok(Reply::Done)
+    }
+
+    /// A waiting visitor gives up.
+    pub(crate) fn leave_queue(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        visitor: &VisitorId,
+    ) -> Result<Reply, CoreError> {
+        let id = self
+            .visitors
+            .get(visitor)
+            .cloned()
+            .ok_or_else(|| CoreError::VisitorNotFound(visitor.clone()))?;
+        let status = self.session(&id)?.status();
+        if status != SessionStatus::Waiting {
+            return Err(CoreError::SessionState {
+                session: id,
+                status,
+                expected: "waiting",
+            });
+        }
+        self.finish(out, now, &id, EndReason::Left, Party::Customer);
+        Ok(Reply::Done)
+    }
+
+    /// Moves a session to Ended, releasing its queue place, ring or agent.
+    /// The caller has checked that it is open.
+    pub(crate) fn finish(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        id: &SessionId,
+        reason: EndReason,
+        by: Party,
+    ) {
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let stage = core::mem::replace(&mut s.stage, Stage::Ended);
+        s.ended_at = Some(now);
+        s.end_reason = Some(reason);
+        s.ended_by = Some(by);
+        let customer = s.customer_id.clone();
+        if let Some(t) = s.timeout_timer.take() {
+            self.timers.cancel(t);
+        }
+        let agent = match stage {
+            Stage::Queued { key, timer } => {
+                self.queue.remove(key);
+                self.timers.cancel(timer);
+                self.counts.waiting -= 1;
+                None
+            }
+            Stage::Ringing { agent, timer, .. } => {
+                self.timers.cancel(timer);
+                self.counts.waiting -= 1;
+                Some(agent)
+            }
+            Stage::Active { agent } => {
+                self.counts.active -= 1;
+                self.day_mut(now).completed += 1;
+                Some(agent)
+            }
+            Stage::Ended => return,
+        };
+        self.visitors.remove(&customer);
+        self.totals.count_end(reason);
+        self.remember_ended(id.clone());
+
+        let ended = EventKind::CallEnded {
+            session_id: id.clone(),
+            reason,
+            ended_by: by,
+        };
+        if let Some(agent) = agent {
+            self.release_agent(now, &agent);
+            out.push(Recipient::Agent(agent), ended.clone());
+        }
+        out.push(Recipient::Visitor(customer), ended);
+    }
+
+    /// Keeps at most `ended_sessions_max` ended sessions, forgetting the oldest.
+    fn remember_ended(&mut self, id: SessionId) {
+        self.ended.push_back(id);
+        while self.ended.len() > self.config.ended_sessions_max {
+            if let Some(old) = self.ended.pop_front() {
+                self.sessions.remove(&old);
+            }
+        }
+    }
+
+    /// Mutes or unmutes a participant of an Active call.
+    pub(crate) fn set_mute(
+        &mut self,
+        out: &mut Outbox,
+        id: &SessionId,
+        target: Party,
+        muted: bool,
+    ) -> Result<Reply, CoreError> {
+        if !matches!(target, Party::Agent | Party::Customer) {
+            return Err(CoreError::InvalidInput {
+                field: "target",
+                reason: "must be agent or customer",
+            });
+        }
+        let s = self.session_mut(id)?;
+        let Stage::Active { agent } = &s.stage else {
+            return Err(CoreError::SessionState {
+                session: id.clone(),
+                status: s.status(),
+                expected: "active",
+            });
+        };
+        let agent = agent.clone();
+        match target {
+            Party::Agent => s.agent_muted = muted,
+            _ => s.customer_muted = muted,
+        }
+        let customer = s.customer_id.clone();
+        let kind = if muted {
+            EventKind::MuteUser {
+                session_id: id.clone(),
+                target,
+            }
+        } else {
+            EventKind::UnmuteUser {
+                session_id: id.clone(),
+                target,
+            }
+        };
+        out.push(Recipient::Agent(agent), kind.clone());
+        out.push(Recipient::Visitor(customer), kind);
+        Ok(Reply::Done)
+    }
+
+    /// Records the visitor's rating of an ended, answered call.
+    pub(crate) fn rate(
+        &mut self,
+        now: Timestamp,
+        id: &SessionId,
+        rating: u8,
+        comment: Option<String>,
+    ) -> Result<Reply, CoreError> {
+        if !(1..=5).contains(&rating) {
+            return Err(CoreError::InvalidInput {
+                field: "rating",
+                reason: "must be an integer from 1 to 5",
+            });
+        }
+        check_text("comment", comment.as_deref(), false, TEXT_MAX)?;
+        let s = self.session_mut(id)?;
+        if s.status() != SessionStatus::Ended {
+            return Err(CoreError::SessionState {
+                session: id.clone(),
+                status: s.status(),
+                expected: "ended",
+            });
+        }
+        if s.started_at.is_none() {
+            return Err(CoreError::NotAnswered(id.clone()));
+        }
+        if s.rating.is_some() {
+            return Err(CoreError::AlreadyRated(id.clone()));
+        }
+        s.rating = Some(Rating {
+            rating,
+            comment,
+            rated_at: now,
+        });
+        self.ratings.add(rating);
+        Ok(Reply::Done)
+    }
+
+    pub(crate) fn session(&self, id: &SessionId) -> Result<&Session, CoreError> {
+        self.sessions
+            .get(id)
+            .ok_or_else(|| CoreError::SessionNotFound(id.clone()))
+    }
+
+    pub(crate) fn session_mut(&mut self, id: &SessionId) -> Result<&mut Session, CoreError> {
+        self.sessions
+            .get_mut(id)
+            .ok_or_else(|| CoreError::SessionNotFound(id.clone()))
+    }
+}

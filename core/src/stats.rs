@@ -1,0 +1,227 @@
+//! Counters kept as things happen, so that statistics cost O(1) to read, and
+//! the views built from them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::center::State;
+use crate::{CoreError, EndReason, Timestamp};
+
+/// Days of history the daily trend keeps and can be asked for.
+pub const TREND_DAYS_MAX: u32 = 366;
+
+/// Lifetime totals of what the center did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Sessions created (queue joins and back-office sessions).
+    pub created: u64,
+    /// Calls answered.
+    pub answered: u64,
+    /// Answered calls that ended normally.
+    pub completed: u64,
+    /// Sessions ended unanswered by the visitor or the back office.
+    pub abandoned: u64,
+    /// Visitors removed after `queue_timeout_secs`.
+    pub queue_timeouts: u64,
+    /// Sessions ended after `session_timeout_secs`.
+    pub session_timeouts: u64,
+    /// Calls ended because the agent signed out.
+    pub agent_offline_ends: u64,
+    /// Offers that lapsed unanswered.
+    pub ring_timeouts: u64,
+    /// Offers declined.
+    pub rejects: u64,
+    /// Calls transferred.
+    pub transfers: u64,
+}
+
+impl Totals {
+    pub(crate) fn count_end(&mut self, reason: EndReason) {
+        let counter = match reason {
+            EndReason::Completed => &mut self.completed,
+            EndReason::Left | EndReason::Cancelled => &mut self.abandoned,
+            EndReason::QueueTimeout => &mut self.queue_timeouts,
+            EndReason::SessionTimeout => &mut self.session_timeouts,
+            EndReason::AgentOffline => &mut self.agent_offline_ends,
+        };
+        *counter += 1;
+    }
+}
+
+/// Ratings so far: the seed's total, average and 1-5 distribution.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingStats {
+    /// How many ratings.
+    pub total: u64,
+    /// Sum of stars, for the average.
+    pub sum: u64,
+    /// `distribution[i]` is the number of `i + 1`-star ratings.
+    pub distribution: [u64; 5],
+}
+
+impl RatingStats {
+    pub(crate) fn add(&mut self, rating: u8) {
+        self.total += 1;
+        self.sum += u64::from(rating);
+        self.distribution[usize::from(rating - 1)] += 1;
+    }
+
+    /// Mean stars, 0 when nothing is rated yet.
+    pub fn average(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.sum as f64 / self.total as f64
+        }
+    }
+}
+
+/// What happened on one UTC day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCounts {
+    /// Sessions created.
+    pub created: u64,
+    /// Calls answered.
+    pub answered: u64,
+    /// Answered calls that ended.
+    pub completed: u64,
+}
+
+/// One row of the daily trend.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayTrend {
+    /// `YYYY-MM-DD`, UTC.
+    pub date: String,
+    /// That day's counts.
+    #[serde(flatten)]
+    pub counts: DayCounts,
+}
+
+/// Open and past sessions by status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCounts {
+    /// Ever created.
+    pub total: u64,
+    /// Waiting now (queued or being rung).
+    pub waiting: usize,
+    /// Active now.
+    pub active: usize,
+    /// Ended so far.
+    pub ended: u64,
+}
+
+/// Registered agents by state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentCounts {
+    /// Registered agents.
+    pub total: usize,
+    /// Signed out.
+    pub offline: usize,
+    /// Signed in, not Ready.
+    pub online: usize,
+    /// Ready for a call.
+    pub ready: usize,
+    /// Being rung.
+    pub ringing: usize,
+    /// On a call.
+    pub busy: usize,
+}
+
+/// The queue right now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    /// Visitors queued (not counting those being rung).
+    pub length: usize,
+    /// `max_queue_size`.
+    pub max: usize,
+    /// How long the longest-waiting queued visitor has waited, in ms.
+    pub longest_wait_ms: u64,
+}
+
+/// Everything the seed's `/stats` shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Sessions by status.
+    pub sessions: SessionCounts,
+    /// Agents by state.
+    pub agents: AgentCounts,
+    /// The queue.
+    pub queue: QueueStats,
+    /// Ratings.
+    pub ratings: RatingStats,
+    /// Lifetime totals.
+    pub totals: Totals,
+}
+
+/// Per-state counters kept in step by every transition.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) waiting: usize,
+    pub(crate) active: usize,
+    pub(crate) agents: [usize; 5],
+}
+
+impl State {
+    pub(crate) fn day_mut(&mut self, now: Timestamp) -> &mut DayCounts {
+        let day = now.day();
+        let oldest_kept = day.saturating_sub(u64::from(TREND_DAYS_MAX));
+        while let Some(entry) = self.trend.first_entry() {
+            if *entry.key() >= oldest_kept {
+                break;
+            }
+            entry.remove();
+        }
+        self.trend.entry(day).or_default()
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let a = &self.counts.agents;
+        let longest_wait_ms = self
+            .queue
+            .iter()
+            .filter_map(|id| self.sessions.get(id))
+            .map(|s| self.now.saturating_since(s.created_at).as_millis() as u64)
+            .max()
+            .unwrap_or(0);
+        Stats {
+            sessions: SessionCounts {
+                total: self.totals.created,
+                waiting: self.counts.waiting,
+                active: self.counts.active,
+                ended: self.totals.created - (self.counts.waiting + self.counts.active) as u64,
+            },
+            agents: AgentCounts {
+                total: self.agents.len(),
+                offline: a[0],
+                online: a[1],
+                ready: a[2],
+                ringing: a[3],
+                busy: a[4],
+            },
+            queue: QueueStats {
+                length: self.queue.len(),
+                max: self.config.max_queue_size,
+                longest_wait_ms,
+            },
+            ratings: self.ratings,
+            totals: self.totals,
+        }
+    }
+
+    /// The last `days` UTC days up to today, oldest first, zero-filled.
+    pub(crate) fn trend(&self, days: u32) -> Result<Vec<DayTrend>, CoreError> {
+        if days == 0 || days > TREND_DAYS_MAX {
+            return Err(CoreError::InvalidInput {
+                field: "days",
+                reason: "must be from 1 to 366",
+            });
+        }
+        let today = self.now.day();
+        let first = today.saturating_sub(u64::from(days) - 1);
+        Ok((first..=today)
+            .map(|day| DayTrend {
+                date: Timestamp::date_of_day(day),
+                counts: self.trend.get(&day).copied().unwrap_or_default(),
+            })
+            .collect())
+    }
+}
