@@ -231,7 +231,9 @@ impl State {
 }
 
 impl State {
-    /// Rings a chosen Ready agent for a queued session (manual assignment).
+    /// Rings a chosen Ready agent for a Waiting session (manual assignment):
+    /// a queued visitor leaves the queue; one being rung elsewhere is taken
+    /// from that agent, who becomes Ready.
     pub(crate) fn assign_session(
         &mut self,
         out: &mut Outbox,
@@ -240,15 +242,27 @@ impl State {
         agent: &AgentId,
     ) -> Result<Reply, CoreError> {
         let s = self.session(id)?;
-        if !s.is_queued() {
-            return Err(CoreError::SessionState {
-                session: id.clone(),
-                status: s.status(),
-                expected: "waiting in the queue",
-            });
-        }
+        let ringing = match &s.stage {
+            Stage::Queued { .. } => None,
+            Stage::Ringing {
+                agent: a, timer, ..
+            } => Some((a.clone(), *timer)),
+            _ => {
+                return Err(CoreError::SessionState {
+                    session: id.clone(),
+                    status: s.status(),
+                    expected: "waiting",
+                })
+            }
+        };
         self.expect_agent_state(agent, &[AgentState::Ready], "ready")?;
-        self.unqueue(id);
+        match ringing {
+            None => self.unqueue(id),
+            Some((previous, timer)) => {
+                self.timers.cancel(timer);
+                self.release_agent(now, &previous);
+            }
+        }
         self.offer(out, now, id, agent);
         Ok(Reply::Assigned {
             session_id: id.clone(),
