@@ -18,8 +18,9 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::center::{Outbox, State};
-use crate::routing::Routing;
+use crate::routing::{Router, Routing};
 use crate::session::{check_text, EndReason, Stage, NAME_MAX};
+use crate::stats::Counts;
 use crate::{AgentId, CoreError, Party, Reply, SessionId, Timestamp};
 
 /// The seed's agent states.
@@ -98,26 +99,36 @@ pub struct Agent {
     pub stats: AgentCallStats,
 }
 
+/// Moves an agent to `new`, keeping the per-state counts and the router's
+/// set of Ready agents in step. Every agent state change goes through here.
+pub(crate) fn transition(
+    a: &mut Agent,
+    new: AgentState,
+    now: Timestamp,
+    counts: &mut Counts,
+    router: &mut Router,
+) {
+    let old = a.state;
+    if old == new {
+        return;
+    }
+    a.state = new;
+    a.state_since = now;
+    counts.agents[old.index()] -= 1;
+    counts.agents[new.index()] += 1;
+    if old == AgentState::Ready {
+        router.remove(&a.id);
+    }
+    if new == AgentState::Ready {
+        router.insert(&a.id, now);
+    }
+}
+
 impl State {
-    /// Moves an agent to `new`, keeping the per-state counts and the router's
-    /// set of Ready agents in step. Every state change goes through here.
+    /// Moves an agent to `new`; see [`transition`].
     pub(crate) fn set_agent_state(&mut self, id: &AgentId, new: AgentState, now: Timestamp) {
-        let Some(a) = self.agents.get_mut(id) else {
-            return;
-        };
-        let old = a.state;
-        if old == new {
-            return;
-        }
-        a.state = new;
-        a.state_since = now;
-        self.counts.agents[old.index()] -= 1;
-        self.counts.agents[new.index()] += 1;
-        if old == AgentState::Ready {
-            self.router.remove(id);
-        }
-        if new == AgentState::Ready {
-            self.router.insert(id, now);
+        if let Some(a) = self.agents.get_mut(id) {
+            transition(a, new, now, &mut self.counts, &mut self.router);
         }
     }
 
@@ -129,7 +140,13 @@ impl State {
         };
         a.session = None;
         if matches!(a.state, AgentState::Ringing | AgentState::Busy) {
-            self.set_agent_state(id, AgentState::Ready, now);
+            transition(
+                a,
+                AgentState::Ready,
+                now,
+                &mut self.counts,
+                &mut self.router,
+            );
         }
     }
 

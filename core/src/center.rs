@@ -8,7 +8,7 @@ use foldhash::quality::FixedState;
 use crate::routing::{Router, Routing, RoutingMode};
 use crate::session::{check_text, NewSession, Stage, NAME_MAX};
 use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals};
-use crate::timers::{Timer, TimerKey, Timers};
+use crate::timers::{Due, Lane, Timers};
 use crate::{
     Agent, AgentId, Command, Config, ConfigError, CoreError, EndReason, Event, EventKind, Party,
     Prng, Recipient, Reply, Session, SessionId, SessionStatus, Timestamp, VisitorId,
@@ -35,7 +35,8 @@ pub(crate) struct State {
     pub(crate) rng: Prng,
     /// The latest time seen; inputs never move it backwards.
     pub(crate) now: Timestamp,
-    pub(crate) sessions: Map<SessionId, Session>,
+    /// Boxed: a session is large, and a table of small slots probes faster.
+    pub(crate) sessions: Map<SessionId, Box<Session>>,
     /// Ended sessions still held, oldest first.
     pub(crate) ended: VecDeque<SessionId>,
     pub(crate) agents: Map<AgentId, Agent>,
@@ -44,8 +45,6 @@ pub(crate) struct State {
     pub(crate) queue: crate::queue::Queue,
     pub(crate) router: Router,
     pub(crate) timers: Timers,
-    /// The armed safety-net dispatch tick, if any.
-    pub(crate) tick: Option<TimerKey>,
     pub(crate) counts: Counts,
     pub(crate) totals: Totals,
     pub(crate) ratings: RatingStats,
@@ -110,7 +109,6 @@ impl Center {
                 queue: Default::default(),
                 router: Router::new(RoutingMode::default()),
                 timers: Timers::default(),
-                tick: None,
                 counts: Counts::default(),
                 totals: Totals::default(),
                 ratings: RatingStats::default(),
@@ -134,12 +132,12 @@ impl Center {
 
     /// A session by id (ended ones too, until forgotten).
     pub fn session(&self, id: &str) -> Option<&Session> {
-        self.state.sessions.get(id)
+        self.state.sessions.get(id).map(|s| &**s)
     }
 
     /// All sessions held, oldest first.
     pub fn sessions(&self) -> Vec<&Session> {
-        let mut all: Vec<&Session> = self.state.sessions.values().collect();
+        let mut all: Vec<&Session> = self.state.sessions.values().map(|s| &**s).collect();
         all.sort_unstable_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         all
     }
@@ -161,7 +159,7 @@ impl Center {
         self.state
             .queue
             .iter()
-            .filter_map(|id| self.state.sessions.get(id))
+            .filter_map(|id| self.state.sessions.get(id).map(|s| &**s))
     }
 
     /// Where a visitor with an open session stands.
@@ -248,14 +246,12 @@ impl Center {
                 visitor_name,
                 preferred_skill,
             } => {
-                let title = visitor_name
-                    .clone()
-                    .unwrap_or_else(|| visitor_id.to_string());
+                // Queue joins carry no title; views show the visitor's name.
                 st.open_session(
                     out,
                     now,
                     NewSession {
-                        title,
+                        title: String::new(),
                         customer_id: visitor_id,
                         customer_name: visitor_name,
                         description: None,
@@ -302,8 +298,8 @@ impl Center {
     pub fn handle_timeout(&mut self, now: Timestamp) {
         let st = &mut self.state;
         st.now = st.now.max(now);
-        while let Some((at, timer)) = st.timers.pop_due(st.now) {
-            st.fire(&mut self.outbox, at, timer);
+        while let Some(due) = st.timers.pop_due(st.now) {
+            let at = st.fire(&mut self.outbox, due);
             st.after_input(&mut self.outbox, at);
         }
     }
@@ -327,28 +323,32 @@ impl State {
     /// the safety-net tick armed while anyone waits.
     fn after_input(&mut self, out: &mut Outbox, now: Timestamp) {
         self.dispatch(out, now);
-        if self.tick.is_none() && !self.queue.is_empty() {
+        if !self.queue.is_empty() && !self.timers.tick_armed() {
             let at = now.saturating_add(self.config.dispatch_interval());
-            self.tick = Some(self.timers.arm(at, Timer::DispatchTick));
+            self.timers.arm_tick(at);
         }
     }
 
-    fn fire(&mut self, out: &mut Outbox, at: Timestamp, timer: Timer) {
-        match timer {
-            Timer::Ring(id) => self.ring_timeout(out, at, &id),
-            Timer::QueueTimeout(id) => {
-                let Some(s) = self.sessions.get(&id).filter(|s| s.is_queued()) else {
-                    return;
-                };
-                out.push(
-                    Recipient::Visitor(s.customer_id.clone()),
-                    EventKind::QueueTimeout {
-                        session_id: id.clone(),
-                    },
-                );
-                self.finish(out, at, &id, EndReason::QueueTimeout, Party::System);
+    /// Acts on a timer that fell due; returns its deadline, the time at which
+    /// it takes effect.
+    fn fire(&mut self, out: &mut Outbox, due: Due) -> Timestamp {
+        match due {
+            Due::Timer(Lane::Ring, at, id) => {
+                self.ring_timeout(out, at, &id);
+                at
             }
-            Timer::SessionTimeout(id) => {
+            Due::Timer(Lane::Queue, at, id) => {
+                // Only a visitor still in the queue times out; one being rung
+                // is checked again if they come back to the queue.
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.queue_timer = None;
+                    if s.is_queued() {
+                        self.queue_timeout(out, at, &id);
+                    }
+                }
+                at
+            }
+            Due::Timer(Lane::Session, at, id) => {
                 let open = self
                     .sessions
                     .get(&id)
@@ -356,8 +356,9 @@ impl State {
                 if open {
                     self.finish(out, at, &id, EndReason::SessionTimeout, Party::System);
                 }
+                at
             }
-            Timer::DispatchTick => self.tick = None,
+            Due::Tick(at) => at,
         }
     }
 }

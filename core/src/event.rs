@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentId, EndReason, Media, Party, SessionId, VisitorId};
+use crate::{AgentId, EndReason, Media, Party, RoomId, SessionId, VisitorId};
 
 /// Who an event is for. The server delivers it on that participant's
 /// WebSocket connection(s).
@@ -34,7 +34,7 @@ pub enum EventKind {
         /// The session offered.
         session_id: SessionId,
         /// Its room, `customer-service/{session_id}`.
-        room_id: String,
+        room_id: RoomId,
         /// The visitor.
         visitor_id: VisitorId,
         /// The visitor's display name (the id when none was given).

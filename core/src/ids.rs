@@ -1,40 +1,43 @@
 //! Identifiers of sessions, agents and visitors: cheap to clone, compared as text.
+//!
+//! Ids up to 23 bytes (all that Switchboard makes, and most that clients
+//! choose) live inline, so cloning one into an event touches no heap memory.
 
 use core::borrow::Borrow;
 use core::fmt;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(Arc<str>);
+        pub struct $name(SmolStr);
 
         impl $name {
             /// The id as text.
             pub fn as_str(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                $name(Arc::from(s))
+                $name(SmolStr::from(s))
             }
         }
 
         impl From<String> for $name {
             fn from(s: String) -> Self {
-                $name(Arc::from(s))
+                $name(SmolStr::from(s))
             }
         }
 
         impl Borrow<str> for $name {
             fn borrow(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
@@ -46,7 +49,7 @@ macro_rules! id_type {
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&*self.0, f)
+                fmt::Debug::fmt(self.0.as_str(), f)
             }
         }
     };
@@ -67,10 +70,78 @@ id_type!(
 
 impl SessionId {
     /// The WebSocket room of this session: `customer-service/{session_id}`.
-    pub fn room_id(&self) -> String {
-        format!("{ROOM_PREFIX}{}", self.0)
+    pub fn room_id(&self) -> RoomId {
+        RoomId(self.clone())
+    }
+
+    /// An id from ASCII bytes made by the core (no allocation up to 23 bytes).
+    pub(crate) fn from_ascii(bytes: &[u8]) -> Self {
+        SessionId(SmolStr::new(String::from_utf8_lossy(bytes)))
     }
 }
 
 /// Prefix that marks customer-service rooms among all rooms.
 pub const ROOM_PREFIX: &str = "customer-service/";
+
+/// A session's WebSocket room, `customer-service/{session_id}` on the wire.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RoomId(SessionId);
+
+impl RoomId {
+    /// The session whose room this is.
+    pub fn session_id(&self) -> &SessionId {
+        &self.0
+    }
+
+    /// Parses `customer-service/{session_id}`; None for any other room.
+    pub fn parse(room: &str) -> Option<RoomId> {
+        let id = room.strip_prefix(ROOM_PREFIX)?;
+        (!id.is_empty()).then(|| RoomId(SessionId::from(id)))
+    }
+}
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{ROOM_PREFIX}{}", self.0)
+    }
+}
+
+impl fmt::Debug for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+impl Serialize for RoomId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RoomId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let room = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        RoomId::parse(&room).ok_or_else(|| {
+            serde::de::Error::custom(format_args!("room id must start with {ROOM_PREFIX}"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_ids_round_trip_with_their_prefix() {
+        let room = SessionId::from("cs_abc123").room_id();
+        let json = serde_json::to_string(&room).unwrap();
+        assert_eq!(json, "\"customer-service/cs_abc123\"");
+        assert_eq!(serde_json::from_str::<RoomId>(&json).unwrap(), room);
+        assert!(serde_json::from_str::<RoomId>("\"other/cs_abc123\"").is_err());
+        assert!(RoomId::parse("customer-service/").is_none());
+        assert_eq!(
+            RoomId::parse("customer-service/cs_x").map(|r| r.session_id().to_string()),
+            Some("cs_x".to_owned())
+        );
+    }
+}

@@ -4,6 +4,7 @@
 use crate::center::State;
 use crate::routing::Routing;
 use crate::session::Stage;
+use crate::timers::Lane;
 use crate::{AgentState, SessionStatus};
 
 macro_rules! ensure {
@@ -59,13 +60,15 @@ impl State {
                 s.status()
             );
             ensure!(
-                s.timeout_timer.is_some_and(|t| self.timers.is_armed(t)) == open,
+                s.timeout_timer
+                    .is_some_and(|t| self.timers.is_armed(Lane::Session, t))
+                    == open,
                 "session {} ({}) session-timeout timer is wrong",
                 s.id,
                 s.status()
             );
             match &s.stage {
-                Stage::Queued { key, timer } => {
+                Stage::Queued { key } => {
                     queued += 1;
                     ensure!(
                         self.queue.contains(*key, &s.id),
@@ -73,15 +76,16 @@ impl State {
                         s.id
                     );
                     ensure!(
-                        self.timers.is_armed(*timer),
-                        "session {} queue timer missing",
+                        s.queue_timer
+                            .is_some_and(|t| self.timers.is_armed(Lane::Queue, t)),
+                        "queued session {} has no queue timeout",
                         s.id
                     );
                 }
                 Stage::Ringing { agent, timer, .. } => {
                     ringing += 1;
                     ensure!(
-                        self.timers.is_armed(*timer),
+                        self.timers.is_armed(Lane::Ring, *timer),
                         "session {} ring timer missing",
                         s.id
                     );

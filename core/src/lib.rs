@@ -70,7 +70,7 @@ pub use command::{Command, Media, Party, Reply};
 pub use config::{Config, ConfigError};
 pub use error::{CoreError, ErrorKind};
 pub use event::{Event, EventKind, Recipient};
-pub use ids::{AgentId, SessionId, VisitorId, ROOM_PREFIX};
+pub use ids::{AgentId, RoomId, SessionId, VisitorId, ROOM_PREFIX};
 pub use prng::Prng;
 pub use session::{EndReason, Rating, Session, SessionStatus};
 pub use stats::{

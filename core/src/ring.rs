@@ -2,12 +2,14 @@
 //! call starts only when the agent answers. Also dispatch, which decides when
 //! to ring.
 
+use crate::agent::transition;
 use crate::center::{Outbox, State};
 use crate::routing::Routing;
 use crate::session::Stage;
-use crate::timers::Timer;
+use crate::timers::Lane;
 use crate::{
-    AgentId, AgentState, CoreError, EventKind, Media, Recipient, Reply, SessionId, Timestamp,
+    AgentId, AgentState, CoreError, EndReason, EventKind, Media, Party, Recipient, Reply,
+    SessionId, Timestamp,
 };
 
 impl State {
@@ -33,25 +35,16 @@ impl State {
         }
     }
 
-    /// Takes a queued session out of the queue and cancels its queue timeout.
+    /// Takes a queued session out of the queue.
     pub(crate) fn unqueue(&mut self, id: &SessionId) {
-        if let Some(s) = self.sessions.get_mut(id) {
-            if let Stage::Queued { key, timer } = s.stage {
-                self.queue.remove(key);
-                self.timers.cancel(timer);
-            }
+        if let Some(Stage::Queued { key }) = self.sessions.get(id).map(|s| &s.stage) {
+            self.queue.remove(*key);
         }
     }
 
     /// Puts a Waiting session in the queue (at the head after a reject or ring
     /// timeout) and tells the visitor their place. Returns that place.
-    pub(crate) fn enqueue(
-        &mut self,
-        out: &mut Outbox,
-        now: Timestamp,
-        id: &SessionId,
-        at_head: bool,
-    ) -> usize {
+    pub(crate) fn enqueue(&mut self, out: &mut Outbox, id: &SessionId, at_head: bool) -> usize {
         let Some(s) = self.sessions.get_mut(id) else {
             return 0;
         };
@@ -60,13 +53,7 @@ impl State {
         } else {
             self.queue.push_back(id.clone())
         };
-        // The queue timeout counts from joining, not from the latest re-queue.
-        let deadline = s
-            .created_at
-            .saturating_add(self.config.queue_timeout())
-            .max(now);
-        let timer = self.timers.arm(deadline, Timer::QueueTimeout(id.clone()));
-        s.stage = Stage::Queued { key, timer };
+        s.stage = Stage::Queued { key };
         let position = if at_head { 1 } else { self.queue.len() };
         out.push(
             Recipient::Visitor(s.customer_id.clone()),
@@ -86,20 +73,22 @@ impl State {
         id: &SessionId,
         agent: &AgentId,
     ) {
+        let (Some(a), Some(s)) = (self.agents.get_mut(agent), self.sessions.get_mut(id)) else {
+            return;
+        };
         let timeout = self.config.accept_timeout();
         let timer = self
             .timers
-            .arm(now.saturating_add(timeout), Timer::Ring(id.clone()));
-        self.set_agent_state(agent, AgentState::Ringing, now);
-        let Some(a) = self.agents.get_mut(agent) else {
-            return;
-        };
+            .arm(Lane::Ring, now.saturating_add(timeout), id.clone());
+        transition(
+            a,
+            AgentState::Ringing,
+            now,
+            &mut self.counts,
+            &mut self.router,
+        );
         a.session = Some(id.clone());
         a.stats.offered += 1;
-        let agent_name = a.name.clone();
-        let Some(s) = self.sessions.get_mut(id) else {
-            return;
-        };
         s.stage = Stage::Ringing {
             agent: agent.clone(),
             timer,
@@ -120,13 +109,14 @@ impl State {
             EventKind::AgentAssignment {
                 session_id: id.clone(),
                 agent_id: agent.clone(),
-                agent_name,
+                agent_name: a.name.clone(),
             },
         );
     }
 
     /// Cancels the ring of session `id`: the agent is freed and the visitor
-    /// goes back to the head of the queue.
+    /// goes back to the head of the queue, or, if they have already waited
+    /// `queue_timeout_secs` since joining, is timed out.
     pub(crate) fn withdraw_offer(&mut self, out: &mut Outbox, now: Timestamp, id: &SessionId) {
         let Some(s) = self.sessions.get(id) else {
             return;
@@ -135,9 +125,14 @@ impl State {
             return;
         };
         let (agent, timer) = (agent.clone(), *timer);
-        self.timers.cancel(timer);
+        let overdue = now >= s.queue_deadline(self.config.queue_timeout());
+        self.timers.cancel(Lane::Ring, timer);
         self.release_agent(now, &agent);
-        self.enqueue(out, now, id, true);
+        if overdue {
+            self.queue_timeout(out, now, id);
+        } else {
+            self.enqueue(out, id, true);
+        }
     }
 
     /// The Ringing agent answers: the session becomes Active, the agent Busy.
@@ -148,18 +143,24 @@ impl State {
         agent: &AgentId,
         media: Media,
     ) -> Result<Reply, CoreError> {
-        let a = self.expect_agent_state(agent, &[AgentState::Ringing], "ringing")?;
-        let Some(id) = a.session.clone() else {
+        let a = self
+            .agents
+            .get_mut(agent)
+            .ok_or_else(|| CoreError::AgentNotFound(agent.clone()))?;
+        let ringing = match (&a.state, &a.session) {
+            (AgentState::Ringing, Some(id)) => self.sessions.get_mut(id),
+            _ => None,
+        };
+        let Some(s) = ringing else {
             return Err(CoreError::AgentState {
                 agent: agent.clone(),
                 state: a.state,
                 expected: "ringing",
             });
         };
-        let s = self.session_mut(&id)?;
         let Stage::Ringing { timer, since, .. } = s.stage else {
             return Err(CoreError::SessionState {
-                session: id.clone(),
+                session: s.id.clone(),
                 status: s.status(),
                 expected: "waiting for this agent",
             });
@@ -170,17 +171,18 @@ impl State {
         s.agent_id = Some(agent.clone());
         s.media = Some(media);
         s.started_at = Some(now);
-        let customer = s.customer_id.clone();
-        self.timers.cancel(timer);
+        self.timers.cancel(Lane::Ring, timer);
+        if let Some(t) = s.queue_timer.take() {
+            self.timers.cancel(Lane::Queue, t);
+        }
+        transition(a, AgentState::Busy, now, &mut self.counts, &mut self.router);
+        a.stats.answered += 1;
+        a.stats.ring_to_accept_ms_total += now.as_millis().saturating_sub(since.as_millis());
         self.counts.waiting -= 1;
         self.counts.active += 1;
         self.totals.answered += 1;
+        let (id, customer) = (s.id.clone(), s.customer_id.clone());
         self.day_mut(now).answered += 1;
-        self.set_agent_state(agent, AgentState::Busy, now);
-        if let Some(a) = self.agents.get_mut(agent) {
-            a.stats.answered += 1;
-            a.stats.ring_to_accept_ms_total += now.as_millis().saturating_sub(since.as_millis());
-        }
         let accepted = EventKind::CallAccepted {
             session_id: id.clone(),
             agent_id: agent.clone(),
@@ -231,6 +233,20 @@ impl State {
 }
 
 impl State {
+    /// Ends a visitor's wait after `queue_timeout_secs`, telling them why.
+    pub(crate) fn queue_timeout(&mut self, out: &mut Outbox, now: Timestamp, id: &SessionId) {
+        let Some(s) = self.sessions.get(id) else {
+            return;
+        };
+        out.push(
+            Recipient::Visitor(s.customer_id.clone()),
+            EventKind::QueueTimeout {
+                session_id: id.clone(),
+            },
+        );
+        self.finish(out, now, id, EndReason::QueueTimeout, Party::System);
+    }
+
     /// Rings a chosen Ready agent for a Waiting session (manual assignment):
     /// a queued visitor leaves the queue; one being rung elsewhere is taken
     /// from that agent, who becomes Ready.
@@ -259,7 +275,7 @@ impl State {
         match ringing {
             None => self.unqueue(id),
             Some((previous, timer)) => {
-                self.timers.cancel(timer);
+                self.timers.cancel(Lane::Ring, timer);
                 self.release_agent(now, &previous);
             }
         }

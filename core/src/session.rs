@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::center::{Outbox, State};
 use crate::queue::QueueKey;
 use crate::routing::Routing;
-use crate::timers::{Timer, TimerKey};
+use crate::timers::{Lane, TimerKey};
 use crate::{
-    AgentId, CoreError, EventKind, Media, Party, Recipient, Reply, SessionId, Timestamp, VisitorId,
+    AgentId, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId, SessionId, Timestamp,
+    VisitorId,
 };
 
 /// Longest id, name or title the core accepts, in bytes.
@@ -75,7 +76,6 @@ pub struct Rating {
 pub(crate) enum Stage {
     Queued {
         key: QueueKey,
-        timer: TimerKey,
     },
     Ringing {
         agent: AgentId,
@@ -126,7 +126,11 @@ pub struct Session {
     /// The visitor's rating, once given.
     pub rating: Option<Rating>,
     pub(crate) stage: Stage,
+    /// Session-timeout timer, armed while the session is open.
     pub(crate) timeout_timer: Option<TimerKey>,
+    /// Queue-timeout timer, armed from joining until answered or ended; it
+    /// acts only if it fires while the visitor is queued.
+    pub(crate) queue_timer: Option<TimerKey>,
 }
 
 impl Session {
@@ -140,7 +144,7 @@ impl Session {
     }
 
     /// The WebSocket room: `customer-service/{session_id}`.
-    pub fn room_id(&self) -> String {
+    pub fn room_id(&self) -> RoomId {
         self.id.room_id()
     }
 
@@ -161,6 +165,11 @@ impl Session {
     pub fn duration(&self, now: Timestamp) -> Option<Duration> {
         let start = self.started_at?;
         Some(self.ended_at.unwrap_or(now).saturating_since(start))
+    }
+
+    /// When the visitor has waited `queue_timeout` since joining.
+    pub(crate) fn queue_deadline(&self, queue_timeout: Duration) -> Timestamp {
+        self.created_at.saturating_add(queue_timeout)
     }
 
     /// The visitor's display name, falling back to their id.
@@ -252,8 +261,14 @@ impl State {
 
         let id = self.new_session_id();
         let timeout_timer = self.timers.arm(
+            Lane::Session,
             now.saturating_add(self.config.session_timeout()),
-            Timer::SessionTimeout(id.clone()),
+            id.clone(),
+        );
+        let queue_timer = self.timers.arm(
+            Lane::Queue,
+            now.saturating_add(self.config.queue_timeout()),
+            id.clone(),
         );
         let session = Session {
             id: id.clone(),
@@ -276,8 +291,9 @@ impl State {
             // Placed properly just below, by `offer` or `enqueue`.
             stage: Stage::Ended,
             timeout_timer: Some(timeout_timer),
+            queue_timer: Some(queue_timer),
         };
-        self.sessions.insert(id.clone(), session);
+        self.sessions.insert(id.clone(), Box::new(session));
         self.visitors.insert(new.customer_id.clone(), id.clone());
         self.counts.waiting += 1;
         self.totals.created += 1;
@@ -293,7 +309,7 @@ impl State {
                 });
             }
         }
-        let position = self.enqueue(out, now, &id, false);
+        let position = self.enqueue(out, &id, false);
         Ok(Reply::Queued {
             session_id: id,
             position,
@@ -305,14 +321,14 @@ impl State {
         const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
         loop {
             let mut bits = self.rng.next_u64();
-            let mut id = String::with_capacity(15);
-            id.push_str("cs_");
-            for _ in 0..12 {
-                id.push(char::from(ALPHABET[(bits % 36) as usize]));
+            let mut id = *b"cs_000000000000";
+            for c in &mut id[3..] {
+                *c = ALPHABET[(bits % 36) as usize];
                 bits /= 36;
             }
-            if !self.sessions.contains_key(id.as_str()) {
-                return SessionId::from(id);
+            let id = SessionId::from_ascii(&id);
+            if !self.sessions.contains_key(&id) {
+                return id;
             }
         }
     }
@@ -385,17 +401,19 @@ impl State {
         s.ended_by = Some(by);
         let customer = s.customer_id.clone();
         if let Some(t) = s.timeout_timer.take() {
-            self.timers.cancel(t);
+            self.timers.cancel(Lane::Session, t);
+        }
+        if let Some(t) = s.queue_timer.take() {
+            self.timers.cancel(Lane::Queue, t);
         }
         let agent = match stage {
-            Stage::Queued { key, timer } => {
+            Stage::Queued { key } => {
                 self.queue.remove(key);
-                self.timers.cancel(timer);
                 self.counts.waiting -= 1;
                 None
             }
             Stage::Ringing { agent, timer, .. } => {
-                self.timers.cancel(timer);
+                self.timers.cancel(Lane::Ring, timer);
                 self.counts.waiting -= 1;
                 Some(agent)
             }
@@ -517,12 +535,14 @@ impl State {
     pub(crate) fn session(&self, id: &SessionId) -> Result<&Session, CoreError> {
         self.sessions
             .get(id)
+            .map(|s| &**s)
             .ok_or_else(|| CoreError::SessionNotFound(id.clone()))
     }
 
     pub(crate) fn session_mut(&mut self, id: &SessionId) -> Result<&mut Session, CoreError> {
         self.sessions
             .get_mut(id)
+            .map(|s| &mut **s)
             .ok_or_else(|| CoreError::SessionNotFound(id.clone()))
     }
 }

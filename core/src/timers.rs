@@ -1,60 +1,208 @@
-//! Deadlines the core is waiting for, in firing order, cancellable by key.
-
-use std::collections::BTreeMap;
+//! Deadlines the core is waiting for.
+//!
+//! Every timer of one kind lasts the same configured time and the core's time
+//! never runs backwards, so within a kind arming order is firing order. Each
+//! kind is therefore a FIFO lane: arm, cancel and pop are all O(1), whatever
+//! the number of sessions. A lane is a doubly linked list in a slab, so a
+//! cancelled timer frees its slot at once and memory stays bounded by the
+//! timers actually armed.
 
 use crate::{SessionId, Timestamp};
 
-/// Identifies one armed timer; ties on the same deadline fire in arming order.
-pub(crate) type TimerKey = (Timestamp, u64);
+/// The kinds of timer, in the order they fire when deadlines tie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// The agent rung for a session did not answer within `accept_timeout_secs`.
+    Ring = 0,
+    /// A visitor has waited `queue_timeout_secs` since joining.
+    Queue = 1,
+    /// A session has been open for `session_timeout_secs`.
+    Session = 2,
+}
 
-/// What to do when a deadline passes.
+const LANES: [Lane; 3] = [Lane::Ring, Lane::Queue, Lane::Session];
+
+/// Handle of one armed timer. Stale handles (fired or cancelled) are harmless:
+/// the generation no longer matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerKey {
+    slot: u32,
+    generation: u32,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Timer {
-    /// The agent rung for this session did not answer in time.
-    Ring(SessionId),
-    /// The visitor has been queued for `queue_timeout_secs`.
-    QueueTimeout(SessionId),
-    /// The session has been open for `session_timeout_secs`.
-    SessionTimeout(SessionId),
-    /// Safety-net dispatch while visitors wait.
-    DispatchTick,
+struct Node {
+    at: Timestamp,
+    session: SessionId,
+    generation: u32,
+    armed: bool,
+    prev: Option<u32>,
+    next: Option<u32>,
+}
+
+/// One FIFO lane of timers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Fifo {
+    nodes: Vec<Node>,
+    free: Vec<u32>,
+    head: Option<u32>,
+    tail: Option<u32>,
+}
+
+impl Fifo {
+    fn push_back(&mut self, at: Timestamp, session: SessionId) -> TimerKey {
+        debug_assert!(
+            self.tail.is_none_or(|t| self.nodes[t as usize].at <= at),
+            "lane deadlines must not decrease"
+        );
+        let node = Node {
+            at,
+            session,
+            generation: 0,
+            armed: true,
+            prev: self.tail,
+            next: None,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                let n = &mut self.nodes[slot as usize];
+                let generation = n.generation.wrapping_add(1);
+                *n = Node { generation, ..node };
+                slot
+            }
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            }
+        };
+        match self.tail {
+            Some(t) => self.nodes[t as usize].next = Some(slot),
+            None => self.head = Some(slot),
+        }
+        self.tail = Some(slot);
+        TimerKey {
+            slot,
+            generation: self.nodes[slot as usize].generation,
+        }
+    }
+
+    fn is_armed(&self, key: TimerKey) -> bool {
+        self.nodes
+            .get(key.slot as usize)
+            .is_some_and(|n| n.armed && n.generation == key.generation)
+    }
+
+    fn cancel(&mut self, key: TimerKey) {
+        if !self.is_armed(key) {
+            return;
+        }
+        let (prev, next) = {
+            let n = &mut self.nodes[key.slot as usize];
+            n.armed = false;
+            (n.prev.take(), n.next.take())
+        };
+        match prev {
+            Some(p) => self.nodes[p as usize].next = next,
+            None => self.head = next,
+        }
+        match next {
+            Some(n) => self.nodes[n as usize].prev = prev,
+            None => self.tail = prev,
+        }
+        self.free.push(key.slot);
+    }
+
+    fn front(&self) -> Option<(Timestamp, TimerKey)> {
+        let slot = self.head?;
+        let n = &self.nodes[slot as usize];
+        Some((
+            n.at,
+            TimerKey {
+                slot,
+                generation: n.generation,
+            },
+        ))
+    }
+
+    fn session(&self, key: TimerKey) -> SessionId {
+        self.nodes[key.slot as usize].session.clone()
+    }
+}
+
+/// What fell due: the kind, its deadline and the session it is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    Timer(Lane, Timestamp, SessionId),
+    /// The safety-net dispatch tick.
+    Tick(Timestamp),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Timers {
-    armed: BTreeMap<TimerKey, Timer>,
-    next_seq: u64,
+    lanes: [Fifo; 3],
+    tick: Option<Timestamp>,
 }
 
 impl Timers {
-    pub(crate) fn arm(&mut self, at: Timestamp, timer: Timer) -> TimerKey {
-        let key = (at, self.next_seq);
-        self.next_seq += 1;
-        self.armed.insert(key, timer);
-        key
+    /// Arms a timer of `lane` for `session` at `at`, which must not be before
+    /// the lane's latest deadline.
+    pub(crate) fn arm(&mut self, lane: Lane, at: Timestamp, session: SessionId) -> TimerKey {
+        self.lanes[lane as usize].push_back(at, session)
     }
 
-    pub(crate) fn cancel(&mut self, key: TimerKey) {
-        self.armed.remove(&key);
+    pub(crate) fn cancel(&mut self, lane: Lane, key: TimerKey) {
+        self.lanes[lane as usize].cancel(key);
+    }
+
+    pub(crate) fn is_armed(&self, lane: Lane, key: TimerKey) -> bool {
+        self.lanes[lane as usize].is_armed(key)
+    }
+
+    /// Arms the dispatch tick at `at` unless it is armed already.
+    pub(crate) fn arm_tick(&mut self, at: Timestamp) {
+        self.tick.get_or_insert(at);
+    }
+
+    pub(crate) fn tick_armed(&self) -> bool {
+        self.tick.is_some()
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Timestamp> {
-        self.armed.first_key_value().map(|((at, _), _)| *at)
+        let lanes = self
+            .lanes
+            .iter()
+            .filter_map(|l| l.front().map(|(at, _)| at));
+        lanes.chain(self.tick).min()
     }
 
-    /// Removes and returns the earliest timer due at or before `now`.
-    pub(crate) fn pop_due(&mut self, now: Timestamp) -> Option<(Timestamp, Timer)> {
-        match self.armed.first_entry() {
-            Some(e) if e.key().0 <= now => {
-                let ((at, _), timer) = e.remove_entry();
-                Some((at, timer))
+    /// Removes and returns the earliest timer due at or before `now`; on equal
+    /// deadlines ring, then queue, then session timers, then the tick.
+    pub(crate) fn pop_due(&mut self, now: Timestamp) -> Option<Due> {
+        let earliest = LANES
+            .iter()
+            .filter_map(|&lane| {
+                self.lanes[lane as usize]
+                    .front()
+                    .map(|(at, key)| (at, lane, key))
+            })
+            .min_by_key(|(at, lane, _)| (*at, *lane as u8));
+        match (earliest, self.tick) {
+            (Some((at, _, _)), Some(tick)) if tick < at && tick <= now => {
+                self.tick = None;
+                Some(Due::Tick(tick))
+            }
+            (Some((at, lane, key)), _) if at <= now => {
+                let fifo = &mut self.lanes[lane as usize];
+                let session = fifo.session(key);
+                fifo.cancel(key);
+                Some(Due::Timer(lane, at, session))
+            }
+            (None, Some(tick)) if tick <= now => {
+                self.tick = None;
+                Some(Due::Tick(tick))
             }
             _ => None,
         }
-    }
-
-    pub(crate) fn is_armed(&self, key: TimerKey) -> bool {
-        self.armed.contains_key(&key)
     }
 }
 
@@ -62,26 +210,75 @@ impl Timers {
 mod tests {
     use super::*;
 
+    fn at(ms: u64) -> Timestamp {
+        Timestamp::from_millis(ms)
+    }
+
     #[test]
-    fn fires_in_deadline_then_arming_order_and_skips_cancelled() {
+    fn fires_in_deadline_order_across_lanes_and_skips_cancelled() {
         let mut t = Timers::default();
-        let at = Timestamp::from_millis;
-        t.arm(at(20), Timer::DispatchTick);
-        let k = t.arm(at(10), Timer::Ring("x".into()));
-        t.arm(at(10), Timer::QueueTimeout("y".into()));
-        t.arm(at(10), Timer::SessionTimeout("z".into()));
-        t.cancel(k);
+        t.arm_tick(at(20));
+        let k = t.arm(Lane::Ring, at(10), "x".into());
+        t.arm(Lane::Session, at(10), "z".into());
+        t.arm(Lane::Queue, at(10), "y".into());
+        t.arm(Lane::Queue, at(30), "w".into());
+        t.cancel(Lane::Ring, k);
+        assert!(!t.is_armed(Lane::Ring, k));
         assert_eq!(t.next_deadline(), Some(at(10)));
         assert_eq!(
             t.pop_due(at(15)),
-            Some((at(10), Timer::QueueTimeout("y".into())))
+            Some(Due::Timer(Lane::Queue, at(10), "y".into()))
         );
         assert_eq!(
             t.pop_due(at(15)),
-            Some((at(10), Timer::SessionTimeout("z".into())))
+            Some(Due::Timer(Lane::Session, at(10), "z".into()))
         );
         assert_eq!(t.pop_due(at(15)), None);
-        assert_eq!(t.pop_due(at(20)), Some((at(20), Timer::DispatchTick)));
+        assert_eq!(t.pop_due(at(40)), Some(Due::Tick(at(20))));
+        assert!(!t.tick_armed());
+        assert_eq!(
+            t.pop_due(at(40)),
+            Some(Due::Timer(Lane::Queue, at(30), "w".into()))
+        );
         assert_eq!(t.next_deadline(), None);
+    }
+
+    #[test]
+    fn stale_keys_never_cancel_a_reused_slot() {
+        let mut t = Timers::default();
+        let old = t.arm(Lane::Ring, at(1), "a".into());
+        assert!(t.pop_due(at(1)).is_some());
+        let new = t.arm(Lane::Ring, at(2), "b".into());
+        // `old` fired; cancelling it must not touch `new`, which reuses its slot.
+        t.cancel(Lane::Ring, old);
+        assert!(t.is_armed(Lane::Ring, new));
+        assert_eq!(
+            t.pop_due(at(5)),
+            Some(Due::Timer(Lane::Ring, at(2), "b".into()))
+        );
+    }
+
+    #[test]
+    fn cancelling_from_the_middle_keeps_order_and_reuses_memory() {
+        let mut t = Timers::default();
+        let keys: Vec<_> = (0..5)
+            .map(|i| t.arm(Lane::Session, at(i), format!("s{i}").into()))
+            .collect();
+        t.cancel(Lane::Session, keys[2]);
+        t.cancel(Lane::Session, keys[0]);
+        t.cancel(Lane::Session, keys[4]);
+        let mut fired = Vec::new();
+        while let Some(Due::Timer(_, _, s)) = t.pop_due(at(100)) {
+            fired.push(s.to_string());
+        }
+        assert_eq!(fired, ["s1", "s3"]);
+        for i in 0..5 {
+            t.arm(Lane::Session, at(200 + i), "again".into());
+        }
+        assert_eq!(
+            t.lanes[Lane::Session as usize].nodes.len(),
+            5,
+            "slots reused"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use switchboard_core::{
-    AgentState, Center, Command, Config, EndReason, EventKind, Party, SessionStatus, Timestamp,
+    AgentState, Center, Command, Config, EndReason, Party, SessionStatus, Timestamp,
 };
 
 #[test]

@@ -63,7 +63,7 @@ fn offer_rings_a_ready_agent_with_visitor_name_and_timeout() {
         incoming,
         Some(EventKind::IncomingCall {
             session_id: sid.clone(),
-            room_id: format!("customer-service/{sid}"),
+            room_id: sid.room_id(),
             visitor_id: "v1".into(),
             visitor_name: "Visitor v1".into(),
             timeout_secs: 30,
@@ -730,7 +730,7 @@ fn back_office_session_is_queued_and_auto_assigned() {
     );
     let s = h.center.session(sid.as_str()).unwrap();
     assert_eq!((s.title.as_str(), s.created_at), ("售后咨询", T0));
-    assert_eq!(s.room_id(), format!("customer-service/{sid}"));
+    assert_eq!(s.room_id().to_string(), format!("customer-service/{sid}"));
     h.register("a1");
     assert_eq!(h.state_of("a1"), AgentState::Ringing);
     // Admin closes it while ringing: cancelled, agent freed.
