@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The README's test command: every test of the workspace, on a fresh machine.
+# Needs only the Rust toolchain; later steps (browser tests) install their own
+# packages here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Unit, property, end-to-end and bench-smoke tests (benches run once each).
+cargo test --workspace --all-targets --locked
+# The run-loop example in the core's crate docs.
+cargo test --workspace --doc --locked
