@@ -119,6 +119,19 @@ mod tests {
     }
 
     #[test]
+    fn deserializes_the_seeds_keys_with_defaults_for_the_rest() {
+        let c: Config =
+            serde_json::from_str(r#"{"max_queue_size": 5, "accept_timeout_secs": 10}"#).unwrap();
+        assert_eq!((c.max_queue_size, c.accept_timeout_secs), (5, 10));
+        assert_eq!(c.queue_timeout_secs, 600);
+        let unknown = serde_json::from_str::<Config>(r#"{"max_queue": 5}"#);
+        assert!(
+            unknown.is_err(),
+            "a misspelt key is an error, not a silent default"
+        );
+    }
+
+    #[test]
     fn zero_timeouts_are_refused() {
         let c = Config {
             accept_timeout_secs: 0,
