@@ -202,33 +202,22 @@ impl State {
         Ok(Reply::Done)
     }
 
-    /// Online -> Ready (Ready stays Ready).
-    pub(crate) fn agent_available(
+    /// Online <-> Ready: an agent comes back from a break (`ready`) or takes
+    /// one. Already being there is not an error.
+    pub(crate) fn set_ready(
         &mut self,
         now: Timestamp,
         id: &AgentId,
+        ready: bool,
     ) -> Result<Reply, CoreError> {
-        self.expect_agent_state(
-            id,
-            &[AgentState::Online, AgentState::Ready],
-            "online or ready",
-        )?;
-        self.set_agent_state(id, AgentState::Ready, now);
-        Ok(Reply::Done)
-    }
-
-    /// Ready -> Online (Online stays Online).
-    pub(crate) fn agent_not_ready(
-        &mut self,
-        now: Timestamp,
-        id: &AgentId,
-    ) -> Result<Reply, CoreError> {
-        self.expect_agent_state(
-            id,
-            &[AgentState::Online, AgentState::Ready],
-            "online or ready",
-        )?;
-        self.set_agent_state(id, AgentState::Online, now);
+        let allowed = [AgentState::Online, AgentState::Ready];
+        self.expect_agent_state(id, &allowed, "online or ready")?;
+        let to = if ready {
+            AgentState::Ready
+        } else {
+            AgentState::Online
+        };
+        self.set_agent_state(id, to, now);
         Ok(Reply::Done)
     }
 

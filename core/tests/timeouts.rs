@@ -95,10 +95,7 @@ fn ring_timeout_with_no_agent_left_leaves_visitor_first_in_line() {
         "a1"
     );
     assert_eq!(h.queue_visitors(), ["v2"]);
-    h.cmd(Command::AgentOffline {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.offline("a1");
     assert_eq!(h.queue_visitors(), ["v1", "v2"]);
 }
 
@@ -139,10 +136,7 @@ fn queue_timeout_counts_from_joining_across_requeues() {
         agent_id: "a1".into(),
     })
     .expect_err("ringing");
-    h.cmd(Command::AgentOffline {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.offline("a1");
     assert_eq!(h.queue_visitors(), ["v1"]);
     h.advance_secs(1);
     assert_eq!(

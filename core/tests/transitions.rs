@@ -25,16 +25,10 @@ fn register_makes_a_new_agent_ready() {
 fn register_signs_an_offline_or_online_agent_back_in() {
     let mut h = Harness::new();
     h.register("a1");
-    h.cmd(Command::AgentOffline {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.offline("a1");
     h.register("a1");
     assert_eq!(h.state_of("a1"), AgentState::Ready);
-    h.cmd(Command::AgentNotReady {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.not_ready("a1");
     h.register("a1");
     assert_eq!(h.state_of("a1"), AgentState::Ready);
 }
@@ -161,10 +155,7 @@ fn reject_requeues_visitor_at_head() {
     h.join("v3");
     assert_eq!(h.queue_visitors(), ["v2", "v3"]);
     h.take_events();
-    h.cmd(Command::AgentOffline {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.offline("a1");
     // Offline while ringing put v1 back at the head.
     assert_eq!(h.queue_visitors(), ["v1", "v2", "v3"]);
     h.register("a1");
@@ -200,10 +191,7 @@ fn reject_with_no_other_agent_puts_visitor_first_in_line() {
     .expect_err("ringing");
     // Take a1 off the roster before rejecting so v1 cannot be re-offered to it.
     h.reject("a1");
-    h.cmd(Command::AgentOffline {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.offline("a1");
     assert_eq!(h.queue_visitors(), ["v1", "v2"], "{:?}", h.queue_visitors());
     assert_eq!(h.center.visitor("v1").unwrap().position, Some(1));
 }
@@ -212,17 +200,11 @@ fn reject_with_no_other_agent_puts_visitor_first_in_line() {
 fn available_moves_online_to_ready_and_not_ready_back() {
     let mut h = Harness::new();
     h.register("a1");
-    h.cmd(Command::AgentNotReady {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.not_ready("a1");
     assert_eq!(h.state_of("a1"), AgentState::Online);
     h.join("v1");
     assert_eq!(h.queue_visitors(), ["v1"], "an Online agent is not rung");
-    h.cmd(Command::AgentAvailable {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.available("a1");
     assert_eq!(
         h.state_of("a1"),
         AgentState::Ringing,
@@ -237,31 +219,19 @@ fn offline_from_every_state_releases_what_it_held() {
         let mut h = Harness::new();
         h.register("a1");
         if prep {
-            h.cmd(Command::AgentNotReady {
-                agent_id: "a1".into(),
-            })
-            .unwrap();
+            h.not_ready("a1");
         }
-        h.cmd(Command::AgentOffline {
-            agent_id: "a1".into(),
-        })
-        .unwrap();
+        h.offline("a1");
         assert_eq!(h.state_of("a1"), AgentState::Offline);
         // Offline again is a no-op, not an error.
-        h.cmd(Command::AgentOffline {
-            agent_id: "a1".into(),
-        })
-        .unwrap();
+        h.offline("a1");
     }
     // Busy: the call ends with reason agent_offline.
     let mut h = Harness::new();
     h.register("a1");
     h.join("v1");
     let sid = h.accept("a1");
-    h.cmd(Command::AgentOffline {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.offline("a1");
     assert_eq!(h.state_of("a1"), AgentState::Offline);
     let s = h.center.session(sid.as_str()).unwrap();
     assert_eq!(s.end_reason, Some(EndReason::AgentOffline));
@@ -325,10 +295,7 @@ fn illegal_agent_transitions_are_conflicts_that_change_nothing() {
         assert_eq!(h.refused(c).kind(), ErrorKind::Conflict);
     }
     // Offline: must register, not just go available.
-    h.cmd(Command::AgentOffline {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.offline("a1");
     assert_eq!(
         h.refused(Command::AgentAvailable {
             agent_id: "a1".into()
@@ -382,10 +349,7 @@ fn manual_assign_moves_a_waiting_session_to_the_chosen_ready_agent() {
 fn manual_assign_needs_a_waiting_session_and_a_ready_agent() {
     let mut h = Harness::new();
     h.register("a1");
-    h.cmd(Command::AgentNotReady {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.not_ready("a1");
     let sid = session_id(&h.join("v1"));
     let e = h.refused(Command::AssignSession {
         session_id: sid.clone(),
@@ -408,10 +372,7 @@ fn manual_assign_needs_a_waiting_session_and_a_ready_agent() {
         agent_id: "zz".into(),
     });
     assert_eq!(e.kind(), ErrorKind::NotFound);
-    h.cmd(Command::AgentAvailable {
-        agent_id: "a1".into(),
-    })
-    .unwrap();
+    h.available("a1");
     h.accept("a1");
     h.register("a2");
     let e = h.refused(Command::AssignSession {
@@ -472,10 +433,7 @@ fn transfer_to_an_agent_not_ready_fails_and_changes_nothing() {
     h.join("v1");
     let sid = h.accept("a1");
     h.register("a2");
-    h.cmd(Command::AgentNotReady {
-        agent_id: "a2".into(),
-    })
-    .unwrap();
+    h.not_ready("a2");
     h.take_events();
     let e = h.refused(Command::TransferSession {
         session_id: sid.clone(),

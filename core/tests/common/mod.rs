@@ -103,6 +103,27 @@ impl Harness {
         .expect("join")
     }
 
+    pub fn offline(&mut self, agent: &str) {
+        self.cmd(Command::AgentOffline {
+            agent_id: agent.into(),
+        })
+        .expect("offline");
+    }
+
+    pub fn not_ready(&mut self, agent: &str) {
+        self.cmd(Command::AgentNotReady {
+            agent_id: agent.into(),
+        })
+        .expect("not ready");
+    }
+
+    pub fn available(&mut self, agent: &str) {
+        self.cmd(Command::AgentAvailable {
+            agent_id: agent.into(),
+        })
+        .expect("available");
+    }
+
     pub fn accept(&mut self, agent: &str) -> SessionId {
         match self
             .cmd(Command::AcceptCall {
