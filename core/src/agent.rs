@@ -83,7 +83,7 @@ pub struct AgentCallStats {
 }
 
 /// A person who takes calls. Read-only outside the core.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agent {
     /// Chosen at registration.
     pub id: AgentId,

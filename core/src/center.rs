@@ -1,6 +1,7 @@
 //! The owner of all contact-center state, and its public API in quinn-proto
 //! order: getters, `handle_*` inputs, `poll_*` outputs.
 
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use foldhash::quality::FixedState;
@@ -29,9 +30,11 @@ impl Outbox {
 }
 
 /// Everything the center decides from. Equal states behave identically.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct State {
     pub(crate) config: Config,
+    /// Seed of the hash maps' hasher, kept so a restored snapshot hashes alike.
+    pub(crate) hash_seed: u64,
     pub(crate) rng: Prng,
     /// The latest time seen; inputs never move it backwards.
     pub(crate) now: Timestamp,
@@ -100,6 +103,7 @@ impl Center {
         Ok(Center {
             state: State {
                 config,
+                hash_seed: seed,
                 rng: Prng::new(seed),
                 now: Timestamp::EPOCH,
                 sessions: Map::with_hasher(hasher.clone()),
@@ -212,6 +216,72 @@ impl Center {
         self.state.check_invariants()
     }
 
+    /// The whole decision state, to be stored so that recovery replays only
+    /// the commands journaled after it.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            version: Snapshot::VERSION,
+            state: self.state.clone(),
+        }
+    }
+
+    /// A center exactly as it was when `snapshot` was taken.
+    pub fn restore(snapshot: Snapshot) -> Result<Self, RestoreError> {
+        if snapshot.version != Snapshot::VERSION {
+            return Err(RestoreError::Version(snapshot.version));
+        }
+        let mut state = snapshot.state;
+        let hasher = FixedState::with_seed(state.hash_seed);
+        state.sessions = rehash(state.sessions, &hasher);
+        state.agents = rehash(state.agents, &hasher);
+        state.visitors = rehash(state.visitors, &hasher);
+        state.check_invariants().map_err(RestoreError::Invariant)?;
+        Ok(Center {
+            state,
+            outbox: Outbox::default(),
+        })
+    }
+
+    /// Replaces the settings. New bounds apply to new admissions and must not
+    /// be below what is in use now; new timeouts apply to everything in
+    /// flight, counted from when each wait began.
+    pub fn reconfigure(&mut self, config: Config) -> Result<(), ConfigError> {
+        config.validate()?;
+        let st = &mut self.state;
+        let in_use = [
+            ("max_queue_size", config.max_queue_size, st.counts.waiting),
+            (
+                "max_sessions",
+                config.max_sessions,
+                st.counts.waiting + st.counts.active,
+            ),
+            ("max_agents", config.max_agents, st.agents.len()),
+        ];
+        for (key, max, used) in in_use {
+            if max < used {
+                return Err(ConfigError {
+                    key,
+                    reason: "is below what is in use now",
+                });
+            }
+        }
+        let timeouts_changed = (
+            config.accept_timeout_secs,
+            config.queue_timeout_secs,
+            config.session_timeout_secs,
+        ) != (
+            st.config.accept_timeout_secs,
+            st.config.queue_timeout_secs,
+            st.config.session_timeout_secs,
+        );
+        st.config = config;
+        st.forget_ended_beyond_limit();
+        if timeouts_changed {
+            st.rearm_timers();
+        }
+        Ok(())
+    }
+
     // ---- inputs ----
 
     /// Applies one command at `now`. Timers due by `now` fire first, so the
@@ -318,7 +388,81 @@ impl Center {
     }
 }
 
+/// A serializable copy of a center's decision state. Opaque: only
+/// [`Center::restore`] reads it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    version: u32,
+    state: State,
+}
+
+impl Snapshot {
+    /// Bumped whenever the state's shape changes.
+    pub const VERSION: u32 = 1;
+}
+
+/// Why a snapshot could not be restored.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// It was written by a different snapshot format version.
+    #[error("snapshot format version {0} is not {expected}", expected = Snapshot::VERSION)]
+    Version(u32),
+    /// Its contents break an invariant: it is corrupt.
+    #[error("snapshot is inconsistent: {0}")]
+    Invariant(String),
+}
+
+fn rehash<K: Eq + core::hash::Hash, V>(map: Map<K, V>, hasher: &FixedState) -> Map<K, V> {
+    let mut out = Map::with_capacity_and_hasher(map.len(), hasher.clone());
+    out.extend(map);
+    out
+}
+
 impl State {
+    /// Re-arms every timer from when its wait began, under the current
+    /// timeouts, in start order so that each lane stays in deadline order.
+    fn rearm_timers(&mut self) {
+        self.timers.clear_lanes();
+        let mut open: Vec<(Timestamp, SessionId)> = self
+            .sessions
+            .values()
+            .filter(|s| s.status() != SessionStatus::Ended)
+            .map(|s| (s.created_at, s.id.clone()))
+            .collect();
+        open.sort_unstable();
+        let mut ringing: Vec<(Timestamp, SessionId)> = Vec::new();
+        let (st, qt, at) = (
+            self.config.session_timeout(),
+            self.config.queue_timeout(),
+            self.config.accept_timeout(),
+        );
+        for (created, id) in open {
+            let Some(s) = self.sessions.get_mut(&id) else {
+                continue;
+            };
+            let deadline = created.saturating_add(st).max(self.now);
+            s.timeout_timer = Some(self.timers.arm(Lane::Session, deadline, id.clone()));
+            if s.queue_timer.is_some() {
+                let deadline = created.saturating_add(qt).max(self.now);
+                s.queue_timer = Some(self.timers.arm(Lane::Queue, deadline, id.clone()));
+            }
+            if let Stage::Ringing { since, .. } = s.stage {
+                ringing.push((since, id));
+            }
+        }
+        ringing.sort_unstable();
+        for (since, id) in ringing {
+            let deadline = since.saturating_add(at).max(self.now);
+            let key = self.timers.arm(Lane::Ring, deadline, id.clone());
+            if let Some(Stage::Ringing { timer, .. }) =
+                self.sessions.get_mut(&id).map(|s| &mut s.stage)
+            {
+                *timer = key;
+            }
+        }
+    }
+
     /// Runs after every accepted input: ring whoever can be rung now, and keep
     /// the safety-net tick armed while anyone waits.
     fn after_input(&mut self, out: &mut Outbox, now: Timestamp) {

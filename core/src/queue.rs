@@ -1,6 +1,7 @@
 //! The visitor queue: FIFO with re-queue at the head, O(log n) removal from
 //! anywhere (leave, timeout, manual assignment).
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::SessionId;
@@ -9,7 +10,7 @@ use crate::SessionId;
 /// order is queue order.
 pub(crate) type QueueKey = i64;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Queue {
     entries: BTreeMap<QueueKey, SessionId>,
     next_tail: QueueKey,

@@ -72,7 +72,7 @@ pub struct Rating {
 }
 
 /// Where a Waiting or Active session is, with the handles to undo it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Stage {
     Queued {
         key: QueueKey,
@@ -89,7 +89,7 @@ pub(crate) enum Stage {
 }
 
 /// One contact between a visitor and the center. Read-only outside the core.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// `cs_` + random characters.
     pub id: SessionId,
@@ -443,6 +443,10 @@ impl State {
     /// Keeps at most `ended_sessions_max` ended sessions, forgetting the oldest.
     fn remember_ended(&mut self, id: SessionId) {
         self.ended.push_back(id);
+        self.forget_ended_beyond_limit();
+    }
+
+    pub(crate) fn forget_ended_beyond_limit(&mut self) {
         while self.ended.len() > self.config.ended_sessions_max {
             if let Some(old) = self.ended.pop_front() {
                 self.sessions.remove(&old);

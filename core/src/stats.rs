@@ -153,7 +153,7 @@ pub struct Stats {
 }
 
 /// Per-state counters kept in step by every transition.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Counts {
     pub(crate) waiting: usize,
     pub(crate) active: usize,

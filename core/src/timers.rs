@@ -8,6 +8,7 @@
 //! timers actually armed.
 
 use crate::{SessionId, Timestamp};
+use serde::{Deserialize, Serialize};
 
 /// The kinds of timer, in the order they fire when deadlines tie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,13 +25,13 @@ const LANES: [Lane; 3] = [Lane::Ring, Lane::Queue, Lane::Session];
 
 /// Handle of one armed timer. Stale handles (fired or cancelled) are harmless:
 /// the generation no longer matches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TimerKey {
     slot: u32,
     generation: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Node {
     at: Timestamp,
     session: SessionId,
@@ -41,7 +42,7 @@ struct Node {
 }
 
 /// One FIFO lane of timers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Fifo {
     nodes: Vec<Node>,
     free: Vec<u32>,
@@ -137,7 +138,7 @@ pub(crate) enum Due {
     Tick(Timestamp),
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Timers {
     lanes: [Fifo; 3],
     tick: Option<Timestamp>,
@@ -156,6 +157,11 @@ impl Timers {
 
     pub(crate) fn is_armed(&self, lane: Lane, key: TimerKey) -> bool {
         self.lanes[lane as usize].is_armed(key)
+    }
+
+    /// Drops every lane timer (the tick stays), to re-arm them afresh.
+    pub(crate) fn clear_lanes(&mut self) {
+        self.lanes = Default::default();
     }
 
     /// Arms the dispatch tick at `at` unless it is armed already.

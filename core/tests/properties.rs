@@ -33,6 +33,8 @@ enum Op {
     Mute(usize, bool, bool),
     Rate(usize, u8),
     Advance(u64),
+    /// Switch to one of a few timeout settings, mid-flight.
+    Reconfigure(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -56,6 +58,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (a.clone(), any::<bool>(), any::<bool>()).prop_map(|(a, c, m)| Op::Mute(a, c, m)),
         2 => (v.clone(), 0u8..=6).prop_map(|(v, r)| Op::Rate(v, r)),
         5 => prop_oneof![0u64..40_000, 100_000u64..400_000].prop_map(Op::Advance),
+        1 => (0..3usize).prop_map(Op::Reconfigure),
     ]
 }
 
@@ -69,6 +72,17 @@ fn config() -> Config {
         // Large enough that no session of a run is forgotten.
         ended_sessions_max: 10_000,
         ..Config::default()
+    }
+}
+
+/// Timeout settings a run may switch between; bounds stay as in `config()`.
+fn timeouts(i: usize) -> Config {
+    let (accept, queue, session) = [(30, 120, 600), (10, 60, 200), (45, 300, 900)][i];
+    Config {
+        accept_timeout_secs: accept,
+        queue_timeout_secs: queue,
+        session_timeout_secs: session,
+        ..config()
     }
 }
 
@@ -192,7 +206,7 @@ impl Run {
                 rating,
                 comment: None,
             },
-            Op::Advance(_) => return None,
+            Op::Advance(_) | Op::Reconfigure(_) => return None,
         })
     }
 
@@ -204,8 +218,14 @@ impl Run {
         self.observe_events(None)?;
         match self.command(op) {
             None => {
-                if let Op::Advance(ms) = op {
-                    self.now = self.now.saturating_add(Duration::from_millis(*ms));
+                match op {
+                    Op::Advance(ms) => {
+                        self.now = self.now.saturating_add(Duration::from_millis(*ms));
+                    }
+                    Op::Reconfigure(i) => {
+                        prop_assert!(self.center.reconfigure(timeouts(*i)).is_ok());
+                    }
+                    _ => {}
                 }
                 self.center.handle_timeout(self.now);
                 self.observe_events(None)?;
@@ -408,6 +428,10 @@ proptest! {
             if let Some(cmd) = first.command(op) {
                 let _ = replay.center.apply(first.now, cmd);
             }
+            if let Op::Reconfigure(i) = op {
+                replay.center.handle_timeout(first.now);
+                prop_assert!(replay.center.reconfigure(timeouts(*i)).is_ok());
+            }
             first.step(op)?;
             replay.model.last_session = first.model.last_session.clone();
             while replay.center.poll_event().is_some() {}
@@ -415,5 +439,10 @@ proptest! {
         replay.center.handle_timeout(first.now);
         first.center.handle_timeout(first.now);
         prop_assert!(replay.center == first.center, "replay without timer calls diverged");
+
+        // A snapshot, through JSON, restores the same center.
+        let json = serde_json::to_string(&first.center.snapshot()).unwrap();
+        let restored = Center::restore(serde_json::from_str(&json).unwrap()).unwrap();
+        prop_assert!(restored == first.center, "snapshot round trip changed the state");
     }
 }

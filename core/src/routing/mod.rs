@@ -40,7 +40,7 @@ pub enum RoutingMode {
 }
 
 /// The router of one queue: the selected mode and its state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Router {
     /// See [`RoutingMode::RoundRobin`].
     RoundRobin(RoundRobin),

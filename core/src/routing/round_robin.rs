@@ -1,5 +1,6 @@
 //! Round robin: Ready agents in id order, continuing after the last one picked.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
@@ -9,7 +10,7 @@ use crate::{AgentId, Prng, Timestamp, VisitorId};
 /// Round-robin routing with a persistent cursor. Ordering by id (as the seed
 /// sorts agents by uid) makes the cycle stable when agents come and go: an
 /// agent that returns to Ready takes its old place in the cycle. O(log n).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundRobin {
     ready: BTreeSet<AgentId>,
     cursor: Option<AgentId>,
