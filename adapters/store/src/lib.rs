@@ -1,0 +1,391 @@
+//! # switchboard-store
+//!
+//! Every command the core accepts is appended here, with its time, before its
+//! reply goes out; on start the center is rebuilt from the latest snapshot and
+//! the records after it. Because the core's state is a pure function of its
+//! `(time, command)` history, the journal is also a flight recorder: any
+//! incident can be replayed exactly.
+//!
+//! One SQLite file in WAL mode with `synchronous=FULL`: a commit is durable
+//! when [`Store::append`] returns, and one call carries a whole batch of
+//! concurrent requests (group commit: one fsync for all of them).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use switchboard_core::{Center, Command, Config, ConfigError, RestoreError, Snapshot, Timestamp};
+
+/// Identifies a Switchboard journal among SQLite files.
+const FORMAT: &str = "switchboard-journal";
+/// Bumped when the schema or the record encoding changes incompatibly.
+const VERSION: i64 = 1;
+/// Snapshots kept; older ones are deleted (the journal itself is kept whole).
+const SNAPSHOTS_KEPT: i64 = 2;
+
+/// One journaled input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// A command the core accepted.
+    Command(Command),
+    /// The settings in force from here on (the first record, and every change).
+    Config(Config),
+}
+
+/// Why the store could not open, read or write.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The file exists but is not a Switchboard journal (another program's
+    /// database, or not a database at all). Nothing was changed in it.
+    #[error("{path}: not a Switchboard database: {reason}")]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        reason: String,
+    },
+    /// The file is a Switchboard journal that cannot be read back faithfully.
+    #[error("{path}: corrupt journal: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        reason: String,
+    },
+    /// The settings cannot be applied to the recovered state.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// SQLite failed (disk full, I/O error, locked by another process...).
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// What recovery found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recovery {
+    /// Sequence number of the snapshot recovery started from, if any.
+    pub snapshot_seq: Option<u64>,
+    /// Records replayed after it.
+    pub replayed: u64,
+    /// Whether the file was created just now.
+    pub created: bool,
+}
+
+/// The open journal. Owned by the one thread that owns the center.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    last_seq: u64,
+    since_snapshot: u64,
+    snapshot_every: u64,
+}
+
+impl Store {
+    /// Opens the journal at `path` (creating it with `seed` if absent) and
+    /// rebuilds the center from it. If `config` differs from the settings
+    /// recorded last, it is applied and recorded. A snapshot is written every
+    /// `snapshot_every` records (0: never).
+    pub fn open(
+        path: &Path,
+        config: &Config,
+        seed: u64,
+        snapshot_every: u64,
+    ) -> Result<(Store, Center, Recovery), StoreError> {
+        check_header(path)?;
+        let conn = Connection::open(path)?;
+        let foreign = |reason: String| StoreError::Foreign {
+            path: path.to_owned(),
+            reason,
+        };
+        // A non-database file fails here, before anything is written.
+        let integrity: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| foreign(e.to_string()))?;
+        if integrity != "ok" {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                reason: format!("sqlite quick_check: {integrity}"),
+            });
+        }
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(foreign(format!("cannot use WAL mode (got {mode})")));
+        }
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")?;
+
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type='table'",
+            [],
+            |r| r.get(0),
+        )?;
+        let created = tables == 0;
+        if created {
+            create_schema(&conn, config, seed)?;
+        } else {
+            check_format(&conn).map_err(foreign)?;
+        }
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            last_seq: 0,
+            since_snapshot: 0,
+            snapshot_every,
+        };
+        let (mut center, recovery) = store.recover(created)?;
+        if center.config() != config {
+            center.reconfigure(config.clone())?;
+            store.append(&[(center.now(), Record::Config(config.clone()))])?;
+        }
+        Ok((store, center, recovery))
+    }
+
+    /// The file this store writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends records in one transaction: durable when this returns.
+    pub fn append(&mut self, records: &[(Timestamp, Record)]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO journal (seq, at_ms, record) VALUES (?1, ?2, ?3)")?;
+            for (i, (at, record)) in records.iter().enumerate() {
+                let seq = self.last_seq + 1 + i as u64;
+                insert.execute(params![seq as i64, at.as_millis() as i64, encode(record)?])?;
+            }
+        }
+        tx.commit()?;
+        self.last_seq += records.len() as u64;
+        self.since_snapshot += records.len() as u64;
+        Ok(())
+    }
+
+    /// Writes a snapshot of `center` if `snapshot_every` records have been
+    /// appended since the last one. `center` must be the state after the last
+    /// appended record. Returns whether it wrote one.
+    pub fn maybe_snapshot(&mut self, center: &Center) -> Result<bool, StoreError> {
+        if self.snapshot_every == 0 || self.since_snapshot < self.snapshot_every {
+            return Ok(false);
+        }
+        self.snapshot(center)?;
+        Ok(true)
+    }
+
+    /// Writes a snapshot of `center` (the state after the last appended record).
+    pub fn snapshot(&mut self, center: &Center) -> Result<(), StoreError> {
+        let state = serde_json::to_string(&center.snapshot()).map_err(|e| StoreError::Corrupt {
+            path: self.path.clone(),
+            reason: format!("cannot encode snapshot: {e}"),
+        })?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO snapshots (seq, at_ms, state) VALUES (?1, ?2, ?3)",
+            params![self.last_seq as i64, center.now().as_millis() as i64, state],
+        )?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?1)",
+            params![SNAPSHOTS_KEPT],
+        )?;
+        tx.commit()?;
+        self.since_snapshot = 0;
+        tracing::debug!(seq = self.last_seq, "snapshot written");
+        Ok(())
+    }
+
+    /// Every record of the journal at `path` in order, for replay tools.
+    pub fn read_records(path: &Path) -> Result<(u64, Vec<(Timestamp, Record)>), StoreError> {
+        check_header(path)?;
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        check_format(&conn).map_err(|reason| StoreError::Foreign {
+            path: path.to_owned(),
+            reason,
+        })?;
+        let seed = read_seed(&conn, path)?;
+        let mut records = Vec::new();
+        let mut stmt = conn.prepare("SELECT seq, at_ms, record FROM journal ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            let record = decode(path, seq, &row.get::<_, String>(2)?)?;
+            records.push((Timestamp::from_millis(row.get::<_, i64>(1)? as u64), record));
+        }
+        Ok((seed, records))
+    }
+
+    fn recover(&mut self, created: bool) -> Result<(Center, Recovery), StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            path: self.path.clone(),
+            reason,
+        };
+        let seed = read_seed(&self.conn, &self.path)?;
+        let snapshot: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT seq, state FROM snapshots ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (mut center, from) = match snapshot {
+            Some((seq, state)) => {
+                let snap: Snapshot = serde_json::from_str(&state)
+                    .map_err(|e| corrupt(format!("snapshot {seq}: {e}")))?;
+                let center = Center::restore(snap)
+                    .map_err(|e: RestoreError| corrupt(format!("snapshot {seq}: {e}")))?;
+                (Some(center), seq)
+            }
+            None => (None, 0),
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, at_ms, record FROM journal WHERE seq > ?1 ORDER BY seq")?;
+        let mut rows = stmt.query(params![from])?;
+        let mut replayed = 0u64;
+        let mut expected = from + 1;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            if seq != expected {
+                return Err(corrupt(format!(
+                    "record {expected} is missing (found {seq})"
+                )));
+            }
+            expected += 1;
+            let at = Timestamp::from_millis(row.get::<_, i64>(1)? as u64);
+            match (
+                decode(&self.path, seq, &row.get::<_, String>(2)?)?,
+                center.as_mut(),
+            ) {
+                (Record::Config(config), None) => {
+                    center = Some(
+                        Center::new(config, seed)
+                            .map_err(|e| corrupt(format!("record {seq}: {e}")))?,
+                    );
+                }
+                (Record::Config(config), Some(c)) => {
+                    c.handle_timeout(at);
+                    c.reconfigure(config)
+                        .map_err(|e| corrupt(format!("record {seq}: {e}")))?;
+                }
+                (Record::Command(cmd), Some(c)) => {
+                    c.apply(at, cmd).map_err(|e| {
+                        corrupt(format!(
+                            "record {seq} was accepted but replays as refused: {e}"
+                        ))
+                    })?;
+                    while c.poll_event().is_some() {}
+                }
+                (Record::Command(_), None) => {
+                    return Err(corrupt(format!(
+                        "record {seq}: command before any settings"
+                    )))
+                }
+            }
+            replayed += 1;
+        }
+        drop(rows);
+        drop(stmt);
+        let center = center.ok_or_else(|| corrupt("no settings recorded".to_owned()))?;
+        self.last_seq = (expected - 1) as u64;
+        self.since_snapshot = replayed;
+        if !created {
+            tracing::info!(snapshot_seq = from, replayed, "journal recovered");
+        }
+        Ok((
+            center,
+            Recovery {
+                snapshot_seq: (from > 0).then_some(from as u64),
+                replayed,
+                created,
+            },
+        ))
+    }
+}
+
+/// Refuses, before SQLite touches it, a non-empty file that is not SQLite.
+fn check_header(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    let read = match std::fs::File::open(path) {
+        Ok(mut f) => f.read(&mut header).unwrap_or(0),
+        Err(_) => return Ok(()), // absent: it will be created
+    };
+    if read > 0 && &header[..read.min(16)] != &b"SQLite format 3\0"[..read.min(16)] {
+        return Err(StoreError::Foreign {
+            path: path.to_owned(),
+            reason: "not an SQLite file".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn create_schema(conn: &Connection, config: &Config, seed: u64) -> Result<(), StoreError> {
+    let tx = Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         CREATE TABLE journal (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, record TEXT NOT NULL);
+         CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, state TEXT NOT NULL);",
+    )?;
+    let meta = [
+        ("format", FORMAT.to_owned()),
+        ("version", VERSION.to_string()),
+        ("seed", seed.to_string()),
+    ];
+    for (k, v) in meta {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+            params![k, v],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO journal (seq, at_ms, record) VALUES (1, 0, ?1)",
+        params![encode(&Record::Config(config.clone()))?],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn check_format(conn: &Connection) -> Result<(), String> {
+    let meta = |key: &str| -> Result<Option<String>, String> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| format!("no Switchboard metadata ({e})"))
+    };
+    match meta("format")? {
+        Some(f) if f == FORMAT => {}
+        other => return Err(format!("format is {other:?}, not {FORMAT:?}")),
+    }
+    match meta("version")?.and_then(|v| v.parse::<i64>().ok()) {
+        Some(VERSION) => Ok(()),
+        other => Err(format!("journal version {other:?} is not {VERSION}")),
+    }
+}
+
+fn read_seed(conn: &Connection, path: &Path) -> Result<u64, StoreError> {
+    let seed: String = conn.query_row("SELECT value FROM meta WHERE key = 'seed'", [], |r| {
+        r.get(0)
+    })?;
+    seed.parse().map_err(|_| StoreError::Corrupt {
+        path: path.to_owned(),
+        reason: format!("seed {seed:?} is not a number"),
+    })
+}
+
+fn encode(record: &Record) -> Result<String, StoreError> {
+    serde_json::to_string(record).map_err(|e| StoreError::Corrupt {
+        path: PathBuf::new(),
+        reason: format!("cannot encode record: {e}"),
+    })
+}
+
+fn decode(path: &Path, seq: i64, text: &str) -> Result<Record, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        path: path.to_owned(),
+        reason: format!("record {seq} cannot be read: {e}"),
+    })
+}
