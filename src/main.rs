@@ -1,103 +1,156 @@
-//! The `switchboard` binary. Until the HTTP server lands (issue 3), `switchboard`
-//! runs a short scripted demo of the core: a few agents and visitors, ringing,
-//! a reject, a transfer, a rating, printed as the JSON events the server will
-//! send over WebSocket.
+//! `switchboard`: the contact-center server.
+//!
+//! `switchboard serve [--config switchboard.yaml]` listens on 0.0.0.0:8180 and
+//! journals to ./switchboard.db unless told otherwise (see `config.rs`).
 
-mod clock;
+mod config;
 
+use std::hash::{BuildHasher, Hasher};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
-use clock::SystemClock;
-use switchboard_core::{Center, Clock, Command, Config, Media, Party, Reply};
+use config::{LogFormat, ServerConfig};
+use switchboard_http::{Engine, EngineSettings};
+use tracing_subscriber::EnvFilter;
 
-fn main() {
-    if let Err(e) = run() {
-        eprintln!("switchboard: {e}");
-        std::process::exit(1);
+const USAGE: &str = "usage: switchboard [serve] [--config FILE]\n\
+  env: SWITCHBOARD_LISTEN (default 0.0.0.0:8180), SWITCHBOARD_DB (default ./switchboard.db),\n\
+       SWITCHBOARD_LOG_FORMAT (text|json), RUST_LOG (default info)";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let mut config_file: Option<PathBuf> = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "serve" => {}
+            "--config" | "-c" => match args.next() {
+                Some(path) => config_file = Some(PathBuf::from(path)),
+                None => return usage_error("--config needs a file"),
+            },
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => return usage_error(&format!("unknown argument {other:?}")),
+        }
+    }
+    let config = match ServerConfig::load(config_file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    init_logs(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("switchboard: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut now = SystemClock.now();
-    let mut center = Center::new(Config::default(), now.as_millis())?;
-    let mut step = |center: &mut Center,
-                    secs: u64,
-                    cmd: Command|
-     -> Result<Reply, Box<dyn std::error::Error>> {
-        now = now.saturating_add(Duration::from_secs(secs));
-        println!(
-            "{}",
-            serde_json::json!({ "at": now.to_string(), "command": &cmd })
-        );
-        let reply = center.apply(now, cmd)?;
-        while let Some(event) = center.poll_event() {
-            println!("  -> {}", serde_json::to_string(&event)?);
-        }
-        Ok(reply)
-    };
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("switchboard: {message}\n{USAGE}");
+    ExitCode::from(2)
+}
 
-    for (id, name) in [("agent_001", "客服小王"), ("agent_002", "客服小李")] {
-        step(
-            &mut center,
-            0,
-            Command::RegisterAgent {
-                agent_id: id.into(),
-                agent_name: Some(name.into()),
-            },
-        )?;
+fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
     }
-    step(
-        &mut center,
-        1,
-        Command::JoinQueue {
-            visitor_id: "cust_001".into(),
-            visitor_name: Some("张三".into()),
-            preferred_skill: None,
-        },
-    )?;
-    step(
-        &mut center,
-        2,
-        Command::RejectCall {
-            agent_id: "agent_001".into(),
-        },
-    )?;
-    let reply = step(
-        &mut center,
-        3,
-        Command::AcceptCall {
-            agent_id: "agent_002".into(),
-            media: Media::Video,
-        },
-    )?;
-    let Reply::Accepted { session_id } = reply else {
-        return Err("the demo expected agent_002 to answer".into());
+}
+
+/// A seed for a journal created now: the process's random hasher keys, so
+/// no extra dependency is needed for one random number.
+fn fresh_seed() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    h.finish()
+}
+
+async fn serve(config: ServerConfig) -> Result<(), String> {
+    let settings = EngineSettings {
+        seed: fresh_seed(),
+        snapshot_every: config.snapshot_every,
+        ws_grace: Duration::from_secs(config.ws_grace_secs),
+        ..EngineSettings::default()
     };
-    step(
-        &mut center,
-        60,
-        Command::TransferSession {
-            session_id: session_id.clone(),
-            target_agent_id: "agent_001".into(),
-        },
-    )?;
-    step(
-        &mut center,
-        120,
-        Command::EndSession {
-            session_id: session_id.clone(),
-            by: Party::Customer,
-        },
-    )?;
-    step(
-        &mut center,
-        5,
-        Command::RateSession {
-            session_id,
-            rating: 5,
-            comment: Some("服务很好".into()),
-        },
-    )?;
-    println!("{}", serde_json::to_string_pretty(&center.stats())?);
-    Ok(())
+    let running = Engine::start(&config.database, &config.customer_service, settings)
+        .map_err(|e| e.to_string())?;
+    let engine = running.engine.clone();
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    // Tests and scripts read this line to find the port when listening on :0.
+    println!("switchboard listening on http://{local}");
+    tracing::info!(%local, db = %config.database.display(), "listening");
+
+    let mut stopped = running.stopped;
+    let (fatal_tx, fatal_rx) = tokio::sync::oneshot::channel::<String>();
+    let stopper = engine.clone();
+    let shutdown = async move {
+        tokio::select! {
+            _ = signal() => {
+                tracing::info!("shutting down");
+                // Closes every WebSocket, so that graceful shutdown can finish.
+                stopper.shutdown();
+            }
+            result = &mut stopped => {
+                let reason = match result {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "engine stopped".to_owned(),
+                };
+                let _ = fatal_tx.send(reason);
+            }
+        }
+    };
+    switchboard_http::serve(listener, switchboard_http::router(engine.clone()), shutdown)
+        .await
+        .map_err(|e| e.to_string())?;
+    match fatal_rx.await {
+        Ok(reason) => Err(format!("stopped: {reason}")),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
 }

@@ -157,6 +157,11 @@ pub enum Reply {
         /// The session now Active.
         session_id: SessionId,
     },
+    /// The session ended (hung up, left or cancelled).
+    Ended {
+        /// The session now Ended.
+        session_id: SessionId,
+    },
     /// Done; nothing more to say.
     Done,
 }

@@ -355,7 +355,9 @@ impl State {
             (_, _) => EndReason::Cancelled,
         };
         self.finish(out, now, id, reason, by);
-        Ok(Reply::Done)
+        Ok(Reply::Ended {
+            session_id: id.clone(),
+        })
     }
 
     /// A waiting visitor gives up.
@@ -379,7 +381,7 @@ impl State {
             });
         }
         self.finish(out, now, &id, EndReason::Left, Party::Customer);
-        Ok(Reply::Done)
+        Ok(Reply::Ended { session_id: id })
     }
 
     /// Moves a session to Ended, releasing its queue place, ring or agent.

@@ -191,7 +191,8 @@ pub fn session_id(reply: &Reply) -> SessionId {
     match reply {
         Reply::Queued { session_id, .. }
         | Reply::Assigned { session_id, .. }
-        | Reply::Accepted { session_id } => session_id.clone(),
+        | Reply::Accepted { session_id }
+        | Reply::Ended { session_id } => session_id.clone(),
         Reply::Done => panic!("no session in reply"),
     }
 }

@@ -1,5 +1,5 @@
 //! The server's clock: wall time from the operating system. The core never
-//! reads it; the driver reads it and passes `now` in.
+//! reads it; the engine reads it and passes `now` in.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

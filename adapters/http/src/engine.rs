@@ -1,0 +1,365 @@
+//! The engine: one thread that alone owns the center, the journal and the
+//! WebSocket hub. Handlers send it messages and await answers; nothing else
+//! touches the state machines, so they need no locks.
+//!
+//! Each turn it takes a batch of messages, applies them in order, appends what
+//! the core accepted to the journal in one transaction (group commit), and
+//! only then answers and delivers events: no reply or event ever reveals a
+//! change that a crash could lose.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use switchboard_core::{Center, Clock, Command, Config, CoreError, Reply, RoomId, Timestamp};
+use switchboard_store::{Record, Store, StoreError};
+use tokio::sync::{mpsc as tmpsc, oneshot};
+
+use crate::answer::Answer;
+use crate::hub::{ConnId, Hub, Identity};
+use crate::SystemClock;
+
+/// Builds the command from the state it will apply to (so that a WebSocket
+/// frame can name "my current call" and be authorized atomically), or refuses.
+pub type Build = Box<dyn FnOnce(&Center) -> Result<Command, Answer> + Send>;
+/// Turns the outcome into an answer, from the state right after the command.
+pub type View = Box<dyn FnOnce(&Center, Result<Reply, CoreError>) -> Answer + Send>;
+/// Reads the state.
+pub type Read = Box<dyn FnOnce(&Center, &EngineStats) -> Answer + Send>;
+
+/// How the engine runs.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// Seed of a journal created now (an existing journal keeps its own).
+    pub seed: u64,
+    /// Journal records between snapshots (0: never).
+    pub snapshot_every: u64,
+    /// How long a dropped WebSocket participant keeps its place.
+    pub ws_grace: Duration,
+    /// Most messages taken in one turn (one journal transaction).
+    pub batch_max: usize,
+    /// Most messages waiting for the engine; beyond it requests get 429.
+    pub inbox_max: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            seed: 0,
+            snapshot_every: 10_000,
+            ws_grace: Duration::from_secs(30),
+            batch_max: 512,
+            inbox_max: 16_384,
+        }
+    }
+}
+
+/// Engine-side figures for `/metrics` and `/healthz`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineStats {
+    /// WebSocket connections open.
+    pub connections: usize,
+    /// Journal transactions committed.
+    pub commits: u64,
+    /// Records journaled.
+    pub records: u64,
+}
+
+enum Msg {
+    Command {
+        build: Build,
+        view: View,
+        tx: oneshot::Sender<Answer>,
+    },
+    Read {
+        read: Read,
+        tx: oneshot::Sender<Answer>,
+    },
+    Connect {
+        conn: ConnId,
+        who: Identity,
+        room: Option<RoomId>,
+        out: tmpsc::Sender<String>,
+        tx: oneshot::Sender<Answer>,
+    },
+    Disconnect {
+        conn: ConnId,
+    },
+    Shutdown,
+}
+
+/// A handle to the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    tx: SyncSender<Msg>,
+    next_conn: Arc<AtomicU64>,
+}
+
+/// The running engine thread; resolves when it stops, with the storage error
+/// that stopped it, if any.
+pub struct Running {
+    /// Send requests here.
+    pub engine: Engine,
+    /// Resolves when the engine thread has stopped.
+    pub stopped: oneshot::Receiver<Result<(), StoreError>>,
+}
+
+impl Engine {
+    /// Opens (or creates) the journal at `db`, rebuilds the center, fires the
+    /// timers that fell due while the server was down, and starts the thread.
+    pub fn start(
+        db: &Path,
+        config: &Config,
+        settings: EngineSettings,
+    ) -> Result<Running, StoreError> {
+        let (store, mut center, recovery) =
+            Store::open(db, config, settings.seed, settings.snapshot_every)?;
+        tracing::info!(
+            path = %db.display(),
+            created = recovery.created,
+            snapshot_seq = ?recovery.snapshot_seq,
+            replayed = recovery.replayed,
+            "journal open"
+        );
+        // Events of the replay and of the catch-up went out before the stop, or
+        // concern connections that no longer exist.
+        center.handle_timeout(SystemClock.now());
+        while center.poll_event().is_some() {}
+
+        let (tx, rx) = mpsc::sync_channel(settings.inbox_max);
+        let (done_tx, stopped) = oneshot::channel();
+        let worker = Worker {
+            hub: Hub::new(settings.ws_grace),
+            center,
+            store,
+            rx,
+            settings,
+            stats: EngineStats::default(),
+        };
+        std::thread::Builder::new()
+            .name("switchboard-engine".into())
+            .spawn(move || {
+                let result = worker.run();
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "engine stopped: journal write failed");
+                }
+                let _ = done_tx.send(result);
+            })
+            .map_err(|e| StoreError::Corrupt {
+                path: db.to_owned(),
+                reason: format!("cannot start engine thread: {e}"),
+            })?;
+        Ok(Running {
+            engine: Engine {
+                tx,
+                next_conn: Arc::new(AtomicU64::new(1)),
+            },
+            stopped,
+        })
+    }
+
+    /// Applies a command built from the current state; the answer arrives once
+    /// the command is durable.
+    pub async fn command(&self, build: Build, view: View) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Command { build, view, tx }, rx).await
+    }
+
+    /// Applies a fixed command.
+    pub async fn apply(&self, command: Command, view: View) -> Answer {
+        self.command(Box::new(move |_| Ok(command)), view).await
+    }
+
+    /// Reads the state (after every command sent before it).
+    pub async fn read(&self, read: Read) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Read { read, tx }, rx).await
+    }
+
+    /// A fresh connection number.
+    pub fn new_conn(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Admits a WebSocket connection; events for `who` go to `out`.
+    pub async fn connect(
+        &self,
+        conn: ConnId,
+        who: Identity,
+        room: Option<RoomId>,
+        out: tmpsc::Sender<String>,
+    ) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.send(
+            Msg::Connect {
+                conn,
+                who,
+                room,
+                out,
+                tx,
+            },
+            rx,
+        )
+        .await
+    }
+
+    /// A WebSocket connection closed.
+    pub fn disconnect(&self, conn: ConnId) {
+        let _ = self.tx.try_send(Msg::Disconnect { conn });
+    }
+
+    /// Asks the engine to finish its current turn and stop.
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(Msg::Shutdown);
+    }
+
+    async fn send(&self, msg: Msg, rx: oneshot::Receiver<Answer>) -> Answer {
+        match self.tx.try_send(msg) {
+            Ok(()) => rx.await.unwrap_or_else(|_| Answer::unavailable()),
+            Err(TrySendError::Full(_)) => Answer::overloaded(),
+            Err(TrySendError::Disconnected(_)) => Answer::unavailable(),
+        }
+    }
+}
+
+struct Worker {
+    center: Center,
+    store: Store,
+    hub: Hub,
+    rx: mpsc::Receiver<Msg>,
+    settings: EngineSettings,
+    stats: EngineStats,
+}
+
+/// Longest the engine sleeps with nothing due, so that it notices a closed
+/// inbox even when idle.
+const IDLE_WAKE: Duration = Duration::from_secs(1);
+
+impl Worker {
+    fn run(mut self) -> Result<(), StoreError> {
+        let mut batch = Vec::with_capacity(self.settings.batch_max);
+        loop {
+            let now = SystemClock.now();
+            let wait = [self.center.poll_timeout(), self.hub.next_deadline()]
+                .into_iter()
+                .flatten()
+                .min()
+                .map_or(IDLE_WAKE, |at| at.saturating_since(now).min(IDLE_WAKE));
+            match self.rx.recv_timeout(wait) {
+                Ok(msg) => batch.push(msg),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+            while batch.len() < self.settings.batch_max {
+                match self.rx.try_recv() {
+                    Ok(msg) => batch.push(msg),
+                    Err(_) => break,
+                }
+            }
+            let stop = self.turn(&mut batch)?;
+            if stop {
+                self.hub.close_all();
+                return Ok(());
+            }
+        }
+    }
+
+    /// One turn: timers, grace expiries, the batch; then commit, answer, deliver.
+    fn turn(&mut self, batch: &mut Vec<Msg>) -> Result<bool, StoreError> {
+        let now = SystemClock.now();
+        self.center.handle_timeout(now);
+        let mut records: Vec<(Timestamp, Record)> = Vec::new();
+        let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::new();
+        let mut stop = false;
+
+        for command in self.hub.expire(&self.center, now) {
+            if let Err(e) = self.apply(now, command, &mut records) {
+                tracing::debug!(error = %e, "grace expiry had nothing to end");
+            }
+        }
+        for msg in batch.drain(..) {
+            match msg {
+                Msg::Command { build, view, tx } => {
+                    let answer = match build(&self.center) {
+                        Err(refusal) => refusal,
+                        Ok(command) => {
+                            let result = self.apply(now, command, &mut records);
+                            view(&self.center, result)
+                        }
+                    };
+                    answers.push((tx, answer));
+                }
+                Msg::Read { read, tx } => {
+                    self.stats.connections = self.hub.len();
+                    answers.push((tx, read(&self.center, &self.stats)));
+                }
+                Msg::Connect {
+                    conn,
+                    who,
+                    room,
+                    out,
+                    tx,
+                } => {
+                    let answer = match self.hub.connect(&self.center, conn, who, room, out) {
+                        Ok(welcome) => Answer::ok(welcome),
+                        Err(refusal) => refusal,
+                    };
+                    answers.push((tx, answer));
+                }
+                Msg::Disconnect { conn } => self.hub.disconnect(conn, now),
+                Msg::Shutdown => stop = true,
+            }
+        }
+
+        if let Err(e) = self.commit(&records) {
+            for (tx, _) in answers {
+                let _ = tx.send(Answer::unavailable());
+            }
+            return Err(e);
+        }
+        for (tx, answer) in answers {
+            let _ = tx.send(answer);
+        }
+        while let Some(event) = self.center.poll_event() {
+            self.hub.deliver(&event);
+        }
+        Ok(stop)
+    }
+
+    fn apply(
+        &mut self,
+        now: Timestamp,
+        command: Command,
+        records: &mut Vec<(Timestamp, Record)>,
+    ) -> Result<Reply, CoreError> {
+        // Refusals change no state and are not journaled; what they emit
+        // (transfer_failed) goes out with this turn's events.
+        let result = self.center.apply(now, command.clone());
+        if result.is_ok() {
+            records.push((now, Record::Command(command)));
+        }
+        result
+    }
+
+    fn commit(&mut self, records: &[(Timestamp, Record)]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.store.append(records)?;
+        self.stats.commits += 1;
+        self.stats.records += records.len() as u64;
+        if let Err(e) = self.store.maybe_snapshot(&self.center) {
+            // The journal is intact; a missing snapshot only slows recovery.
+            tracing::warn!(error = %e, "snapshot failed");
+        }
+        Ok(())
+    }
+}
+
+/// JSON of a value that is plain data.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}

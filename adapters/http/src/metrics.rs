@@ -1,0 +1,184 @@
+//! `/metrics` in Prometheus text format: the core's figures, the engine's,
+//! and an HTTP latency histogram kept with atomics (no lock on the hot path).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use switchboard_core::Stats;
+
+use crate::engine::EngineStats;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// HTTP request counts and latencies.
+#[derive(Default)]
+pub struct HttpMetrics {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+    /// Responses by status class: 1xx..5xx at index 1..5.
+    by_class: [AtomicU64; 6],
+}
+
+impl HttpMetrics {
+    fn observe(&self, elapsed: Duration, status: u16) {
+        let secs = elapsed.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.by_class[usize::from(status / 100).min(5)].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Middleware: times every request.
+pub async fn track(State(m): State<Arc<HttpMetrics>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let response = next.run(req).await;
+    m.observe(start.elapsed(), response.status().as_u16());
+    response
+}
+
+/// The whole exposition.
+pub fn render(stats: &Stats, engine: &EngineStats, http: &HttpMetrics) -> String {
+    let mut out = String::with_capacity(4096);
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, f64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    let s = &stats.sessions;
+    metric(
+        "switchboard_sessions",
+        "gauge",
+        "Sessions by status (ended: all time).",
+        &[
+            ("{status=\"waiting\"}", s.waiting as f64),
+            ("{status=\"active\"}", s.active as f64),
+            ("{status=\"ended\"}", s.ended as f64),
+        ],
+    );
+    let a = &stats.agents;
+    metric(
+        "switchboard_agents",
+        "gauge",
+        "Registered agents by state.",
+        &[
+            ("{state=\"offline\"}", a.offline as f64),
+            ("{state=\"online\"}", a.online as f64),
+            ("{state=\"ready\"}", a.ready as f64),
+            ("{state=\"ringing\"}", a.ringing as f64),
+            ("{state=\"busy\"}", a.busy as f64),
+        ],
+    );
+    metric(
+        "switchboard_queue_length",
+        "gauge",
+        "Visitors queued.",
+        &[("", stats.queue.length as f64)],
+    );
+    metric(
+        "switchboard_queue_longest_wait_seconds",
+        "gauge",
+        "Wait of the longest-queued visitor.",
+        &[("", stats.queue.longest_wait_ms as f64 / 1000.0)],
+    );
+    let t = &stats.totals;
+    for (name, help, value) in [
+        (
+            "switchboard_sessions_created_total",
+            "Sessions created.",
+            t.created,
+        ),
+        (
+            "switchboard_calls_answered_total",
+            "Calls answered.",
+            t.answered,
+        ),
+        (
+            "switchboard_ring_timeouts_total",
+            "Offers that lapsed unanswered.",
+            t.ring_timeouts,
+        ),
+        ("switchboard_rejects_total", "Offers declined.", t.rejects),
+        (
+            "switchboard_transfers_total",
+            "Calls transferred.",
+            t.transfers,
+        ),
+        (
+            "switchboard_queue_timeouts_total",
+            "Visitors removed after the queue timeout.",
+            t.queue_timeouts,
+        ),
+        (
+            "switchboard_ratings_total",
+            "Ratings given.",
+            stats.ratings.total,
+        ),
+        (
+            "switchboard_journal_commits_total",
+            "Journal transactions.",
+            engine.commits,
+        ),
+        (
+            "switchboard_journal_records_total",
+            "Journal records.",
+            engine.records,
+        ),
+    ] {
+        metric(name, "counter", help, &[("", value as f64)]);
+    }
+    metric(
+        "switchboard_rating_average",
+        "gauge",
+        "Mean rating, 0 when none.",
+        &[("", stats.ratings.average())],
+    );
+    metric(
+        "switchboard_websocket_connections",
+        "gauge",
+        "WebSocket connections open.",
+        &[("", engine.connections as f64)],
+    );
+
+    let name = "switchboard_http_request_duration_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} HTTP request latency.\n# TYPE {name} histogram"
+    );
+    let mut cumulative = 0;
+    for (bound, bucket) in BUCKETS.iter().zip(&http.buckets) {
+        cumulative += bucket.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+    }
+    let count = http.count.load(Ordering::Relaxed);
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(
+        out,
+        "{name}_sum {}",
+        http.sum_us.load(Ordering::Relaxed) as f64 / 1e6
+    );
+    let _ = writeln!(out, "{name}_count {count}");
+    let name = "switchboard_http_responses_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} HTTP responses by status class.\n# TYPE {name} counter"
+    );
+    for class in 1..=5 {
+        let n = http.by_class[class].load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}{{class=\"{class}xx\"}} {n}");
+    }
+    out
+}

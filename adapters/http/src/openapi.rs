@@ -1,0 +1,234 @@
+//! The OpenAPI 3 document served at `/customer-service/openapi.json`. A test
+//! checks it against the router both ways.
+
+use serde_json::{json, Map, Value};
+
+fn schema(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn content(name: &str) -> Value {
+    json!({ "application/json": { "schema": schema(name) } })
+}
+
+/// One operation: summary, path parameters, request body schema, success
+/// status and schema, and the error statuses it can answer.
+fn op(
+    summary: &str,
+    params: &[&str],
+    body: Option<&str>,
+    ok: (&str, &str),
+    errors: &[u16],
+) -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        ok.0.into(),
+        json!({ "description": "success", "content": content(ok.1) }),
+    );
+    for status in errors {
+        let what = match status {
+            400 => "missing or malformed input",
+            404 => "unknown session, agent or visitor",
+            409 => "state conflict (e.g. agent not ready)",
+            413 => "request body too large",
+            429 => "queue or capacity limit reached, or too many requests",
+            _ => "error",
+        };
+        responses.insert(
+            status.to_string(),
+            json!({ "description": what, "content": content("Error") }),
+        );
+    }
+    let mut o = json!({ "summary": summary, "responses": responses });
+    if !params.is_empty() {
+        o["parameters"] = params
+            .iter()
+            .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+    }
+    if let Some(b) = body {
+        o["requestBody"] = json!({ "required": true, "content": content(b) });
+    }
+    o
+}
+
+fn object(required: &[&str], props: Value) -> Value {
+    json!({ "type": "object", "required": required, "properties": props })
+}
+
+const S: &str = "string";
+
+fn t(kind: &str) -> Value {
+    json!({ "type": kind })
+}
+
+fn nullable(kind: &str) -> Value {
+    json!({ "type": kind, "nullable": true })
+}
+
+/// The document.
+pub fn document() -> Value {
+    let id = &["id"];
+    let body_errors = &[400, 404, 409, 413, 429][..];
+    let room_params: Vec<Value> = ["type", "role", "agent_id", "visitor_id", "room_id"]
+        .iter()
+        .map(|p| {
+            let required = *p == "type" || *p == "role";
+            json!({ "name": p, "in": "query", "required": required, "schema": { "type": "string" } })
+        })
+        .collect();
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Switchboard customer-service API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Queue, ring, answer, transfer and rate 1v1 customer-service calls. Errors are {\"error\":{\"code\",\"message\"}}.",
+        },
+        "paths": {
+            "/customer-service/sessions": {
+                "get": op("List sessions", &[], None, ("200", "SessionList"), &[]),
+                "post": op("Create a session and queue it for an agent", &[], Some("CreateSession"), ("201", "Session"), &[400, 409, 413, 429]),
+            },
+            "/customer-service/sessions/{id}": {
+                "get": op("Get a session", id, None, ("200", "Session"), &[404]),
+                "delete": op("End a session (Waiting or Active); the record is kept", id, None, ("200", "Session"), &[404, 409]),
+            },
+            "/customer-service/sessions/{id}/assign": {
+                "post": op("Ring a chosen Ready agent for a waiting session", id, Some("Assign"), ("200", "Session"), body_errors),
+            },
+            "/customer-service/sessions/{id}/transfer": {
+                "post": op("Transfer an active call to another Ready agent", id, Some("Transfer"), ("200", "Session"), body_errors),
+            },
+            "/customer-service/sessions/{id}/rate": {
+                "post": op("Rate an ended call, 1 to 5, once", id, Some("Rate"), ("200", "Rating"), body_errors),
+            },
+            "/customer-service/sessions/{id}/rating": {
+                "get": op("Get a session's rating", id, None, ("200", "Rating"), &[404]),
+            },
+            "/customer-service/agents": {
+                "get": op("List agents", &[], None, ("200", "AgentList"), &[]),
+            },
+            "/customer-service/agents/register": {
+                "post": op("Sign an agent in as Ready", &[], Some("Register"), ("200", "Agent"), &[400, 409, 413, 429]),
+            },
+            "/customer-service/agents/available": {
+                "get": op("List Ready agents", &[], None, ("200", "AgentList"), &[]),
+            },
+            "/customer-service/agents/stats": {
+                "get": op("Agents by state", &[], None, ("200", "AgentCounts"), &[]),
+            },
+            "/customer-service/agents/{id}/offline": {
+                "post": op("Sign an agent out, releasing its offer or call", id, None, ("200", "Agent"), &[404]),
+            },
+            "/customer-service/agents/{id}/available": {
+                "post": op("Make an Online agent Ready", id, None, ("200", "Agent"), &[404, 409]),
+            },
+            "/customer-service/agents/{id}/unavailable": {
+                "post": op("Take a Ready agent off calls (Online, on a break)", id, None, ("200", "Agent"), &[404, 409]),
+            },
+            "/customer-service/agents/{id}/accept": {
+                "post": op("Answer the ringing call (body optional)", id, Some("Accept"), ("200", "Session"), &[400, 404, 409]),
+            },
+            "/customer-service/agents/{id}/reject": {
+                "post": op("Decline the ringing call; the visitor goes back to the head of the queue", id, None, ("200", "Agent"), &[404, 409]),
+            },
+            "/customer-service/queue/join": {
+                "post": op("Join the queue; assigned at once if an agent is Ready", &[], Some("Join"), ("200", "JoinResult"), &[400, 409, 413, 429]),
+            },
+            "/customer-service/queue/leave": {
+                "post": op("Leave the queue", &[], Some("Leave"), ("200", "LeaveResult"), &[400, 404, 409, 413]),
+            },
+            "/customer-service/queue/status": {
+                "get": op("Queue snapshot", &[], None, ("200", "QueueStatus"), &[]),
+            },
+            "/customer-service/queue/position/{visitor_id}": {
+                "get": op("A visitor's place", &["visitor_id"], None, ("200", "Position"), &[404]),
+            },
+            "/customer-service/stats": {
+                "get": op("Sessions, agents, queue and ratings", &[], None, ("200", "Stats"), &[]),
+            },
+            "/customer-service/stats/ratings": {
+                "get": op("Ratings: total, average, distribution", &[], None, ("200", "RatingStats"), &[]),
+            },
+            "/customer-service/stats/trend": {
+                "get": {
+                    "summary": "Sessions per day",
+                    "parameters": [{ "name": "days", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 366, "default": 7 } }],
+                    "responses": {
+                        "200": { "description": "success", "content": content("Trend") },
+                        "400": { "description": "days out of range", "content": content("Error") },
+                    },
+                },
+            },
+            "/customer-service/openapi.json": {
+                "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3 document" } } },
+            },
+            "/room": {
+                "get": {
+                    "summary": "WebSocket signaling (upgrade); see README for frames",
+                    "parameters": room_params,
+                    "responses": {
+                        "101": { "description": "switching protocols" },
+                        "400": { "description": "bad query", "content": content("Error") },
+                    },
+                },
+            },
+            "/metrics": {
+                "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "text exposition format", "content": { "text/plain": { "schema": t(S) } } } } },
+            },
+            "/healthz": {
+                "get": { "summary": "Liveness", "responses": { "200": { "description": "ok", "content": content("Health") } } },
+            },
+        },
+        "components": { "schemas": {
+            "Error": object(&["error"], json!({ "error": object(&["code", "message"], json!({ "code": t(S), "message": t(S) })) })),
+            "Session": object(&["session_id", "room_id", "status", "customer_id", "created_at"], json!({
+                "session_id": t(S), "room_id": t(S), "title": t(S), "description": nullable(S),
+                "customer_id": t(S), "customer_name": nullable(S), "preferred_skill": nullable(S),
+                "status": { "type": "string", "enum": ["waiting", "active", "ended"] },
+                "agent_id": nullable(S), "ringing_agent_id": nullable(S),
+                "media": { "type": "string", "enum": ["audio", "video"], "nullable": true },
+                "created_at": { "type": "string", "format": "date-time" },
+                "started_at": { "type": "string", "format": "date-time", "nullable": true },
+                "ended_at": { "type": "string", "format": "date-time", "nullable": true },
+                "duration_secs": nullable("integer"), "end_reason": nullable(S), "ended_by": nullable(S),
+                "transfers": t("integer"), "agent_muted": t("boolean"), "customer_muted": t("boolean"),
+                "rating": { "allOf": [schema("Rating")], "nullable": true },
+            })),
+            "SessionList": object(&["sessions", "count"], json!({ "sessions": { "type": "array", "items": schema("Session") }, "count": t("integer") })),
+            "CreateSession": object(&["title", "customer_id"], json!({ "title": t(S), "customer_id": t(S), "customer_name": t(S), "description": t(S) })),
+            "Assign": object(&["agent_id"], json!({ "agent_id": t(S) })),
+            "Transfer": object(&["target_agent_id"], json!({ "target_agent_id": t(S) })),
+            "Rate": object(&["rating"], json!({ "rating": { "type": "integer", "minimum": 1, "maximum": 5 }, "comment": t(S) })),
+            "Rating": object(&["session_id", "rating"], json!({ "session_id": t(S), "rating": t("integer"), "comment": nullable(S), "rated_at": { "type": "string", "format": "date-time" } })),
+            "Register": object(&["agent_id"], json!({ "agent_id": t(S), "agent_name": t(S) })),
+            "Agent": object(&["agent_id", "agent_name", "status"], json!({
+                "agent_id": t(S), "agent_name": t(S),
+                "status": { "type": "string", "enum": ["offline", "online", "ready", "ringing", "busy"] },
+                "session_id": nullable(S), "status_since": { "type": "string", "format": "date-time" }, "stats": t("object"),
+            })),
+            "AgentList": object(&["agents", "count"], json!({ "agents": { "type": "array", "items": schema("Agent") }, "count": t("integer") })),
+            "AgentCounts": object(&["total"], json!({ "total": t("integer"), "offline": t("integer"), "online": t("integer"), "ready": t("integer"), "ringing": t("integer"), "busy": t("integer") })),
+            "Accept": object(&[], json!({ "media": { "type": "string", "enum": ["audio", "video"] } })),
+            "Join": object(&["visitor_id"], json!({ "visitor_id": t(S), "visitor_name": t(S), "preferred_skill": t(S) })),
+            "JoinResult": object(&["status", "session_id", "room_id"], json!({
+                "status": { "type": "string", "enum": ["assigned", "queued"] }, "session_id": t(S), "room_id": t(S),
+                "agent_id": t(S), "position": t("integer"), "queue_length": t("integer"),
+            })),
+            "Leave": object(&["visitor_id"], json!({ "visitor_id": t(S) })),
+            "LeaveResult": object(&["status", "visitor_id"], json!({ "status": t(S), "visitor_id": t(S), "session_id": t(S) })),
+            "QueueStatus": object(&["length", "max", "entries"], json!({
+                "length": t("integer"), "max": t("integer"), "waiting": t("integer"), "longest_wait_ms": t("integer"),
+                "ready_agents": t("integer"), "next_agent_id": nullable(S), "entries": { "type": "array", "items": t("object") },
+            })),
+            "Position": object(&["visitor_id", "session_id", "status"], json!({
+                "visitor_id": t(S), "session_id": t(S), "status": t(S), "position": nullable("integer"),
+                "queue_length": t("integer"), "agent_id": nullable(S),
+            })),
+            "Stats": object(&["sessions", "agents", "queue", "ratings"], json!({ "sessions": t("object"), "agents": schema("AgentCounts"), "queue": t("object"), "ratings": schema("RatingStats"), "totals": t("object") })),
+            "RatingStats": object(&["total", "average", "distribution"], json!({ "total": t("integer"), "average": t("number"), "distribution": t("object") })),
+            "Trend": object(&["days", "trend"], json!({ "days": t("integer"), "trend": { "type": "array", "items": object(&["date"], json!({ "date": t(S), "created": t("integer"), "answered": t("integer"), "completed": t("integer") })) } })),
+            "Health": object(&["status"], json!({ "status": t(S) })),
+        } },
+    })
+}

@@ -1,0 +1,120 @@
+//! The JSON the API shows for sessions, agents and the queue. Times are
+//! RFC 3339 (UTC); durations are seconds or milliseconds as named.
+
+use serde_json::{json, Value};
+use switchboard_core::{Agent, Center, Session, Stats, Timestamp};
+
+use crate::engine::to_json;
+
+fn time(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(t.to_string()))
+}
+
+/// A session, as `GET /sessions/{id}` shows it.
+pub fn session(s: &Session, now: Timestamp) -> Value {
+    json!({
+        "session_id": s.id,
+        "room_id": s.room_id(),
+        "title": s.title,
+        "description": s.description,
+        "customer_id": s.customer_id,
+        "customer_name": s.customer_name,
+        "preferred_skill": s.preferred_skill,
+        "status": s.status(),
+        "agent_id": s.agent_id,
+        "ringing_agent_id": s.ringing_agent(),
+        "media": s.media,
+        "created_at": time(Some(s.created_at)),
+        "started_at": time(s.started_at),
+        "ended_at": time(s.ended_at),
+        "duration_secs": s.duration(now).map(|d| d.as_secs()),
+        "end_reason": s.end_reason,
+        "ended_by": s.ended_by,
+        "transfers": s.transfers,
+        "agent_muted": s.agent_muted,
+        "customer_muted": s.customer_muted,
+        "rating": s.rating.as_ref().map(|r| rating(s, r)),
+    })
+}
+
+/// A session's rating.
+pub fn rating(s: &Session, r: &switchboard_core::Rating) -> Value {
+    json!({
+        "session_id": s.id,
+        "rating": r.rating,
+        "comment": r.comment,
+        "rated_at": time(Some(r.rated_at)),
+    })
+}
+
+/// An agent, as `GET /agents` shows it.
+pub fn agent(a: &Agent) -> Value {
+    let st = &a.stats;
+    json!({
+        "agent_id": a.id,
+        "agent_name": a.name,
+        "status": a.state,
+        "session_id": a.session,
+        "status_since": time(Some(a.state_since)),
+        "stats": {
+            "offered": st.offered,
+            "answered": st.answered,
+            "rejected": st.rejected,
+            "timed_out": st.timed_out,
+            "avg_ring_to_accept_ms": st.ring_to_accept_ms_total.checked_div(st.answered),
+        },
+    })
+}
+
+/// Agents as a list with its count.
+pub fn agents<'a>(list: impl Iterator<Item = &'a Agent>) -> Value {
+    let agents: Vec<Value> = list.map(agent).collect();
+    json!({ "count": agents.len(), "agents": agents })
+}
+
+/// The queue: its figures and who waits, next first.
+pub fn queue(center: &Center) -> Value {
+    let now = center.now();
+    let stats = center.stats();
+    let entries: Vec<Value> = center
+        .queue()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({
+                "position": i + 1,
+                "visitor_id": s.customer_id,
+                "visitor_name": s.visitor_name(),
+                "session_id": s.id,
+                "preferred_skill": s.preferred_skill,
+                "waited_ms": now.saturating_since(s.created_at).as_millis() as u64,
+            })
+        })
+        .collect();
+    json!({
+        "length": stats.queue.length,
+        "max": stats.queue.max,
+        "waiting": stats.sessions.waiting,
+        "longest_wait_ms": stats.queue.longest_wait_ms,
+        "ready_agents": stats.agents.ready,
+        "next_agent_id": center.next_agent(),
+        "entries": entries,
+    })
+}
+
+/// The seed's overall `/stats`.
+pub fn stats(stats: &Stats) -> Value {
+    let mut v = to_json(stats);
+    v["ratings"] = ratings(stats);
+    v
+}
+
+/// Ratings: total, average and the 1-5 distribution.
+pub fn ratings(stats: &Stats) -> Value {
+    let r = &stats.ratings;
+    let d = r.distribution;
+    json!({
+        "total": r.total,
+        "average": (r.average() * 100.0).round() / 100.0,
+        "distribution": { "1": d[0], "2": d[1], "3": d[2], "4": d[3], "5": d[4] },
+    })
+}

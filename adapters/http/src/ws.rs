@@ -1,0 +1,255 @@
+//! `GET /room?type=customer_service`: the seed's WebSocket signaling.
+//!
+//! Query parameters say who is connecting and where: `role=agent&agent_id=…`
+//! or `role=customer&visitor_id=…`, plus `room_id=customer-service/{session_id}`
+//! to join a call's room. An agent's console connects without a room and
+//! receives `incoming_call`, `ring_timeout` and the rest on it.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_core::{Center, Command, RoomId, SessionId};
+use tokio::sync::mpsc;
+
+use crate::answer::Answer;
+use crate::engine::{Build, View};
+use crate::frames::{ClientFrame, Control};
+use crate::hub::Identity;
+use crate::App;
+
+/// How often the server pings a connection.
+pub const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// A connection silent this long (no frame, no pong) is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest client frame accepted.
+pub const FRAME_MAX: usize = 16 * 1024;
+/// Events buffered for a connection before it counts as too slow.
+pub const OUTBOX_MAX: usize = 256;
+
+/// The connection's query string.
+#[derive(Debug, Default, Deserialize)]
+pub struct RoomQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    room_id: Option<String>,
+    role: Option<String>,
+    agent_id: Option<String>,
+    visitor_id: Option<String>,
+    user_id: Option<String>,
+}
+
+fn bad(message: impl Into<String>) -> Answer {
+    Answer::error(StatusCode::BAD_REQUEST, "invalid_input", message)
+}
+
+impl RoomQuery {
+    fn identity(&self) -> Result<(Identity, Option<RoomId>), Answer> {
+        if self.kind.as_deref() != Some("customer_service") {
+            return Err(bad("type must be customer_service"));
+        }
+        let id = |own: &Option<String>| {
+            own.as_deref()
+                .or(self.user_id.as_deref())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let who = match self.role.as_deref() {
+            Some("agent") => Identity::Agent(
+                id(&self.agent_id)
+                    .ok_or_else(|| bad("agent_id is required"))?
+                    .into(),
+            ),
+            Some("customer") => Identity::Customer(
+                id(&self.visitor_id)
+                    .ok_or_else(|| bad("visitor_id is required"))?
+                    .into(),
+            ),
+            _ => return Err(bad("role must be agent or customer")),
+        };
+        let room = match self.room_id.as_deref() {
+            None | Some("") => None,
+            Some(r) => Some(
+                RoomId::parse(r)
+                    .ok_or_else(|| bad("room_id must be customer-service/{session_id}"))?,
+            ),
+        };
+        Ok((who, room))
+    }
+}
+
+/// Upgrades to a WebSocket once the query names a participant.
+pub(crate) async fn room(
+    State(app): State<App>,
+    query: Result<Query<RoomQuery>, axum::extract::rejection::QueryRejection>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return bad("malformed query string").into_response();
+    };
+    let (who, room) = match query.identity() {
+        Ok(x) => x,
+        Err(answer) => return answer.into_response(),
+    };
+    ws.max_message_size(FRAME_MAX)
+        .on_upgrade(move |socket| serve(socket, app, who, room))
+}
+
+async fn send(socket: &mut WebSocket, frame: Value) -> bool {
+    socket
+        .send(Message::Text(frame.to_string().into()))
+        .await
+        .is_ok()
+}
+
+fn error_frame(action: Option<&str>, answer: &Answer) -> Value {
+    json!({ "type": "error", "action": action, "error": answer.body.get("error").cloned().unwrap_or(answer.body.clone()) })
+}
+
+async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<RoomId>) {
+    let conn = app.engine.new_conn();
+    let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX_MAX);
+    let session = room.as_ref().map(|r| r.session_id().clone());
+    let joined = app.engine.connect(conn, who.clone(), room, out_tx).await;
+    if !joined.is_ok() {
+        let _ = send(&mut socket, error_frame(Some("join"), &joined)).await;
+        let _ = socket.send(Message::Close(None)).await;
+        return;
+    }
+    if !send(&mut socket, joined.body).await {
+        app.engine.disconnect(conn);
+        return;
+    }
+    let mut ping = tokio::time::interval(PING_INTERVAL);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let Some(Ok(msg)) = incoming else { break };
+                last_heard = Instant::now();
+                let reply = match msg {
+                    Message::Text(text) => Some(handle(&app, &who, session.as_ref(), text.as_str()).await),
+                    Message::Binary(_) => Some(json!({ "type": "error", "error": { "code": "invalid_frame", "message": "frames are JSON text" } })),
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => None,
+                };
+                if let Some(frame) = reply {
+                    if !send(&mut socket, frame).await { break; }
+                }
+            }
+            event = out_rx.recv() => {
+                // None: the engine dropped this connection (replaced, too slow, shutting down).
+                let Some(text) = event else { break };
+                if socket.send(Message::Text(text.into())).await.is_err() { break; }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > IDLE_TIMEOUT { break; }
+                if socket.send(Message::Ping(Default::default())).await.is_err() { break; }
+            }
+        }
+    }
+    app.engine.disconnect(conn);
+}
+
+/// Answers one text frame: an ack, an error, or a pong.
+async fn handle(app: &App, who: &Identity, room: Option<&SessionId>, text: &str) -> Value {
+    let control = match ClientFrame::parse(text) {
+        Ok(ClientFrame::Ping) => return json!({ "type": "pong" }),
+        Ok(ClientFrame::Control(c)) => c,
+        Err(e) => {
+            return json!({ "type": "error", "error": { "code": e.code, "message": e.message } })
+        }
+    };
+    let action = control.name();
+    let view: View = Box::new(|_: &Center, r| match r {
+        Ok(reply) => Answer::ok(crate::engine::to_json(&reply)),
+        Err(e) => Answer::refused(&e),
+    });
+    let answer = app
+        .engine
+        .command(build(control, who.clone(), room.cloned()), view)
+        .await;
+    if answer.is_ok() {
+        json!({ "type": "ack", "action": action, "result": answer.body })
+    } else {
+        error_frame(Some(action), &answer)
+    }
+}
+
+fn forbidden(message: impl Into<String>) -> Answer {
+    Answer::error(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+/// Turns a control action into a command for `who`, resolving which call it
+/// means and refusing actions that are not theirs, against the live state.
+fn build(control: Control, who: Identity, room: Option<SessionId>) -> Build {
+    Box::new(move |c: &Center| {
+        let agent = match &who {
+            Identity::Agent(a) => Some(a.clone()),
+            Identity::Customer(_) => None,
+        };
+        let agent_only = |name: &str| {
+            agent
+                .clone()
+                .ok_or_else(|| forbidden(format!("only an agent may {name}")))
+        };
+        // The call meant: this room's, the one named, or the agent's current one.
+        let call = |named: Option<SessionId>| -> Result<SessionId, Answer> {
+            let id = room
+                .clone()
+                .or(named)
+                .or_else(|| {
+                    agent
+                        .as_ref()
+                        .and_then(|a| c.agent(a.as_str())?.session.clone())
+                })
+                .ok_or_else(|| bad("no call: join a room or give data.session_id"))?;
+            if c.session(id.as_str()).is_none() {
+                return Err(Answer::refused(
+                    &switchboard_core::CoreError::SessionNotFound(id),
+                ));
+            }
+            if !who.belongs_to(c, &id) {
+                return Err(forbidden(format!("{} is not in session {id}", who.role())));
+            }
+            Ok(id)
+        };
+        Ok(match control {
+            Control::AcceptCall { media } => Command::AcceptCall {
+                agent_id: agent_only("accept")?,
+                media,
+            },
+            Control::RejectCall => Command::RejectCall {
+                agent_id: agent_only("reject")?,
+            },
+            Control::EndCall { session_id } => Command::EndSession {
+                session_id: call(session_id)?,
+                by: who.party(),
+            },
+            Control::TransferCall {
+                target_agent_id,
+                session_id,
+            } => {
+                agent_only("transfer")?;
+                Command::TransferSession {
+                    session_id: call(session_id)?,
+                    target_agent_id: target_agent_id.into(),
+                }
+            }
+            Control::Mute {
+                target,
+                muted,
+                session_id,
+            } => Command::SetMute {
+                session_id: call(session_id)?,
+                target,
+                muted,
+            },
+        })
+    })
+}

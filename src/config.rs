@@ -1,0 +1,116 @@
+//! The server's settings: a YAML file with the seed's `customer_service:`
+//! keys plus where to listen and store, then environment overrides.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use switchboard_core::Config;
+
+/// Default listen address, as in the seed.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8180";
+/// Default journal file.
+pub const DEFAULT_DB: &str = "./switchboard.db";
+
+/// How log lines look.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `switchboard serve` needs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on (`SWITCHBOARD_LISTEN`).
+    pub listen: String,
+    /// Journal file (`SWITCHBOARD_DB`).
+    pub database: PathBuf,
+    /// Log format (`SWITCHBOARD_LOG_FORMAT`: text or json).
+    pub log_format: LogFormat,
+    /// Journal records between snapshots (0: never).
+    pub snapshot_every: u64,
+    /// Seconds a dropped WebSocket participant keeps its place.
+    pub ws_grace_secs: u64,
+    /// The seed's settings.
+    pub customer_service: Config,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: DEFAULT_LISTEN.to_owned(),
+            database: PathBuf::from(DEFAULT_DB),
+            log_format: LogFormat::Text,
+            snapshot_every: 10_000,
+            ws_grace_secs: 30,
+            customer_service: Config::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Reads `file` (if given), then applies the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut config = match file {
+            None => ServerConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+        };
+        if let Ok(listen) = std::env::var("SWITCHBOARD_LISTEN") {
+            config.listen = listen;
+        }
+        if let Ok(db) = std::env::var("SWITCHBOARD_DB") {
+            config.database = PathBuf::from(db);
+        }
+        match std::env::var("SWITCHBOARD_LOG_FORMAT").as_deref() {
+            Ok("json") => config.log_format = LogFormat::Json,
+            Ok("text") => config.log_format = LogFormat::Text,
+            Ok(other) => {
+                return Err(format!(
+                    "SWITCHBOARD_LOG_FORMAT must be text or json, not {other:?}"
+                ))
+            }
+            Err(_) => {}
+        }
+        config
+            .customer_service
+            .validate()
+            .map_err(|e| e.to_string())?;
+        config.listen_addr()?;
+        Ok(config)
+    }
+
+    /// The listen address, parsed.
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        self.listen
+            .parse()
+            .map_err(|e| format!("listen address {:?}: {e}", self.listen))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_seeds_yaml() {
+        let yaml = "customer_service:\n  max_sessions: 1000\n  session_timeout_secs: 3600\n  max_queue_size: 50\n  dispatch_interval_ms: 500\n  queue_timeout_secs: 600\n  accept_timeout_secs: 15\n  auto_record: false\n  recording_dir: \"/tmp/cs-recordings\"\nlisten: 127.0.0.1:9000\n";
+        let c: ServerConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(c.customer_service.max_queue_size, 50);
+        assert_eq!(c.customer_service.accept_timeout_secs, 15);
+        assert_eq!(c.listen, "127.0.0.1:9000");
+        assert_eq!(c.database, PathBuf::from(DEFAULT_DB));
+        assert!(
+            serde_norway::from_str::<ServerConfig>("customer_service:\n  max_queue: 5\n").is_err()
+        );
+    }
+}
