@@ -1,0 +1,188 @@
+//! Drives the real `switchboard` binary: starts it on a free port with a
+//! temporary journal, talks HTTP over a plain TCP socket and WebSocket with
+//! tungstenite, and kills it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    pub db: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// A server on a fresh journal, with `yaml` as its config file.
+    pub fn start(yaml: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("switchboard.db");
+        let mut s = Server::start_on(&db, yaml);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// A server on the journal at `db` (kept by the caller).
+    pub fn start_on(db: &Path, yaml: &str) -> Server {
+        let config = db.with_extension("yaml");
+        std::fs::write(&config, yaml).expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
+            .env("SWITCHBOARD_DB", db)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn switchboard");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read banner");
+        let addr = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        Server { child, addr, db: db.to_owned(), _dir: None }
+    }
+
+    /// Sends one request; returns the status and the JSON body (Null if none).
+    pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let (status, text) = self.raw(method, path, body.map(str::as_bytes));
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call("GET", path, None);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> Value {
+        let (status, v) = self.call("POST", path, Some(body));
+        assert!(status == 200 || status == 201, "POST {path} {body}: {status} {v}");
+        v
+    }
+
+    /// Raw request; the body text as is.
+    pub fn raw(&self, method: &str, path: &str, body: Option<&[u8]>) -> (u16, String) {
+        let mut s = TcpStream::connect(&self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        let body = body.unwrap_or_default();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        s.write_all(head.as_bytes()).expect("write head");
+        // The server may answer (413) before reading a large body.
+        let _ = s.write_all(body);
+        let mut response = Vec::new();
+        let _ = s.read_to_end(&mut response);
+        let text = String::from_utf8_lossy(&response);
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {text:?}"));
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (status, body)
+    }
+
+    /// Connects a WebSocket with `query` (after `/room?type=customer_service&`).
+    pub fn ws(&self, query: &str) -> Ws {
+        let url = format!("ws://{}/room?type=customer_service&{query}", self.addr);
+        let (socket, _) = tungstenite::connect(url).expect("ws connect");
+        if let tungstenite::stream::MaybeTlsStream::Plain(s) = socket.get_ref() {
+            s.set_read_timeout(Some(Duration::from_millis(200))).ok();
+        }
+        Ws { socket, seen: Vec::new() }
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub struct Ws {
+    pub socket: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>,
+    /// Frames read but not yet asked for.
+    pub seen: Vec<Value>,
+}
+
+impl Ws {
+    pub fn send(&mut self, frame: &str) {
+        self.socket.send(tungstenite::Message::text(frame)).expect("ws send");
+    }
+
+    /// Reads frames for up to `wait`; returns whether the socket is still open.
+    fn pump(&mut self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            match self.socket.read() {
+                Ok(tungstenite::Message::Text(t)) => {
+                    self.seen.push(serde_json::from_str(t.as_str()).expect("JSON frame"))
+                }
+                Ok(tungstenite::Message::Close(_)) => return false,
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// The first frame of `kind` (by its "type"), waiting up to 5 s.
+    pub fn expect(&mut self, kind: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(i) = self.seen.iter().position(|f| f["type"] == kind) {
+                return self.seen.remove(i);
+            }
+            assert!(Instant::now() < deadline, "no {kind} frame; saw {:?}", self.seen);
+            if !self.pump(Duration::from_millis(100)) && !self.seen.iter().any(|f| f["type"] == kind) {
+                panic!("socket closed before a {kind} frame; saw {:?}", self.seen);
+            }
+        }
+    }
+
+    /// Whether a `kind` frame arrives within `wait`.
+    pub fn gets_within(&mut self, kind: &str, wait: Duration) -> bool {
+        self.pump(wait);
+        self.seen.iter().any(|f| f["type"] == kind)
+    }
+
+    /// Whether the server closed the socket within `wait`.
+    pub fn closed_within(&mut self, wait: Duration) -> bool {
+        !self.pump(wait)
+    }
+}
+
+/// A config file with the seed's keys; tests shorten timeouts through it.
+pub fn yaml(customer_service: &str) -> String {
+    format!("ws_grace_secs: 1\ncustomer_service:\n{customer_service}\n")
+}
