@@ -14,26 +14,47 @@ fn p(path: &str) -> String {
 #[test]
 fn a_whole_call_over_http() {
     let s = Server::start(&yaml("  max_queue_size: 10"));
-    s.post(&p("/agents/register"), r#"{"agent_id":"agent_001","agent_name":"客服小王"}"#);
-    let join = s.post(&p("/queue/join"), r#"{"visitor_id":"cust_001","visitor_name":"张三"}"#);
+    s.post(
+        &p("/agents/register"),
+        r#"{"agent_id":"agent_001","agent_name":"客服小王"}"#,
+    );
+    let join = s.post(
+        &p("/queue/join"),
+        r#"{"visitor_id":"cust_001","visitor_name":"张三"}"#,
+    );
     assert_eq!(join["status"], "assigned");
     assert_eq!(join["agent_id"], "agent_001");
     let sid = join["session_id"].as_str().unwrap().to_owned();
     assert_eq!(join["room_id"], format!("customer-service/{sid}"));
 
     let accepted = s.post(&p("/agents/agent_001/accept"), r#"{"media":"audio"}"#);
-    assert_eq!((accepted["status"].as_str(), accepted["media"].as_str()), (Some("active"), Some("audio")));
+    assert_eq!(
+        (accepted["status"].as_str(), accepted["media"].as_str()),
+        (Some("active"), Some("audio"))
+    );
     s.post(&p("/agents/register"), r#"{"agent_id":"agent_002"}"#);
-    let moved = s.post(&p(&format!("/sessions/{sid}/transfer")), r#"{"target_agent_id":"agent_002"}"#);
+    let moved = s.post(
+        &p(&format!("/sessions/{sid}/transfer")),
+        r#"{"target_agent_id":"agent_002"}"#,
+    );
     assert_eq!(moved["agent_id"], "agent_002");
     let (status, ended) = s.call("DELETE", &p(&format!("/sessions/{sid}")), None);
     assert_eq!((status, ended["status"].as_str()), (200, Some("ended")));
-    let rated = s.post(&p(&format!("/sessions/{sid}/rate")), r#"{"rating":5,"comment":"服务很好"}"#);
+    let rated = s.post(
+        &p(&format!("/sessions/{sid}/rate")),
+        r#"{"rating":5,"comment":"服务很好"}"#,
+    );
     assert_eq!(rated["rating"], 5);
-    assert_eq!(s.get(&p(&format!("/sessions/{sid}/rating")))["comment"], "服务很好");
+    assert_eq!(
+        s.get(&p(&format!("/sessions/{sid}/rating")))["comment"],
+        "服务很好"
+    );
 
     let ratings = s.get(&p("/stats/ratings"));
-    assert_eq!((ratings["total"].as_u64(), ratings["average"].as_f64()), (Some(1), Some(5.0)));
+    assert_eq!(
+        (ratings["total"].as_u64(), ratings["average"].as_f64()),
+        (Some(1), Some(5.0))
+    );
     assert_eq!(ratings["distribution"]["5"], 1);
     let stats = s.get(&p("/stats"));
     assert_eq!(stats["sessions"]["ended"], 1);
@@ -42,7 +63,13 @@ fn a_whole_call_over_http() {
     assert_eq!(trend["trend"].as_array().map(Vec::len), Some(3));
     assert_eq!(trend["trend"][2]["created"], 1);
     let list = s.get(&p("/sessions"));
-    assert_eq!((list["count"].as_u64(), list["sessions"][0]["rating"]["rating"].as_u64()), (Some(1), Some(5)));
+    assert_eq!(
+        (
+            list["count"].as_u64(),
+            list["sessions"][0]["rating"]["rating"].as_u64()
+        ),
+        (Some(1), Some(5))
+    );
 }
 
 #[test]
@@ -58,14 +85,25 @@ fn queue_join_position_leave_and_status() {
     assert_eq!(s.get(&p("/queue/position/v3"))["position"], 2);
     let status = s.get(&p("/queue/status"));
     assert_eq!(status["length"], 2);
-    let order: Vec<&str> = status["entries"].as_array().unwrap().iter().filter_map(|e| e["visitor_id"].as_str()).collect();
+    let order: Vec<&str> = status["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["visitor_id"].as_str())
+        .collect();
     assert_eq!(order, ["v1", "v3"]);
     let (code, body) = s.call("GET", &p("/queue/position/v2"), None);
-    assert_eq!((code, body["error"]["code"].as_str()), (404, Some("visitor_not_found")));
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (404, Some("visitor_not_found"))
+    );
     // An agent becoming ready takes the head at once.
     s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
     let v1 = s.get(&p("/queue/position/v1"));
-    assert_eq!((v1["position"].clone(), v1["agent_id"].as_str()), (Value::Null, Some("a1")));
+    assert_eq!(
+        (v1["position"].clone(), v1["agent_id"].as_str()),
+        (Value::Null, Some("a1"))
+    );
 }
 
 #[test]
@@ -74,7 +112,10 @@ fn queue_full_is_429() {
     s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#);
     s.post(&p("/queue/join"), r#"{"visitor_id":"v2"}"#);
     let (code, body) = s.call("POST", &p("/queue/join"), Some(r#"{"visitor_id":"v3"}"#));
-    assert_eq!((code, body["error"]["code"].as_str()), (429, Some("queue_full")));
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (429, Some("queue_full"))
+    );
     assert_eq!(s.get(&p("/queue/status"))["length"], 2, "nothing changed");
 }
 
@@ -85,7 +126,11 @@ fn reject_and_ring_timeout_requeue_at_the_head() {
     s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#);
     s.post(&p("/queue/join"), r#"{"visitor_id":"v2"}"#);
     s.post(&p("/agents/a1/offline"), "");
-    assert_eq!(s.get(&p("/queue/position/v1"))["position"], 1, "back at the head");
+    assert_eq!(
+        s.get(&p("/queue/position/v1"))["position"],
+        1,
+        "back at the head"
+    );
     s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
     let agent = s.post(&p("/agents/a1/reject"), "");
     // a1 is the only agent: v1, back at the head, rings a1 again.
@@ -117,15 +162,25 @@ fn every_400_case() {
     ] {
         let (code, b) = s.call(method, &p(path), Some(body));
         assert_eq!(code, 400, "{method} {path} {body}: {b}");
-        assert!(b["error"]["code"].is_string() && b["error"]["message"].is_string(), "{b}");
+        assert!(
+            b["error"]["code"].is_string() && b["error"]["message"].is_string(),
+            "{b}"
+        );
     }
     // Rating out of range, once there is a rateable session.
     s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
-    let sid = s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#)["session_id"].as_str().unwrap().to_owned();
+    let sid = s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#)["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     s.post(&p("/agents/a1/accept"), "");
     s.call("DELETE", &p(&format!("/sessions/{sid}")), None);
     for r in ["0", "6", "-1", "300", "\"five\""] {
-        let (code, _) = s.call("POST", &p(&format!("/sessions/{sid}/rate")), Some(&format!(r#"{{"rating":{r}}}"#)));
+        let (code, _) = s.call(
+            "POST",
+            &p(&format!("/sessions/{sid}/rate")),
+            Some(&format!(r#"{{"rating":{r}}}"#)),
+        );
         assert_eq!(code, 400, "rating {r}");
     }
 }
@@ -136,20 +191,44 @@ fn every_404_case() {
     for (method, path, body, code) in [
         ("GET", "/sessions/cs_nope", "", "session_not_found"),
         ("DELETE", "/sessions/cs_nope", "", "session_not_found"),
-        ("POST", "/sessions/cs_nope/assign", r#"{"agent_id":"a"}"#, "session_not_found"),
-        ("POST", "/sessions/cs_nope/transfer", r#"{"target_agent_id":"a"}"#, "session_not_found"),
-        ("POST", "/sessions/cs_nope/rate", r#"{"rating":3}"#, "session_not_found"),
+        (
+            "POST",
+            "/sessions/cs_nope/assign",
+            r#"{"agent_id":"a"}"#,
+            "session_not_found",
+        ),
+        (
+            "POST",
+            "/sessions/cs_nope/transfer",
+            r#"{"target_agent_id":"a"}"#,
+            "session_not_found",
+        ),
+        (
+            "POST",
+            "/sessions/cs_nope/rate",
+            r#"{"rating":3}"#,
+            "session_not_found",
+        ),
         ("GET", "/sessions/cs_nope/rating", "", "session_not_found"),
         ("POST", "/agents/nobody/offline", "", "agent_not_found"),
         ("POST", "/agents/nobody/available", "", "agent_not_found"),
         ("POST", "/agents/nobody/accept", "", "agent_not_found"),
         ("POST", "/agents/nobody/reject", "", "agent_not_found"),
-        ("POST", "/queue/leave", r#"{"visitor_id":"nobody"}"#, "visitor_not_found"),
+        (
+            "POST",
+            "/queue/leave",
+            r#"{"visitor_id":"nobody"}"#,
+            "visitor_not_found",
+        ),
         ("GET", "/queue/position/nobody", "", "visitor_not_found"),
         ("GET", "/no/such/route", "", "route_not_found"),
     ] {
         let (status, b) = s.call(method, &p(path), Some(body));
-        assert_eq!((status, b["error"]["code"].as_str()), (404, Some(code)), "{method} {path}");
+        assert_eq!(
+            (status, b["error"]["code"].as_str()),
+            (404, Some(code)),
+            "{method} {path}"
+        );
     }
 }
 
@@ -159,28 +238,100 @@ fn every_409_case() {
     s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
     s.post(&p("/agents/register"), r#"{"agent_id":"a2"}"#);
     s.post(&p("/agents/a2/unavailable"), "");
-    let sid = s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#)["session_id"].as_str().unwrap().to_owned();
+    let sid = s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#)["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let conflict = |method: &str, path: String, body: &str, code: &str| {
         let (status, b) = s.call(method, &p(&path), Some(body));
-        assert_eq!((status, b["error"]["code"].as_str()), (409, Some(code)), "{method} {path}: {b}");
+        assert_eq!(
+            (status, b["error"]["code"].as_str()),
+            (409, Some(code)),
+            "{method} {path}: {b}"
+        );
     };
     // a1 is ringing.
-    conflict("POST", "/agents/a1/available".into(), "", "agent_state_conflict");
-    conflict("POST", "/agents/register".into(), r#"{"agent_id":"a1"}"#, "agent_state_conflict");
-    conflict("POST", "/agents/a2/accept".into(), "", "agent_state_conflict");
-    conflict("POST", "/agents/a2/reject".into(), "", "agent_state_conflict");
-    conflict("POST", format!("/sessions/{sid}/assign"), r#"{"agent_id":"a2"}"#, "agent_state_conflict");
-    conflict("POST", format!("/sessions/{sid}/transfer"), r#"{"target_agent_id":"a2"}"#, "session_state_conflict");
-    conflict("POST", "/queue/join".into(), r#"{"visitor_id":"v1"}"#, "visitor_busy");
+    conflict(
+        "POST",
+        "/agents/a1/available".into(),
+        "",
+        "agent_state_conflict",
+    );
+    conflict(
+        "POST",
+        "/agents/register".into(),
+        r#"{"agent_id":"a1"}"#,
+        "agent_state_conflict",
+    );
+    conflict(
+        "POST",
+        "/agents/a2/accept".into(),
+        "",
+        "agent_state_conflict",
+    );
+    conflict(
+        "POST",
+        "/agents/a2/reject".into(),
+        "",
+        "agent_state_conflict",
+    );
+    conflict(
+        "POST",
+        format!("/sessions/{sid}/assign"),
+        r#"{"agent_id":"a2"}"#,
+        "agent_state_conflict",
+    );
+    conflict(
+        "POST",
+        format!("/sessions/{sid}/transfer"),
+        r#"{"target_agent_id":"a2"}"#,
+        "session_state_conflict",
+    );
+    conflict(
+        "POST",
+        "/queue/join".into(),
+        r#"{"visitor_id":"v1"}"#,
+        "visitor_busy",
+    );
     s.post(&p("/agents/a1/accept"), "");
-    conflict("POST", format!("/sessions/{sid}/transfer"), r#"{"target_agent_id":"a2"}"#, "agent_state_conflict");
-    conflict("POST", format!("/sessions/{sid}/transfer"), r#"{"target_agent_id":"a1"}"#, "transfer_to_self");
-    conflict("POST", format!("/sessions/{sid}/rate"), r#"{"rating":4}"#, "session_state_conflict");
-    conflict("POST", "/queue/leave".into(), r#"{"visitor_id":"v1"}"#, "session_state_conflict");
+    conflict(
+        "POST",
+        format!("/sessions/{sid}/transfer"),
+        r#"{"target_agent_id":"a2"}"#,
+        "agent_state_conflict",
+    );
+    conflict(
+        "POST",
+        format!("/sessions/{sid}/transfer"),
+        r#"{"target_agent_id":"a1"}"#,
+        "transfer_to_self",
+    );
+    conflict(
+        "POST",
+        format!("/sessions/{sid}/rate"),
+        r#"{"rating":4}"#,
+        "session_state_conflict",
+    );
+    conflict(
+        "POST",
+        "/queue/leave".into(),
+        r#"{"visitor_id":"v1"}"#,
+        "session_state_conflict",
+    );
     s.call("DELETE", &p(&format!("/sessions/{sid}")), None);
-    conflict("DELETE", format!("/sessions/{sid}"), "", "session_state_conflict");
+    conflict(
+        "DELETE",
+        format!("/sessions/{sid}"),
+        "",
+        "session_state_conflict",
+    );
     s.post(&p(&format!("/sessions/{sid}/rate")), r#"{"rating":4}"#);
-    conflict("POST", format!("/sessions/{sid}/rate"), r#"{"rating":5}"#, "already_rated");
+    conflict(
+        "POST",
+        format!("/sessions/{sid}/rate"),
+        r#"{"rating":5}"#,
+        "already_rated",
+    );
 }
 
 #[test]
@@ -191,7 +342,10 @@ fn oversized_bodies_are_413_and_wrong_methods_405() {
     assert_eq!(code, 413, "{body}");
     assert!(body.contains("payload_too_large"));
     let (code, b) = s.call("PUT", &p("/stats"), None);
-    assert_eq!((code, b["error"]["code"].as_str()), (405, Some("method_not_allowed")));
+    assert_eq!(
+        (code, b["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
 }
 
 #[test]

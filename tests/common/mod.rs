@@ -44,7 +44,9 @@ impl Server {
             .expect("spawn switchboard");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read banner");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read banner");
         let addr = line
             .trim()
             .rsplit("http://")
@@ -52,7 +54,12 @@ impl Server {
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .to_owned();
-        Server { child, addr, db: db.to_owned(), _dir: None }
+        Server {
+            child,
+            addr,
+            db: db.to_owned(),
+            _dir: None,
+        }
     }
 
     /// Sends one request; returns the status and the JSON body (Null if none).
@@ -69,7 +76,10 @@ impl Server {
 
     pub fn post(&self, path: &str, body: &str) -> Value {
         let (status, v) = self.call("POST", path, Some(body));
-        assert!(status == 200 || status == 201, "POST {path} {body}: {status} {v}");
+        assert!(
+            status == 200 || status == 201,
+            "POST {path} {body}: {status} {v}"
+        );
         v
     }
 
@@ -94,7 +104,10 @@ impl Server {
             .nth(1)
             .and_then(|c| c.parse().ok())
             .unwrap_or_else(|| panic!("no status in {text:?}"));
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
         (status, body)
     }
 
@@ -105,7 +118,10 @@ impl Server {
         if let tungstenite::stream::MaybeTlsStream::Plain(s) = socket.get_ref() {
             s.set_read_timeout(Some(Duration::from_millis(200))).ok();
         }
-        Ws { socket, seen: Vec::new() }
+        Ws {
+            socket,
+            seen: Vec::new(),
+        }
     }
 
     /// SIGKILL: no shutdown, no flush.
@@ -116,7 +132,10 @@ impl Server {
 
     /// SIGTERM, then waits for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         self.child.wait().expect("wait")
     }
 }
@@ -135,7 +154,9 @@ pub struct Ws {
 
 impl Ws {
     pub fn send(&mut self, frame: &str) {
-        self.socket.send(tungstenite::Message::text(frame)).expect("ws send");
+        self.socket
+            .send(tungstenite::Message::text(frame))
+            .expect("ws send");
     }
 
     /// Reads frames for up to `wait`; returns whether the socket is still open.
@@ -143,13 +164,16 @@ impl Ws {
         let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
             match self.socket.read() {
-                Ok(tungstenite::Message::Text(t)) => {
-                    self.seen.push(serde_json::from_str(t.as_str()).expect("JSON frame"))
-                }
+                Ok(tungstenite::Message::Text(t)) => self
+                    .seen
+                    .push(serde_json::from_str(t.as_str()).expect("JSON frame")),
                 Ok(tungstenite::Message::Close(_)) => return false,
                 Ok(_) => {}
                 Err(tungstenite::Error::Io(e))
-                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
                 Err(_) => return false,
             }
         }
@@ -163,8 +187,14 @@ impl Ws {
             if let Some(i) = self.seen.iter().position(|f| f["type"] == kind) {
                 return self.seen.remove(i);
             }
-            assert!(Instant::now() < deadline, "no {kind} frame; saw {:?}", self.seen);
-            if !self.pump(Duration::from_millis(100)) && !self.seen.iter().any(|f| f["type"] == kind) {
+            assert!(
+                Instant::now() < deadline,
+                "no {kind} frame; saw {:?}",
+                self.seen
+            );
+            if !self.pump(Duration::from_millis(100))
+                && !self.seen.iter().any(|f| f["type"] == kind)
+            {
                 panic!("socket closed before a {kind} frame; saw {:?}", self.seen);
             }
         }

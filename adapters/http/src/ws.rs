@@ -86,7 +86,7 @@ impl RoomQuery {
 pub(crate) async fn room(
     State(app): State<App>,
     query: Result<Query<RoomQuery>, axum::extract::rejection::QueryRejection>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let Ok(Query(query)) = query else {
         return bad("malformed query string").into_response();
@@ -95,8 +95,17 @@ pub(crate) async fn room(
         Ok(x) => x,
         Err(answer) => return answer.into_response(),
     };
-    ws.max_message_size(FRAME_MAX)
-        .on_upgrade(move |socket| serve(socket, app, who, room))
+    match ws {
+        Ok(ws) => ws
+            .max_message_size(FRAME_MAX)
+            .on_upgrade(move |socket| serve(socket, app, who, room)),
+        Err(rejection) => Answer::error(
+            rejection.status(),
+            "websocket_required",
+            rejection.body_text(),
+        )
+        .into_response(),
+    }
 }
 
 async fn send(socket: &mut WebSocket, frame: Value) -> bool {
