@@ -68,6 +68,23 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Like `call`, but None when the server does not answer (killed).
+    pub fn try_call(addr: &str, method: &str, path: &str, body: &str) -> Option<(u16, Value)> {
+        let mut s = TcpStream::connect(addr).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).ok()?;
+        let mut response = Vec::new();
+        s.read_to_end(&mut response).ok()?;
+        let text = String::from_utf8_lossy(&response);
+        let status = text.split_whitespace().nth(1)?.parse().ok()?;
+        let body = text.split_once("\r\n\r\n")?.1;
+        Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    }
+
     pub fn get(&self, path: &str) -> Value {
         let (status, body) = self.call("GET", path, None);
         assert_eq!(status, 200, "GET {path}: {body}");
