@@ -70,14 +70,17 @@ fn worker(addr: String, w: usize, round: usize, ledger: Arc<Mutex<Ledger>>) {
                 };
                 match target {
                     None => true,
-                    Some(sid) => match Server::try_call(&addr, "DELETE", &format!("{CS}/sessions/{sid}"), "") {
-                        None => false,
-                        Some((200, _)) => {
-                            ledger.lock().unwrap().ended.insert(sid);
-                            true
+                    Some(sid) => {
+                        match Server::try_call(&addr, "DELETE", &format!("{CS}/sessions/{sid}"), "")
+                        {
+                            None => false,
+                            Some((200, _)) => {
+                                ledger.lock().unwrap().ended.insert(sid);
+                                true
+                            }
+                            Some(_) => true,
                         }
-                        Some(_) => true,
-                    },
+                    }
                 }
             }
             _ => {
@@ -90,7 +93,12 @@ fn worker(addr: String, w: usize, round: usize, ledger: Arc<Mutex<Ledger>>) {
                     Some(sid) => {
                         let stars = 1 + (n as u64 % 5);
                         let body = format!(r#"{{"rating":{stars}}}"#);
-                        match Server::try_call(&addr, "POST", &format!("{CS}/sessions/{sid}/rate"), &body) {
+                        match Server::try_call(
+                            &addr,
+                            "POST",
+                            &format!("{CS}/sessions/{sid}/rate"),
+                            &body,
+                        ) {
                             None => false,
                             Some((200, _)) => {
                                 ledger.lock().unwrap().rated.insert(sid, stars);
@@ -118,7 +126,9 @@ fn check(s: &Server, ledger: &Ledger) {
         .map(|v| (v["session_id"].as_str().unwrap(), v))
         .collect();
     for (sid, visitor) in &ledger.joined {
-        let s = by_id.get(sid.as_str()).unwrap_or_else(|| panic!("acknowledged join {sid} lost"));
+        let s = by_id
+            .get(sid.as_str())
+            .unwrap_or_else(|| panic!("acknowledged join {sid} lost"));
         assert_eq!(s["customer_id"], visitor.as_str());
     }
     for (sid, s) in &by_id {
@@ -129,16 +139,31 @@ fn check(s: &Server, ledger: &Ledger) {
         );
     }
     for sid in &ledger.accepted {
-        assert!(!by_id[sid.as_str()]["started_at"].is_null(), "acknowledged accept of {sid} lost");
+        assert!(
+            !by_id[sid.as_str()]["started_at"].is_null(),
+            "acknowledged accept of {sid} lost"
+        );
     }
     for sid in &ledger.ended {
-        assert_eq!(by_id[sid.as_str()]["status"], "ended", "acknowledged end of {sid} lost");
+        assert_eq!(
+            by_id[sid.as_str()]["status"],
+            "ended",
+            "acknowledged end of {sid} lost"
+        );
     }
     for (sid, stars) in &ledger.rated {
-        assert_eq!(by_id[sid.as_str()]["rating"]["rating"].as_u64(), Some(*stars), "rating of {sid} lost");
+        assert_eq!(
+            by_id[sid.as_str()]["rating"]["rating"].as_u64(),
+            Some(*stars),
+            "rating of {sid} lost"
+        );
     }
     for a in AGENTS {
-        assert!(s.get(&format!("{CS}/agents"))["agents"].as_array().unwrap().iter().any(|x| x["agent_id"] == a));
+        assert!(s.get(&format!("{CS}/agents"))["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["agent_id"] == a));
     }
     // Each worker's queued visitors are still in the order it was told.
     let queued: Vec<String> = s.get(&format!("{CS}/queue/status"))["entries"]
@@ -163,7 +188,10 @@ fn sigkill_mid_stream_loses_no_acknowledged_request() {
     let mut rng = Prng::new(2026);
     let mut server = Server::start_on(&db, &config);
     for a in AGENTS {
-        server.post(&format!("{CS}/agents/register"), &format!(r#"{{"agent_id":"{a}"}}"#));
+        server.post(
+            &format!("{CS}/agents/register"),
+            &format!(r#"{{"agent_id":"{a}"}}"#),
+        );
     }
     for round in 0..3 {
         let workers: Vec<_> = (0..3)
@@ -179,7 +207,10 @@ fn sigkill_mid_stream_loses_no_acknowledged_request() {
         }
         server = Server::start_on(&db, &config);
         let l = ledger.lock().unwrap();
-        assert!(l.joined.len() > 3 * (round + 1), "round {round}: too little traffic to test anything");
+        assert!(
+            l.joined.len() > 3 * (round + 1),
+            "round {round}: too little traffic to test anything"
+        );
         check(&server, &l);
     }
     let l = ledger.lock().unwrap();

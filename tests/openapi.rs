@@ -31,7 +31,10 @@ fn routed() -> BTreeSet<(String, String)> {
             .expect("balanced .route( call");
         let call = &rest[..end];
         let path = call.split('"').nth(1).expect("a path literal");
-        let path = path.replace("{cs}", "/customer-service").replace("{{", "{").replace("}}", "}");
+        let path = path
+            .replace("{cs}", "/customer-service")
+            .replace("{{", "{")
+            .replace("}}", "}");
         for method in ["get", "post", "put", "patch", "delete"] {
             if call.contains(&format!("{method}(")) {
                 out.insert((method.to_uppercase(), path.clone()));
@@ -74,7 +77,10 @@ fn every_route_is_documented_and_every_documented_route_exists() {
         let concrete = path.replace("{id}", "cs_x").replace("{visitor_id}", "v_x");
         let (_, body) = s.call(method, &concrete, Some("{}"));
         let code = body["error"]["code"].as_str().unwrap_or("");
-        assert!(code != "route_not_found" && code != "method_not_allowed", "{method} {path}: {body}");
+        assert!(
+            code != "route_not_found" && code != "method_not_allowed",
+            "{method} {path}: {body}"
+        );
     }
 }
 

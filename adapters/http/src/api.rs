@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_core::{Center, Command, CoreError, Media, Party, Reply, SessionId};
 
@@ -39,7 +39,7 @@ fn show_agent(id: String) -> View {
 
 // ---- sessions ----
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct CreateSession {
     title: String,
     customer_id: String,
@@ -108,7 +108,7 @@ pub(crate) async fn end_session(State(app): State<App>, Path(id): Path<String>) 
         .await
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Assign {
     agent_id: String,
 }
@@ -128,7 +128,7 @@ pub(crate) async fn assign(
         .await
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Transfer {
     target_agent_id: String,
 }
@@ -148,7 +148,7 @@ pub(crate) async fn transfer(
         .await
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Rate {
     rating: i64,
     comment: Option<String>,
@@ -198,7 +198,7 @@ pub(crate) async fn get_rating(State(app): State<App>, Path(id): Path<String>) -
 
 // ---- agents ----
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Register {
     agent_id: String,
     agent_name: Option<String>,
@@ -234,7 +234,7 @@ pub(crate) async fn unavailable(State(app): State<App>, Path(id): Path<String>) 
     app.engine.apply(command, show_agent(id)).await
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Accept {
     media: Option<Media>,
 }
@@ -295,7 +295,7 @@ pub(crate) async fn agent_stats(State(app): State<App>) -> Answer {
 
 // ---- queue ----
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Join {
     visitor_id: String,
     visitor_name: Option<String>,
@@ -338,7 +338,7 @@ pub(crate) async fn join(State(app): State<App>, Body(b): Body<Join>) -> Answer 
     app.engine.apply(command, view).await
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Leave {
     visitor_id: String,
 }

@@ -11,6 +11,7 @@ mod body;
 mod clock;
 pub mod engine;
 pub mod frames;
+pub mod fuzzing;
 mod hub;
 mod metrics;
 mod openapi;
