@@ -166,6 +166,11 @@ impl Center {
             .filter_map(|id| self.state.sessions.get(id).map(|s| &**s))
     }
 
+    /// How many visitors are queued (not counting those being rung). O(1).
+    pub fn queue_len(&self) -> usize {
+        self.state.queue.len()
+    }
+
     /// Where a visitor with an open session stands.
     pub fn visitor(&self, id: &str) -> Result<VisitorStatus, CoreError> {
         let s = self
@@ -217,12 +222,17 @@ impl Center {
     }
 
     /// The whole decision state, to be stored so that recovery replays only
-    /// the commands journaled after it.
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
+    /// the commands journaled after it. Borrows: serializing it copies nothing.
+    pub fn snapshot(&self) -> SnapshotRef<'_> {
+        SnapshotRef {
             version: Snapshot::VERSION,
-            state: self.state.clone(),
+            state: &self.state,
         }
+    }
+
+    /// Sessions and agents held: the size of a snapshot, in entries. O(1).
+    pub fn footprint(&self) -> usize {
+        self.state.sessions.len() + self.state.agents.len()
     }
 
     /// A center exactly as it was when `snapshot` was taken.
@@ -388,12 +398,20 @@ impl Center {
     }
 }
 
-/// A serializable copy of a center's decision state. Opaque: only
+/// A center's decision state, read back from storage. Opaque: only
 /// [`Center::restore`] reads it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct Snapshot {
     version: u32,
     state: State,
+}
+
+/// A center's decision state, borrowed for serialization; it deserializes as
+/// a [`Snapshot`].
+#[derive(Debug, Serialize)]
+pub struct SnapshotRef<'a> {
+    version: u32,
+    state: &'a State,
 }
 
 impl Snapshot {

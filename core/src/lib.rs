@@ -64,7 +64,7 @@ mod timers;
 mod transfer;
 
 pub use agent::{Agent, AgentCallStats, AgentState};
-pub use center::{Center, RestoreError, Snapshot, VisitorStatus};
+pub use center::{Center, RestoreError, Snapshot, SnapshotRef, VisitorStatus};
 pub use clock::{Clock, ManualClock};
 pub use command::{Command, Media, Party, Reply};
 pub use config::{Config, ConfigError};

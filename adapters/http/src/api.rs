@@ -309,7 +309,7 @@ pub(crate) async fn join(State(app): State<App>, Body(b): Body<Join>) -> Answer 
         preferred_skill: b.preferred_skill,
     };
     let view: View = Box::new(|c, r| {
-        let queue_length = c.stats().queue.length;
+        let queue_length = c.queue_len();
         match r {
             Err(e) => Answer::refused(&e),
             Ok(Reply::Assigned {

@@ -28,6 +28,9 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(20);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest client frame accepted.
 pub const FRAME_MAX: usize = 16 * 1024;
+/// Initial read buffer of a connection: most frames are small, and the
+/// library's default (128 KiB) per idle connection would dominate memory.
+pub const READ_BUFFER: usize = 4 * 1024;
 /// Events buffered for a connection before it counts as too slow.
 pub const OUTBOX_MAX: usize = 256;
 
@@ -98,6 +101,7 @@ pub(crate) async fn room(
     match ws {
         Ok(ws) => ws
             .max_message_size(FRAME_MAX)
+            .read_buffer_size(READ_BUFFER)
             .on_upgrade(move |socket| serve(socket, app, who, room)),
         Err(rejection) => Answer::error(
             rejection.status(),

@@ -166,11 +166,15 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a snapshot of `center` if `snapshot_every` records have been
-    /// appended since the last one. `center` must be the state after the last
-    /// appended record. Returns whether it wrote one.
+    /// Writes a snapshot of `center` once at least `snapshot_every` records,
+    /// and at least as many records as the state has entries, were appended
+    /// since the last one: a snapshot costs O(state), so this keeps its cost
+    /// O(1) per record while recovery replays at most about
+    /// `max(snapshot_every, state size)` records. `center` must be the state
+    /// after the last appended record. Returns whether it wrote one.
     pub fn maybe_snapshot(&mut self, center: &Center) -> Result<bool, StoreError> {
-        if self.snapshot_every == 0 || self.since_snapshot < self.snapshot_every {
+        let due = self.snapshot_every.max(center.footprint() as u64);
+        if self.snapshot_every == 0 || self.since_snapshot < due {
             return Ok(false);
         }
         self.snapshot(center)?;
@@ -315,7 +319,7 @@ fn check_header(path: &Path) -> Result<(), StoreError> {
         Ok(mut f) => f.read(&mut header).unwrap_or(0),
         Err(_) => return Ok(()), // absent: it will be created
     };
-    if read > 0 && &header[..read.min(16)] != &b"SQLite format 3\0"[..read.min(16)] {
+    if read > 0 && header[..read.min(16)] != b"SQLite format 3\0"[..read.min(16)] {
         return Err(StoreError::Foreign {
             path: path.to_owned(),
             reason: "not an SQLite file".to_owned(),

@@ -1,0 +1,480 @@
+//! Server benchmarks over loopback against the real `switchboard` binary
+//! (release build), printing figures:
+//!
+//! 1. `queue/join` requests/s and p50/p99, next to a bare hyper hello-world
+//!    driven by the same client in the same run (target: >= 50% of bare with
+//!    durable journaling on);
+//! 2. whole call flows (join -> accept -> end -> rate) per second, p50/p99;
+//! 3. dispatch latency: visitor join sent -> `incoming_call` received on the
+//!    agent's WebSocket, at 1,000 joins/s (target p99 < 5 ms);
+//! 4. idle WebSocket memory per connection at 10,000 connections (target
+//!    < 20 KiB each), from the server's RSS.
+//!
+//! `cargo bench --bench server` (add `-- quick` for a shorter run; under
+//! `cargo test` it runs as a short smoke test).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Server {
+    child: Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(customer_service: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("bench.yaml");
+        std::fs::write(&config, format!("customer_service:\n{customer_service}\n"))
+            .expect("config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        child
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
+            .env("SWITCHBOARD_DB", dir.path().join("bench.db"))
+            .env("RUST_LOG", "error");
+        Server::spawn(&mut child, dir)
+    }
+
+    fn hello() -> Server {
+        let exe = std::env::current_exe().expect("bench exe");
+        let mut cmd = Command::new(exe);
+        cmd.arg("--hello-server");
+        Server::spawn(&mut cmd, tempfile::tempdir().expect("tempdir"))
+    }
+
+    fn spawn(cmd: &mut Command, dir: tempfile::TempDir) -> Server {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().expect("spawn server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("banner");
+        let addr = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Server {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection.
+struct Http {
+    stream: tokio::io::BufReader<TcpStream>,
+    host: String,
+}
+
+impl Http {
+    async fn connect(addr: &str) -> Http {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).ok();
+        Http {
+            stream: tokio::io::BufReader::new(stream),
+            host: addr.to_owned(),
+        }
+    }
+
+    async fn call(&mut self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.host,
+            body.len()
+        );
+        self.stream
+            .get_mut()
+            .write_all(req.as_bytes())
+            .await
+            .expect("write");
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await.expect("status line");
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await.expect("header");
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; len];
+        self.stream.read_exact(&mut body).await.expect("body");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+}
+
+fn field(body: &str, key: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v[key].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+struct Figures {
+    count: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Figures {
+    fn per_sec(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn pct(&mut self, p: f64) -> Duration {
+        self.latencies.sort_unstable();
+        let i = ((self.latencies.len() as f64 * p).ceil() as usize)
+            .clamp(1, self.latencies.len().max(1))
+            - 1;
+        self.latencies.get(i).copied().unwrap_or_default()
+    }
+
+    fn line(&mut self, what: &str, unit: &str) -> String {
+        format!(
+            "{what:<34} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   (n={})",
+            self.per_sec(),
+            self.pct(0.50).as_secs_f64() * 1e3,
+            self.pct(0.99).as_secs_f64() * 1e3,
+            self.count
+        )
+    }
+}
+
+/// Runs `conns` workers for `run`; each repeatedly does `step(worker, i, http)`
+/// and the time of each step is one latency sample.
+async fn drive<F, Fut>(addr: &str, conns: usize, run: Duration, step: F) -> Figures
+where
+    F: Fn(usize, usize, Http) -> Fut + Send + Sync + Copy + 'static,
+    Fut: std::future::Future<Output = Http> + Send,
+{
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..conns {
+        let addr = addr.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut http = Http::connect(&addr).await;
+            let mut lat = Vec::new();
+            let mut i = 0;
+            while start.elapsed() < run {
+                let t = Instant::now();
+                http = step(w, i, http).await;
+                lat.push(t.elapsed());
+                i += 1;
+            }
+            lat
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.expect("worker"));
+    }
+    Figures {
+        count: latencies.len(),
+        elapsed: start.elapsed(),
+        latencies,
+    }
+}
+
+const BIG: &str = "  max_queue_size: 2000000\n  max_sessions: 2000000\n  max_agents: 20000\n  ended_sessions_max: 100000";
+
+async fn throughput(run: Duration) {
+    let conns = 32;
+    let hello = Server::hello();
+    let mut bare = drive(&hello.addr, conns, run, |_, _, mut h| async move {
+        h.call("GET", "/", "").await;
+        h
+    })
+    .await;
+    drop(hello);
+
+    let server = Server::start(BIG);
+    let mut join = drive(&server.addr, conns, run, |w, i, mut h| async move {
+        let body = format!(r#"{{"visitor_id":"w{w}_{i}"}}"#);
+        let (status, _) = h.call("POST", "/customer-service/queue/join", &body).await;
+        assert_eq!(status, 200);
+        h
+    })
+    .await;
+    drop(server);
+
+    let server = Server::start(BIG);
+    let agents = 16;
+    let mut setup = Http::connect(&server.addr).await;
+    for a in 0..agents {
+        setup
+            .call(
+                "POST",
+                "/customer-service/agents/register",
+                &format!(r#"{{"agent_id":"a{a:02}"}}"#),
+            )
+            .await;
+    }
+    let mut flow = drive(&server.addr, agents, run, |w, i, mut h| async move {
+        let (_, j) = h
+            .call(
+                "POST",
+                "/customer-service/queue/join",
+                &format!(r#"{{"visitor_id":"f{w}_{i}"}}"#),
+            )
+            .await;
+        let (agent, sid) = (field(&j, "agent_id"), field(&j, "session_id"));
+        let (status, _) = h
+            .call(
+                "POST",
+                &format!("/customer-service/agents/{agent}/accept"),
+                "",
+            )
+            .await;
+        assert_eq!(status, 200, "accept {agent}");
+        h.call("DELETE", &format!("/customer-service/sessions/{sid}"), "")
+            .await;
+        h.call(
+            "POST",
+            &format!("/customer-service/sessions/{sid}/rate"),
+            r#"{"rating":5}"#,
+        )
+        .await;
+        h
+    })
+    .await;
+
+    println!("{}", bare.line("bare hyper hello-world", "req"));
+    println!("{}", join.line("switchboard POST queue/join", "req"));
+    println!(
+        "  join / bare = {:.0}%  (durable: one fsync per batch)",
+        100.0 * join.per_sec() / bare.per_sec()
+    );
+    println!("{}", flow.line("whole call flow (4 requests)", "flow"));
+}
+
+async fn dispatch_latency(run: Duration) {
+    let server = Server::start(BIG);
+    let agents = 200;
+    let mut setup = Http::connect(&server.addr).await;
+    for a in 0..agents {
+        setup
+            .call(
+                "POST",
+                "/customer-service/agents/register",
+                &format!(r#"{{"agent_id":"d{a:03}"}}"#),
+            )
+            .await;
+    }
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let samples: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let mut consoles = Vec::new();
+    for a in 0..agents {
+        let url = format!(
+            "ws://{}/room?type=customer_service&role=agent&agent_id=d{a:03}",
+            server.addr
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
+        let (sent, samples) = (sent.clone(), samples.clone());
+        consoles.push(tokio::spawn(async move {
+            let (mut tx, mut rx) = ws.split();
+            while let Some(Ok(msg)) = rx.next().await {
+                let Ok(text) = msg.to_text() else { continue };
+                let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+                match v["type"].as_str() {
+                    Some("incoming_call") => {
+                        let at = Instant::now();
+                        let visitor = v["visitor_id"].as_str().unwrap_or_default().to_owned();
+                        if let Some(t0) = sent.lock().unwrap().remove(&visitor) {
+                            samples.lock().unwrap().push(at - t0);
+                        }
+                        let accept = r#"{"type":"control","data":{"type":"AcceptCall"}}"#;
+                        let _ = tx
+                            .send(tokio_tungstenite::tungstenite::Message::text(accept))
+                            .await;
+                    }
+                    Some("ack") if v["action"] == "AcceptCall" => {
+                        let end = r#"{"type":"control","data":{"type":"EndCall"}}"#;
+                        let _ = tx
+                            .send(tokio_tungstenite::tungstenite::Message::text(end))
+                            .await;
+                    }
+                    _ => {}
+                }
+            }
+        }));
+    }
+    // 8 senders at 125 joins/s each: 1,000 joins/s.
+    let start = Instant::now();
+    let mut senders = Vec::new();
+    for s in 0..8 {
+        let (addr, sent) = (server.addr.clone(), sent.clone());
+        senders.push(tokio::spawn(async move {
+            let mut http = Http::connect(&addr).await;
+            let mut tick = tokio::time::interval(Duration::from_millis(8));
+            let mut i = 0;
+            while start.elapsed() < run {
+                tick.tick().await;
+                let visitor = format!("s{s}_{i}");
+                sent.lock().unwrap().insert(visitor.clone(), Instant::now());
+                http.call(
+                    "POST",
+                    "/customer-service/queue/join",
+                    &format!(r#"{{"visitor_id":"{visitor}"}}"#),
+                )
+                .await;
+                i += 1;
+            }
+        }));
+    }
+    for s in senders {
+        s.await.expect("sender");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let elapsed = start.elapsed();
+    let mut f = Figures {
+        count: 0,
+        elapsed,
+        latencies: std::mem::take(&mut *samples.lock().unwrap()),
+    };
+    f.count = f.latencies.len();
+    let max = f.latencies.iter().max().copied().unwrap_or_default();
+    println!(
+        "dispatch join -> incoming_call       {:>6.0} joins/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms   (n={})",
+        f.per_sec(),
+        f.pct(0.50).as_secs_f64() * 1e3,
+        f.pct(0.99).as_secs_f64() * 1e3,
+        max.as_secs_f64() * 1e3,
+        f.count
+    );
+    for c in consoles {
+        c.abort();
+    }
+}
+
+async fn websocket_memory(conns: usize) {
+    let server = Server::start(BIG);
+    let mut setup = Http::connect(&server.addr).await;
+    setup.call("GET", "/healthz", "").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = server.rss_kib();
+    let mut sockets = Vec::with_capacity(conns);
+    for batch in 0..conns.div_ceil(500) {
+        let mut pending = Vec::new();
+        for i in batch * 500..((batch + 1) * 500).min(conns) {
+            let url = format!(
+                "ws://{}/room?type=customer_service&role=customer&visitor_id=m{i}",
+                server.addr
+            );
+            pending.push(tokio::spawn(async move {
+                tokio_tungstenite::connect_async(url).await
+            }));
+        }
+        for p in pending {
+            match p.await.expect("task") {
+                Ok((ws, _)) => sockets.push(ws),
+                Err(e) => {
+                    println!(
+                        "websocket memory: stopped at {} connections: {e}",
+                        sockets.len()
+                    );
+                    return;
+                }
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, health) = setup.call("GET", "/healthz", "").await;
+    let after = server.rss_kib();
+    let per = (after.saturating_sub(before)) as f64 * 1024.0 / sockets.len() as f64;
+    println!(
+        "idle websockets: {} open (server counts {}), server RSS {} -> {} KiB: {:.1} KiB per connection",
+        sockets.len(),
+        serde_json::from_str::<serde_json::Value>(&health).map(|v| v["connections"].clone()).unwrap_or_default(),
+        before,
+        after,
+        per / 1024.0
+    );
+}
+
+async fn hello_server() {
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    println!(
+        "hello listening on http://{}",
+        listener.local_addr().expect("addr")
+    );
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        stream.set_nodelay(true).ok();
+        tokio::spawn(async move {
+            let service = service_fn(|_req| async {
+                Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                    hyper::body::Bytes::from_static(b"hello"),
+                )))
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if args.iter().any(|a| a == "--hello-server") {
+        runtime.block_on(hello_server());
+        return;
+    }
+    // Without `--bench` (that is, under `cargo test`), a short smoke run.
+    let smoke = !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "quick");
+    let run = if smoke {
+        Duration::from_millis(500)
+    } else {
+        Duration::from_secs(4)
+    };
+    runtime.block_on(async {
+        throughput(run).await;
+        dispatch_latency(run).await;
+        websocket_memory(if smoke { 500 } else { 10_000 }).await;
+    });
+}
