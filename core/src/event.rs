@@ -47,7 +47,8 @@ pub enum EventKind {
         /// The session that was offered.
         session_id: SessionId,
     },
-    /// To a visitor: an agent is being rung for them.
+    /// To a visitor: an agent is being rung for them. To an agent: the back
+    /// office assigned them this session by hand (they are also rung).
     AgentAssignment {
         /// The visitor's session.
         session_id: SessionId,

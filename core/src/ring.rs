@@ -280,6 +280,19 @@ impl State {
             }
         }
         self.offer(out, now, id, agent);
+        // The agent learns it was chosen by hand, besides being rung.
+        let agent_name = self
+            .agent(agent)
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        out.push(
+            Recipient::Agent(agent.clone()),
+            EventKind::AgentAssignment {
+                session_id: id.clone(),
+                agent_id: agent.clone(),
+                agent_name,
+            },
+        );
         Ok(Reply::Assigned {
             session_id: id.clone(),
             agent_id: agent.clone(),

@@ -339,9 +339,14 @@ fn manual_assign_moves_a_waiting_session_to_the_chosen_ready_agent() {
     );
     assert_eq!(h.state_of("a2"), AgentState::Ringing);
     let events = h.take_events();
-    assert!(events
-        .iter()
-        .any(|e| e.to == agent("a2") && matches!(e.event, EventKind::IncomingCall { .. })));
+    for kind in ["incoming_call", "agent_assignment"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.to == agent("a2") && event_name(&e.event) == kind),
+            "a2 not sent {kind}"
+        );
+    }
     assert_eq!(h.accept("a2"), sid);
 }
 
