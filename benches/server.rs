@@ -215,7 +215,10 @@ where
 const BIG: &str = "  max_queue_size: 2000000\n  max_sessions: 2000000\n  max_agents: 20000\n  ended_sessions_max: 100000";
 
 async fn throughput(run: Duration) {
-    let conns = 32;
+    let conns: usize = std::env::var("CONNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(32);
     let hello = Server::hello();
     let mut bare = drive(&hello.addr, conns, run, |_, _, mut h| async move {
         h.call("GET", "/", "").await;
