@@ -18,7 +18,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::center::{Outbox, State};
-use crate::routing::{Router, Routing};
+use crate::routing::{Candidate, Router, Routing};
 use crate::session::{check_text, EndReason, Stage, NAME_MAX};
 use crate::stats::Counts;
 use crate::{AgentId, CoreError, Party, Reply, SessionId, Timestamp};
@@ -80,6 +80,10 @@ pub struct AgentCallStats {
     pub timed_out: u64,
     /// Sum of ring-to-answer times, for the average.
     pub ring_to_accept_ms_total: u64,
+    /// Ratings of calls it answered last.
+    pub ratings: u64,
+    /// Sum of those ratings' stars.
+    pub rating_sum: u64,
 }
 
 /// A person who takes calls. Read-only outside the core.
@@ -95,8 +99,45 @@ pub struct Agent {
     pub session: Option<SessionId>,
     /// When it entered its current state.
     pub state_since: Timestamp,
+    /// When its last call ended (or it registered): `longest_idle` routing.
+    pub idle_since: Timestamp,
+    /// Moving average of its ring-to-answer time in ms, once it has answered.
+    pub response_ms: Option<u64>,
+    /// Relative share of calls under `weighted_random` (1 to 1000).
+    pub weight: u32,
     /// Work counters.
     pub stats: AgentCallStats,
+}
+
+/// Ring-to-answer time assumed for an agent who has not answered yet, so that
+/// `fastest_response` neither favours nor shuns newcomers.
+pub const NEUTRAL_RESPONSE_MS: u64 = 5_000;
+/// Most `weight` an agent can be given.
+pub const WEIGHT_MAX: u32 = 1_000;
+
+impl Agent {
+    /// What routing weighs about this agent while it is Ready.
+    pub(crate) fn candidate(&self) -> Candidate<'_> {
+        // Weight × average stars (3 until rated), in hundredths.
+        let stars_x100 = (self.stats.rating_sum * 100)
+            .checked_div(self.stats.ratings)
+            .unwrap_or(300);
+        Candidate {
+            id: &self.id,
+            idle_since: self.idle_since,
+            active: 0,
+            response_ms: self.response_ms.unwrap_or(NEUTRAL_RESPONSE_MS),
+            weight: u64::from(self.weight) * stars_x100.max(1),
+        }
+    }
+
+    /// Folds one ring-to-answer time into the moving average (weight 1/5).
+    pub(crate) fn record_response(&mut self, ms: u64) {
+        self.response_ms = Some(match self.response_ms {
+            None => ms,
+            Some(avg) => (avg * 4 + ms) / 5,
+        });
+    }
 }
 
 /// Moves an agent to `new`, keeping the per-state counts and the router's
@@ -120,7 +161,7 @@ pub(crate) fn transition(
         router.remove(&a.id);
     }
     if new == AgentState::Ready {
-        router.insert(&a.id, now);
+        router.insert(a.candidate());
     }
 }
 
@@ -139,6 +180,9 @@ impl State {
             return;
         };
         a.session = None;
+        if a.state == AgentState::Busy {
+            a.idle_since = now;
+        }
         if matches!(a.state, AgentState::Ringing | AgentState::Busy) {
             transition(
                 a,
@@ -192,6 +236,9 @@ impl State {
                     state: AgentState::Offline,
                     session: None,
                     state_since: now,
+                    idle_since: now,
+                    response_ms: None,
+                    weight: 1,
                     stats: AgentCallStats::default(),
                 };
                 self.agents.insert(id.clone(), agent);
@@ -199,6 +246,25 @@ impl State {
             }
         }
         self.set_agent_state(id, AgentState::Ready, now);
+        Ok(Reply::Done)
+    }
+
+    /// Sets an agent's share of calls under `weighted_random`.
+    pub(crate) fn set_weight(&mut self, id: &AgentId, weight: u32) -> Result<Reply, CoreError> {
+        if !(1..=WEIGHT_MAX).contains(&weight) {
+            return Err(CoreError::InvalidInput {
+                field: "weight",
+                reason: "must be an integer from 1 to 1000",
+            });
+        }
+        let a = self
+            .agents
+            .get_mut(id)
+            .ok_or_else(|| CoreError::AgentNotFound(id.clone()))?;
+        a.weight = weight;
+        if a.state == AgentState::Ready {
+            self.router.insert(a.candidate());
+        }
         Ok(Reply::Done)
     }
 

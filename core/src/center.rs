@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use foldhash::quality::FixedState;
 
-use crate::routing::{Router, Routing, RoutingMode};
+use crate::routing::{Placing, Router, Routing, RoutingMode};
 use crate::session::{check_text, NewSession, Stage, NAME_MAX};
 use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals};
 use crate::timers::{Due, Lane, Timers};
@@ -47,6 +47,11 @@ pub(crate) struct State {
     pub(crate) visitors: Map<VisitorId, SessionId>,
     pub(crate) queue: crate::queue::Queue,
     pub(crate) router: Router,
+    /// Each remembered visitor's last agent, with the generation of the entry.
+    pub(crate) last_agent: Map<VisitorId, (AgentId, u64)>,
+    /// Remembered visitors, oldest first, to forget beyond `recent_visitors_max`.
+    pub(crate) last_agent_order: VecDeque<(VisitorId, u64)>,
+    pub(crate) last_agent_gen: u64,
     pub(crate) timers: Timers,
     pub(crate) counts: Counts,
     pub(crate) totals: Totals,
@@ -100,6 +105,7 @@ impl Center {
     pub fn new(config: Config, seed: u64) -> Result<Self, ConfigError> {
         config.validate()?;
         let hasher = FixedState::with_seed(seed);
+        let router = Router::new(config.routing_mode);
         Ok(Center {
             state: State {
                 config,
@@ -109,9 +115,12 @@ impl Center {
                 sessions: Map::with_hasher(hasher.clone()),
                 ended: VecDeque::new(),
                 agents: Map::with_hasher(hasher.clone()),
-                visitors: Map::with_hasher(hasher),
+                visitors: Map::with_hasher(hasher.clone()),
                 queue: Default::default(),
-                router: Router::new(RoutingMode::default()),
+                router,
+                last_agent: Map::with_hasher(hasher),
+                last_agent_order: VecDeque::new(),
+                last_agent_gen: 0,
                 timers: Timers::default(),
                 counts: Counts::default(),
                 totals: Totals::default(),
@@ -193,15 +202,21 @@ impl Center {
         })
     }
 
-    /// The agent the router would ring next for the head of the queue, without
-    /// advancing it (for display).
+    /// The agent the router would ring next for the head of the queue (or a
+    /// new visitor), advancing nothing: the routing state for display.
     pub fn next_agent(&self) -> Option<AgentId> {
+        let st = &self.state;
         let visitor = self
             .queue()
             .next()
             .map(|s| s.customer_id.clone())
             .unwrap_or_else(|| VisitorId::from(""));
-        self.state.router.peek(&visitor)
+        st.router.peek(st.placing(&visitor), &st.rng)
+    }
+
+    /// The routing mode in force.
+    pub fn routing_mode(&self) -> RoutingMode {
+        self.state.router.mode()
     }
 
     /// Sessions, agents, queue, ratings and totals.
@@ -284,11 +299,19 @@ impl Center {
             st.config.queue_timeout_secs,
             st.config.session_timeout_secs,
         );
+        let mode_changed = config.routing_mode != st.router.mode();
         st.config = config;
         st.forget_ended_beyond_limit();
+        st.forget_agents_beyond_limit();
+        if mode_changed {
+            st.rebuild_router();
+        }
         if timeouts_changed {
             st.rearm_timers();
         }
+        // Leaving manual routing may pair queued visitors with Ready agents.
+        let now = st.now;
+        st.after_input(&mut self.outbox, now);
         Ok(())
     }
 
@@ -363,6 +386,7 @@ impl Center {
                 agent_id,
                 agent_name,
             } => st.register_agent(now, &agent_id, agent_name),
+            Command::SetAgentWeight { agent_id, weight } => st.set_weight(&agent_id, weight),
             Command::AgentAvailable { agent_id } => st.set_ready(now, &agent_id, true),
             Command::AgentNotReady { agent_id } => st.set_ready(now, &agent_id, false),
             Command::AgentOffline { agent_id } => st.agent_offline(out, now, &agent_id),
@@ -438,6 +462,58 @@ fn rehash<K: Eq + core::hash::Hash, V>(map: Map<K, V>, hasher: &FixedState) -> M
 }
 
 impl State {
+    /// What routing may weigh about `visitor`.
+    pub(crate) fn placing<'a>(&'a self, visitor: &'a VisitorId) -> Placing<'a> {
+        Placing {
+            visitor,
+            last_agent: self.last_agent.get(visitor).map(|(a, _)| a),
+        }
+    }
+
+    /// Remembers that `agent` served `visitor`, for `recent` routing.
+    pub(crate) fn remember_agent(&mut self, visitor: &VisitorId, agent: &AgentId) {
+        self.last_agent_gen += 1;
+        let gen = self.last_agent_gen;
+        self.last_agent.insert(visitor.clone(), (agent.clone(), gen));
+        self.last_agent_order.push_back((visitor.clone(), gen));
+        self.forget_agents_beyond_limit();
+    }
+
+    fn forget_agents_beyond_limit(&mut self) {
+        while self.last_agent.len() > self.config.recent_visitors_max {
+            let Some((visitor, gen)) = self.last_agent_order.pop_front() else {
+                break;
+            };
+            // Only the entry this record made; a later visit replaced it.
+            if self.last_agent.get(&visitor).is_some_and(|(_, g)| *g == gen) {
+                self.last_agent.remove(&visitor);
+            }
+        }
+        // Drop stale records so the order stays bounded too.
+        while self
+            .last_agent_order
+            .front()
+            .is_some_and(|(v, g)| self.last_agent.get(v).is_none_or(|(_, lg)| lg != g))
+        {
+            self.last_agent_order.pop_front();
+        }
+    }
+
+    /// A fresh router for the configured mode, holding the Ready agents.
+    fn rebuild_router(&mut self) {
+        let mut router = Router::new(self.config.routing_mode);
+        let mut ready: Vec<&crate::Agent> = self
+            .agents
+            .values()
+            .filter(|a| a.state == crate::AgentState::Ready)
+            .collect();
+        ready.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        for a in ready {
+            router.insert(a.candidate());
+        }
+        self.router = router;
+    }
+
     /// Re-arms every timer from when its wait began, under the current
     /// timeouts, in start order so that each lane stays in deadline order.
     fn rearm_timers(&mut self) {
@@ -461,7 +537,9 @@ impl State {
             };
             let deadline = created.saturating_add(st).max(self.now);
             s.timeout_timer = Some(self.timers.arm(Lane::Session, deadline, id.clone()));
-            if s.queue_timer.is_some() {
+            // Armed from joining until answered, even if it fired while the
+            // visitor was being rung: a longer timeout gives it time again.
+            if s.status() == SessionStatus::Waiting {
                 let deadline = created.saturating_add(qt).max(self.now);
                 s.queue_timer = Some(self.timers.arm(Lane::Queue, deadline, id.clone()));
             }

@@ -105,6 +105,13 @@ pub enum Command {
         /// Display name; defaults to the id.
         agent_name: Option<String>,
     },
+    /// Sets an agent's share of calls under `weighted_random` (1 to 1000).
+    SetAgentWeight {
+        /// The agent.
+        agent_id: AgentId,
+        /// Relative weight; multiplied by the agent's average rating.
+        weight: u32,
+    },
     /// An Online agent becomes Ready.
     AgentAvailable {
         /// The agent.

@@ -5,6 +5,8 @@ use core::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::routing::RoutingMode;
+
 /// Settings of one contact center. Deserializes from the seed's YAML keys;
 /// every key is optional and defaults as in the seed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +34,10 @@ pub struct Config {
     /// Most ended sessions kept in memory for ratings and listing; the oldest
     /// are forgotten first. Statistics are aggregates and keep counting them.
     pub ended_sessions_max: usize,
+    /// How a Ready agent is chosen for a visitor.
+    pub routing_mode: RoutingMode,
+    /// Most visitors whose last agent is remembered (for `recent` routing).
+    pub recent_visitors_max: usize,
 }
 
 impl Default for Config {
@@ -47,6 +53,8 @@ impl Default for Config {
             recording_dir: "/tmp/cs-recordings".to_owned(),
             max_agents: 10_000,
             ended_sessions_max: 100_000,
+            routing_mode: RoutingMode::RoundRobin,
+            recent_visitors_max: 100_000,
         }
     }
 }

@@ -156,9 +156,12 @@ impl State {
             "more agents than max_agents"
         );
 
-        // Work conservation: nobody queues while an agent is Ready.
+        // Work conservation: nobody queues while an agent is Ready (except
+        // under manual routing, where agents pick from the queue themselves).
         ensure!(
-            self.queue.is_empty() || self.router.is_empty(),
+            self.queue.is_empty()
+                || self.router.is_empty()
+                || self.router.mode() == crate::routing::RoutingMode::Manual,
             "{} queued while {} agents are Ready",
             self.queue.len(),
             self.router.len()

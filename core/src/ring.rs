@@ -4,7 +4,7 @@
 
 use crate::agent::transition;
 use crate::center::{Outbox, State};
-use crate::routing::Routing;
+use crate::routing::{Placing, Routing};
 use crate::session::Stage;
 use crate::timers::Lane;
 use crate::{
@@ -27,7 +27,11 @@ impl State {
                 continue;
             };
             let visitor = session.customer_id.clone();
-            let Some(agent) = self.router.pick(&visitor, &mut self.rng) else {
+            let placing = Placing {
+                visitor: &visitor,
+                last_agent: self.last_agent.get(&visitor).map(|(a, _)| a),
+            };
+            let Some(agent) = self.router.pick(placing, &mut self.rng) else {
                 return;
             };
             self.unqueue(&id);
@@ -176,13 +180,16 @@ impl State {
             self.timers.cancel(Lane::Queue, t);
         }
         transition(a, AgentState::Busy, now, &mut self.counts, &mut self.router);
+        let ring_ms = now.as_millis().saturating_sub(since.as_millis());
         a.stats.answered += 1;
-        a.stats.ring_to_accept_ms_total += now.as_millis().saturating_sub(since.as_millis());
+        a.stats.ring_to_accept_ms_total += ring_ms;
+        a.record_response(ring_ms);
         self.counts.waiting -= 1;
         self.counts.active += 1;
         self.totals.answered += 1;
         let (id, customer) = (s.id.clone(), s.customer_id.clone());
         self.day_mut(now).answered += 1;
+        self.remember_agent(&customer, agent);
         let accepted = EventKind::CallAccepted {
             session_id: id.clone(),
             agent_id: agent.clone(),

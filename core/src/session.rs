@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::center::{Outbox, State};
 use crate::queue::QueueKey;
-use crate::routing::Routing;
+use crate::routing::{Placing, Routing};
 use crate::timers::{Lane, TimerKey};
 use crate::{
-    AgentId, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId, SessionId, Timestamp,
+    AgentState,    AgentId, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId, SessionId, Timestamp,
     VisitorId,
 };
 
@@ -301,7 +301,11 @@ impl State {
 
         // Immediate assignment: skip the queue when nobody is ahead and an agent is Ready.
         if self.queue.is_empty() {
-            if let Some(agent) = self.router.pick(&new.customer_id, &mut self.rng) {
+            let placing = Placing {
+                visitor: &new.customer_id,
+                last_agent: self.last_agent.get(&new.customer_id).map(|(a, _)| a),
+            };
+            if let Some(agent) = self.router.pick(placing, &mut self.rng) {
                 self.offer(out, now, &id, &agent);
                 return Ok(Reply::Assigned {
                     session_id: id,
@@ -534,7 +538,15 @@ impl State {
             comment,
             rated_at: now,
         });
+        let agent = s.agent_id.clone();
         self.ratings.add(rating);
+        if let Some(a) = agent.and_then(|a| self.agents.get_mut(&a)) {
+            a.stats.ratings += 1;
+            a.stats.rating_sum += u64::from(rating);
+            if a.state == AgentState::Ready {
+                self.router.insert(a.candidate());
+            }
+        }
         Ok(Reply::Done)
     }
 

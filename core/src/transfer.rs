@@ -51,6 +51,7 @@ impl State {
             s.transfers += 1;
         }
         self.totals.transfers += 1;
+        self.remember_agent(&customer, target);
         self.release_agent(now, &from);
         self.set_agent_state(target, AgentState::Busy, now);
         if let Some(t) = self.agents.get_mut(target) {

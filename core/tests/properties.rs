@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use proptest::prelude::*;
+use switchboard_core::routing::RoutingMode;
 use switchboard_core::{
     AgentState, Center, Command, Config, EndReason, EventKind, Media, Party, Recipient, Reply,
     SessionId, SessionStatus, Timestamp,
@@ -33,8 +34,8 @@ enum Op {
     Mute(usize, bool, bool),
     Rate(usize, u8),
     Advance(u64),
-    /// Switch to one of a few timeout settings, mid-flight.
-    Reconfigure(usize),
+    /// Switch to one of a few timeout settings and a routing mode, mid-flight.
+    Reconfigure(usize, usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -58,7 +59,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (a.clone(), any::<bool>(), any::<bool>()).prop_map(|(a, c, m)| Op::Mute(a, c, m)),
         2 => (v.clone(), 0u8..=6).prop_map(|(v, r)| Op::Rate(v, r)),
         5 => prop_oneof![0u64..40_000, 100_000u64..400_000].prop_map(Op::Advance),
-        1 => (0..3usize).prop_map(Op::Reconfigure),
+        1 => (0..3usize, 0..RoutingMode::ALL.len()).prop_map(|(t, m)| Op::Reconfigure(t, m)),
     ]
 }
 
@@ -75,13 +76,15 @@ fn config() -> Config {
     }
 }
 
-/// Timeout settings a run may switch between; bounds stay as in `config()`.
-fn timeouts(i: usize) -> Config {
-    let (accept, queue, session) = [(30, 120, 600), (10, 60, 200), (45, 300, 900)][i];
+/// Settings a run may switch between: timeouts and routing mode; bounds stay
+/// as in `config()`.
+fn settings(timeouts: usize, mode: usize) -> Config {
+    let (accept, queue, session) = [(30, 120, 600), (10, 60, 200), (45, 300, 900)][timeouts];
     Config {
         accept_timeout_secs: accept,
         queue_timeout_secs: queue,
         session_timeout_secs: session,
+        routing_mode: RoutingMode::ALL[mode],
         ..config()
     }
 }
@@ -206,7 +209,7 @@ impl Run {
                 rating,
                 comment: None,
             },
-            Op::Advance(_) | Op::Reconfigure(_) => return None,
+            Op::Advance(_) | Op::Reconfigure(..) => return None,
         })
     }
 
@@ -222,8 +225,8 @@ impl Run {
                     Op::Advance(ms) => {
                         self.now = self.now.saturating_add(Duration::from_millis(*ms));
                     }
-                    Op::Reconfigure(i) => {
-                        prop_assert!(self.center.reconfigure(timeouts(*i)).is_ok());
+                    Op::Reconfigure(t, m) => {
+                        prop_assert!(self.center.reconfigure(settings(*t, *m)).is_ok());
                     }
                     _ => {}
                 }
@@ -428,9 +431,9 @@ proptest! {
             if let Some(cmd) = first.command(op) {
                 let _ = replay.center.apply(first.now, cmd);
             }
-            if let Op::Reconfigure(i) = op {
+            if let Op::Reconfigure(t, m) = op {
                 replay.center.handle_timeout(first.now);
-                prop_assert!(replay.center.reconfigure(timeouts(*i)).is_ok());
+                prop_assert!(replay.center.reconfigure(settings(*t, *m)).is_ok());
             }
             first.step(op)?;
             replay.model.last_session = first.model.last_session.clone();

@@ -1,11 +1,12 @@
 //! Round robin: Ready agents in id order, continuing after the last one picked.
 
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use crate::routing::Routing;
-use crate::{AgentId, Prng, Timestamp, VisitorId};
+use serde::{Deserialize, Serialize};
+
+use crate::routing::{Candidate, Placing, Routing};
+use crate::{AgentId, Prng};
 
 /// Round-robin routing with a persistent cursor. Ordering by id (as the seed
 /// sorts agents by uid) makes the cycle stable when agents come and go: an
@@ -17,21 +18,15 @@ pub struct RoundRobin {
 }
 
 impl RoundRobin {
-    fn next_after_cursor(&self) -> Option<&AgentId> {
-        let after = match &self.cursor {
-            Some(c) => self
-                .ready
-                .range::<AgentId, _>((Bound::Excluded(c), Bound::Unbounded))
-                .next(),
-            None => None,
-        };
-        after.or_else(|| self.ready.first())
+    /// Whether `agent` is in the Ready set.
+    pub fn contains(&self, agent: &AgentId) -> bool {
+        self.ready.contains(agent)
     }
 }
 
 impl Routing for RoundRobin {
-    fn insert(&mut self, agent: &AgentId, _now: Timestamp) {
-        self.ready.insert(agent.clone());
+    fn insert(&mut self, agent: Candidate<'_>) {
+        self.ready.insert(agent.id.clone());
     }
 
     fn remove(&mut self, agent: &AgentId) {
@@ -42,47 +37,16 @@ impl Routing for RoundRobin {
         self.ready.len()
     }
 
-    fn pick(&mut self, _visitor: &VisitorId, _rng: &mut Prng) -> Option<AgentId> {
-        let next = self.next_after_cursor()?.clone();
-        self.cursor = Some(next.clone());
-        Some(next)
+    fn choose(&self, _: Placing<'_>, _: &mut Prng) -> Option<AgentId> {
+        let after = self.cursor.as_ref().and_then(|c| {
+            self.ready
+                .range::<AgentId, _>((Bound::Excluded(c), Bound::Unbounded))
+                .next()
+        });
+        after.or_else(|| self.ready.first()).cloned()
     }
 
-    fn peek(&self, _visitor: &VisitorId) -> Option<AgentId> {
-        self.next_after_cursor().cloned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cycles_in_id_order_and_keeps_its_place() {
-        let mut rr = RoundRobin::default();
-        let mut rng = Prng::new(1);
-        let v: VisitorId = "v".into();
-        for a in ["b", "a", "c"] {
-            rr.insert(&a.into(), Timestamp::EPOCH);
-        }
-        let mut picks = Vec::new();
-        for _ in 0..4 {
-            picks.push(rr.pick(&v, &mut rng).map(|a| a.to_string()));
-        }
-        assert_eq!(
-            picks,
-            [Some("a"), Some("b"), Some("c"), Some("a")].map(|s| s.map(String::from))
-        );
-        // The cursor is at "a"; with "b" gone the next is "c", and peek agrees.
-        rr.remove(&"b".into());
-        assert_eq!(rr.peek(&v).as_ref().map(AgentId::as_str), Some("c"));
-        assert_eq!(
-            rr.pick(&v, &mut rng).as_ref().map(AgentId::as_str),
-            Some("c")
-        );
-        rr.remove(&"a".into());
-        rr.remove(&"c".into());
-        assert_eq!(rr.pick(&v, &mut rng), None);
-        assert!(rr.is_empty());
+    fn picked(&mut self, agent: &AgentId) {
+        self.cursor = Some(agent.clone());
     }
 }
