@@ -474,7 +474,8 @@ impl State {
     pub(crate) fn remember_agent(&mut self, visitor: &VisitorId, agent: &AgentId) {
         self.last_agent_gen += 1;
         let gen = self.last_agent_gen;
-        self.last_agent.insert(visitor.clone(), (agent.clone(), gen));
+        self.last_agent
+            .insert(visitor.clone(), (agent.clone(), gen));
         self.last_agent_order.push_back((visitor.clone(), gen));
         self.forget_agents_beyond_limit();
     }
@@ -485,7 +486,11 @@ impl State {
                 break;
             };
             // Only the entry this record made; a later visit replaced it.
-            if self.last_agent.get(&visitor).is_some_and(|(_, g)| *g == gen) {
+            if self
+                .last_agent
+                .get(&visitor)
+                .is_some_and(|(_, g)| *g == gen)
+            {
                 self.last_agent.remove(&visitor);
             }
         }

@@ -11,8 +11,8 @@ use crate::queue::QueueKey;
 use crate::routing::{Placing, Routing};
 use crate::timers::{Lane, TimerKey};
 use crate::{
-    AgentState,    AgentId, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId, SessionId, Timestamp,
-    VisitorId,
+    AgentId, AgentState, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId, SessionId,
+    Timestamp, VisitorId,
 };
 
 /// Longest id, name or title the core accepts, in bytes.

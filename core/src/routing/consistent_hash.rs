@@ -36,7 +36,9 @@ impl Routing for ConsistentHash {
     fn insert(&mut self, agent: Candidate<'_>) {
         let mut added = false;
         for r in 0..VIRTUAL_NODES {
-            added |= self.ring.insert((point(agent.id.as_str(), r), agent.id.clone()));
+            added |= self
+                .ring
+                .insert((point(agent.id.as_str(), r), agent.id.clone()));
         }
         self.members += usize::from(added);
     }

@@ -141,6 +141,9 @@ impl Routing for WeightedRandom {
             }
             step /= 2;
         }
-        self.slots.get(pos).and_then(|s| s.as_ref()).map(|(a, _)| a.clone())
+        self.slots
+            .get(pos)
+            .and_then(|s| s.as_ref())
+            .map(|(a, _)| a.clone())
     }
 }
