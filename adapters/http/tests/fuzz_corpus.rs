@@ -1,12 +1,12 @@
 //! The fuzz targets' properties on stable, over the checked-in corpus in
-//! `fuzz/corpus/` and simple mutations of it (every truncation, byte flips),
+//! `fuzz/seeds/` and simple mutations of it (every truncation, byte flips),
 //! so CI covers them without a nightly toolchain.
 
 use std::path::Path;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
+        .join("../../fuzz/seeds")
         .join(target);
     let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
