@@ -366,3 +366,50 @@ fn health_and_metrics() {
         assert!(text.contains(needle), "{needle} missing from\n{text}");
     }
 }
+
+#[test]
+fn routing_mode_from_config_and_routing_state_for_display() {
+    let s = Server::start(&yaml("  routing_mode: longest_idle"));
+    // b registers first, so it has been idle longer than a.
+    s.post(&p("/agents/register"), r#"{"agent_id":"b_idle_longest"}"#);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    s.post(&p("/agents/register"), r#"{"agent_id":"a_idle_shorter"}"#);
+    let routing = s.get(&p("/routing"));
+    assert_eq!(routing["routing_mode"], "longest_idle");
+    // Display advances nothing: asking twice gives the same answer.
+    assert_eq!(routing["next_agent_id"], "b_idle_longest");
+    assert_eq!(s.get(&p("/routing"))["next_agent_id"], "b_idle_longest");
+    // Round robin would ring a_* (lowest id); longest idle rings b_*.
+    let join = s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#);
+    assert_eq!(join["agent_id"], "b_idle_longest");
+    let sid = join["session_id"].as_str().unwrap().to_owned();
+    s.post(&p("/agents/b_idle_longest/accept"), "");
+    s.call("DELETE", &p(&format!("/sessions/{sid}")), None);
+    // b just finished a call: now a has been idle longer.
+    assert_eq!(
+        s.post(&p("/queue/join"), r#"{"visitor_id":"v2"}"#)["agent_id"],
+        "a_idle_shorter"
+    );
+}
+
+#[test]
+fn agent_weights_are_validated() {
+    let s = Server::start(&yaml("  routing_mode: weighted_random"));
+    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
+    let (code, agent) = s.call("PUT", &p("/agents/a1/weight"), Some(r#"{"weight":7}"#));
+    assert_eq!((code, agent["weight"].as_u64()), (200, Some(7)));
+    for bad in [
+        r#"{"weight":0}"#,
+        r#"{"weight":1001}"#,
+        r#"{"weight":-3}"#,
+        r#"{}"#,
+    ] {
+        let (code, _) = s.call("PUT", &p("/agents/a1/weight"), Some(bad));
+        assert_eq!(code, 400, "{bad}");
+    }
+    let (code, body) = s.call("PUT", &p("/agents/nobody/weight"), Some(r#"{"weight":2}"#));
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (404, Some("agent_not_found"))
+    );
+}

@@ -265,6 +265,37 @@ pub(crate) async fn reject(State(app): State<App>, Path(id): Path<String>) -> An
     app.engine.apply(command, show_agent(id)).await
 }
 
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Weight {
+    weight: u32,
+}
+
+pub(crate) async fn set_weight(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Body(b): Body<Weight>,
+) -> Answer {
+    let command = Command::SetAgentWeight {
+        agent_id: id.as_str().into(),
+        weight: b.weight,
+    };
+    app.engine.apply(command, show_agent(id)).await
+}
+
+/// The routing state for display: the mode, and whom it would ring next.
+pub(crate) async fn routing(State(app): State<App>) -> Answer {
+    app.engine
+        .read(Box::new(|c, _| {
+            Answer::ok(json!({
+                "routing_mode": c.routing_mode(),
+                "next_agent_id": c.next_agent(),
+                "ready_agents": c.stats().agents.ready,
+                "queue_length": c.queue_len(),
+            }))
+        }))
+        .await
+}
+
 pub(crate) async fn list_agents(State(app): State<App>) -> Answer {
     app.engine
         .read(Box::new(|c, _| {

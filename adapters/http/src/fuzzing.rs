@@ -38,4 +38,5 @@ pub fn http_body(bytes: &[u8]) {
     round_trip::<api::Accept>(bytes);
     round_trip::<api::Join>(bytes);
     round_trip::<api::Leave>(bytes);
+    round_trip::<api::Weight>(bytes);
 }

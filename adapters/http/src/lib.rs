@@ -24,7 +24,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{middleware, Json, Router};
 use serde_json::json;
 
@@ -86,6 +86,8 @@ pub fn router(engine: Engine) -> Router {
         )
         .route(&format!("{cs}/agents/{{id}}/accept"), post(api::accept))
         .route(&format!("{cs}/agents/{{id}}/reject"), post(api::reject))
+        .route(&format!("{cs}/agents/{{id}}/weight"), put(api::set_weight))
+        .route(&format!("{cs}/routing"), get(api::routing))
         .route(&format!("{cs}/queue/join"), post(api::join))
         .route(&format!("{cs}/queue/leave"), post(api::leave))
         .route(&format!("{cs}/queue/status"), get(api::queue_status))

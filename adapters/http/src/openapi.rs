@@ -132,6 +132,12 @@ pub fn document() -> Value {
             "/customer-service/agents/{id}/reject": {
                 "post": op("Decline the ringing call; the visitor goes back to the head of the queue", id, None, ("200", "Agent"), &[404, 409]),
             },
+            "/customer-service/agents/{id}/weight": {
+                "put": op("Set an agent's weight for weighted_random routing (1 to 1000)", id, Some("Weight"), ("200", "Agent"), &[400, 404, 413]),
+            },
+            "/customer-service/routing": {
+                "get": op("Routing state: the mode and the agent it would ring next, advancing nothing", &[], None, ("200", "Routing"), &[]),
+            },
             "/customer-service/queue/join": {
                 "post": op("Join the queue; assigned at once if an agent is Ready", &[], Some("Join"), ("200", "JoinResult"), &[400, 409, 413, 429]),
             },
@@ -229,6 +235,11 @@ pub fn document() -> Value {
             "RatingStats": object(&["total", "average", "distribution"], json!({ "total": t("integer"), "average": t("number"), "distribution": t("object") })),
             "Trend": object(&["days", "trend"], json!({ "days": t("integer"), "trend": { "type": "array", "items": object(&["date"], json!({ "date": t(S), "created": t("integer"), "answered": t("integer"), "completed": t("integer") })) } })),
             "Health": object(&["status"], json!({ "status": t(S) })),
+            "Weight": object(&["weight"], json!({ "weight": { "type": "integer", "minimum": 1, "maximum": 1000 } })),
+            "Routing": object(&["routing_mode"], json!({
+                "routing_mode": { "type": "string", "enum": ["round_robin", "least_active", "longest_idle", "fastest_response", "random", "weighted_random", "consistent_hash", "recent", "manual"] },
+                "next_agent_id": nullable(S), "ready_agents": t("integer"), "queue_length": t("integer"),
+            })),
         } },
     })
 }

@@ -56,12 +56,17 @@ pub fn agent(a: &Agent) -> Value {
         "status": a.state,
         "session_id": a.session,
         "status_since": time(Some(a.state_since)),
+        "idle_since": time(Some(a.idle_since)),
+        "weight": a.weight,
+        "response_ms": a.response_ms,
         "stats": {
             "offered": st.offered,
             "answered": st.answered,
             "rejected": st.rejected,
             "timed_out": st.timed_out,
             "avg_ring_to_accept_ms": st.ring_to_accept_ms_total.checked_div(st.answered),
+            "ratings": st.ratings,
+            "avg_rating": (st.ratings > 0).then(|| st.rating_sum as f64 / st.ratings as f64),
         },
     })
 }
