@@ -21,6 +21,7 @@ use crate::center::{Outbox, State};
 use crate::routing::{Candidate, Router, Routing};
 use crate::session::{check_text, EndReason, Stage, NAME_MAX};
 use crate::stats::Counts;
+use crate::timers::{AgentLane, TimerKey};
 use crate::{AgentId, CoreError, Party, Reply, SessionId, Timestamp};
 
 /// The seed's agent states.
@@ -105,8 +106,44 @@ pub struct Agent {
     pub response_ms: Option<u64>,
     /// Relative share of calls under `weighted_random` (1 to 1000).
     pub weight: u32,
+    /// Offers in a row that lapsed unanswered.
+    pub no_answer: u32,
+    /// While Online for after-call work or after a reject: when it will be
+    /// Ready again on its own.
+    pub resume: Option<Resume>,
     /// Work counters.
     pub stats: AgentCallStats,
+}
+
+/// Why an Online agent will be Ready again on its own, and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// After-call work or the pause after a reject.
+    pub reason: ResumeReason,
+    /// When the pause began.
+    pub since: Timestamp,
+    /// When the agent is Ready again.
+    pub until: Timestamp,
+    pub(crate) timer: TimerKey,
+}
+
+/// Why an agent pauses before being Ready again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResumeReason {
+    /// After-call work (`wrap_up_secs`).
+    WrapUp,
+    /// The pause after a reject (`reject_delay_secs`).
+    RejectDelay,
+}
+
+impl ResumeReason {
+    pub(crate) fn lane(self) -> AgentLane {
+        match self {
+            ResumeReason::WrapUp => AgentLane::WrapUp,
+            ResumeReason::RejectDelay => AgentLane::RejectDelay,
+        }
+    }
 }
 
 /// Ring-to-answer time assumed for an agent who has not answered yet, so that
@@ -153,6 +190,8 @@ pub(crate) fn transition(
     if old == new {
         return;
     }
+    // Leaving Online ends any pause; its timer, if it fires, finds no match.
+    a.resume = None;
     a.state = new;
     a.state_since = now;
     counts.agents[old.index()] -= 1;
@@ -173,24 +212,76 @@ impl State {
         }
     }
 
-    /// Frees an agent from the session it held: a Ringing or Busy agent
-    /// becomes Ready; one already signing out stays Offline.
+    /// Frees an agent from the session it held: a Ringing agent becomes
+    /// Ready; a Busy one starts its after-call work (Online for
+    /// `wrap_up_secs`) or is Ready at once; one signing out stays Offline.
     pub(crate) fn release_agent(&mut self, now: Timestamp, id: &AgentId) {
         let Some(a) = self.agents.get_mut(id) else {
             return;
         };
         a.session = None;
-        if a.state == AgentState::Busy {
-            a.idle_since = now;
+        match a.state {
+            AgentState::Busy if !self.config.wrap_up().is_zero() => {
+                a.idle_since = now;
+                self.pause(now, id, ResumeReason::WrapUp);
+            }
+            AgentState::Busy | AgentState::Ringing => {
+                if a.state == AgentState::Busy {
+                    a.idle_since = now;
+                }
+                transition(
+                    a,
+                    AgentState::Ready,
+                    now,
+                    &mut self.counts,
+                    &mut self.router,
+                );
+            }
+            _ => {}
         }
-        if matches!(a.state, AgentState::Ringing | AgentState::Busy) {
-            transition(
-                a,
-                AgentState::Ready,
-                now,
-                &mut self.counts,
-                &mut self.router,
-            );
+    }
+
+    /// Moves an agent to Online until the pause for `reason` is over.
+    pub(crate) fn pause(&mut self, now: Timestamp, id: &AgentId, reason: ResumeReason) {
+        let length = match reason {
+            ResumeReason::WrapUp => self.config.wrap_up(),
+            ResumeReason::RejectDelay => self.config.reject_delay(),
+        };
+        self.pause_from(now, now, id, reason, length);
+    }
+
+    /// Arms a pause that began at `since` (re-arming keeps its start).
+    pub(crate) fn pause_from(
+        &mut self,
+        now: Timestamp,
+        since: Timestamp,
+        id: &AgentId,
+        reason: ResumeReason,
+        length: core::time::Duration,
+    ) {
+        self.set_agent_state(id, AgentState::Online, now);
+        let until = since.saturating_add(length).max(now);
+        let timer = self.timers.arm_agent(reason.lane(), until, id.clone());
+        if let Some(a) = self.agents.get_mut(id) {
+            a.resume = Some(Resume {
+                reason,
+                since,
+                until,
+                timer,
+            });
+        }
+    }
+
+    /// A pause's timer fell due at `at`: Ready again, unless the pause was
+    /// ended or replaced meanwhile.
+    pub(crate) fn resume(&mut self, at: Timestamp, id: &AgentId, lane: AgentLane) {
+        let current = self
+            .agents
+            .get(id)
+            .and_then(|a| a.resume)
+            .filter(|r| r.reason.lane() == lane && r.until == at);
+        if current.is_some() {
+            self.set_agent_state(id, AgentState::Ready, at);
         }
     }
 
@@ -239,6 +330,8 @@ impl State {
                     idle_since: now,
                     response_ms: None,
                     weight: 1,
+                    no_answer: 0,
+                    resume: None,
                     stats: AgentCallStats::default(),
                 };
                 self.agents.insert(id.clone(), agent);
@@ -246,6 +339,9 @@ impl State {
             }
         }
         self.set_agent_state(id, AgentState::Ready, now);
+        if let Some(a) = self.agents.get_mut(id) {
+            a.no_answer = 0;
+        }
         Ok(Reply::Done)
     }
 
@@ -284,6 +380,13 @@ impl State {
             AgentState::Online
         };
         self.set_agent_state(id, to, now);
+        if let Some(a) = self.agents.get_mut(id) {
+            // A break taken during a pause lasts until the agent comes back.
+            a.resume = None;
+            if ready {
+                a.no_answer = 0;
+            }
+        }
         Ok(Reply::Done)
     }
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use foldhash::quality::FixedState;
 
+use crate::agent::ResumeReason;
 use crate::routing::{Placing, Router, Routing, RoutingMode};
 use crate::session::{check_text, NewSession, Stage, NAME_MAX};
 use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals};
@@ -290,15 +291,16 @@ impl Center {
                 });
             }
         }
-        let timeouts_changed = (
-            config.accept_timeout_secs,
-            config.queue_timeout_secs,
-            config.session_timeout_secs,
-        ) != (
-            st.config.accept_timeout_secs,
-            st.config.queue_timeout_secs,
-            st.config.session_timeout_secs,
-        );
+        let durations = |c: &Config| {
+            [
+                c.accept_timeout_secs,
+                c.queue_timeout_secs,
+                c.session_timeout_secs,
+                c.wrap_up_secs,
+                c.reject_delay_secs,
+            ]
+        };
+        let timeouts_changed = durations(&config) != durations(&st.config);
         let mode_changed = config.routing_mode != st.router.mode();
         st.config = config;
         st.forget_ended_beyond_limit();
@@ -552,6 +554,20 @@ impl State {
                 ringing.push((since, id));
             }
         }
+        // Agents' pauses, from when each began.
+        let mut paused: Vec<(Timestamp, AgentId, ResumeReason)> = self
+            .agents
+            .values()
+            .filter_map(|a| a.resume.map(|r| (r.since, a.id.clone(), r.reason)))
+            .collect();
+        paused.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        for (since, id, reason) in paused {
+            let length = match reason {
+                ResumeReason::WrapUp => self.config.wrap_up(),
+                ResumeReason::RejectDelay => self.config.reject_delay(),
+            };
+            self.pause_from(self.now, since, &id, reason, length);
+        }
         ringing.sort_unstable();
         for (since, id) in ringing {
             let deadline = since.saturating_add(at).max(self.now);
@@ -601,6 +617,10 @@ impl State {
                 if open {
                     self.finish(out, at, &id, EndReason::SessionTimeout, Party::System);
                 }
+                at
+            }
+            Due::Agent(lane, at, agent) => {
+                self.resume(at, &agent, lane);
                 at
             }
             Due::Tick(at) => at,

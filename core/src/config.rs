@@ -38,6 +38,15 @@ pub struct Config {
     pub routing_mode: RoutingMode,
     /// Most visitors whose last agent is remembered (for `recent` routing).
     pub recent_visitors_max: usize,
+    /// After-call work: an agent stays Online this long after a call, then is
+    /// Ready again (0: Ready at once, as the seed).
+    pub wrap_up_secs: u64,
+    /// After `max_no_answer` offers in a row lapse unanswered, the agent is
+    /// moved to Online (not Ready) and told so (0: never).
+    pub max_no_answer: u32,
+    /// An agent who rejects an offer is not offered another for this long
+    /// (0: offered again at once, as the seed).
+    pub reject_delay_secs: u64,
 }
 
 impl Default for Config {
@@ -55,6 +64,9 @@ impl Default for Config {
             ended_sessions_max: 100_000,
             routing_mode: RoutingMode::RoundRobin,
             recent_visitors_max: 100_000,
+            wrap_up_secs: 0,
+            max_no_answer: 3,
+            reject_delay_secs: 0,
         }
     }
 }
@@ -101,6 +113,14 @@ impl Config {
 
     pub(crate) fn session_timeout(&self) -> Duration {
         Duration::from_secs(self.session_timeout_secs)
+    }
+
+    pub(crate) fn wrap_up(&self) -> Duration {
+        Duration::from_secs(self.wrap_up_secs)
+    }
+
+    pub(crate) fn reject_delay(&self) -> Duration {
+        Duration::from_secs(self.reject_delay_secs)
     }
 
     pub(crate) fn dispatch_interval(&self) -> Duration {

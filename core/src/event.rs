@@ -107,6 +107,14 @@ pub enum EventKind {
         /// Who was unmuted.
         target: Party,
     },
+    /// To an agent: `missed` offers in a row lapsed, so it was moved to
+    /// Online (not Ready) until it comes back.
+    AgentNoAnswer {
+        /// The agent.
+        agent_id: AgentId,
+        /// Offers missed in a row.
+        missed: u32,
+    },
     /// To a visitor: they are (back) in the queue at `position` (1 is next).
     Queued {
         /// The visitor's session.

@@ -21,6 +21,19 @@ impl State {
         let mut by_state = [0usize; 5];
         for a in self.agents.values() {
             by_state[a.state.index()] += 1;
+            if let Some(r) = a.resume {
+                ensure!(
+                    a.state == AgentState::Online,
+                    "agent {} pauses while {}",
+                    a.id,
+                    a.state
+                );
+                ensure!(
+                    self.timers.is_armed_agent(r.reason.lane(), r.timer),
+                    "agent {} pauses with no timer",
+                    a.id
+                );
+            }
             match (a.state, &a.session) {
                 (AgentState::Ringing | AgentState::Busy, Some(sid)) => ensure!(
                     self.agent_holds(a, sid),

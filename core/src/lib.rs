@@ -63,7 +63,7 @@ mod time;
 mod timers;
 mod transfer;
 
-pub use agent::{Agent, AgentCallStats, AgentState};
+pub use agent::{Agent, AgentCallStats, AgentState, Resume, ResumeReason};
 pub use center::{Center, RestoreError, Snapshot, SnapshotRef, VisitorStatus};
 pub use clock::{Clock, ManualClock};
 pub use command::{Command, Media, Party, Reply};

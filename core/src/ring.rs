@@ -2,7 +2,7 @@
 //! call starts only when the agent answers. Also dispatch, which decides when
 //! to ring.
 
-use crate::agent::transition;
+use crate::agent::{transition, ResumeReason};
 use crate::center::{Outbox, State};
 use crate::routing::{Placing, Routing};
 use crate::session::Stage;
@@ -181,6 +181,7 @@ impl State {
         }
         transition(a, AgentState::Busy, now, &mut self.counts, &mut self.router);
         let ring_ms = now.as_millis().saturating_sub(since.as_millis());
+        a.no_answer = 0;
         a.stats.answered += 1;
         a.stats.ring_to_accept_ms_total += ring_ms;
         a.record_response(ring_ms);
@@ -211,10 +212,14 @@ impl State {
         let id = a.session.clone();
         if let Some(a) = self.agents.get_mut(agent) {
             a.stats.rejected += 1;
+            a.no_answer = 0;
         }
         self.totals.rejects += 1;
         if let Some(id) = id {
             self.withdraw_offer(out, now, &id);
+        }
+        if !self.config.reject_delay().is_zero() {
+            self.pause(now, agent, ResumeReason::RejectDelay);
         }
         Ok(Reply::Done)
     }
@@ -225,17 +230,32 @@ impl State {
             return;
         };
         let agent = agent.clone();
+        let mut missed = 0;
         if let Some(a) = self.agents.get_mut(&agent) {
             a.stats.timed_out += 1;
+            a.no_answer += 1;
+            missed = a.no_answer;
         }
         self.totals.ring_timeouts += 1;
         out.push(
-            Recipient::Agent(agent),
+            Recipient::Agent(agent.clone()),
             EventKind::RingTimeout {
                 session_id: id.clone(),
             },
         );
         self.withdraw_offer(out, now, id);
+        let max = self.config.max_no_answer;
+        if max > 0 && missed >= max {
+            // Not there: stop offering calls until the agent comes back.
+            self.set_agent_state(&agent, AgentState::Online, now);
+            out.push(
+                Recipient::Agent(agent.clone()),
+                EventKind::AgentNoAnswer {
+                    agent_id: agent,
+                    missed,
+                },
+            );
+        }
     }
 }
 

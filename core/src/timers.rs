@@ -7,7 +7,7 @@
 //! cancelled timer frees its slot at once and memory stays bounded by the
 //! timers actually armed.
 
-use crate::{SessionId, Timestamp};
+use crate::{AgentId, SessionId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// The kinds of timer, in the order they fire when deadlines tie.
@@ -23,6 +23,17 @@ pub(crate) enum Lane {
 
 const LANES: [Lane; 3] = [Lane::Ring, Lane::Queue, Lane::Session];
 
+/// Kinds of agent timer, firing after the session lanes when deadlines tie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum AgentLane {
+    /// An agent's after-call work (`wrap_up_secs`) is over.
+    WrapUp = 0,
+    /// An agent's pause after rejecting (`reject_delay_secs`) is over.
+    RejectDelay = 1,
+}
+
+const AGENT_LANES: [AgentLane; 2] = [AgentLane::WrapUp, AgentLane::RejectDelay];
+
 /// Handle of one armed timer. Stale handles (fired or cancelled) are harmless:
 /// the generation no longer matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,33 +43,44 @@ pub(crate) struct TimerKey {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Node {
+struct Node<T> {
     at: Timestamp,
-    session: SessionId,
+    subject: T,
     generation: u32,
     armed: bool,
     prev: Option<u32>,
     next: Option<u32>,
 }
 
-/// One FIFO lane of timers.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Fifo {
-    nodes: Vec<Node>,
+/// One FIFO lane of timers about subjects of type `T`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Fifo<T> {
+    nodes: Vec<Node<T>>,
     free: Vec<u32>,
     head: Option<u32>,
     tail: Option<u32>,
 }
 
-impl Fifo {
-    fn push_back(&mut self, at: Timestamp, session: SessionId) -> TimerKey {
+impl<T> Default for Fifo<T> {
+    fn default() -> Self {
+        Fifo {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            head: None,
+            tail: None,
+        }
+    }
+}
+
+impl<T: Clone> Fifo<T> {
+    fn push_back(&mut self, at: Timestamp, subject: T) -> TimerKey {
         debug_assert!(
             self.tail.is_none_or(|t| self.nodes[t as usize].at <= at),
             "lane deadlines must not decrease"
         );
         let node = Node {
             at,
-            session,
+            subject,
             generation: 0,
             armed: true,
             prev: self.tail,
@@ -125,8 +147,8 @@ impl Fifo {
         ))
     }
 
-    fn session(&self, key: TimerKey) -> SessionId {
-        self.nodes[key.slot as usize].session.clone()
+    fn subject(&self, key: TimerKey) -> T {
+        self.nodes[key.slot as usize].subject.clone()
     }
 }
 
@@ -134,13 +156,15 @@ impl Fifo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Due {
     Timer(Lane, Timestamp, SessionId),
+    Agent(AgentLane, Timestamp, AgentId),
     /// The safety-net dispatch tick.
     Tick(Timestamp),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Timers {
-    lanes: [Fifo; 3],
+    lanes: [Fifo<SessionId>; 3],
+    agent_lanes: [Fifo<AgentId>; 2],
     tick: Option<Timestamp>,
 }
 
@@ -159,9 +183,19 @@ impl Timers {
         self.lanes[lane as usize].is_armed(key)
     }
 
+    /// Arms an agent timer; `at` must not be before the lane's latest deadline.
+    pub(crate) fn arm_agent(&mut self, lane: AgentLane, at: Timestamp, agent: AgentId) -> TimerKey {
+        self.agent_lanes[lane as usize].push_back(at, agent)
+    }
+
+    pub(crate) fn is_armed_agent(&self, lane: AgentLane, key: TimerKey) -> bool {
+        self.agent_lanes[lane as usize].is_armed(key)
+    }
+
     /// Drops every lane timer (the tick stays), to re-arm them afresh.
     pub(crate) fn clear_lanes(&mut self) {
         self.lanes = Default::default();
+        self.agent_lanes = Default::default();
     }
 
     /// Arms the dispatch tick at `at` unless it is armed already.
@@ -178,34 +212,61 @@ impl Timers {
             .lanes
             .iter()
             .filter_map(|l| l.front().map(|(at, _)| at));
-        lanes.chain(self.tick).min()
+        let agents = self
+            .agent_lanes
+            .iter()
+            .filter_map(|l| l.front().map(|(at, _)| at));
+        lanes.chain(agents).chain(self.tick).min()
     }
 
     /// Removes and returns the earliest timer due at or before `now`; on equal
-    /// deadlines ring, then queue, then session timers, then the tick.
+    /// deadlines ring, queue, session, wrap-up, reject-delay, then the tick.
     pub(crate) fn pop_due(&mut self, now: Timestamp) -> Option<Due> {
-        let earliest = LANES
+        let session = LANES
             .iter()
-            .filter_map(|&lane| {
-                self.lanes[lane as usize]
+            .filter_map(|&l| {
+                self.lanes[l as usize]
                     .front()
-                    .map(|(at, key)| (at, lane, key))
+                    .map(|(at, key)| (at, l as u8, key))
             })
-            .min_by_key(|(at, lane, _)| (*at, *lane as u8));
-        match (earliest, self.tick) {
-            (Some((at, _, _)), Some(tick)) if tick < at && tick <= now => {
+            .min_by_key(|(at, rank, _)| (*at, *rank));
+        let agent = AGENT_LANES
+            .iter()
+            .filter_map(|&l| {
+                let front = self.agent_lanes[l as usize].front();
+                front.map(|(at, key)| (at, 3 + l as u8, key))
+            })
+            .min_by_key(|(at, rank, _)| (*at, *rank));
+        let tick = self.tick.map(|at| (at, 5u8));
+        let (at, rank) = [
+            session.map(|(at, r, _)| (at, r)),
+            agent.map(|(at, r, _)| (at, r)),
+            tick,
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
+        if at > now {
+            return None;
+        }
+        match (rank, session, agent) {
+            (5, _, _) => {
                 self.tick = None;
-                Some(Due::Tick(tick))
+                Some(Due::Tick(at))
             }
-            (Some((at, lane, key)), _) if at <= now => {
+            (3.., _, Some((at, _, key))) => {
+                let lane = AGENT_LANES[usize::from(rank - 3)];
+                let fifo = &mut self.agent_lanes[lane as usize];
+                let agent = fifo.subject(key);
+                fifo.cancel(key);
+                Some(Due::Agent(lane, at, agent))
+            }
+            (_, Some((at, _, key)), _) => {
+                let lane = LANES[usize::from(rank)];
                 let fifo = &mut self.lanes[lane as usize];
-                let session = fifo.session(key);
+                let session = fifo.subject(key);
                 fifo.cancel(key);
                 Some(Due::Timer(lane, at, session))
-            }
-            (None, Some(tick)) if tick <= now => {
-                self.tick = None;
-                Some(Due::Tick(tick))
             }
             _ => None,
         }

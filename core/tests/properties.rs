@@ -85,6 +85,9 @@ fn settings(timeouts: usize, mode: usize) -> Config {
         queue_timeout_secs: queue,
         session_timeout_secs: session,
         routing_mode: RoutingMode::ALL[mode],
+        wrap_up_secs: [0, 15, 45][timeouts],
+        reject_delay_secs: [0, 5, 0][timeouts],
+        max_no_answer: [3, 1, 0][timeouts],
         ..config()
     }
 }

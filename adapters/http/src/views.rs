@@ -59,6 +59,8 @@ pub fn agent(a: &Agent) -> Value {
         "idle_since": time(Some(a.idle_since)),
         "weight": a.weight,
         "response_ms": a.response_ms,
+        "no_answer": a.no_answer,
+        "resume": a.resume.map(|r| json!({ "reason": r.reason, "since": time(Some(r.since)), "until": time(Some(r.until)) })),
         "stats": {
             "offered": st.offered,
             "answered": st.answered,
