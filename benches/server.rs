@@ -237,18 +237,8 @@ async fn throughput(run: Duration) {
     .await;
     drop(server);
 
-    let server = Server::start(BIG);
     let agents = 16;
-    let mut setup = Http::connect(&server.addr).await;
-    for a in 0..agents {
-        setup
-            .call(
-                "POST",
-                "/customer-service/agents/register",
-                &format!(r#"{{"agent_id":"a{a:02}"}}"#),
-            )
-            .await;
-    }
+    let server = with_agents("a", agents).await;
     let mut flow = drive(&server.addr, agents, run, |w, i, mut h| async move {
         let (_, j) = h
             .call(
@@ -287,19 +277,22 @@ async fn throughput(run: Duration) {
     println!("{}", flow.line("whole call flow (4 requests)", "flow"));
 }
 
-async fn dispatch_latency(run: Duration) {
+/// A fresh server with `n` registered agents named `{prefix}000`, `{prefix}001`, ...
+async fn with_agents(prefix: &str, n: usize) -> Server {
     let server = Server::start(BIG);
-    let agents = 200;
     let mut setup = Http::connect(&server.addr).await;
-    for a in 0..agents {
+    for a in 0..n {
+        let body = format!(r#"{{"agent_id":"{prefix}{a:03}"}}"#);
         setup
-            .call(
-                "POST",
-                "/customer-service/agents/register",
-                &format!(r#"{{"agent_id":"d{a:03}"}}"#),
-            )
+            .call("POST", "/customer-service/agents/register", &body)
             .await;
     }
+    server
+}
+
+async fn dispatch_latency(run: Duration) {
+    let agents = 200;
+    let server = with_agents("d", agents).await;
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let samples: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let mut consoles = Vec::new();
