@@ -49,6 +49,7 @@ impl SteadyState {
                 visitor_id: format!("busy_{i}").into(),
                 visitor_name: None,
                 preferred_skill: None,
+                priority: 0,
             };
             center.apply(now, join).expect("join");
             let accept = Command::AcceptCall {
@@ -62,6 +63,7 @@ impl SteadyState {
                 visitor_id: format!("queued_{i}").into(),
                 visitor_name: None,
                 preferred_skill: None,
+                priority: 0,
             };
             center.apply(now, join).expect("join queue");
         }
@@ -106,6 +108,7 @@ impl SteadyState {
             visitor_id: visitor,
             visitor_name: None,
             preferred_skill: None,
+            priority: 0,
         };
         black_box(c.apply(self.now, join).ok());
         let accept = Command::AcceptCall {

@@ -413,3 +413,21 @@ fn agent_weights_are_validated() {
         (404, Some("agent_not_found"))
     );
 }
+
+#[test]
+fn a_priority_visitor_is_queued_ahead() {
+    let s = Server::start(&yaml("  max_queue_size: 10"));
+    s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#);
+    let vip = s.post(&p("/queue/join"), r#"{"visitor_id":"vip","priority":9}"#);
+    assert_eq!(
+        (vip["status"].as_str(), vip["position"].as_u64()),
+        (Some("queued"), Some(1))
+    );
+    assert_eq!(s.get(&p("/queue/position/v1"))["position"], 2);
+    let (code, _) = s.call(
+        "POST",
+        &p("/queue/join"),
+        Some(r#"{"visitor_id":"x","priority":10}"#),
+    );
+    assert_eq!(code, 400);
+}

@@ -343,6 +343,7 @@ impl Center {
                         customer_name,
                         description,
                         preferred_skill: None,
+                        priority: 0,
                     },
                 )
             }
@@ -350,6 +351,7 @@ impl Center {
                 visitor_id,
                 visitor_name,
                 preferred_skill,
+                priority,
             } => {
                 // Queue joins carry no title; views show the visitor's name.
                 st.open_session(
@@ -361,6 +363,7 @@ impl Center {
                         customer_name: visitor_name,
                         description: None,
                         preferred_skill,
+                        priority,
                     },
                 )
             }

@@ -53,6 +53,10 @@ pub enum Command {
         visitor_name: Option<String>,
         /// Requested skill group (workgroup).
         preferred_skill: Option<String>,
+        /// 0 (default) to 9 (VIP): higher is served first; waiting ages
+        /// everyone up (see `priority_aging_secs`).
+        #[serde(default)]
+        priority: u8,
     },
     /// A waiting visitor gives up (queued or while an agent is being rung).
     LeaveQueue {

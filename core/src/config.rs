@@ -47,6 +47,11 @@ pub struct Config {
     /// An agent who rejects an offer is not offered another for this long
     /// (0: offered again at once, as the seed).
     pub reject_delay_secs: u64,
+    /// How long a wait is worth one priority level: a visitor is served as if
+    /// they had joined `priority × priority_aging_secs` earlier, so a higher
+    /// priority goes first but nobody waits more than that behind later,
+    /// higher-priority arrivals.
+    pub priority_aging_secs: u64,
 }
 
 impl Default for Config {
@@ -67,6 +72,7 @@ impl Default for Config {
             wrap_up_secs: 0,
             max_no_answer: 3,
             reject_delay_secs: 0,
+            priority_aging_secs: 60,
         }
     }
 }
@@ -91,6 +97,7 @@ impl Config {
             ("queue_timeout_secs", self.queue_timeout_secs),
             ("accept_timeout_secs", self.accept_timeout_secs),
             ("max_agents", self.max_agents as u64),
+            ("priority_aging_secs", self.priority_aging_secs),
         ];
         for (key, value) in positive {
             if value == 0 {

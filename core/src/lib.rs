@@ -18,6 +18,7 @@
 //!     visitor_id: "cust_001".into(),
 //!     visitor_name: Some("Zhang San".into()),
 //!     preferred_skill: None,
+//!     priority: 0,
 //! })?;
 //! // A Ready agent existed, so the visitor skipped the queue and the agent is ringing.
 //! assert!(matches!(reply, switchboard_core::Reply::Assigned { .. }));
@@ -72,7 +73,7 @@ pub use error::{CoreError, ErrorKind};
 pub use event::{Event, EventKind, Recipient};
 pub use ids::{AgentId, RoomId, SessionId, VisitorId, ROOM_PREFIX};
 pub use prng::Prng;
-pub use session::{EndReason, Rating, Session, SessionStatus};
+pub use session::{EndReason, Rating, Session, SessionStatus, PRIORITY_MAX};
 pub use stats::{
     AgentCounts, DayCounts, DayTrend, QueueStats, RatingStats, SessionCounts, Stats, Totals,
     TREND_DAYS_MAX,

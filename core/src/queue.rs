@@ -6,15 +6,52 @@ use std::collections::BTreeMap;
 
 use crate::SessionId;
 
-/// A place in the queue. Keys grow at the tail and shrink at the head, so key
-/// order is queue order.
-pub(crate) type QueueKey = i64;
+/// A place in the queue; key order is queue order. Re-queued visitors (band
+/// 0, newest first) go before everyone; the rest (band 1) are ordered by
+/// *virtual arrival*, the time they joined less a credit for priority, then
+/// by arrival order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub(crate) struct QueueKey {
+    band: u8,
+    at: i64,
+    seq: i64,
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "QueueRepr", into = "QueueRepr")]
 pub(crate) struct Queue {
     entries: BTreeMap<QueueKey, SessionId>,
-    next_tail: QueueKey,
-    next_head: QueueKey,
+    next_tail: i64,
+    next_head: i64,
+}
+
+/// The queue as stored in snapshots: entries as a list, since their keys are
+/// not strings.
+#[derive(Serialize, Deserialize)]
+struct QueueRepr {
+    entries: Vec<(QueueKey, SessionId)>,
+    next_tail: i64,
+    next_head: i64,
+}
+
+impl From<Queue> for QueueRepr {
+    fn from(q: Queue) -> Self {
+        QueueRepr {
+            entries: q.entries.into_iter().collect(),
+            next_tail: q.next_tail,
+            next_head: q.next_head,
+        }
+    }
+}
+
+impl From<QueueRepr> for Queue {
+    fn from(r: QueueRepr) -> Self {
+        Queue {
+            entries: r.entries.into_iter().collect(),
+            next_tail: r.next_tail,
+            next_head: r.next_head,
+        }
+    }
 }
 
 impl Queue {
@@ -26,8 +63,13 @@ impl Queue {
         self.entries.is_empty()
     }
 
-    pub(crate) fn push_back(&mut self, id: SessionId) -> QueueKey {
-        let key = self.next_tail;
+    /// Queues a visitor by virtual arrival time `at` (ms).
+    pub(crate) fn insert(&mut self, id: SessionId, at: i64) -> QueueKey {
+        let key = QueueKey {
+            band: 1,
+            at,
+            seq: self.next_tail,
+        };
         self.next_tail += 1;
         self.entries.insert(key, id);
         key
@@ -36,9 +78,18 @@ impl Queue {
     /// Puts a visitor back in front of everyone (after a reject or ring timeout).
     pub(crate) fn push_front(&mut self, id: SessionId) -> QueueKey {
         self.next_head -= 1;
-        let key = self.next_head;
+        let key = QueueKey {
+            band: 0,
+            at: self.next_head,
+            seq: 0,
+        };
         self.entries.insert(key, id);
         key
+    }
+
+    #[cfg(test)]
+    fn push_back(&mut self, id: SessionId) -> QueueKey {
+        self.insert(id, 0)
     }
 
     pub(crate) fn front(&self) -> Option<(QueueKey, &SessionId)> {

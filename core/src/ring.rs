@@ -55,10 +55,14 @@ impl State {
         let key = if at_head {
             self.queue.push_front(id.clone())
         } else {
-            self.queue.push_back(id.clone())
+            let credit = i64::from(s.priority)
+                .saturating_mul(self.config.priority_aging_secs as i64)
+                .saturating_mul(1000);
+            let at = (s.created_at.as_millis() as i64).saturating_sub(credit);
+            self.queue.insert(id.clone(), at)
         };
         s.stage = Stage::Queued { key };
-        let position = if at_head { 1 } else { self.queue.len() };
+        let position = if at_head { 1 } else { self.queue.position(key) };
         out.push(
             Recipient::Visitor(s.customer_id.clone()),
             EventKind::Queued {

@@ -103,6 +103,8 @@ pub struct Session {
     pub customer_name: Option<String>,
     /// Requested skill group.
     pub preferred_skill: Option<String>,
+    /// 0 to 9, higher first (see `priority_aging_secs`).
+    pub priority: u8,
     /// The agent who answered (the last one, after transfers). None until answered.
     pub agent_id: Option<AgentId>,
     /// How the call was answered.
@@ -211,7 +213,11 @@ pub(crate) struct NewSession {
     pub(crate) customer_name: Option<String>,
     pub(crate) description: Option<String>,
     pub(crate) preferred_skill: Option<String>,
+    pub(crate) priority: u8,
 }
+
+/// Highest visitor priority.
+pub const PRIORITY_MAX: u8 = 9;
 
 impl State {
     /// Opens a session and rings an agent at once or queues the visitor.
@@ -241,6 +247,12 @@ impl State {
             NAME_MAX,
         )?;
         check_text("description", new.description.as_deref(), false, TEXT_MAX)?;
+        if new.priority > PRIORITY_MAX {
+            return Err(CoreError::InvalidInput {
+                field: "priority",
+                reason: "must be an integer from 0 to 9",
+            });
+        }
         if let Some(open) = self.visitors.get(&new.customer_id) {
             return Err(CoreError::VisitorBusy {
                 visitor: new.customer_id,
@@ -277,6 +289,7 @@ impl State {
             customer_id: new.customer_id.clone(),
             customer_name: new.customer_name,
             preferred_skill: new.preferred_skill,
+            priority: new.priority,
             agent_id: None,
             media: None,
             created_at: now,

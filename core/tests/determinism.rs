@@ -38,6 +38,7 @@ fn trace(center_seed: u64) -> String {
                 visitor_id: format!("v{step}").into(),
                 visitor_name: None,
                 preferred_skill: None,
+                priority: 0,
             },
             3 | 4 => Command::AcceptCall {
                 agent_id: a.into(),
@@ -139,6 +140,7 @@ fn timestamps_in_the_trace_come_only_from_inputs() {
             visitor_id: "v".into(),
             visitor_name: None,
             preferred_skill: None,
+            priority: 0,
         },
     )
     .unwrap();

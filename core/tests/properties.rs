@@ -168,6 +168,7 @@ impl Run {
                 visitor_id: visitor_id(v).into(),
                 visitor_name: None,
                 preferred_skill: None,
+                priority: 0,
             },
             Op::Create(v) => Command::CreateSession {
                 title: "售后咨询".into(),

@@ -234,6 +234,7 @@ fn firing_timers_late_gives_the_same_state_as_on_time() {
                 visitor_id: "v1".into(),
                 visitor_name: None,
                 preferred_skill: None,
+                priority: 0,
             },
         ),
         (
@@ -242,6 +243,7 @@ fn firing_timers_late_gives_the_same_state_as_on_time() {
                 visitor_id: "v2".into(),
                 visitor_name: None,
                 preferred_skill: None,
+                priority: 0,
             },
         ),
         (
@@ -250,6 +252,7 @@ fn firing_timers_late_gives_the_same_state_as_on_time() {
                 visitor_id: "v3".into(),
                 visitor_name: None,
                 preferred_skill: None,
+                priority: 0,
             },
         ),
         (

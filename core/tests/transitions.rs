@@ -589,6 +589,7 @@ fn queue_full_refuses_the_next_join() {
         visitor_id: "v4".into(),
         visitor_name: None,
         preferred_skill: None,
+        priority: 0,
     });
     assert_eq!(e, CoreError::QueueFull { max: 3 });
     assert_eq!(e.kind(), ErrorKind::LimitReached);
@@ -627,6 +628,7 @@ fn a_visitor_holds_one_open_session_at_a_time() {
         visitor_id: "v1".into(),
         visitor_name: None,
         preferred_skill: None,
+        priority: 0,
     });
     assert_eq!(
         e,
@@ -653,6 +655,7 @@ fn bad_input_is_invalid_input() {
             visitor_id: " ".into(),
             visitor_name: None,
             preferred_skill: None,
+            priority: 0,
         },
         Command::CreateSession {
             title: "".into(),

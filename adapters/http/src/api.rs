@@ -331,6 +331,7 @@ pub(crate) struct Join {
     visitor_id: String,
     visitor_name: Option<String>,
     preferred_skill: Option<String>,
+    priority: Option<u8>,
 }
 
 pub(crate) async fn join(State(app): State<App>, Body(b): Body<Join>) -> Answer {
@@ -338,6 +339,7 @@ pub(crate) async fn join(State(app): State<App>, Body(b): Body<Join>) -> Answer 
         visitor_id: b.visitor_id.into(),
         visitor_name: b.visitor_name,
         preferred_skill: b.preferred_skill,
+        priority: b.priority.unwrap_or(0),
     };
     let view: View = Box::new(|c, r| {
         let queue_length = c.queue_len();

@@ -216,7 +216,7 @@ pub fn document() -> Value {
             "AgentList": object(&["agents", "count"], json!({ "agents": { "type": "array", "items": schema("Agent") }, "count": t("integer") })),
             "AgentCounts": object(&["total"], json!({ "total": t("integer"), "offline": t("integer"), "online": t("integer"), "ready": t("integer"), "ringing": t("integer"), "busy": t("integer") })),
             "Accept": object(&[], json!({ "media": { "type": "string", "enum": ["audio", "video"] } })),
-            "Join": object(&["visitor_id"], json!({ "visitor_id": t(S), "visitor_name": t(S), "preferred_skill": t(S) })),
+            "Join": object(&["visitor_id"], json!({ "visitor_id": t(S), "visitor_name": t(S), "preferred_skill": t(S), "priority": { "type": "integer", "minimum": 0, "maximum": 9, "default": 0 } })),
             "JoinResult": object(&["status", "session_id", "room_id"], json!({
                 "status": { "type": "string", "enum": ["assigned", "queued"] }, "session_id": t(S), "room_id": t(S),
                 "agent_id": t(S), "position": t("integer"), "queue_length": t("integer"),

@@ -20,6 +20,7 @@ pub fn session(s: &Session, now: Timestamp) -> Value {
         "customer_id": s.customer_id,
         "customer_name": s.customer_name,
         "preferred_skill": s.preferred_skill,
+        "priority": s.priority,
         "status": s.status(),
         "agent_id": s.agent_id,
         "ringing_agent_id": s.ringing_agent(),

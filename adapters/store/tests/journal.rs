@@ -26,6 +26,7 @@ fn script() -> Vec<(Timestamp, Command)> {
                 visitor_id: "v1".into(),
                 visitor_name: None,
                 preferred_skill: None,
+                priority: 0,
             },
         ),
         (
@@ -34,6 +35,7 @@ fn script() -> Vec<(Timestamp, Command)> {
                 visitor_id: "v2".into(),
                 visitor_name: None,
                 preferred_skill: None,
+                priority: 0,
             },
         ),
         (

@@ -99,6 +99,7 @@ impl Harness {
             visitor_id: visitor.into(),
             visitor_name: Some(format!("Visitor {visitor}")),
             preferred_skill: None,
+            priority: 0,
         })
         .expect("join")
     }
