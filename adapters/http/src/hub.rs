@@ -73,7 +73,9 @@ impl Identity {
 struct Conn {
     who: Identity,
     room: Option<SessionId>,
-    out: mpsc::Sender<String>,
+    /// None once the connection was cut for not keeping up: its socket task
+    /// sees the channel closed, ends, and disconnects the usual way.
+    out: Option<mpsc::Sender<String>>,
 }
 
 struct Member {
@@ -152,7 +154,7 @@ impl Hub {
             Conn {
                 who,
                 room: session,
-                out,
+                out: Some(out),
             },
         );
         Ok(welcome)
@@ -329,17 +331,18 @@ impl Hub {
         let Ok(text) = serde_json::to_string(&event.event) else {
             return;
         };
-        let mut slow = Vec::new();
         for id in conns {
-            if let Some(c) = self.conns.get(id) {
-                if c.out.try_send(text.clone()).is_err() {
-                    slow.push(*id);
-                }
+            let Some(c) = self.conns.get_mut(id) else {
+                continue;
+            };
+            let full = c
+                .out
+                .as_ref()
+                .is_some_and(|out| out.try_send(text.clone()).is_err());
+            if full {
+                tracing::warn!(conn = id, "cutting a connection that does not keep up");
+                c.out = None;
             }
-        }
-        for id in slow {
-            tracing::warn!(conn = id, "dropping a connection that does not keep up");
-            self.drop_conn(id);
         }
     }
 
@@ -347,14 +350,6 @@ impl Hub {
     pub(crate) fn close_all(&mut self) {
         self.conns.clear();
         self.by_recipient.clear();
-    }
-
-    fn drop_conn(&mut self, id: ConnId) {
-        if let Some(c) = self.conns.remove(&id) {
-            if let Some(list) = self.by_recipient.get_mut(&c.who.recipient()) {
-                list.retain(|x| *x != id);
-            }
-        }
     }
 
     fn leave_room(&mut self, sid: &SessionId, who: &Identity) {
@@ -375,5 +370,48 @@ impl Hub {
             }
         }
         self.away.retain(|a| a.room.as_ref() != Some(sid));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_core::{Command, Config};
+
+    /// A connection cut for not keeping up still goes through disconnect and
+    /// its grace period: after it, an agent with no other connection is
+    /// signed out.
+    #[test]
+    fn a_slow_connection_is_cut_and_then_handled_like_any_drop() {
+        let mut center = Center::new(Config::default(), 1).unwrap();
+        let now = Timestamp::from_millis(1_000);
+        let reg = Command::RegisterAgent {
+            agent_id: "a1".into(),
+            agent_name: None,
+        };
+        center.apply(now, reg).unwrap();
+        let mut hub = Hub::new(Duration::from_secs(1));
+        let (tx, mut rx) = mpsc::channel(1);
+        hub.connect(&center, 7, Identity::Agent("a1".into()), None, tx)
+            .unwrap();
+        let event = Event {
+            to: Recipient::Agent("a1".into()),
+            event: EventKind::RingTimeout {
+                session_id: "cs_x".into(),
+            },
+        };
+        hub.deliver(&event);
+        hub.deliver(&event); // the buffer of 1 is full: cut
+        assert!(rx.try_recv().is_ok(), "the first event arrived");
+        assert!(
+            matches!(rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)),
+            "the socket task sees the channel closed"
+        );
+        hub.disconnect(7, now);
+        let later = now.saturating_add(Duration::from_secs(2));
+        let offline = Command::AgentOffline {
+            agent_id: "a1".into(),
+        };
+        assert_eq!(hub.expire(&center, later), vec![offline]);
     }
 }
