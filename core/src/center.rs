@@ -499,13 +499,13 @@ impl State {
                 self.last_agent.remove(&visitor);
             }
         }
-        // Drop stale records so the order stays bounded too.
-        while self
-            .last_agent_order
-            .front()
-            .is_some_and(|(v, g)| self.last_agent.get(v).is_none_or(|(_, lg)| lg != g))
-        {
-            self.last_agent_order.pop_front();
+        // A visitor remembered again leaves a stale record behind; once stale
+        // records outnumber live ones, drop them all (amortized O(1)), so the
+        // order stays within twice the map.
+        if self.last_agent_order.len() > 2 * self.last_agent.len() + 16 {
+            let live = &self.last_agent;
+            self.last_agent_order
+                .retain(|(v, g)| live.get(v).is_some_and(|(_, lg)| lg == g));
         }
     }
 
@@ -628,5 +628,31 @@ impl State {
             }
             Due::Tick(at) => at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembering_the_same_visitors_again_and_again_stays_bounded() {
+        let mut c = Center::new(Config::default(), 1).unwrap();
+        let st = &mut c.state;
+        st.remember_agent(&"old".into(), &"a1".into());
+        for _ in 0..10_000 {
+            st.remember_agent(&"regular".into(), &"a2".into());
+        }
+        assert_eq!(st.last_agent.len(), 2);
+        assert!(
+            st.last_agent_order.len() <= 2 * 2 + 16 + 1,
+            "{}",
+            st.last_agent_order.len()
+        );
+        let last = |v: &str| st.last_agent.get(v).map(|(a, _)| a.to_string());
+        assert_eq!(
+            (last("old"), last("regular")),
+            (Some("a1".into()), Some("a2".into()))
+        );
     }
 }
