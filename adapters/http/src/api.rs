@@ -26,6 +26,20 @@ fn show_session(id: SessionId, status: StatusCode) -> View {
     })
 }
 
+/// Shows the session the command's reply names.
+fn show_replied_session(status: StatusCode) -> View {
+    Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
+        Err(e) => Answer::refused(&e),
+        Ok(reply) => match session_of(&reply).and_then(|id| c.session(id.as_str())) {
+            Some(s) => Answer {
+                status,
+                body: views::session(s, c.now()),
+            },
+            None => Answer::unavailable(),
+        },
+    })
+}
+
 /// Shows the agent a command touched.
 fn show_agent(id: String) -> View {
     Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
@@ -54,14 +68,9 @@ pub(crate) async fn create_session(State(app): State<App>, Body(b): Body<CreateS
         customer_name: b.customer_name,
         description: b.description,
     };
-    let view: crate::engine::View = Box::new(|c, r| match r {
-        Err(e) => Answer::refused(&e),
-        Ok(reply) => match session_of(&reply).and_then(|id| c.session(id.as_str())) {
-            Some(s) => Answer::created(views::session(s, c.now())),
-            None => Answer::unavailable(),
-        },
-    });
-    app.engine.apply(command, view).await
+    app.engine
+        .apply(command, show_replied_session(StatusCode::CREATED))
+        .await
 }
 
 fn session_of(reply: &Reply) -> Option<&SessionId> {
@@ -248,14 +257,9 @@ pub(crate) async fn accept(
         agent_id: id.into(),
         media: b.media.unwrap_or(Media::Video),
     };
-    let view: View = Box::new(|c, r| match r {
-        Err(e) => Answer::refused(&e),
-        Ok(reply) => match session_of(&reply).and_then(|id| c.session(id.as_str())) {
-            Some(s) => Answer::ok(views::session(s, c.now())),
-            None => Answer::unavailable(),
-        },
-    });
-    app.engine.apply(command, view).await
+    app.engine
+        .apply(command, show_replied_session(StatusCode::OK))
+        .await
 }
 
 pub(crate) async fn reject(State(app): State<App>, Path(id): Path<String>) -> Answer {

@@ -120,7 +120,8 @@ async fn send(socket: &mut WebSocket, frame: Value) -> bool {
 }
 
 fn error_frame(action: Option<&str>, answer: &Answer) -> Value {
-    json!({ "type": "error", "action": action, "error": answer.body.get("error").cloned().unwrap_or(answer.body.clone()) })
+    let error = answer.body.get("error").unwrap_or(&answer.body);
+    json!({ "type": "error", "action": action, "error": error })
 }
 
 async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<RoomId>) {
