@@ -41,16 +41,7 @@ pub enum AgentState {
 }
 
 impl AgentState {
-    /// Every state, in the order of [`AgentState::index`].
-    pub const ALL: [AgentState; 5] = [
-        AgentState::Offline,
-        AgentState::Online,
-        AgentState::Ready,
-        AgentState::Ringing,
-        AgentState::Busy,
-    ];
-
-    /// Position in [`AgentState::ALL`], for per-state counters.
+    /// Position in declaration order, for per-state counters.
     pub const fn index(self) -> usize {
         self as usize
     }

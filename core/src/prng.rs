@@ -53,11 +53,6 @@ impl Prng {
             }
         }
     }
-
-    /// A uniform float in `[0, 1)`.
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
 }
 
 #[cfg(test)]
@@ -95,14 +90,5 @@ mod tests {
         }
         assert_eq!(r.below(0), 0);
         assert_eq!(r.below(1), 0);
-    }
-
-    #[test]
-    fn floats_are_in_unit_interval() {
-        let mut r = Prng::new(3);
-        for _ in 0..10_000 {
-            let f = r.next_f64();
-            assert!((0.0..1.0).contains(&f));
-        }
     }
 }
