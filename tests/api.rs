@@ -32,7 +32,7 @@ fn a_whole_call_over_http() {
         (accepted["status"].as_str(), accepted["media"].as_str()),
         (Some("active"), Some("audio"))
     );
-    s.post(&p("/agents/register"), r#"{"agent_id":"agent_002"}"#);
+    s.register("agent_002");
     let moved = s.post(
         &p(&format!("/sessions/{sid}/transfer")),
         r#"{"target_agent_id":"agent_002"}"#,
@@ -98,7 +98,7 @@ fn queue_join_position_leave_and_status() {
         (404, Some("visitor_not_found"))
     );
     // An agent becoming ready takes the head at once.
-    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
+    s.register("a1");
     let v1 = s.get(&p("/queue/position/v1"));
     assert_eq!(
         (v1["position"].clone(), v1["agent_id"].as_str()),
@@ -122,7 +122,7 @@ fn queue_full_is_429() {
 #[test]
 fn reject_and_ring_timeout_requeue_at_the_head() {
     let s = Server::start(&yaml("  accept_timeout_secs: 1"));
-    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
+    s.register("a1");
     s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#);
     s.post(&p("/queue/join"), r#"{"visitor_id":"v2"}"#);
     s.post(&p("/agents/a1/offline"), "");
@@ -131,7 +131,7 @@ fn reject_and_ring_timeout_requeue_at_the_head() {
         1,
         "back at the head"
     );
-    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
+    s.register("a1");
     let agent = s.post(&p("/agents/a1/reject"), "");
     // a1 is the only agent: v1, back at the head, rings a1 again.
     assert_eq!(agent["status"], "ringing");
@@ -168,11 +168,8 @@ fn every_400_case() {
         );
     }
     // Rating out of range, once there is a rateable session.
-    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
-    let sid = s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#)["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    s.register("a1");
+    let sid = s.join("v1");
     s.post(&p("/agents/a1/accept"), "");
     s.call("DELETE", &p(&format!("/sessions/{sid}")), None);
     for r in ["0", "6", "-1", "300", "\"five\""] {
@@ -235,13 +232,10 @@ fn every_404_case() {
 #[test]
 fn every_409_case() {
     let s = Server::start(&yaml("  max_queue_size: 10"));
-    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
-    s.post(&p("/agents/register"), r#"{"agent_id":"a2"}"#);
+    s.register("a1");
+    s.register("a2");
     s.post(&p("/agents/a2/unavailable"), "");
-    let sid = s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#)["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sid = s.join("v1");
     let conflict = |method: &str, path: String, body: &str, code: &str| {
         let (status, b) = s.call(method, &p(&path), Some(body));
         assert_eq!(
@@ -371,9 +365,9 @@ fn health_and_metrics() {
 fn routing_mode_from_config_and_routing_state_for_display() {
     let s = Server::start(&yaml("  routing_mode: longest_idle"));
     // b registers first, so it has been idle longer than a.
-    s.post(&p("/agents/register"), r#"{"agent_id":"b_idle_longest"}"#);
+    s.register("b_idle_longest");
     std::thread::sleep(std::time::Duration::from_millis(20));
-    s.post(&p("/agents/register"), r#"{"agent_id":"a_idle_shorter"}"#);
+    s.register("a_idle_shorter");
     let routing = s.get(&p("/routing"));
     assert_eq!(routing["routing_mode"], "longest_idle");
     // Display advances nothing: asking twice gives the same answer.
@@ -395,7 +389,7 @@ fn routing_mode_from_config_and_routing_state_for_display() {
 #[test]
 fn agent_weights_are_validated() {
     let s = Server::start(&yaml("  routing_mode: weighted_random"));
-    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
+    s.register("a1");
     let (code, agent) = s.call("PUT", &p("/agents/a1/weight"), Some(r#"{"weight":7}"#));
     assert_eq!((code, agent["weight"].as_u64()), (200, Some(7)));
     for bad in [

@@ -19,8 +19,8 @@ fn control(action: &str, data: &str) -> String {
 #[test]
 fn ring_accept_transfer_end_over_websocket() {
     let s = Server::start(&yaml("  max_queue_size: 10"));
-    s.post(&p("/agents/register"), r#"{"agent_id":"agent_001"}"#);
-    s.post(&p("/agents/register"), r#"{"agent_id":"agent_002"}"#);
+    s.register("agent_001");
+    s.register("agent_002");
     s.post(&p("/agents/agent_002/unavailable"), "");
     let mut a1 = s.ws("role=agent&agent_id=agent_001");
     assert_eq!(a1.expect("joined")["role"], "agent");
@@ -92,12 +92,9 @@ fn ring_accept_transfer_end_over_websocket() {
 #[test]
 fn a_third_participant_is_refused() {
     let s = Server::start(&yaml("  max_queue_size: 10"));
-    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
-    s.post(&p("/agents/register"), r#"{"agent_id":"a3"}"#);
-    let sid = s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#)["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    s.register("a1");
+    s.register("a3");
+    let sid = s.join("v1");
     s.post(&p("/agents/a1/accept"), "");
     let room = format!("customer-service/{sid}");
     let mut v = s.ws(&format!("role=customer&visitor_id=v1&room_id={room}"));
@@ -117,10 +114,7 @@ fn a_third_participant_is_refused() {
         );
     }
     // A stranger to a room with a free place is refused as such.
-    let sid2 = s.post(&p("/queue/join"), r#"{"visitor_id":"v2"}"#)["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sid2 = s.join("v2");
     let mut stranger = s.ws(&format!(
         "role=customer&visitor_id=v9&room_id=customer-service/{sid2}"
     ));
@@ -130,11 +124,8 @@ fn a_third_participant_is_refused() {
 #[test]
 fn malformed_or_unauthorized_frames_get_error_frames_and_change_nothing() {
     let s = Server::start(&yaml("  max_queue_size: 10"));
-    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
-    let sid = s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#)["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    s.register("a1");
+    let sid = s.join("v1");
     let before = s.get(&p("/stats"));
     let mut v = s.ws(&format!(
         "role=customer&visitor_id=v1&room_id=customer-service/{sid}"
@@ -186,7 +177,7 @@ fn malformed_or_unauthorized_frames_get_error_frames_and_change_nothing() {
 #[test]
 fn ring_timeout_reaches_the_agent() {
     let s = Server::start(&yaml("  accept_timeout_secs: 1"));
-    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
+    s.register("a1");
     let mut a = s.ws("role=agent&agent_id=a1");
     a.expect("joined");
     s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#);
@@ -199,11 +190,8 @@ fn ring_timeout_reaches_the_agent() {
 #[test]
 fn a_dropped_participant_resumes_within_grace_and_ends_the_call_after_it() {
     let s = Server::start(&yaml("  max_queue_size: 10"));
-    s.post(&p("/agents/register"), r#"{"agent_id":"a1"}"#);
-    let sid = s.post(&p("/queue/join"), r#"{"visitor_id":"v1"}"#)["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    s.register("a1");
+    let sid = s.join("v1");
     s.post(&p("/agents/a1/accept"), "");
     let room = format!("role=customer&visitor_id=v1&room_id=customer-service/{sid}");
     let mut v = s.ws(&room);

@@ -100,6 +100,19 @@ impl Server {
         v
     }
 
+    /// Registers agent `id` (Ready).
+    pub fn register(&self, id: &str) {
+        let body = format!(r#"{{"agent_id":"{id}"}}"#);
+        self.post("/customer-service/agents/register", &body);
+    }
+
+    /// Queues visitor `id`; returns the new session's id.
+    pub fn join(&self, id: &str) -> String {
+        let body = format!(r#"{{"visitor_id":"{id}"}}"#);
+        let reply = self.post("/customer-service/queue/join", &body);
+        reply["session_id"].as_str().expect("session_id").to_owned()
+    }
+
     /// Raw request; the body text as is.
     pub fn raw(&self, method: &str, path: &str, body: Option<&[u8]>) -> (u16, String) {
         let mut s = TcpStream::connect(&self.addr).expect("connect");
