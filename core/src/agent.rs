@@ -6,23 +6,31 @@
 //! | Online          | available             | Ready   |
 //! | Ready           | not ready (break)     | Online  |
 //! | Ready           | offer (dispatch)      | Ringing |
-//! | Ringing         | accept                | Busy    |
+//! | Ringing         | accept                | Busy (Ready below capacity) |
 //! | Ringing         | reject / ring timeout | Ready, visitor re-queued at the head |
-//! | Busy            | call ends             | Ready   |
+//! | Busy            | call ends             | Ready (Online during wrap-up) |
 //! | Busy            | transfer away         | Ready   |
-//! | Ready           | transfer in           | Busy    |
-//! | any             | offline               | Offline, releasing its offer or call |
+//! | Ready           | transfer in           | Busy (Ready below capacity) |
+//! | any             | offline               | Offline, releasing its offer and calls |
+//!
+//! An agent holds up to `max_concurrent` calls (1 by default) and at most one
+//! offer at a time. The state is never set directly: it follows from what
+//! the agent holds and wants ([`Agent::derived_state`]), and
+//! [`State::settle`] keeps the state, the per-state counts and the
+//! workgroups' Ready sets in step after every change.
 
 use core::fmt;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::center::{Outbox, State};
-use crate::routing::{Candidate, Router, Routing};
+use crate::routing::Candidate;
 use crate::session::{check_text, EndReason, Stage, NAME_MAX};
-use crate::stats::Counts;
 use crate::timers::{AgentLane, TimerKey};
-use crate::{AgentId, CoreError, Party, Reply, SessionId, Timestamp};
+use crate::workgroup::{Membership, DEFAULT_WORKGROUP};
+use crate::{AgentId, CoreError, Party, Reply, SessionId, Timestamp, WorkgroupId};
 
 /// The seed's agent states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -72,6 +80,11 @@ pub struct AgentCallStats {
     pub timed_out: u64,
     /// Sum of ring-to-answer times, for the average.
     pub ring_to_accept_ms_total: u64,
+    /// Time spent in calls (each call counted from answer or transfer in to
+    /// end or transfer out), in ms.
+    pub talk_ms_total: u64,
+    /// Time spent Ready, in ms, up to the agent's last state change.
+    pub ready_ms_total: u64,
     /// Ratings of calls it answered last.
     pub ratings: u64,
     /// Sum of those ratings' stars.
@@ -87,8 +100,18 @@ pub struct Agent {
     pub name: String,
     /// Current state.
     pub state: AgentState,
-    /// The session it is rung for (Ringing) or talking in (Busy).
-    pub session: Option<SessionId>,
+    /// The session it is being rung for.
+    pub offer: Option<SessionId>,
+    /// The Active sessions it is in, with when each began for this agent.
+    pub calls: Vec<Call>,
+    /// Most calls it holds at once (an offer counts).
+    pub max_concurrent: u32,
+    /// Signed in.
+    pub signed_in: bool,
+    /// Wants calls: false on a break and after `max_no_answer` missed rings.
+    pub available: bool,
+    /// Workgroups it belongs to, with its skill level in each.
+    pub workgroups: BTreeMap<WorkgroupId, u8>,
     /// When it entered its current state.
     pub state_since: Timestamp,
     /// When its last call ended (or it registered): `longest_idle` routing.
@@ -104,6 +127,15 @@ pub struct Agent {
     pub resume: Option<Resume>,
     /// Work counters.
     pub stats: AgentCallStats,
+}
+
+/// One call an agent is in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    /// The Active session.
+    pub session_id: SessionId,
+    /// When this agent took it (answered or was transferred it).
+    pub since: Timestamp,
 }
 
 /// Why an Online agent will be Ready again on its own, and when.
@@ -142,6 +174,8 @@ impl ResumeReason {
 pub const NEUTRAL_RESPONSE_MS: u64 = 5_000;
 /// Most `weight` an agent can be given.
 pub const WEIGHT_MAX: u32 = 1_000;
+/// Most calls an agent can be allowed at once.
+pub const CONCURRENT_MAX: u32 = 100;
 
 impl Agent {
     /// What routing weighs about this agent while it is Ready.
@@ -153,10 +187,49 @@ impl Agent {
         Candidate {
             id: &self.id,
             idle_since: self.idle_since,
-            active: 0,
+            active: self.calls.len() as u32,
             response_ms: self.response_ms.unwrap_or(NEUTRAL_RESPONSE_MS),
             weight: u64::from(self.weight) * stars_x100.max(1),
         }
+    }
+
+    /// The state that follows from what the agent holds and wants: Offline
+    /// when signed out; Ringing with an offer; Busy at capacity; Online on a
+    /// break or pause; else Ready.
+    pub fn derived_state(&self) -> AgentState {
+        if !self.signed_in {
+            AgentState::Offline
+        } else if self.offer.is_some() {
+            AgentState::Ringing
+        } else if self.calls.len() >= self.max_concurrent as usize {
+            AgentState::Busy
+        } else if !self.available || self.resume.is_some() {
+            AgentState::Online
+        } else {
+            AgentState::Ready
+        }
+    }
+
+    /// Calls and offers held, against `max_concurrent`.
+    pub fn load(&self) -> usize {
+        self.calls.len() + usize::from(self.offer.is_some())
+    }
+
+    /// Every session it holds: the offer, then the calls.
+    pub fn sessions(&self) -> impl Iterator<Item = &SessionId> {
+        self.offer
+            .iter()
+            .chain(self.calls.iter().map(|c| &c.session_id))
+    }
+
+    /// Time Ready so far, counting the current stretch if Ready now.
+    pub fn ready_ms(&self, now: Timestamp) -> u64 {
+        let current = if self.state == AgentState::Ready {
+            now.saturating_since(self.state_since).as_millis() as u64
+        } else {
+            0
+        };
+        self.stats.ready_ms_total + current
     }
 
     /// Folds one ring-to-answer time into the moving average (weight 1/5).
@@ -168,68 +241,61 @@ impl Agent {
     }
 }
 
-/// Moves an agent to `new`, keeping the per-state counts and the router's
-/// set of Ready agents in step. Every agent state change goes through here.
-pub(crate) fn transition(
-    a: &mut Agent,
-    new: AgentState,
-    now: Timestamp,
-    counts: &mut Counts,
-    router: &mut Router,
-) {
-    let old = a.state;
-    if old == new {
-        return;
-    }
-    // Leaving Online ends any pause; its timer, if it fires, finds no match.
-    a.resume = None;
-    a.state = new;
-    a.state_since = now;
-    counts.agents[old.index()] -= 1;
-    counts.agents[new.index()] += 1;
-    if old == AgentState::Ready {
-        router.remove(&a.id);
-    }
-    if new == AgentState::Ready {
-        router.insert(a.candidate());
-    }
-}
-
 impl State {
-    /// Moves an agent to `new`; see [`transition`].
-    pub(crate) fn set_agent_state(&mut self, id: &AgentId, new: AgentState, now: Timestamp) {
-        if let Some(a) = self.agents.get_mut(id) {
-            transition(a, new, now, &mut self.counts, &mut self.router);
-        }
-    }
-
-    /// Frees an agent from the session it held: a Ringing agent becomes
-    /// Ready; a Busy one starts its after-call work (Online for
-    /// `wrap_up_secs`) or is Ready at once; one signing out stays Offline.
-    pub(crate) fn release_agent(&mut self, now: Timestamp, id: &AgentId) {
+    /// Brings agent `id`'s state in line with what it holds and wants, at
+    /// `now`, keeping the per-state counts and its workgroups' Ready sets in
+    /// step. Every change to an agent ends here.
+    pub(crate) fn settle(&mut self, id: &AgentId, now: Timestamp) {
         let Some(a) = self.agents.get_mut(id) else {
             return;
         };
-        a.session = None;
-        match a.state {
-            AgentState::Busy if !self.config.wrap_up().is_zero() => {
-                a.idle_since = now;
-                self.pause(now, id, ResumeReason::WrapUp);
-            }
-            AgentState::Busy | AgentState::Ringing => {
-                if a.state == AgentState::Busy {
-                    a.idle_since = now;
-                }
-                transition(
-                    a,
-                    AgentState::Ready,
-                    now,
-                    &mut self.counts,
-                    &mut self.router,
-                );
-            }
-            _ => {}
+        let (old, new) = (a.state, a.derived_state());
+        if new != AgentState::Online {
+            // Only an Online agent pauses; its timer, if it fires, finds no match.
+            a.resume = None;
         }
+        if old != new {
+            if old == AgentState::Ready {
+                a.stats.ready_ms_total += now.saturating_since(a.state_since).as_millis() as u64;
+            }
+            a.state = new;
+            a.state_since = now;
+            self.counts.agents[old.index()] -= 1;
+            self.counts.agents[new.index()] += 1;
+        }
+        let a = &self.agents[id];
+        for (group, level) in &a.workgroups {
+            let Some(g) = self.groups.get_mut(group) else {
+                continue;
+            };
+            if new == AgentState::Ready {
+                // Also refreshes what routing weighs (calls held, rating).
+                g.insert(*level, a.candidate());
+                self.dirty.insert(group.clone());
+            } else if old == AgentState::Ready {
+                g.remove(*level, id);
+            }
+        }
+    }
+
+    /// Frees agent `id` from `session`, its offer or one of its calls. A
+    /// call's end starts after-call work (Online for `wrap_up_secs`).
+    pub(crate) fn release_agent(&mut self, now: Timestamp, id: &AgentId, session: &SessionId) {
+        let Some(a) = self.agents.get_mut(id) else {
+            return;
+        };
+        if a.offer.as_ref() == Some(session) {
+            a.offer = None;
+        } else if let Some(i) = a.calls.iter().position(|c| &c.session_id == session) {
+            let call = a.calls.remove(i);
+            a.stats.talk_ms_total += now.saturating_since(call.since).as_millis() as u64;
+            a.idle_since = now;
+            if a.signed_in && !self.config.wrap_up().is_zero() {
+                self.pause(now, id, ResumeReason::WrapUp);
+                return;
+            }
+        }
+        self.settle(id, now);
     }
 
     /// Moves an agent to Online until the pause for `reason` is over.
@@ -250,7 +316,6 @@ impl State {
         reason: ResumeReason,
         length: core::time::Duration,
     ) {
-        self.set_agent_state(id, AgentState::Online, now);
         let until = since.saturating_add(length).max(now);
         let timer = self.timers.arm_agent(reason.lane(), until, id.clone());
         if let Some(a) = self.agents.get_mut(id) {
@@ -261,6 +326,7 @@ impl State {
                 timer,
             });
         }
+        self.settle(id, now);
     }
 
     /// A pause's timer fell due at `at`: Ready again, unless the pause was
@@ -272,7 +338,10 @@ impl State {
             .and_then(|a| a.resume)
             .filter(|r| r.reason.lane() == lane && r.until == at);
         if current.is_some() {
-            self.set_agent_state(id, AgentState::Ready, at);
+            if let Some(a) = self.agents.get_mut(id) {
+                a.resume = None;
+            }
+            self.settle(id, at);
         }
     }
 
@@ -316,7 +385,12 @@ impl State {
                     id: id.clone(),
                     name: name.unwrap_or_else(|| id.to_string()),
                     state: AgentState::Offline,
-                    session: None,
+                    offer: None,
+                    calls: Vec::new(),
+                    max_concurrent: self.config.max_concurrent,
+                    signed_in: false,
+                    available: false,
+                    workgroups: BTreeMap::from([(WorkgroupId::from(DEFAULT_WORKGROUP), 1)]),
                     state_since: now,
                     idle_since: now,
                     response_ms: None,
@@ -329,10 +403,13 @@ impl State {
                 self.counts.agents[AgentState::Offline.index()] += 1;
             }
         }
-        self.set_agent_state(id, AgentState::Ready, now);
         if let Some(a) = self.agents.get_mut(id) {
+            a.signed_in = true;
+            a.available = true;
+            a.resume = None;
             a.no_answer = 0;
         }
+        self.settle(id, now);
         Ok(Reply::Done)
     }
 
@@ -349,9 +426,60 @@ impl State {
             .get_mut(id)
             .ok_or_else(|| CoreError::AgentNotFound(id.clone()))?;
         a.weight = weight;
-        if a.state == AgentState::Ready {
-            self.router.insert(a.candidate());
+        let now = self.now;
+        self.settle(id, now);
+        Ok(Reply::Done)
+    }
+
+    /// Sets how many calls an agent holds at once; never below what it holds.
+    pub(crate) fn set_capacity(&mut self, id: &AgentId, max: u32) -> Result<Reply, CoreError> {
+        if !(1..=CONCURRENT_MAX).contains(&max) {
+            return Err(CoreError::InvalidInput {
+                field: "max_concurrent",
+                reason: "must be an integer from 1 to 100",
+            });
         }
+        let a = self
+            .agents
+            .get_mut(id)
+            .ok_or_else(|| CoreError::AgentNotFound(id.clone()))?;
+        if (max as usize) < a.load() {
+            return Err(CoreError::InvalidInput {
+                field: "max_concurrent",
+                reason: "must not be below the calls the agent holds now",
+            });
+        }
+        a.max_concurrent = max;
+        let now = self.now;
+        self.settle(id, now);
+        Ok(Reply::Done)
+    }
+
+    /// Replaces the workgroups an agent belongs to.
+    pub(crate) fn set_workgroups(
+        &mut self,
+        id: &AgentId,
+        memberships: Vec<Membership>,
+    ) -> Result<Reply, CoreError> {
+        Membership::validate_all(&memberships, |g| self.groups.contains_key(g))?;
+        let a = self
+            .agents
+            .get_mut(id)
+            .ok_or_else(|| CoreError::AgentNotFound(id.clone()))?;
+        let new: BTreeMap<WorkgroupId, u8> = memberships
+            .into_iter()
+            .map(|m| (m.workgroup_id, m.level))
+            .collect();
+        let old = core::mem::replace(&mut a.workgroups, new);
+        if a.state == AgentState::Ready {
+            for (group, level) in &old {
+                if let Some(g) = self.groups.get_mut(group) {
+                    g.remove(*level, id);
+                }
+            }
+        }
+        let now = self.now;
+        self.settle(id, now);
         Ok(Reply::Done)
     }
 
@@ -365,24 +493,20 @@ impl State {
     ) -> Result<Reply, CoreError> {
         let allowed = [AgentState::Online, AgentState::Ready];
         self.expect_agent_state(id, &allowed, "online or ready")?;
-        let to = if ready {
-            AgentState::Ready
-        } else {
-            AgentState::Online
-        };
-        self.set_agent_state(id, to, now);
         if let Some(a) = self.agents.get_mut(id) {
+            a.available = ready;
             // A break taken during a pause lasts until the agent comes back.
             a.resume = None;
             if ready {
                 a.no_answer = 0;
             }
         }
+        self.settle(id, now);
         Ok(Reply::Done)
     }
 
-    /// Any -> Offline. An offer it held goes back to the head of the queue; a
-    /// call it held ends.
+    /// Any -> Offline. An offer it held goes back to the head of the queue;
+    /// calls it held end.
     pub(crate) fn agent_offline(
         &mut self,
         out: &mut Outbox,
@@ -390,17 +514,19 @@ impl State {
         id: &AgentId,
     ) -> Result<Reply, CoreError> {
         let agent = self.agent(id)?;
-        let (state, held) = (agent.state, agent.session.clone());
+        let offer = agent.offer.clone();
+        let calls: Vec<SessionId> = agent.calls.iter().map(|c| c.session_id.clone()).collect();
         // Offline first, so that a released visitor is not offered straight back.
-        self.set_agent_state(id, AgentState::Offline, now);
-        if let Some(session) = held {
-            match state {
-                AgentState::Ringing => self.withdraw_offer(out, now, &session),
-                AgentState::Busy => {
-                    self.finish(out, now, &session, EndReason::AgentOffline, Party::Agent)
-                }
-                _ => {}
-            }
+        if let Some(a) = self.agents.get_mut(id) {
+            a.signed_in = false;
+            a.available = false;
+        }
+        self.settle(id, now);
+        if let Some(session) = offer {
+            self.withdraw_offer(out, now, &session);
+        }
+        for session in calls {
+            self.finish(out, now, &session, EndReason::AgentOffline, Party::Agent);
         }
         Ok(Reply::Done)
     }
@@ -424,14 +550,15 @@ impl State {
         }
     }
 
-    /// Whether `agent` holds `session` in the stage its state says it should.
-    pub(crate) fn agent_holds(&self, agent: &Agent, session: &SessionId) -> bool {
+    /// Whether `session` is rung for `agent` (`offer`) or in a call with it.
+    pub(crate) fn agent_holds(&self, agent: &Agent, session: &SessionId, offer: bool) -> bool {
         let Some(s) = self.sessions.get(session) else {
             return false;
         };
-        match (&s.stage, agent.state) {
-            (Stage::Ringing { agent: a, .. }, AgentState::Ringing)
-            | (Stage::Active { agent: a }, AgentState::Busy) => a == &agent.id,
+        match (&s.stage, offer) {
+            (Stage::Ringing { agent: a, .. }, true) | (Stage::Active { agent: a }, false) => {
+                a == &agent.id
+            }
             _ => false,
         }
     }

@@ -2,18 +2,20 @@
 //! order: getters, `handle_*` inputs, `poll_*` outputs.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use foldhash::quality::FixedState;
 
 use crate::agent::ResumeReason;
-use crate::routing::{Placing, Router, Routing, RoutingMode};
+use crate::queue::KeyGen;
+use crate::routing::Placing;
 use crate::session::{check_text, NewSession, Stage, NAME_MAX};
-use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals};
+use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals, WorkgroupStats};
 use crate::timers::{Due, Lane, Timers};
+use crate::workgroup::{Workgroup, WorkgroupSettings, DEFAULT_WORKGROUP};
 use crate::{
     Agent, AgentId, Command, Config, ConfigError, CoreError, EndReason, Event, EventKind, Party,
-    Prng, Recipient, Reply, Session, SessionId, SessionStatus, Timestamp, VisitorId,
+    Prng, Recipient, Reply, Session, SessionId, SessionStatus, Timestamp, VisitorId, WorkgroupId,
 };
 
 /// Hash maps with a hasher seeded from the center's seed: fast, and the same
@@ -46,8 +48,12 @@ pub(crate) struct State {
     pub(crate) agents: Map<AgentId, Agent>,
     /// Each visitor's open session.
     pub(crate) visitors: Map<VisitorId, SessionId>,
-    pub(crate) queue: crate::queue::Queue,
-    pub(crate) router: Router,
+    /// Workgroups by id, each with its queue and Ready agents.
+    pub(crate) groups: BTreeMap<WorkgroupId, Workgroup>,
+    /// Queue keys for every group's queue.
+    pub(crate) keys: KeyGen,
+    /// Groups the next dispatch looks at; empty between inputs.
+    pub(crate) dirty: BTreeSet<WorkgroupId>,
     /// Each remembered visitor's last agent, with the generation of the entry.
     pub(crate) last_agent: Map<VisitorId, (AgentId, u64)>,
     /// Remembered visitors, oldest first, to forget beyond `recent_visitors_max`.
@@ -69,7 +75,7 @@ pub struct VisitorStatus {
     pub status: SessionStatus,
     /// 1-based place in the queue while queued; None while rung or in a call.
     pub position: Option<usize>,
-    /// Visitors queued in all.
+    /// Visitors queued in their workgroup.
     pub queue_length: usize,
     /// The agent being rung or talking to the visitor.
     pub agent_id: Option<AgentId>,
@@ -106,7 +112,12 @@ impl Center {
     pub fn new(config: Config, seed: u64) -> Result<Self, ConfigError> {
         config.validate()?;
         let hasher = FixedState::with_seed(seed);
-        let router = Router::new(config.routing_mode);
+        let default = WorkgroupId::from(DEFAULT_WORKGROUP);
+        let settings = WorkgroupSettings {
+            routing_mode: config.routing_mode,
+            ..WorkgroupSettings::default()
+        };
+        let groups = BTreeMap::from([(default.clone(), Workgroup::new(default, settings))]);
         Ok(Center {
             state: State {
                 config,
@@ -117,8 +128,9 @@ impl Center {
                 ended: VecDeque::new(),
                 agents: Map::with_hasher(hasher.clone()),
                 visitors: Map::with_hasher(hasher.clone()),
-                queue: Default::default(),
-                router,
+                groups,
+                keys: KeyGen::default(),
+                dirty: BTreeSet::new(),
                 last_agent: Map::with_hasher(hasher),
                 last_agent_order: VecDeque::new(),
                 last_agent_gen: 0,
@@ -168,17 +180,39 @@ impl Center {
         all
     }
 
-    /// The queued sessions, next first.
+    /// The queued sessions of every workgroup, next first. O(n log n): for
+    /// display.
     pub fn queue(&self) -> impl Iterator<Item = &Session> + '_ {
-        self.state
-            .queue
-            .iter()
-            .filter_map(|id| self.state.sessions.get(id).map(|s| &**s))
+        let mut all: Vec<_> = self
+            .state
+            .groups
+            .values()
+            .flat_map(|g| g.queue.iter())
+            .collect();
+        all.sort_unstable_by_key(|(key, _)| **key);
+        all.into_iter()
+            .filter_map(|(_, id)| self.state.sessions.get(id).map(|s| &**s))
     }
 
-    /// How many visitors are queued (not counting those being rung). O(1).
+    /// How many visitors are queued (not counting those being rung), in all
+    /// workgroups. O(workgroups).
     pub fn queue_len(&self) -> usize {
-        self.state.queue.len()
+        self.state.queued()
+    }
+
+    /// A workgroup by id.
+    pub fn workgroup(&self, id: &str) -> Option<&Workgroup> {
+        self.state.groups.get(id)
+    }
+
+    /// All workgroups, by id.
+    pub fn workgroups(&self) -> impl Iterator<Item = &Workgroup> + '_ {
+        self.state.groups.values()
+    }
+
+    /// A workgroup's queue, service level and agents right now.
+    pub fn workgroup_stats(&self, id: &str) -> Result<WorkgroupStats, CoreError> {
+        self.state.workgroup_stats(id)
     }
 
     /// Where a visitor with an open session stands.
@@ -189,8 +223,9 @@ impl Center {
             .get(id)
             .and_then(|sid| self.state.sessions.get(sid))
             .ok_or_else(|| CoreError::VisitorNotFound(VisitorId::from(id)))?;
+        let queue = self.state.groups.get(&s.workgroup).map(|g| &g.queue);
         let (position, agent_id) = match &s.stage {
-            Stage::Queued { key, .. } => (Some(self.state.queue.position(*key)), None),
+            Stage::Queued { key } => (queue.map(|q| q.position(*key)), None),
             Stage::Ringing { agent, .. } | Stage::Active { agent } => (None, Some(agent.clone())),
             Stage::Ended => (None, None),
         };
@@ -198,26 +233,20 @@ impl Center {
             session_id: s.id.clone(),
             status: s.status(),
             position,
-            queue_length: self.state.queue.len(),
+            queue_length: queue.map_or(0, |q| q.len()),
             agent_id,
         })
     }
 
-    /// The agent the router would ring next for the head of the queue (or a
-    /// new visitor), advancing nothing: the routing state for display.
-    pub fn next_agent(&self) -> Option<AgentId> {
+    /// The agent workgroup `id` would ring next for its next visitor (or a
+    /// new one), advancing nothing: the routing state for display.
+    pub fn next_agent(&self, id: &str) -> Result<Option<AgentId>, CoreError> {
         let st = &self.state;
-        let visitor = self
-            .queue()
-            .next()
-            .map(|s| s.customer_id.clone())
-            .unwrap_or_else(|| VisitorId::from(""));
-        st.router.peek(st.placing(&visitor), &st.rng)
-    }
-
-    /// The routing mode in force.
-    pub fn routing_mode(&self) -> RoutingMode {
-        self.state.router.mode()
+        let g = st
+            .groups
+            .get(id)
+            .ok_or_else(|| CoreError::WorkgroupNotFound(WorkgroupId::from(id)))?;
+        Ok(st.next_agent_in(g))
     }
 
     /// Sessions, agents, queue, ratings and totals.
@@ -301,12 +330,16 @@ impl Center {
             ]
         };
         let timeouts_changed = durations(&config) != durations(&st.config);
-        let mode_changed = config.routing_mode != st.router.mode();
+        let mode_changed = config.routing_mode != st.config.routing_mode;
         st.config = config;
         st.forget_ended_beyond_limit();
         st.forget_agents_beyond_limit();
         if mode_changed {
-            st.rebuild_router();
+            let default = WorkgroupId::from(DEFAULT_WORKGROUP);
+            if let Some(g) = st.groups.get_mut(&default) {
+                g.settings.routing_mode = st.config.routing_mode;
+            }
+            st.rebuild_group(&default);
         }
         if timeouts_changed {
             st.rearm_timers();
@@ -392,6 +425,22 @@ impl Center {
                 agent_name,
             } => st.register_agent(now, &agent_id, agent_name),
             Command::SetAgentWeight { agent_id, weight } => st.set_weight(&agent_id, weight),
+            Command::SetAgentCapacity {
+                agent_id,
+                max_concurrent,
+            } => st.set_capacity(&agent_id, max_concurrent),
+            Command::SetAgentWorkgroups {
+                agent_id,
+                workgroups,
+            } => st.set_workgroups(&agent_id, workgroups),
+            Command::CreateWorkgroup {
+                workgroup_id,
+                settings,
+            } => st.create_workgroup(workgroup_id, settings),
+            Command::UpdateWorkgroup {
+                workgroup_id,
+                settings,
+            } => st.update_workgroup(now, &workgroup_id, settings),
             Command::AgentAvailable { agent_id } => st.set_ready(now, &agent_id, true),
             Command::AgentNotReady { agent_id } => st.set_ready(now, &agent_id, false),
             Command::AgentOffline { agent_id } => st.agent_offline(out, now, &agent_id),
@@ -445,7 +494,7 @@ pub struct SnapshotRef<'a> {
 
 impl Snapshot {
     /// Bumped whenever the state's shape changes.
-    pub const VERSION: u32 = 1;
+    pub const VERSION: u32 = 2;
 }
 
 /// Why a snapshot could not be restored.
@@ -467,6 +516,17 @@ fn rehash<K: Eq + core::hash::Hash, V>(map: Map<K, V>, hasher: &FixedState) -> M
 }
 
 impl State {
+    /// The agent workgroup `g` would ring next for its next visitor (or a
+    /// new one), advancing nothing.
+    pub(crate) fn next_agent_in(&self, g: &Workgroup) -> Option<AgentId> {
+        let visitor = g
+            .front()
+            .and_then(|(_, sid)| self.sessions.get(sid))
+            .map(|s| s.customer_id.clone())
+            .unwrap_or_else(|| VisitorId::from(""));
+        g.peek(self.placing(&visitor), &self.rng)
+    }
+
     /// What routing may weigh about `visitor`.
     pub(crate) fn placing<'a>(&'a self, visitor: &'a VisitorId) -> Placing<'a> {
         Placing {
@@ -509,19 +569,28 @@ impl State {
         }
     }
 
-    /// A fresh router for the configured mode, holding the Ready agents.
-    fn rebuild_router(&mut self) {
-        let mut router = Router::new(self.config.routing_mode);
-        let mut ready: Vec<&crate::Agent> = self
+    /// Visitors queued in all workgroups.
+    pub(crate) fn queued(&self) -> usize {
+        self.groups.values().map(|g| g.queue.len()).sum()
+    }
+
+    /// Fresh routers for workgroup `id`'s mode, holding its Ready members.
+    /// O(agents): for configuration changes only.
+    pub(crate) fn rebuild_group(&mut self, id: &WorkgroupId) {
+        let Some(g) = self.groups.get_mut(id) else {
+            return;
+        };
+        g.reset_tiers();
+        let mut ready: Vec<&Agent> = self
             .agents
             .values()
-            .filter(|a| a.state == crate::AgentState::Ready)
+            .filter(|a| a.state == crate::AgentState::Ready && a.workgroups.contains_key(id))
             .collect();
         ready.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         for a in ready {
-            router.insert(a.candidate());
+            g.insert(a.workgroups[id], a.candidate());
         }
-        self.router = router;
+        self.dirty.insert(id.clone());
     }
 
     /// Re-arms every timer from when its wait began, under the current
@@ -587,7 +656,7 @@ impl State {
     /// the safety-net tick armed while anyone waits.
     fn after_input(&mut self, out: &mut Outbox, now: Timestamp) {
         self.dispatch(out, now);
-        if !self.queue.is_empty() && !self.timers.tick_armed() {
+        if !self.timers.tick_armed() && self.queued() > 0 {
             let at = now.saturating_add(self.config.dispatch_interval());
             self.timers.arm_tick(at);
         }
@@ -626,7 +695,15 @@ impl State {
                 self.resume(at, &agent, lane);
                 at
             }
-            Due::Tick(at) => at,
+            Due::Overflow(at, id) => {
+                self.place_overflow(at, &id);
+                at
+            }
+            Due::Tick(at) => {
+                // The safety net: look at every group again.
+                self.dirty.extend(self.groups.keys().cloned());
+                at
+            }
         }
     }
 }

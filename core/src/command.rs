@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentId, SessionId, VisitorId};
+use crate::workgroup::{Membership, WorkgroupSettings};
+use crate::{AgentId, SessionId, VisitorId, WorkgroupId};
 
 /// How an agent answers a call; recorded on the session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -115,6 +116,37 @@ pub enum Command {
         agent_id: AgentId,
         /// Relative weight; multiplied by the agent's average rating.
         weight: u32,
+    },
+    /// Sets how many calls an agent holds at once (1 to 100; not below what
+    /// it holds now).
+    SetAgentCapacity {
+        /// The agent.
+        agent_id: AgentId,
+        /// Most calls at once.
+        max_concurrent: u32,
+    },
+    /// Replaces the workgroups an agent belongs to, with its skill levels.
+    SetAgentWorkgroups {
+        /// The agent.
+        agent_id: AgentId,
+        /// One to 32 memberships, each group once.
+        workgroups: Vec<Membership>,
+    },
+    /// Creates a workgroup with its own queue and routing.
+    CreateWorkgroup {
+        /// The new group's id; must not exist.
+        workgroup_id: WorkgroupId,
+        /// Its settings.
+        settings: WorkgroupSettings,
+    },
+    /// Replaces a workgroup's settings. A new routing mode starts afresh
+    /// (cursor and all); a new overflow rule applies to visitors already
+    /// waiting, counted from when they joined.
+    UpdateWorkgroup {
+        /// The group.
+        workgroup_id: WorkgroupId,
+        /// Its new settings.
+        settings: WorkgroupSettings,
     },
     /// An Online agent becomes Ready.
     AgentAvailable {

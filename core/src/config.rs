@@ -34,8 +34,12 @@ pub struct Config {
     /// Most ended sessions kept in memory for ratings and listing; the oldest
     /// are forgotten first. Statistics are aggregates and keep counting them.
     pub ended_sessions_max: usize,
-    /// How a Ready agent is chosen for a visitor.
+    /// How a Ready agent is chosen for a visitor of the `default` workgroup
+    /// (other workgroups set their own).
     pub routing_mode: RoutingMode,
+    /// Calls a new agent may hold at once (1 to 100; 1 for calls, more for
+    /// chat); each agent's can be changed at runtime.
+    pub max_concurrent: u32,
     /// Most visitors whose last agent is remembered (for `recent` routing).
     pub recent_visitors_max: usize,
     /// After-call work: an agent stays Online this long after a call, then is
@@ -68,6 +72,7 @@ impl Default for Config {
             max_agents: 10_000,
             ended_sessions_max: 100_000,
             routing_mode: RoutingMode::RoundRobin,
+            max_concurrent: 1,
             recent_visitors_max: 100_000,
             wrap_up_secs: 0,
             max_no_answer: 3,
@@ -106,6 +111,12 @@ impl Config {
                     reason: "must be greater than zero",
                 });
             }
+        }
+        if !(1..=crate::agent::CONCURRENT_MAX).contains(&self.max_concurrent) {
+            return Err(ConfigError {
+                key: "max_concurrent",
+                reason: "must be from 1 to 100",
+            });
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Why the core refused a command. A refused command changes no state.
 
-use crate::{AgentId, AgentState, SessionId, SessionStatus, VisitorId};
+use crate::{AgentId, AgentState, SessionId, SessionStatus, VisitorId, WorkgroupId};
 
 /// The class of a refusal, which the HTTP adapter maps to a status code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +73,12 @@ pub enum CoreError {
     /// The session ended without ever being answered, so there is no call to rate.
     #[error("session {0} was never answered")]
     NotAnswered(SessionId),
+    /// No workgroup has this id.
+    #[error("workgroup {0} not found")]
+    WorkgroupNotFound(WorkgroupId),
+    /// A workgroup with this id exists already.
+    #[error("workgroup {0} already exists")]
+    WorkgroupExists(WorkgroupId),
     /// `max_queue_size` visitors are already waiting.
     #[error("queue is full ({max} waiting)")]
     QueueFull {
@@ -91,6 +97,12 @@ pub enum CoreError {
         /// The configured bound.
         max: usize,
     },
+    /// The center holds as many workgroups as it may.
+    #[error("too many workgroups ({max})")]
+    TooManyWorkgroups {
+        /// The bound.
+        max: usize,
+    },
 }
 
 impl CoreError {
@@ -100,16 +112,19 @@ impl CoreError {
             CoreError::InvalidInput { .. } => ErrorKind::InvalidInput,
             CoreError::SessionNotFound(_)
             | CoreError::AgentNotFound(_)
-            | CoreError::VisitorNotFound(_) => ErrorKind::NotFound,
+            | CoreError::VisitorNotFound(_)
+            | CoreError::WorkgroupNotFound(_) => ErrorKind::NotFound,
             CoreError::AgentState { .. }
             | CoreError::SessionState { .. }
             | CoreError::VisitorBusy { .. }
             | CoreError::TransferToSelf(_)
             | CoreError::AlreadyRated(_)
-            | CoreError::NotAnswered(_) => ErrorKind::Conflict,
+            | CoreError::NotAnswered(_)
+            | CoreError::WorkgroupExists(_) => ErrorKind::Conflict,
             CoreError::QueueFull { .. }
             | CoreError::TooManySessions { .. }
-            | CoreError::TooManyAgents { .. } => ErrorKind::LimitReached,
+            | CoreError::TooManyAgents { .. }
+            | CoreError::TooManyWorkgroups { .. } => ErrorKind::LimitReached,
         }
     }
 
@@ -129,6 +144,9 @@ impl CoreError {
             CoreError::QueueFull { .. } => "queue_full",
             CoreError::TooManySessions { .. } => "too_many_sessions",
             CoreError::TooManyAgents { .. } => "too_many_agents",
+            CoreError::WorkgroupNotFound(_) => "workgroup_not_found",
+            CoreError::WorkgroupExists(_) => "workgroup_exists",
+            CoreError::TooManyWorkgroups { .. } => "too_many_workgroups",
         }
     }
 }

@@ -64,6 +64,10 @@ id_type!(
     AgentId
 );
 id_type!(
+    /// A workgroup (skill group) id, chosen by whoever creates it (e.g. `billing`).
+    WorkgroupId
+);
+id_type!(
     /// A visitor (customer) id, chosen by the visitor's page (e.g. `cust_001`).
     VisitorId
 );

@@ -2,9 +2,10 @@
 //! simulator call this after every step; production never pays for it.
 
 use crate::center::State;
-use crate::routing::Routing;
+use crate::routing::RoutingMode;
 use crate::session::Stage;
 use crate::timers::Lane;
+use crate::workgroup::{DEFAULT_WORKGROUP, WORKGROUPS_MAX};
 use crate::{AgentState, SessionStatus};
 
 macro_rules! ensure {
@@ -17,10 +18,32 @@ macro_rules! ensure {
 
 impl State {
     pub(crate) fn check_invariants(&self) -> Result<(), String> {
-        // Agents: Ringing/Busy iff holding exactly the session that names them.
+        self.check_agents()?;
+        self.check_sessions()?;
+        self.check_workgroups()?;
+        self.check_bounds()
+    }
+
+    /// Each agent's state follows from what it holds; it holds exactly the
+    /// sessions that name it, never beyond its capacity.
+    fn check_agents(&self) -> Result<(), String> {
         let mut by_state = [0usize; 5];
         for a in self.agents.values() {
             by_state[a.state.index()] += 1;
+            ensure!(
+                a.state == a.derived_state(),
+                "agent {} is {} but what it holds makes it {}",
+                a.id,
+                a.state,
+                a.derived_state()
+            );
+            ensure!(
+                a.load() <= a.max_concurrent as usize,
+                "agent {} holds {} sessions, capacity {}",
+                a.id,
+                a.load(),
+                a.max_concurrent
+            );
             if let Some(r) = a.resume {
                 ensure!(
                     a.state == AgentState::Online,
@@ -34,20 +57,27 @@ impl State {
                     a.id
                 );
             }
-            match (a.state, &a.session) {
-                (AgentState::Ringing | AgentState::Busy, Some(sid)) => ensure!(
-                    self.agent_holds(a, sid),
-                    "agent {} is {} but session {sid} does not name it",
+            if let Some(sid) = &a.offer {
+                ensure!(
+                    self.agent_holds(a, sid, true),
+                    "agent {} is offered {sid}, which does not ring it",
+                    a.id
+                );
+            }
+            for c in &a.calls {
+                ensure!(
+                    self.agent_holds(a, &c.session_id, false),
+                    "agent {} is in {}, which is not Active with it",
                     a.id,
-                    a.state
-                ),
-                (AgentState::Ringing | AgentState::Busy, None) => {
-                    return Err(format!("agent {} is {} with no session", a.id, a.state))
-                }
-                (_, Some(sid)) => {
-                    return Err(format!("agent {} is {} but holds {sid}", a.id, a.state))
-                }
-                (_, None) => {}
+                    c.session_id
+                );
+            }
+            for g in a.workgroups.keys() {
+                ensure!(
+                    self.groups.contains_key(g),
+                    "agent {} belongs to missing workgroup {g}",
+                    a.id
+                );
             }
         }
         ensure!(
@@ -55,14 +85,11 @@ impl State {
             "agent counts {:?} != recount {by_state:?}",
             self.counts.agents
         );
-        ensure!(
-            self.router.len() == by_state[AgentState::Ready.index()],
-            "router holds {} agents, {} are Ready",
-            self.router.len(),
-            by_state[AgentState::Ready.index()]
-        );
+        Ok(())
+    }
 
-        // Sessions: each stage agrees with the queue, the agents and the timers.
+    /// Each session's stage agrees with its queue, its agent and the timers.
+    fn check_sessions(&self) -> Result<(), String> {
         let (mut queued, mut ringing, mut active) = (0usize, 0usize, 0usize);
         for s in self.sessions.values() {
             let open = s.status() != SessionStatus::Ended;
@@ -84,14 +111,21 @@ impl State {
                 Stage::Queued { key } => {
                     queued += 1;
                     ensure!(
-                        self.queue.contains(*key, &s.id),
-                        "session {} not in queue",
+                        self.groups
+                            .get(&s.workgroup)
+                            .is_some_and(|g| g.queue.contains(*key, &s.id)),
+                        "session {} not in its workgroup's queue",
                         s.id
                     );
                     ensure!(
                         s.queue_timer
                             .is_some_and(|t| self.timers.is_armed(Lane::Queue, t)),
                         "queued session {} has no queue timeout",
+                        s.id
+                    );
+                    ensure!(
+                        self.overflow_placed(&s.id, *key),
+                        "queued session {} is misplaced for overflow",
                         s.id
                     );
                 }
@@ -104,9 +138,7 @@ impl State {
                     );
                     let a = self.agents.get(agent);
                     ensure!(
-                        a.is_some_and(
-                            |a| a.state == AgentState::Ringing && a.session.as_ref() == Some(&s.id)
-                        ),
+                        a.is_some_and(|a| a.offer.as_ref() == Some(&s.id)),
                         "session {} rings {agent}, which does not hold it",
                         s.id
                     );
@@ -115,10 +147,8 @@ impl State {
                     active += 1;
                     let a = self.agents.get(agent);
                     ensure!(
-                        a.is_some_and(
-                            |a| a.state == AgentState::Busy && a.session.as_ref() == Some(&s.id)
-                        ),
-                        "session {} is with {agent}, which is not Busy on it",
+                        a.is_some_and(|a| a.calls.iter().any(|c| c.session_id == s.id)),
+                        "session {} is with {agent}, which does not hold it",
                         s.id
                     );
                     ensure!(
@@ -131,9 +161,9 @@ impl State {
             }
         }
         ensure!(
-            queued == self.queue.len(),
-            "{queued} sessions queued, queue holds {}",
-            self.queue.len()
+            queued == self.queued(),
+            "{queued} sessions queued, queues hold {}",
+            self.queued()
         );
         ensure!(
             queued + ringing == self.counts.waiting && active == self.counts.active,
@@ -148,8 +178,72 @@ impl State {
             self.visitors.len(),
             queued + ringing + active
         );
+        Ok(())
+    }
 
-        // Bounds.
+    /// Each workgroup's Ready set is exactly its Ready members; overflowed
+    /// visitors are queued in a group that overflows there; and nobody waits
+    /// where an agent is Ready (work conservation), except under manual
+    /// routing, where agents pick from the queue themselves.
+    fn check_workgroups(&self) -> Result<(), String> {
+        ensure!(self.dirty.is_empty(), "dispatch left groups to look at");
+        ensure!(
+            self.groups.contains_key(DEFAULT_WORKGROUP),
+            "the default workgroup is missing"
+        );
+        for g in self.groups.values() {
+            ensure!(
+                g.settings
+                    .overflow()
+                    .is_none_or(|o| self.groups.contains_key(&o.to)),
+                "workgroup {} overflows to a missing group",
+                g.id
+            );
+            for (level, tier) in &g.tiers {
+                ensure!(
+                    tier.mode() == g.settings.routing_mode,
+                    "workgroup {} level {level} routes by {:?}",
+                    g.id,
+                    tier.mode()
+                );
+            }
+            let members = self
+                .agents
+                .values()
+                .filter(|a| a.state == AgentState::Ready && a.workgroups.contains_key(&g.id))
+                .count();
+            ensure!(
+                g.ready_len() == members,
+                "workgroup {} routes among {} agents, {members} members are Ready",
+                g.id,
+                g.ready_len()
+            );
+            for (key, sid) in g.overflow_in.iter() {
+                let from = self.sessions.get(sid).and_then(|s| {
+                    let source = self.groups.get(&s.workgroup)?;
+                    let to = source.settings.overflow()?.to;
+                    source.queue.contains(*key, sid).then_some(to)
+                });
+                ensure!(
+                    from.as_ref() == Some(&g.id),
+                    "workgroup {} holds overflowed {sid}, which is not queued to overflow here",
+                    g.id
+                );
+            }
+            ensure!(
+                g.front().is_none()
+                    || !g.has_ready()
+                    || g.settings.routing_mode == RoutingMode::Manual,
+                "workgroup {}: {} waiting while {} members are Ready",
+                g.id,
+                g.queue.len() + g.overflow_in.len(),
+                g.ready_len()
+            );
+        }
+        Ok(())
+    }
+
+    fn check_bounds(&self) -> Result<(), String> {
         ensure!(
             self.counts.waiting <= self.config.max_queue_size,
             "{} waiting > max_queue_size {}",
@@ -168,16 +262,9 @@ impl State {
             self.agents.len() <= self.config.max_agents,
             "more agents than max_agents"
         );
-
-        // Work conservation: nobody queues while an agent is Ready (except
-        // under manual routing, where agents pick from the queue themselves).
         ensure!(
-            self.queue.is_empty()
-                || self.router.is_empty()
-                || self.router.mode() == crate::routing::RoutingMode::Manual,
-            "{} queued while {} agents are Ready",
-            self.queue.len(),
-            self.router.len()
+            self.groups.len() <= WORKGROUPS_MAX,
+            "more workgroups than the bound"
         );
         Ok(())
     }

@@ -63,19 +63,24 @@ mod stats;
 mod time;
 mod timers;
 mod transfer;
+mod workgroup;
 
-pub use agent::{Agent, AgentCallStats, AgentState, Resume, ResumeReason};
+pub use agent::{Agent, AgentCallStats, AgentState, Call, Resume, ResumeReason, CONCURRENT_MAX};
 pub use center::{Center, RestoreError, Snapshot, SnapshotRef, VisitorStatus};
 pub use clock::{Clock, ManualClock};
 pub use command::{Command, Media, Party, Reply};
 pub use config::{Config, ConfigError};
 pub use error::{CoreError, ErrorKind};
 pub use event::{Event, EventKind, Recipient};
-pub use ids::{AgentId, RoomId, SessionId, VisitorId, ROOM_PREFIX};
+pub use ids::{AgentId, RoomId, SessionId, VisitorId, WorkgroupId, ROOM_PREFIX};
 pub use prng::Prng;
 pub use session::{EndReason, Rating, Session, SessionStatus, PRIORITY_MAX};
 pub use stats::{
     AgentCounts, DayCounts, DayTrend, QueueStats, RatingStats, SessionCounts, Stats, Totals,
-    TREND_DAYS_MAX,
+    WorkgroupStats, TREND_DAYS_MAX,
 };
 pub use time::Timestamp;
+pub use workgroup::{
+    Membership, Workgroup, WorkgroupCounters, WorkgroupSettings, DEFAULT_WORKGROUP,
+    MEMBERSHIPS_MAX, SKILL_LEVEL_MAX, WORKGROUPS_MAX,
+};

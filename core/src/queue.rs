@@ -17,39 +17,59 @@ pub(crate) struct QueueKey {
     seq: i64,
 }
 
+/// Hands out queue keys. Shared by every workgroup's queue, so keys are
+/// unique and comparable across groups (overflow merges two queues).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct KeyGen {
+    next_tail: i64,
+    next_head: i64,
+}
+
+impl KeyGen {
+    /// A place by virtual arrival time `at` (ms).
+    pub(crate) fn tail(&mut self, at: i64) -> QueueKey {
+        let key = QueueKey {
+            band: 1,
+            at,
+            seq: self.next_tail,
+        };
+        self.next_tail += 1;
+        key
+    }
+
+    /// A place in front of everyone (after a reject or ring timeout).
+    pub(crate) fn head(&mut self) -> QueueKey {
+        self.next_head -= 1;
+        QueueKey {
+            band: 0,
+            at: self.next_head,
+            seq: 0,
+        }
+    }
+}
+
+/// Waiting visitors in key order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "QueueRepr", into = "QueueRepr")]
 pub(crate) struct Queue {
     entries: BTreeMap<QueueKey, SessionId>,
-    next_tail: i64,
-    next_head: i64,
 }
 
 /// The queue as stored in snapshots: entries as a list, since their keys are
 /// not strings.
 #[derive(Serialize, Deserialize)]
-struct QueueRepr {
-    entries: Vec<(QueueKey, SessionId)>,
-    next_tail: i64,
-    next_head: i64,
-}
+struct QueueRepr(Vec<(QueueKey, SessionId)>);
 
 impl From<Queue> for QueueRepr {
     fn from(q: Queue) -> Self {
-        QueueRepr {
-            entries: q.entries.into_iter().collect(),
-            next_tail: q.next_tail,
-            next_head: q.next_head,
-        }
+        QueueRepr(q.entries.into_iter().collect())
     }
 }
 
 impl From<QueueRepr> for Queue {
     fn from(r: QueueRepr) -> Self {
         Queue {
-            entries: r.entries.into_iter().collect(),
-            next_tail: r.next_tail,
-            next_head: r.next_head,
+            entries: r.0.into_iter().collect(),
         }
     }
 }
@@ -59,37 +79,8 @@ impl Queue {
         self.entries.len()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Queues a visitor by virtual arrival time `at` (ms).
-    pub(crate) fn insert(&mut self, id: SessionId, at: i64) -> QueueKey {
-        let key = QueueKey {
-            band: 1,
-            at,
-            seq: self.next_tail,
-        };
-        self.next_tail += 1;
+    pub(crate) fn insert(&mut self, key: QueueKey, id: SessionId) {
         self.entries.insert(key, id);
-        key
-    }
-
-    /// Puts a visitor back in front of everyone (after a reject or ring timeout).
-    pub(crate) fn push_front(&mut self, id: SessionId) -> QueueKey {
-        self.next_head -= 1;
-        let key = QueueKey {
-            band: 0,
-            at: self.next_head,
-            seq: 0,
-        };
-        self.entries.insert(key, id);
-        key
-    }
-
-    #[cfg(test)]
-    fn push_back(&mut self, id: SessionId) -> QueueKey {
-        self.insert(id, 0)
     }
 
     pub(crate) fn front(&self) -> Option<(QueueKey, &SessionId)> {
@@ -110,8 +101,8 @@ impl Queue {
         self.entries.get(&key) == Some(id)
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &SessionId> {
-        self.entries.values()
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&QueueKey, &SessionId)> {
+        self.entries.iter()
     }
 }
 
@@ -120,24 +111,37 @@ mod tests {
     use super::*;
 
     fn ids(q: &Queue) -> Vec<&str> {
-        q.iter().map(SessionId::as_str).collect()
+        q.iter().map(|(_, id)| id.as_str()).collect()
     }
 
     #[test]
     fn fifo_with_head_requeue_and_removal() {
-        let mut q = Queue::default();
-        let a = q.push_back("a".into());
-        let b = q.push_back("b".into());
-        let c = q.push_front("c".into());
+        let (mut q, mut keys) = (Queue::default(), KeyGen::default());
+        let push = |q: &mut Queue, key: QueueKey, id: &str| {
+            q.insert(key, id.into());
+            key
+        };
+        let a = push(&mut q, keys.tail(0), "a");
+        let b = push(&mut q, keys.tail(0), "b");
+        let c = push(&mut q, keys.head(), "c");
         assert_eq!(ids(&q), ["c", "a", "b"]);
         assert_eq!(q.position(c), 1);
         assert_eq!(q.position(b), 3);
         assert_eq!(q.remove(a), Some("a".into()));
         assert_eq!(q.position(b), 2);
-        let d = q.push_front("d".into());
+        let d = push(&mut q, keys.head(), "d");
         assert_eq!(ids(&q), ["d", "c", "b"]);
         assert_eq!(q.front().map(|(k, _)| k), Some(d));
         assert!(q.contains(b, &"b".into()));
         assert!(!q.contains(a, &"a".into()));
+    }
+
+    #[test]
+    fn earlier_virtual_arrival_goes_first_and_ties_keep_arrival_order() {
+        let (mut q, mut keys) = (Queue::default(), KeyGen::default());
+        q.insert(keys.tail(100), "late".into());
+        q.insert(keys.tail(50), "vip".into());
+        q.insert(keys.tail(100), "later".into());
+        assert_eq!(ids(&q), ["vip", "late", "later"]);
     }
 }

@@ -2,75 +2,164 @@
 //! call starts only when the agent answers. Also dispatch, which decides when
 //! to ring.
 
-use crate::agent::{transition, ResumeReason};
+use core::time::Duration;
+
+use crate::agent::{Call, ResumeReason};
 use crate::center::{Outbox, State};
-use crate::routing::{Placing, Routing};
+use crate::queue::QueueKey;
+use crate::routing::{Placing, RoutingMode};
 use crate::session::Stage;
 use crate::timers::Lane;
 use crate::{
     AgentId, AgentState, CoreError, EndReason, EventKind, Media, Party, Recipient, Reply,
-    SessionId, Timestamp,
+    SessionId, Timestamp, WorkgroupId,
 };
 
 impl State {
-    /// Rings agents for queued visitors, head first, while both exist. Called
+    /// Rings agents for queued visitors while a workgroup has both. Called
     /// after every input, so a Ready agent and a waiting visitor meet at once.
+    /// Only groups marked dirty (an agent became Ready, a visitor arrived)
+    /// are looked at; among them, the visitor with the smallest queue key is
+    /// served first.
     pub(crate) fn dispatch(&mut self, out: &mut Outbox, now: Timestamp) {
-        while !self.router.is_empty() {
-            let Some((key, id)) = self.queue.front() else {
-                return;
-            };
-            let id = id.clone();
-            let Some(session) = self.sessions.get(&id) else {
-                // Unreachable while the invariants hold; drop the stray entry.
-                self.queue.remove(key);
+        while let Some(group) = self.next_dirty() {
+            let Some(g) = self.groups.get(&group) else {
                 continue;
             };
-            let visitor = session.customer_id.clone();
+            let Some((_, id)) = g.front() else {
+                continue;
+            };
+            let id = id.clone();
+            let Some(visitor) = self.sessions.get(&id).map(|s| s.customer_id.clone()) else {
+                // Unreachable while the invariants hold.
+                self.dirty.remove(&group);
+                continue;
+            };
             let placing = Placing {
                 visitor: &visitor,
                 last_agent: self.last_agent.get(&visitor).map(|(a, _)| a),
             };
-            let Some(agent) = self.router.pick(placing, &mut self.rng) else {
-                return;
+            let Some((level, agent)) = g.choose(placing, &mut self.rng) else {
+                self.dirty.remove(&group);
+                continue;
             };
+            if let Some(g) = self.groups.get_mut(&group) {
+                g.picked(level, &agent);
+            }
             self.unqueue(&id);
             self.offer(out, now, &id, &agent);
         }
     }
 
-    /// Takes a queued session out of the queue.
+    /// The dirty group whose next visitor has the smallest key, among those
+    /// that could ring someone; forgets the ones that cannot.
+    fn next_dirty(&mut self) -> Option<WorkgroupId> {
+        let mut best: Option<(QueueKey, WorkgroupId)> = None;
+        let groups = &self.groups;
+        self.dirty.retain(|id| {
+            let Some(g) = groups.get(id) else {
+                return false;
+            };
+            let front = g.front().map(|(key, _)| key);
+            match front {
+                Some(key) if g.has_ready() && g.settings.routing_mode != RoutingMode::Manual => {
+                    if best.as_ref().is_none_or(|(b, _)| key < *b) {
+                        best = Some((key, id.clone()));
+                    }
+                    true
+                }
+                _ => false,
+            }
+        });
+        best.map(|(_, id)| id)
+    }
+
+    /// Takes a queued session out of its queue, and out of its overflow
+    /// group's, cancelling any overflow timer.
     pub(crate) fn unqueue(&mut self, id: &SessionId) {
-        if let Some(Stage::Queued { key }) = self.sessions.get(id).map(|s| &s.stage) {
-            self.queue.remove(*key);
+        let Some(s) = self.sessions.get(id) else {
+            return;
+        };
+        let Stage::Queued { key } = s.stage else {
+            return;
+        };
+        let Some(g) = self.groups.get_mut(&s.workgroup) else {
+            return;
+        };
+        g.queue.remove(key);
+        if let Some(overflow) = g.settings.overflow() {
+            let at = s.created_at.saturating_add(overflow.after);
+            self.timers.cancel_overflow(at, id);
+            if let Some(to) = self.groups.get_mut(&overflow.to) {
+                to.overflow_in.remove(key);
+            }
         }
     }
 
-    /// Puts a Waiting session in the queue (at the head after a reject or ring
-    /// timeout) and tells the visitor their place. Returns that place.
-    pub(crate) fn enqueue(&mut self, out: &mut Outbox, id: &SessionId, at_head: bool) -> usize {
+    /// Puts a Waiting session in its group's queue (at the head after a
+    /// reject or ring timeout) and tells the visitor their place. Returns
+    /// that place.
+    pub(crate) fn enqueue(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        id: &SessionId,
+        at_head: bool,
+    ) -> usize {
         let Some(s) = self.sessions.get_mut(id) else {
             return 0;
         };
         let key = if at_head {
-            self.queue.push_front(id.clone())
+            self.keys.head()
         } else {
             let credit = i64::from(s.priority)
                 .saturating_mul(self.config.priority_aging_secs as i64)
                 .saturating_mul(1000);
             let at = (s.created_at.as_millis() as i64).saturating_sub(credit);
-            self.queue.insert(id.clone(), at)
+            self.keys.tail(at)
         };
         s.stage = Stage::Queued { key };
-        let position = if at_head { 1 } else { self.queue.position(key) };
+        let (customer, group) = (s.customer_id.clone(), s.workgroup.clone());
+        let Some(g) = self.groups.get_mut(&group) else {
+            return 0;
+        };
+        g.queue.insert(key, id.clone());
+        let position = g.queue.position(key);
+        self.dirty.insert(group.clone());
+        self.place_overflow(now, id);
         out.push(
-            Recipient::Visitor(s.customer_id.clone()),
+            Recipient::Visitor(customer),
             EventKind::Queued {
                 session_id: id.clone(),
                 position,
             },
         );
         position
+    }
+
+    /// Makes queued session `id` eligible in its group's overflow group if it
+    /// has waited long enough, else arms the timer for when it will have.
+    pub(crate) fn place_overflow(&mut self, now: Timestamp, id: &SessionId) {
+        let Some(s) = self.sessions.get(id) else {
+            return;
+        };
+        let Stage::Queued { key } = s.stage else {
+            return;
+        };
+        let Some(overflow) = self
+            .groups
+            .get(&s.workgroup)
+            .and_then(|g| g.settings.overflow())
+        else {
+            return;
+        };
+        let at = s.created_at.saturating_add(overflow.after);
+        if now < at {
+            self.timers.arm_overflow(at, id.clone());
+        } else if let Some(to) = self.groups.get_mut(&overflow.to) {
+            to.overflow_in.insert(key, id.clone());
+            self.dirty.insert(overflow.to);
+        }
     }
 
     /// Rings `agent` (Ready) for session `id` (Waiting, not queued).
@@ -88,14 +177,7 @@ impl State {
         let timer = self
             .timers
             .arm(Lane::Ring, now.saturating_add(timeout), id.clone());
-        transition(
-            a,
-            AgentState::Ringing,
-            now,
-            &mut self.counts,
-            &mut self.router,
-        );
-        a.session = Some(id.clone());
+        a.offer = Some(id.clone());
         a.stats.offered += 1;
         s.stage = Stage::Ringing {
             agent: agent.clone(),
@@ -120,6 +202,7 @@ impl State {
                 agent_name: a.name.clone(),
             },
         );
+        self.settle(agent, now);
     }
 
     /// Cancels the ring of session `id`: the agent is freed and the visitor
@@ -135,11 +218,11 @@ impl State {
         let (agent, timer) = (agent.clone(), *timer);
         let overdue = now >= s.queue_deadline(self.config.queue_timeout());
         self.timers.cancel(Lane::Ring, timer);
-        self.release_agent(now, &agent);
+        self.release_agent(now, &agent, id);
         if overdue {
             self.queue_timeout(out, now, id);
         } else {
-            self.enqueue(out, id, true);
+            self.enqueue(out, now, id, true);
         }
     }
 
@@ -155,7 +238,7 @@ impl State {
             .agents
             .get_mut(agent)
             .ok_or_else(|| CoreError::AgentNotFound(agent.clone()))?;
-        let ringing = match (&a.state, &a.session) {
+        let ringing = match (&a.state, &a.offer) {
             (AgentState::Ringing, Some(id)) => self.sessions.get_mut(id),
             _ => None,
         };
@@ -183,7 +266,11 @@ impl State {
         if let Some(t) = s.queue_timer.take() {
             self.timers.cancel(Lane::Queue, t);
         }
-        transition(a, AgentState::Busy, now, &mut self.counts, &mut self.router);
+        a.offer = None;
+        a.calls.push(Call {
+            session_id: s.id.clone(),
+            since: now,
+        });
         let ring_ms = now.as_millis().saturating_sub(since.as_millis());
         a.no_answer = 0;
         a.stats.answered += 1;
@@ -193,6 +280,16 @@ impl State {
         self.counts.active += 1;
         self.totals.answered += 1;
         let (id, customer) = (s.id.clone(), s.customer_id.clone());
+        let waited = now.saturating_since(s.created_at);
+        if let Some(g) = self.groups.get_mut(&s.workgroup) {
+            let c = &mut g.counters;
+            c.answered += 1;
+            c.wait_ms_total += waited.as_millis() as u64;
+            if waited <= Duration::from_secs(g.settings.service_level_secs) {
+                c.answered_in_time += 1;
+            }
+        }
+        self.settle(agent, now);
         self.day_mut(now).answered += 1;
         self.remember_agent(&customer, agent);
         let accepted = EventKind::CallAccepted {
@@ -213,7 +310,7 @@ impl State {
         agent: &AgentId,
     ) -> Result<Reply, CoreError> {
         let a = self.expect_agent_state(agent, &[AgentState::Ringing], "ringing")?;
-        let id = a.session.clone();
+        let id = a.offer.clone();
         if let Some(a) = self.agents.get_mut(agent) {
             a.stats.rejected += 1;
             a.no_answer = 0;
@@ -251,7 +348,10 @@ impl State {
         let max = self.config.max_no_answer;
         if max > 0 && missed >= max {
             // Not there: stop offering calls until the agent comes back.
-            self.set_agent_state(&agent, AgentState::Online, now);
+            if let Some(a) = self.agents.get_mut(&agent) {
+                a.available = false;
+            }
+            self.settle(&agent, now);
             out.push(
                 Recipient::Agent(agent.clone()),
                 EventKind::AgentNoAnswer {
@@ -307,7 +407,7 @@ impl State {
             None => self.unqueue(id),
             Some((previous, timer)) => {
                 self.timers.cancel(Lane::Ring, timer);
-                self.release_agent(now, &previous);
+                self.release_agent(now, &previous, id);
             }
         }
         self.offer(out, now, id, agent);

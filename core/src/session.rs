@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::center::{Outbox, State};
 use crate::queue::QueueKey;
-use crate::routing::{Placing, Routing};
+use crate::routing::Placing;
 use crate::timers::{Lane, TimerKey};
+use crate::workgroup::DEFAULT_WORKGROUP;
 use crate::{
-    AgentId, AgentState, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId, SessionId,
-    Timestamp, VisitorId,
+    AgentId, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId, SessionId, Timestamp,
+    VisitorId, WorkgroupId,
 };
 
 /// Longest id, name or title the core accepts, in bytes.
@@ -103,6 +104,8 @@ pub struct Session {
     pub customer_name: Option<String>,
     /// Requested skill group.
     pub preferred_skill: Option<String>,
+    /// The workgroup it queues in: `preferred_skill`, or `default`.
+    pub workgroup: WorkgroupId,
     /// 0 to 9, higher first (see `priority_aging_secs`).
     pub priority: u8,
     /// The agent who answered (the last one, after transfers). None until answered.
@@ -253,6 +256,11 @@ impl State {
                 reason: "must be an integer from 0 to 9",
             });
         }
+        let workgroup =
+            WorkgroupId::from(new.preferred_skill.as_deref().unwrap_or(DEFAULT_WORKGROUP));
+        if !self.groups.contains_key(&workgroup) {
+            return Err(CoreError::WorkgroupNotFound(workgroup));
+        }
         if let Some(open) = self.visitors.get(&new.customer_id) {
             return Err(CoreError::VisitorBusy {
                 visitor: new.customer_id,
@@ -289,6 +297,7 @@ impl State {
             customer_id: new.customer_id.clone(),
             customer_name: new.customer_name,
             preferred_skill: new.preferred_skill,
+            workgroup: workgroup.clone(),
             priority: new.priority,
             agent_id: None,
             media: None,
@@ -312,21 +321,31 @@ impl State {
         self.totals.created += 1;
         self.day_mut(now).created += 1;
 
-        // Immediate assignment: skip the queue when nobody is ahead and an agent is Ready.
-        if self.queue.is_empty() {
-            let placing = Placing {
-                visitor: &new.customer_id,
-                last_agent: self.last_agent.get(&new.customer_id).map(|(a, _)| a),
-            };
-            if let Some(agent) = self.router.pick(placing, &mut self.rng) {
-                self.offer(out, now, &id, &agent);
-                return Ok(Reply::Assigned {
-                    session_id: id,
-                    agent_id: agent,
-                });
+        // Immediate assignment: skip the queue when nobody in the group is
+        // ahead and one of its agents is Ready.
+        let placing = Placing {
+            visitor: &new.customer_id,
+            last_agent: self.last_agent.get(&new.customer_id).map(|(a, _)| a),
+        };
+        let chosen = self
+            .groups
+            .get(&workgroup)
+            .filter(|g| g.front().is_none())
+            .and_then(|g| g.choose(placing, &mut self.rng));
+        if let Some(g) = self.groups.get_mut(&workgroup) {
+            g.counters.offered += 1;
+            if let Some((level, agent)) = &chosen {
+                g.picked(*level, agent);
             }
         }
-        let position = self.enqueue(out, &id, false);
+        if let Some((_, agent)) = chosen {
+            self.offer(out, now, &id, &agent);
+            return Ok(Reply::Assigned {
+                session_id: id,
+                agent_id: agent,
+            });
+        }
+        let position = self.enqueue(out, now, &id, false);
         Ok(Reply::Queued {
             session_id: id,
             position,
@@ -411,6 +430,8 @@ impl State {
         reason: EndReason,
         by: Party,
     ) {
+        // Out of its queues while the stage still says where it is.
+        self.unqueue(id);
         let Some(s) = self.sessions.get_mut(id) else {
             return;
         };
@@ -418,16 +439,20 @@ impl State {
         s.ended_at = Some(now);
         s.end_reason = Some(reason);
         s.ended_by = Some(by);
-        let customer = s.customer_id.clone();
+        let (customer, group) = (s.customer_id.clone(), s.workgroup.clone());
         if let Some(t) = s.timeout_timer.take() {
             self.timers.cancel(Lane::Session, t);
         }
         if let Some(t) = s.queue_timer.take() {
             self.timers.cancel(Lane::Queue, t);
         }
+        if matches!(stage, Stage::Queued { .. } | Stage::Ringing { .. }) {
+            if let Some(g) = self.groups.get_mut(&group) {
+                g.counters.abandoned += 1;
+            }
+        }
         let agent = match stage {
-            Stage::Queued { key } => {
-                self.queue.remove(key);
+            Stage::Queued { .. } => {
                 self.counts.waiting -= 1;
                 None
             }
@@ -453,7 +478,7 @@ impl State {
             ended_by: by,
         };
         if let Some(agent) = agent {
-            self.release_agent(now, &agent);
+            self.release_agent(now, &agent, id);
             out.push(Recipient::Agent(agent), ended.clone());
         }
         out.push(Recipient::Visitor(customer), ended);
@@ -553,12 +578,12 @@ impl State {
         });
         let agent = s.agent_id.clone();
         self.ratings.add(rating);
-        if let Some(a) = agent.and_then(|a| self.agents.get_mut(&a)) {
-            a.stats.ratings += 1;
-            a.stats.rating_sum += u64::from(rating);
-            if a.state == AgentState::Ready {
-                self.router.insert(a.candidate());
+        if let Some(agent) = agent {
+            if let Some(a) = self.agents.get_mut(&agent) {
+                a.stats.ratings += 1;
+                a.stats.rating_sum += u64::from(rating);
             }
+            self.settle(&agent, now);
         }
         Ok(Reply::Done)
     }

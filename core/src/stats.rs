@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::center::State;
-use crate::{CoreError, EndReason, Timestamp};
+use crate::workgroup::WorkgroupCounters;
+use crate::{AgentId, CoreError, EndReason, Timestamp, WorkgroupId};
 
 /// Days of history the daily trend keeps and can be asked for.
 pub const TREND_DAYS_MAX: u32 = 366;
@@ -152,6 +153,35 @@ pub struct Stats {
     pub totals: Totals,
 }
 
+/// One workgroup right now, and its service so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkgroupStats {
+    /// The workgroup.
+    pub workgroup_id: WorkgroupId,
+    /// Its routing mode.
+    pub routing_mode: crate::routing::RoutingMode,
+    /// Its own visitors queued now.
+    pub waiting: usize,
+    /// Other groups' visitors now eligible here (overflowed).
+    pub overflowed_in: usize,
+    /// How long its longest-waiting queued visitor has waited, in ms.
+    pub longest_wait_ms: u64,
+    /// Members Ready now.
+    pub ready_agents: usize,
+    /// The agent it would ring next, advancing nothing.
+    pub next_agent: Option<AgentId>,
+    /// Share of visitors answered within `service_level_secs`, among those
+    /// answered or abandoned; None before any.
+    pub service_level: Option<f64>,
+    /// The threshold, in seconds.
+    pub service_level_secs: u64,
+    /// Mean join-to-answer time of answered visitors, in ms.
+    pub average_answer_ms: Option<u64>,
+    /// Lifetime counters.
+    #[serde(flatten)]
+    pub counters: WorkgroupCounters,
+}
+
 /// Per-state counters kept in step by every transition.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Counts {
@@ -176,9 +206,10 @@ impl State {
     pub(crate) fn stats(&self) -> Stats {
         let a = &self.counts.agents;
         let longest_wait_ms = self
-            .queue
-            .iter()
-            .filter_map(|id| self.sessions.get(id))
+            .groups
+            .values()
+            .flat_map(|g| g.queue.iter())
+            .filter_map(|(_, id)| self.sessions.get(id))
             .map(|s| self.now.saturating_since(s.created_at).as_millis() as u64)
             .max()
             .unwrap_or(0);
@@ -198,13 +229,44 @@ impl State {
                 busy: a[4],
             },
             queue: QueueStats {
-                length: self.queue.len(),
+                length: self.queued(),
                 max: self.config.max_queue_size,
                 longest_wait_ms,
             },
             ratings: self.ratings,
             totals: self.totals,
         }
+    }
+
+    /// One workgroup's figures. Longest wait costs O(its queue): a read for
+    /// the back office, never on the dispatch path.
+    pub(crate) fn workgroup_stats(&self, id: &str) -> Result<WorkgroupStats, CoreError> {
+        let g = self
+            .groups
+            .get(id)
+            .ok_or_else(|| CoreError::WorkgroupNotFound(WorkgroupId::from(id)))?;
+        let c = g.counters;
+        let longest_wait_ms = g
+            .queue
+            .iter()
+            .filter_map(|(_, sid)| self.sessions.get(sid))
+            .map(|s| self.now.saturating_since(s.created_at).as_millis() as u64)
+            .max()
+            .unwrap_or(0);
+        let settled = c.answered + c.abandoned;
+        Ok(WorkgroupStats {
+            workgroup_id: g.id.clone(),
+            routing_mode: g.settings.routing_mode,
+            waiting: g.queue.len(),
+            overflowed_in: g.overflow_in.len(),
+            longest_wait_ms,
+            ready_agents: g.ready_len(),
+            next_agent: self.next_agent_in(g),
+            service_level: (settled > 0).then(|| c.answered_in_time as f64 / settled as f64),
+            service_level_secs: g.settings.service_level_secs,
+            average_answer_ms: c.wait_ms_total.checked_div(c.answered),
+            counters: c,
+        })
     }
 
     /// The last `days` UTC days up to today, oldest first, zero-filled.

@@ -6,6 +6,11 @@
 //! the number of sessions. A lane is a doubly linked list in a slab, so a
 //! cancelled timer frees its slot at once and memory stays bounded by the
 //! timers actually armed.
+//!
+//! Overflow deadlines differ per workgroup, so they are kept in an ordered
+//! set instead: O(log n).
+
+use std::collections::BTreeSet;
 
 use crate::{AgentId, SessionId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -157,6 +162,8 @@ impl<T: Clone> Fifo<T> {
 pub(crate) enum Due {
     Timer(Lane, Timestamp, SessionId),
     Agent(AgentLane, Timestamp, AgentId),
+    /// A queued visitor may now be served by their group's overflow group.
+    Overflow(Timestamp, SessionId),
     /// The safety-net dispatch tick.
     Tick(Timestamp),
 }
@@ -165,6 +172,7 @@ pub(crate) enum Due {
 pub(crate) struct Timers {
     lanes: [Fifo<SessionId>; 3],
     agent_lanes: [Fifo<AgentId>; 2],
+    overflow: BTreeSet<(Timestamp, SessionId)>,
     tick: Option<Timestamp>,
 }
 
@@ -192,7 +200,22 @@ impl Timers {
         self.agent_lanes[lane as usize].is_armed(key)
     }
 
-    /// Drops every lane timer (the tick stays), to re-arm them afresh.
+    /// Arms the overflow of `session` at `at`, any time.
+    pub(crate) fn arm_overflow(&mut self, at: Timestamp, session: SessionId) {
+        self.overflow.insert((at, session));
+    }
+
+    /// Cancels the overflow of `session` armed at `at`, if armed.
+    pub(crate) fn cancel_overflow(&mut self, at: Timestamp, session: &SessionId) {
+        self.overflow.remove(&(at, session.clone()));
+    }
+
+    pub(crate) fn is_armed_overflow(&self, at: Timestamp, session: &SessionId) -> bool {
+        self.overflow.contains(&(at, session.clone()))
+    }
+
+    /// Drops every lane timer (overflows and the tick stay: no configured
+    /// duration sets them), to re-arm them afresh.
     pub(crate) fn clear_lanes(&mut self) {
         self.lanes = Default::default();
         self.agent_lanes = Default::default();
@@ -216,11 +239,13 @@ impl Timers {
             .agent_lanes
             .iter()
             .filter_map(|l| l.front().map(|(at, _)| at));
-        lanes.chain(agents).chain(self.tick).min()
+        let overflow = self.overflow.first().map(|(at, _)| *at);
+        lanes.chain(agents).chain(overflow).chain(self.tick).min()
     }
 
     /// Removes and returns the earliest timer due at or before `now`; on equal
-    /// deadlines ring, queue, session, wrap-up, reject-delay, then the tick.
+    /// deadlines ring, queue, session, overflow, wrap-up, reject-delay, then
+    /// the tick.
     pub(crate) fn pop_due(&mut self, now: Timestamp) -> Option<Due> {
         let session = LANES
             .iter()
@@ -234,12 +259,14 @@ impl Timers {
             .iter()
             .filter_map(|&l| {
                 let front = self.agent_lanes[l as usize].front();
-                front.map(|(at, key)| (at, 3 + l as u8, key))
+                front.map(|(at, key)| (at, 4 + l as u8, key))
             })
             .min_by_key(|(at, rank, _)| (*at, *rank));
-        let tick = self.tick.map(|at| (at, 5u8));
+        let tick = self.tick.map(|at| (at, 6u8));
+        let overflow = self.overflow.first().map(|(at, _)| (*at, 3u8));
         let (at, rank) = [
             session.map(|(at, r, _)| (at, r)),
+            overflow,
             agent.map(|(at, r, _)| (at, r)),
             tick,
         ]
@@ -250,12 +277,16 @@ impl Timers {
             return None;
         }
         match (rank, session, agent) {
-            (5, _, _) => {
+            (6, _, _) => {
                 self.tick = None;
                 Some(Due::Tick(at))
             }
-            (3.., _, Some((at, _, key))) => {
-                let lane = AGENT_LANES[usize::from(rank - 3)];
+            (3, _, _) => {
+                let (at, session) = self.overflow.pop_first()?;
+                Some(Due::Overflow(at, session))
+            }
+            (4.., _, Some((at, _, key))) => {
+                let lane = AGENT_LANES[usize::from(rank - 4)];
                 let fifo = &mut self.agent_lanes[lane as usize];
                 let agent = fifo.subject(key);
                 fifo.cancel(key);

@@ -1,6 +1,7 @@
 //! Transfer: an Active call moves to another Ready agent while the visitor
 //! stays connected.
 
+use crate::agent::Call;
 use crate::center::{Outbox, State};
 use crate::session::Stage;
 use crate::{AgentId, AgentState, CoreError, EventKind, Recipient, Reply, SessionId, Timestamp};
@@ -52,11 +53,14 @@ impl State {
         }
         self.totals.transfers += 1;
         self.remember_agent(&customer, target);
-        self.release_agent(now, &from);
-        self.set_agent_state(target, AgentState::Busy, now);
+        self.release_agent(now, &from, id);
         if let Some(t) = self.agents.get_mut(target) {
-            t.session = Some(id.clone());
+            t.calls.push(Call {
+                session_id: id.clone(),
+                since: now,
+            });
         }
+        self.settle(target, now);
         let moved = EventKind::CallTransferred {
             session_id: id.clone(),
             from_agent_id: from.clone(),

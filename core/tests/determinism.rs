@@ -45,14 +45,14 @@ fn trace(center_seed: u64) -> String {
                 media: Media::Video,
             },
             5 => Command::RejectCall { agent_id: a.into() },
-            2 | 6 => match center.agent(&a).and_then(|x| x.session.clone()) {
+            2 | 6 => match center.agent(&a).and_then(|x| x.sessions().next().cloned()) {
                 Some(s) => Command::EndSession {
                     session_id: s,
                     by: Party::Customer,
                 },
                 None => Command::AgentOffline { agent_id: a.into() },
             },
-            7 => match center.agent(&a).and_then(|x| x.session.clone()) {
+            7 => match center.agent(&a).and_then(|x| x.sessions().next().cloned()) {
                 Some(s) => {
                     // Mostly a Ready agent, sometimes anyone (which may fail).
                     let ready: Vec<_> = center

@@ -84,7 +84,7 @@ proptest! {
         // One agent serves everyone; calls take a minute each.
         h.register("a1");
         let mut served = Vec::new();
-        while let Some(ringing) = h.center.agent("a1").and_then(|a| a.session.clone()) {
+        while let Some(ringing) = h.center.agent("a1").and_then(|a| a.sessions().next().cloned()) {
             served.push(h.center.session(ringing.as_str()).unwrap().customer_id.to_string());
             let sid = h.accept("a1");
             h.advance_secs(60);

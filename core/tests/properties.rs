@@ -131,7 +131,7 @@ impl Run {
     fn agent_session(&self, a: usize) -> Option<SessionId> {
         self.center
             .agent(&agent_id(a))
-            .and_then(|x| x.session.clone())
+            .and_then(|x| x.sessions().next().cloned())
     }
 
     fn visitor_session(&self, v: usize) -> SessionId {

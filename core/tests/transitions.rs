@@ -235,7 +235,7 @@ fn offline_from_every_state_releases_what_it_held() {
     assert_eq!(h.state_of("a1"), AgentState::Offline);
     let s = h.center.session(sid.as_str()).unwrap();
     assert_eq!(s.end_reason, Some(EndReason::AgentOffline));
-    assert!(h.center.agent("a1").unwrap().session.is_none());
+    assert!(h.center.agent("a1").unwrap().sessions().next().is_none());
 }
 
 #[test]

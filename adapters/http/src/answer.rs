@@ -41,6 +41,12 @@ impl Answer {
         }
     }
 
+    /// A 400 for input the core never sees (malformed beyond what the body
+    /// extractor catches).
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Answer::error(StatusCode::BAD_REQUEST, "invalid_input", message)
+    }
+
     /// The core's refusal, with the seed's status codes.
     pub fn refused(e: &CoreError) -> Self {
         let status = match e.kind() {

@@ -41,11 +41,11 @@ fn show_replied_session(status: StatusCode) -> View {
 }
 
 /// Shows the agent a command touched.
-fn show_agent(id: String) -> View {
+pub(crate) fn show_agent(id: String) -> View {
     Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
         Err(e) => Answer::refused(&e),
         Ok(_) => match c.agent(&id) {
-            Some(a) => Answer::ok(views::agent(a)),
+            Some(a) => Answer::ok(views::agent(a, c.now())),
             None => Answer::refused(&CoreError::AgentNotFound(id.into())),
         },
     })
@@ -286,24 +286,10 @@ pub(crate) async fn set_weight(
     app.engine.apply(command, show_agent(id)).await
 }
 
-/// The routing state for display: the mode, and whom it would ring next.
-pub(crate) async fn routing(State(app): State<App>) -> Answer {
-    app.engine
-        .read(Box::new(|c, _| {
-            Answer::ok(json!({
-                "routing_mode": c.routing_mode(),
-                "next_agent_id": c.next_agent(),
-                "ready_agents": c.stats().agents.ready,
-                "queue_length": c.queue_len(),
-            }))
-        }))
-        .await
-}
-
 pub(crate) async fn list_agents(State(app): State<App>) -> Answer {
     app.engine
         .read(Box::new(|c, _| {
-            Answer::ok(views::agents(c.agents().into_iter()))
+            Answer::ok(views::agents(c.agents().into_iter(), c.now()))
         }))
         .await
 }
@@ -315,7 +301,7 @@ pub(crate) async fn available_agents(State(app): State<App>) -> Answer {
                 .agents()
                 .into_iter()
                 .filter(|a| a.state == switchboard_core::AgentState::Ready);
-            Answer::ok(views::agents(ready))
+            Answer::ok(views::agents(ready, c.now()))
         }))
         .await
 }

@@ -16,6 +16,7 @@ mod hub;
 mod metrics;
 mod openapi;
 mod views;
+mod workgroups;
 mod ws;
 
 use std::future::Future;
@@ -87,7 +88,23 @@ pub fn router(engine: Engine) -> Router {
         .route(&format!("{cs}/agents/{{id}}/accept"), post(api::accept))
         .route(&format!("{cs}/agents/{{id}}/reject"), post(api::reject))
         .route(&format!("{cs}/agents/{{id}}/weight"), put(api::set_weight))
-        .route(&format!("{cs}/routing"), get(api::routing))
+        .route(
+            &format!("{cs}/agents/{{id}}/workgroups"),
+            put(workgroups::set_agent_workgroups),
+        )
+        .route(
+            &format!("{cs}/agents/{{id}}/capacity"),
+            put(workgroups::set_capacity),
+        )
+        .route(
+            &format!("{cs}/workgroups"),
+            get(workgroups::list).post(workgroups::create),
+        )
+        .route(
+            &format!("{cs}/workgroups/{{id}}"),
+            get(workgroups::get).patch(workgroups::update),
+        )
+        .route(&format!("{cs}/routing"), get(workgroups::routing))
         .route(&format!("{cs}/queue/join"), post(api::join))
         .route(&format!("{cs}/queue/leave"), post(api::leave))
         .route(&format!("{cs}/queue/status"), get(api::queue_status))

@@ -28,7 +28,7 @@ fn op(
     for status in errors {
         let what = match status {
             400 => "missing or malformed input",
-            404 => "unknown session, agent or visitor",
+            404 => "unknown session, agent, visitor or workgroup",
             409 => "state conflict (e.g. agent not ready)",
             413 => "request body too large",
             429 => "queue or capacity limit reached, or too many requests",
@@ -52,6 +52,18 @@ fn op(
     o
 }
 
+const MODES: [&str; 9] = [
+    "round_robin",
+    "least_active",
+    "longest_idle",
+    "fastest_response",
+    "random",
+    "weighted_random",
+    "consistent_hash",
+    "recent",
+    "manual",
+];
+
 fn object(required: &[&str], props: Value) -> Value {
     json!({ "type": "object", "required": required, "properties": props })
 }
@@ -68,6 +80,79 @@ fn nullable(kind: &str) -> Value {
 
 /// The document.
 pub fn document() -> Value {
+    let mut doc = paths_and_schemas();
+    for (at, more) in [
+        ("paths", workgroup_paths()),
+        ("components", workgroup_schemas()),
+    ] {
+        let target = match at {
+            "paths" => &mut doc["paths"],
+            _ => &mut doc["components"]["schemas"],
+        };
+        if let (Some(target), Value::Object(more)) = (target.as_object_mut(), more) {
+            target.extend(more);
+        }
+    }
+    doc
+}
+
+/// Workgroup routes, and the agent routes that place agents in them.
+fn workgroup_paths() -> Value {
+    let id = &["id"];
+    json!({
+            "/customer-service/agents/{id}/workgroups": {
+                "put": op("Set the workgroups an agent belongs to, with its skill level in each (higher is offered first)", id, Some("Memberships"), ("200", "Agent"), &[400, 404, 413]),
+            },
+            "/customer-service/agents/{id}/capacity": {
+                "put": op("Set how many calls an agent holds at once (1 to 100, not below what it holds)", id, Some("Capacity"), ("200", "Agent"), &[400, 404, 413]),
+            },
+            "/customer-service/workgroups": {
+                "get": op("Workgroups with their settings, queue and service level", &[], None, ("200", "WorkgroupList"), &[]),
+                "post": op("Create a workgroup", &[], Some("CreateWorkgroup"), ("201", "Workgroup"), &[400, 404, 409, 413, 429]),
+            },
+            "/customer-service/workgroups/{id}": {
+                "get": op("One workgroup", id, None, ("200", "Workgroup"), &[404]),
+                "patch": op("Change a workgroup's settings (JSON merge patch; null clears overflow)", id, Some("WorkgroupSettings"), ("200", "Workgroup"), &[400, 404, 413]),
+            },
+    })
+}
+
+/// Schemas of routing, workgroups, memberships and capacity.
+fn workgroup_schemas() -> Value {
+    json!({
+            "Routing": object(&["routing_mode", "workgroups"], json!({
+                "routing_mode": schema("RoutingMode"),
+                "next_agent_id": nullable(S), "ready_agents": t("integer"), "queue_length": t("integer"),
+                "workgroups": { "type": "array", "items": object(&["workgroup_id", "routing_mode"], json!({
+                    "workgroup_id": t(S), "routing_mode": schema("RoutingMode"), "next_agent_id": nullable(S),
+                    "ready_agents": t("integer"), "queue_length": t("integer"),
+                })) },
+            })),
+            "RoutingMode": { "type": "string", "enum": MODES },
+            "WorkgroupSettings": object(&[], json!({
+                "name": nullable(S), "routing_mode": schema("RoutingMode"),
+                "overflow_after_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "nullable": true },
+                "overflow_to": nullable(S),
+                "service_level_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "default": 20 },
+            })),
+            "CreateWorkgroup": { "allOf": [object(&["workgroup_id"], json!({ "workgroup_id": t(S) })), schema("WorkgroupSettings")] },
+            "Workgroup": object(&["workgroup_id", "routing_mode"], json!({
+                "workgroup_id": t(S), "name": t(S), "routing_mode": schema("RoutingMode"),
+                "overflow_after_secs": nullable("integer"), "overflow_to": nullable(S),
+                "waiting": t("integer"), "overflowed_in": t("integer"), "longest_wait_ms": t("integer"),
+                "ready_agents": t("integer"), "next_agent_id": nullable(S),
+                "service_level": nullable("number"), "service_level_secs": t("integer"), "average_answer_ms": nullable("integer"),
+                "offered": t("integer"), "answered": t("integer"), "answered_in_time": t("integer"), "abandoned": t("integer"),
+            })),
+            "WorkgroupList": object(&["workgroups", "count"], json!({ "workgroups": { "type": "array", "items": schema("Workgroup") }, "count": t("integer") })),
+            "Memberships": object(&["workgroups"], json!({ "workgroups": { "type": "array", "minItems": 1, "maxItems": 32, "items": object(&["workgroup_id"], json!({
+                "workgroup_id": t(S), "level": { "type": "integer", "minimum": 1, "maximum": 10, "default": 1 },
+            })) } })),
+            "Capacity": object(&["max_concurrent"], json!({ "max_concurrent": { "type": "integer", "minimum": 1, "maximum": 100 } })),
+    })
+}
+
+fn paths_and_schemas() -> Value {
     let id = &["id"];
     let body_errors = &[400, 404, 409, 413, 429][..];
     let room_params: Vec<Value> = ["type", "role", "agent_id", "visitor_id", "room_id"]
@@ -136,7 +221,7 @@ pub fn document() -> Value {
                 "put": op("Set an agent's weight for weighted_random routing (1 to 1000)", id, Some("Weight"), ("200", "Agent"), &[400, 404, 413]),
             },
             "/customer-service/routing": {
-                "get": op("Routing state: the mode and the agent it would ring next, advancing nothing", &[], None, ("200", "Routing"), &[]),
+                "get": op("Routing state per workgroup: the mode and the agent it would ring next, advancing nothing", &[], None, ("200", "Routing"), &[]),
             },
             "/customer-service/queue/join": {
                 "post": op("Join the queue; assigned at once if an agent is Ready", &[], Some("Join"), ("200", "JoinResult"), &[400, 409, 413, 429]),
@@ -190,7 +275,7 @@ pub fn document() -> Value {
             "Error": object(&["error"], json!({ "error": object(&["code", "message"], json!({ "code": t(S), "message": t(S) })) })),
             "Session": object(&["session_id", "room_id", "status", "customer_id", "created_at"], json!({
                 "session_id": t(S), "room_id": t(S), "title": t(S), "description": nullable(S),
-                "customer_id": t(S), "customer_name": nullable(S), "preferred_skill": nullable(S),
+                "customer_id": t(S), "customer_name": nullable(S), "preferred_skill": nullable(S), "workgroup_id": t(S),
                 "status": { "type": "string", "enum": ["waiting", "active", "ended"] },
                 "agent_id": nullable(S), "ringing_agent_id": nullable(S),
                 "media": { "type": "string", "enum": ["audio", "video"], "nullable": true },
@@ -211,7 +296,9 @@ pub fn document() -> Value {
             "Agent": object(&["agent_id", "agent_name", "status"], json!({
                 "agent_id": t(S), "agent_name": t(S),
                 "status": { "type": "string", "enum": ["offline", "online", "ready", "ringing", "busy"] },
-                "session_id": nullable(S), "status_since": { "type": "string", "format": "date-time" }, "stats": t("object"),
+                "session_id": nullable(S), "sessions": { "type": "array", "items": t(S) },
+                "max_concurrent": t("integer"), "workgroups": { "type": "array", "items": t("object") },
+                "status_since": { "type": "string", "format": "date-time" }, "stats": t("object"),
             })),
             "AgentList": object(&["agents", "count"], json!({ "agents": { "type": "array", "items": schema("Agent") }, "count": t("integer") })),
             "AgentCounts": object(&["total"], json!({ "total": t("integer"), "offline": t("integer"), "online": t("integer"), "ready": t("integer"), "ringing": t("integer"), "busy": t("integer") })),
@@ -236,10 +323,6 @@ pub fn document() -> Value {
             "Trend": object(&["days", "trend"], json!({ "days": t("integer"), "trend": { "type": "array", "items": object(&["date"], json!({ "date": t(S), "created": t("integer"), "answered": t("integer"), "completed": t("integer") })) } })),
             "Health": object(&["status"], json!({ "status": t(S) })),
             "Weight": object(&["weight"], json!({ "weight": { "type": "integer", "minimum": 1, "maximum": 1000 } })),
-            "Routing": object(&["routing_mode"], json!({
-                "routing_mode": { "type": "string", "enum": ["round_robin", "least_active", "longest_idle", "fastest_response", "random", "weighted_random", "consistent_hash", "recent", "manual"] },
-                "next_agent_id": nullable(S), "ready_agents": t("integer"), "queue_length": t("integer"),
-            })),
         } },
     })
 }

@@ -2,7 +2,7 @@
 //! RFC 3339 (UTC); durations are seconds or milliseconds as named.
 
 use serde_json::{json, Value};
-use switchboard_core::{Agent, Center, Session, Stats, Timestamp};
+use switchboard_core::{Agent, Center, Session, Stats, Timestamp, Workgroup, DEFAULT_WORKGROUP};
 
 use crate::engine::to_json;
 
@@ -20,6 +20,7 @@ pub fn session(s: &Session, now: Timestamp) -> Value {
         "customer_id": s.customer_id,
         "customer_name": s.customer_name,
         "preferred_skill": s.preferred_skill,
+        "workgroup_id": s.workgroup,
         "priority": s.priority,
         "status": s.status(),
         "agent_id": s.agent_id,
@@ -48,14 +49,23 @@ pub fn rating(s: &Session, r: &switchboard_core::Rating) -> Value {
     })
 }
 
-/// An agent, as `GET /agents` shows it.
-pub fn agent(a: &Agent) -> Value {
+/// An agent, as `GET /agents` shows it. `session_id` is the one session it
+/// holds (offer first), as the seed has it; `sessions` lists all of them.
+pub fn agent(a: &Agent, now: Timestamp) -> Value {
     let st = &a.stats;
+    let workgroups: Vec<Value> = a
+        .workgroups
+        .iter()
+        .map(|(g, level)| json!({ "workgroup_id": g, "level": level }))
+        .collect();
     json!({
         "agent_id": a.id,
         "agent_name": a.name,
         "status": a.state,
-        "session_id": a.session,
+        "session_id": a.sessions().next(),
+        "sessions": a.sessions().collect::<Vec<_>>(),
+        "max_concurrent": a.max_concurrent,
+        "workgroups": workgroups,
         "status_since": time(Some(a.state_since)),
         "idle_since": time(Some(a.idle_since)),
         "weight": a.weight,
@@ -68,6 +78,8 @@ pub fn agent(a: &Agent) -> Value {
             "rejected": st.rejected,
             "timed_out": st.timed_out,
             "avg_ring_to_accept_ms": st.ring_to_accept_ms_total.checked_div(st.answered),
+            "talk_ms": st.talk_ms_total + a.calls.iter().map(|c| now.saturating_since(c.since).as_millis() as u64).sum::<u64>(),
+            "ready_ms": a.ready_ms(now),
             "ratings": st.ratings,
             "avg_rating": (st.ratings > 0).then(|| st.rating_sum as f64 / st.ratings as f64),
         },
@@ -75,8 +87,8 @@ pub fn agent(a: &Agent) -> Value {
 }
 
 /// Agents as a list with its count.
-pub fn agents<'a>(list: impl Iterator<Item = &'a Agent>) -> Value {
-    let agents: Vec<Value> = list.map(agent).collect();
+pub fn agents<'a>(list: impl Iterator<Item = &'a Agent>, now: Timestamp) -> Value {
+    let agents: Vec<Value> = list.map(|a| agent(a, now)).collect();
     json!({ "count": agents.len(), "agents": agents })
 }
 
@@ -94,6 +106,7 @@ pub fn queue(center: &Center) -> Value {
                 "visitor_name": s.visitor_name(),
                 "session_id": s.id,
                 "preferred_skill": s.preferred_skill,
+                "workgroup_id": s.workgroup,
                 "waited_ms": now.saturating_since(s.created_at).as_millis() as u64,
             })
         })
@@ -104,9 +117,24 @@ pub fn queue(center: &Center) -> Value {
         "waiting": stats.sessions.waiting,
         "longest_wait_ms": stats.queue.longest_wait_ms,
         "ready_agents": stats.agents.ready,
-        "next_agent_id": center.next_agent(),
+        "next_agent_id": center.next_agent(DEFAULT_WORKGROUP).ok().flatten(),
         "entries": entries,
     })
+}
+
+/// A workgroup: its settings and its figures right now.
+pub fn workgroup(center: &Center, g: &Workgroup) -> Value {
+    let mut v = match center.workgroup_stats(g.id.as_str()) {
+        Ok(stats) => to_json(&stats),
+        Err(_) => json!({}),
+    };
+    v["name"] = json!(g.name());
+    v["overflow_after_secs"] = json!(g.settings.overflow_after_secs);
+    v["overflow_to"] = json!(g.settings.overflow_to);
+    if let Some(sl) = v["service_level"].as_f64() {
+        v["service_level"] = json!((sl * 10_000.0).round() / 10_000.0);
+    }
+    v
 }
 
 /// The seed's overall `/stats`.

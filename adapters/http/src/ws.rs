@@ -46,14 +46,10 @@ pub struct RoomQuery {
     user_id: Option<String>,
 }
 
-fn bad(message: impl Into<String>) -> Answer {
-    Answer::error(StatusCode::BAD_REQUEST, "invalid_input", message)
-}
-
 impl RoomQuery {
     fn identity(&self) -> Result<(Identity, Option<RoomId>), Answer> {
         if self.kind.as_deref() != Some("customer_service") {
-            return Err(bad("type must be customer_service"));
+            return Err(Answer::invalid("type must be customer_service"));
         }
         let id = |own: &Option<String>| {
             own.as_deref()
@@ -64,23 +60,23 @@ impl RoomQuery {
         let who = match self.role.as_deref() {
             Some("agent") => Identity::Agent(
                 id(&self.agent_id)
-                    .ok_or_else(|| bad("agent_id is required"))?
+                    .ok_or_else(|| Answer::invalid("agent_id is required"))?
                     .into(),
             ),
             Some("customer") => Identity::Customer(
                 id(&self.visitor_id)
-                    .ok_or_else(|| bad("visitor_id is required"))?
+                    .ok_or_else(|| Answer::invalid("visitor_id is required"))?
                     .into(),
             ),
-            _ => return Err(bad("role must be agent or customer")),
+            _ => return Err(Answer::invalid("role must be agent or customer")),
         };
-        let room = match self.room_id.as_deref() {
-            None | Some("") => None,
-            Some(r) => Some(
-                RoomId::parse(r)
-                    .ok_or_else(|| bad("room_id must be customer-service/{session_id}"))?,
-            ),
-        };
+        let room =
+            match self.room_id.as_deref() {
+                None | Some("") => None,
+                Some(r) => Some(RoomId::parse(r).ok_or_else(|| {
+                    Answer::invalid("room_id must be customer-service/{session_id}")
+                })?),
+            };
         Ok((who, room))
     }
 }
@@ -92,7 +88,7 @@ pub(crate) async fn room(
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let Ok(Query(query)) = query else {
-        return bad("malformed query string").into_response();
+        return Answer::invalid("malformed query string").into_response();
     };
     let (who, room) = match query.identity() {
         Ok(x) => x,
@@ -218,11 +214,16 @@ fn build(control: Control, who: Identity, room: Option<SessionId>) -> Build {
                 .clone()
                 .or(named)
                 .or_else(|| {
-                    agent
-                        .as_ref()
-                        .and_then(|a| c.agent(a.as_str())?.session.clone())
+                    // Only when the agent holds just one; with several, ask.
+                    let held = c.agent(agent.as_ref()?.as_str())?;
+                    match held.load() {
+                        1 => held.sessions().next().cloned(),
+                        _ => None,
+                    }
                 })
-                .ok_or_else(|| bad("no call: join a room or give data.session_id"))?;
+                .ok_or_else(|| {
+                    Answer::invalid("no single call: join a room or give data.session_id")
+                })?;
             if c.session(id.as_str()).is_none() {
                 return Err(Answer::refused(
                     &switchboard_core::CoreError::SessionNotFound(id),
