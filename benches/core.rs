@@ -85,7 +85,10 @@ impl SteadyState {
         self.next += 1;
         self.now = self.now.saturating_add(Duration::from_millis(1));
         let c = &mut self.center;
-        let session: SessionId = match c.agent(agent.as_str()).and_then(|a| a.session.clone()) {
+        let session: SessionId = match c
+            .agent(agent.as_str())
+            .and_then(|a| a.sessions().next().cloned())
+        {
             Some(s) => s,
             None => unreachable!("every agent is busy between lifecycles"),
         };
