@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use switchboard_core::routing::RoutingMode;
 use switchboard_core::{
     AgentState, Center, Clock, Command, Config, CoreError, Event, EventKind, ManualClock, Media,
-    Party, Recipient, Reply, SessionId, Timestamp,
+    Membership, Party, Recipient, Reply, SessionId, Timestamp, WorkgroupSettings,
 };
 
 /// 2026-05-07T11:05:00Z, the seed's example time.
@@ -162,6 +163,61 @@ impl Harness {
             .visitor(visitor)
             .expect("visitor has a session")
             .session_id
+    }
+
+    /// Creates workgroup `id` with `mode` and optional overflow.
+    pub fn group(&mut self, id: &str, mode: RoutingMode, overflow: Option<(u64, &str)>) {
+        self.cmd(Command::CreateWorkgroup {
+            workgroup_id: id.into(),
+            settings: WorkgroupSettings {
+                routing_mode: mode,
+                overflow_after_secs: overflow.map(|(s, _)| s),
+                overflow_to: overflow.map(|(_, g)| g.into()),
+                ..WorkgroupSettings::default()
+            },
+        })
+        .expect("create workgroup");
+    }
+
+    /// Puts `agent` in exactly `groups`, as (workgroup, skill level).
+    pub fn member(&mut self, agent: &str, groups: &[(&str, u8)]) {
+        self.cmd(Command::SetAgentWorkgroups {
+            agent_id: agent.into(),
+            workgroups: groups
+                .iter()
+                .map(|(g, level)| Membership {
+                    workgroup_id: (*g).into(),
+                    level: *level,
+                })
+                .collect(),
+        })
+        .expect("set workgroups");
+    }
+
+    /// A visitor joins workgroup `group` with `priority`.
+    pub fn join_group(&mut self, visitor: &str, group: &str, priority: u8) -> Reply {
+        self.cmd(Command::JoinQueue {
+            visitor_id: visitor.into(),
+            visitor_name: None,
+            preferred_skill: Some(group.into()),
+            priority,
+        })
+        .expect("join")
+    }
+
+    pub fn capacity(&mut self, agent: &str, max: u32) {
+        self.cmd(Command::SetAgentCapacity {
+            agent_id: agent.into(),
+            max_concurrent: max,
+        })
+        .expect("capacity");
+    }
+
+    /// The agent being rung for a visitor, if any.
+    pub fn rung_for(&self, visitor: &str) -> Option<String> {
+        let sid = self.center.visitor(visitor).ok()?.session_id;
+        let agent = self.center.session(sid.as_str())?.ringing_agent()?;
+        Some(agent.to_string())
     }
 
     pub fn queue_visitors(&self) -> Vec<String> {
