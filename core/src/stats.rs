@@ -169,7 +169,7 @@ pub struct WorkgroupStats {
     /// Members Ready now.
     pub ready_agents: usize,
     /// The agent it would ring next, advancing nothing.
-    pub next_agent: Option<AgentId>,
+    pub next_agent_id: Option<AgentId>,
     /// Share of visitors answered within `service_level_secs`, among those
     /// answered or abandoned; None before any.
     pub service_level: Option<f64>,
@@ -261,7 +261,7 @@ impl State {
             overflowed_in: g.overflow_in.len(),
             longest_wait_ms,
             ready_agents: g.ready_len(),
-            next_agent: self.next_agent_in(g),
+            next_agent_id: self.next_agent_in(g),
             service_level: (settled > 0).then(|| c.answered_in_time as f64 / settled as f64),
             service_level_secs: g.settings.service_level_secs,
             average_answer_ms: c.wait_ms_total.checked_div(c.answered),

@@ -24,23 +24,30 @@ fn show_workgroup(id: String, ok: fn(Value) -> Answer) -> View {
     })
 }
 
-/// `POST /workgroups`: the id and any settings; the rest default.
-#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Create {
-    workgroup_id: String,
-    #[serde(flatten)]
-    settings: WorkgroupSettings,
-}
-
-pub(crate) async fn create(State(app): State<App>, Body(b): Body<Create>) -> Answer {
-    let id = b.workgroup_id.clone();
+/// `POST /workgroups`: `workgroup_id` and any settings; the rest default.
+/// Read as a map so that a misspelt setting is refused, not ignored.
+pub(crate) async fn create(
+    State(app): State<App>,
+    Body(mut body): Body<Map<String, Value>>,
+) -> Answer {
+    let Some(Value::String(id)) = body.remove("workgroup_id") else {
+        return Answer::invalid("workgroup_id is required and must be a string");
+    };
+    let settings = match settings_from(body) {
+        Ok(settings) => settings,
+        Err(answer) => return answer,
+    };
     let command = Command::CreateWorkgroup {
-        workgroup_id: b.workgroup_id.into(),
-        settings: b.settings,
+        workgroup_id: id.as_str().into(),
+        settings,
     };
     app.engine
         .apply(command, show_workgroup(id, Answer::created))
         .await
+}
+
+fn settings_from(fields: Map<String, Value>) -> Result<WorkgroupSettings, Answer> {
+    serde_json::from_value(Value::Object(fields)).map_err(|e| Answer::invalid(e.to_string()))
 }
 
 pub(crate) async fn list(State(app): State<App>) -> Answer {
@@ -74,12 +81,11 @@ pub(crate) async fn update(
         let g = c
             .workgroup(&key)
             .ok_or_else(|| Answer::refused(&CoreError::WorkgroupNotFound(key.as_str().into())))?;
-        let mut settings = to_json(&g.settings);
-        for (field, value) in patch {
-            settings[field.as_str()] = value;
-        }
-        let settings: WorkgroupSettings =
-            serde_json::from_value(settings).map_err(|e| Answer::invalid(e.to_string()))?;
+        let Value::Object(mut settings) = to_json(&g.settings) else {
+            return Err(Answer::unavailable());
+        };
+        settings.extend(patch);
+        let settings = settings_from(settings)?;
         Ok(Command::UpdateWorkgroup {
             workgroup_id: WorkgroupId::from(key),
             settings,
