@@ -263,7 +263,6 @@ impl State {
             self.counts.agents[old.index()] -= 1;
             self.counts.agents[new.index()] += 1;
         }
-        let a = &self.agents[id];
         for (group, level) in &a.workgroups {
             let Some(g) = self.groups.get_mut(group) else {
                 continue;
@@ -271,7 +270,9 @@ impl State {
             if new == AgentState::Ready {
                 // Also refreshes what routing weighs (calls held, rating).
                 g.insert(*level, a.candidate());
-                self.dirty.insert(group.clone());
+                if g.front().is_some() {
+                    self.dirty.insert(group.clone());
+                }
             } else if old == AgentState::Ready {
                 g.remove(*level, id);
             }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use crate::SessionId;
 
@@ -91,10 +92,20 @@ impl Queue {
         self.entries.remove(&key)
     }
 
-    /// 1-based position of the entry at `key`. Costs O(position): a read for
-    /// visitors polling their place, never on the dispatch path.
+    /// 1-based position of the entry at `key`, counted from whichever end
+    /// is nearer: O(min(position, length - position)), so a join at the tail
+    /// or a re-queue at the head is O(log n) however long the queue.
     pub(crate) fn position(&self, key: QueueKey) -> usize {
-        self.entries.range(..key).count() + 1
+        let mut before = self.entries.range(..key);
+        let mut after = self.entries.range((Bound::Excluded(key), Bound::Unbounded));
+        let mut n = 0;
+        loop {
+            match (before.next_back(), after.next()) {
+                (None, _) => return n + 1,
+                (_, None) => return self.entries.len() - n,
+                _ => n += 1,
+            }
+        }
     }
 
     pub(crate) fn contains(&self, key: QueueKey, id: &SessionId) -> bool {
@@ -143,5 +154,20 @@ mod tests {
         q.insert(keys.tail(50), "vip".into());
         q.insert(keys.tail(100), "later".into());
         assert_eq!(ids(&q), ["vip", "late", "later"]);
+    }
+
+    #[test]
+    fn position_counts_from_either_end() {
+        let (mut q, mut keys) = (Queue::default(), KeyGen::default());
+        let all: Vec<QueueKey> = (0..9)
+            .map(|i| {
+                let key = keys.tail(i);
+                q.insert(key, format!("s{i}").as_str().into());
+                key
+            })
+            .collect();
+        for (i, key) in all.iter().enumerate() {
+            assert_eq!(q.position(*key), i + 1);
+        }
     }
 }

@@ -125,7 +125,9 @@ impl State {
         };
         g.queue.insert(key, id.clone());
         let position = g.queue.position(key);
-        self.dirty.insert(group.clone());
+        if g.has_ready() {
+            self.dirty.insert(group.clone());
+        }
         self.place_overflow(now, id);
         out.push(
             Recipient::Visitor(customer),
@@ -158,7 +160,9 @@ impl State {
             self.timers.arm_overflow(at, id.clone());
         } else if let Some(to) = self.groups.get_mut(&overflow.to) {
             to.overflow_in.insert(key, id.clone());
-            self.dirty.insert(overflow.to);
+            if to.has_ready() {
+                self.dirty.insert(overflow.to);
+            }
         }
     }
 
