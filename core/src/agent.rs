@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::center::{Outbox, State};
+use crate::queue::Queue;
 use crate::routing::Candidate;
 use crate::session::{check_text, EndReason, Stage, NAME_MAX};
 use crate::timers::{AgentLane, TimerKey};
@@ -112,6 +113,9 @@ pub struct Agent {
     pub available: bool,
     /// Workgroups it belongs to, with its skill level in each.
     pub workgroups: BTreeMap<WorkgroupId, u8>,
+    /// Returning visitors waiting for this agent (`recent_wait_secs`), in
+    /// queue order.
+    pub(crate) held: Queue,
     /// When it entered its current state.
     pub state_since: Timestamp,
     /// When its last call ended (or it registered): `longest_idle` routing.
@@ -250,6 +254,7 @@ impl State {
             return;
         };
         let (old, new) = (a.state, a.derived_state());
+        let holding = !a.held.is_empty();
         if new != AgentState::Online {
             // Only an Online agent pauses; its timer, if it fires, finds no match.
             a.resume = None;
@@ -276,6 +281,24 @@ impl State {
             } else if old == AgentState::Ready {
                 g.remove(*level, id);
             }
+        }
+        if holding && new == AgentState::Ready {
+            self.held_ready.insert(id.clone());
+        } else if holding && !(a.signed_in && a.available) {
+            // Not coming back soon: nobody should wait for this agent.
+            self.release_holds(now, id);
+        }
+    }
+
+    /// Sends every visitor held for agent `id` to their group's queue.
+    pub(crate) fn release_holds(&mut self, now: Timestamp, id: &AgentId) {
+        let held: Vec<SessionId> = self
+            .agents
+            .get(id)
+            .map(|a| a.held.iter().map(|(_, s)| s.clone()).collect())
+            .unwrap_or_default();
+        for sid in held {
+            self.release_hold(now, &sid);
         }
     }
 
@@ -392,6 +415,7 @@ impl State {
                     signed_in: false,
                     available: false,
                     workgroups: BTreeMap::from([(WorkgroupId::from(DEFAULT_WORKGROUP), 1)]),
+                    held: Queue::default(),
                     state_since: now,
                     idle_since: now,
                     response_ms: None,
@@ -480,6 +504,8 @@ impl State {
             }
         }
         let now = self.now;
+        // Held visitors may belong to a group the agent just left.
+        self.release_holds(now, id);
         self.settle(id, now);
         Ok(Reply::Done)
     }

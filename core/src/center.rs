@@ -11,7 +11,7 @@ use crate::queue::KeyGen;
 use crate::routing::Placing;
 use crate::session::{check_text, NewSession, Stage, NAME_MAX};
 use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals, WorkgroupStats};
-use crate::timers::{Due, Lane, Timers};
+use crate::timers::{Deadline, Due, Lane, Timers};
 use crate::workgroup::{Workgroup, WorkgroupSettings, DEFAULT_WORKGROUP};
 use crate::{
     Agent, AgentId, Command, Config, ConfigError, CoreError, EndReason, Event, EventKind, Party,
@@ -54,6 +54,8 @@ pub(crate) struct State {
     pub(crate) keys: KeyGen,
     /// Groups the next dispatch looks at; empty between inputs.
     pub(crate) dirty: BTreeSet<WorkgroupId>,
+    /// Agents just Ready with visitors held for them; empty between inputs.
+    pub(crate) held_ready: BTreeSet<AgentId>,
     /// Each remembered visitor's last agent, with the generation of the entry.
     pub(crate) last_agent: Map<VisitorId, (AgentId, u64)>,
     /// Remembered visitors, oldest first, to forget beyond `recent_visitors_max`.
@@ -131,6 +133,7 @@ impl Center {
                 groups,
                 keys: KeyGen::default(),
                 dirty: BTreeSet::new(),
+                held_ready: BTreeSet::new(),
                 last_agent: Map::with_hasher(hasher),
                 last_agent_order: VecDeque::new(),
                 last_agent_gen: 0,
@@ -226,6 +229,10 @@ impl Center {
         let queue = self.state.groups.get(&s.workgroup).map(|g| &g.queue);
         let (position, agent_id) = match &s.stage {
             Stage::Queued { key } => (queue.map(|q| q.position(*key)), None),
+            Stage::Held { key, agent, .. } => {
+                let line = self.state.agents.get(agent).map(|a| &a.held);
+                (line.map(|l| l.position(*key)), None)
+            }
             Stage::Ringing { agent, .. } | Stage::Active { agent } => (None, Some(agent.clone())),
             Stage::Ended => (None, None),
         };
@@ -327,6 +334,7 @@ impl Center {
                 c.session_timeout_secs,
                 c.wrap_up_secs,
                 c.reject_delay_secs,
+                c.recent_wait_secs,
             ]
         };
         let timeouts_changed = durations(&config) != durations(&st.config);
@@ -622,8 +630,15 @@ impl State {
                 let deadline = created.saturating_add(qt).max(self.now);
                 s.queue_timer = Some(self.timers.arm(Lane::Queue, deadline, id.clone()));
             }
-            if let Stage::Ringing { since, .. } = s.stage {
-                ringing.push((since, id));
+            match &mut s.stage {
+                Stage::Ringing { since, .. } => ringing.push((*since, id)),
+                Stage::Held { until, .. } => {
+                    *until = created
+                        .saturating_add(self.config.recent_wait())
+                        .max(self.now);
+                    self.timers.arm_at(Deadline::Hold, *until, id);
+                }
+                _ => {}
             }
         }
         // Agents' pauses, from when each began.
@@ -695,8 +710,12 @@ impl State {
                 self.resume(at, &agent, lane);
                 at
             }
-            Due::Overflow(at, id) => {
+            Due::At(Deadline::Overflow, at, id) => {
                 self.place_overflow(at, &id);
+                at
+            }
+            Due::At(Deadline::Hold, at, id) => {
+                self.release_hold(at, &id);
                 at
             }
             Due::Tick(at) => {

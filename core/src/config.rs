@@ -42,6 +42,10 @@ pub struct Config {
     pub max_concurrent: u32,
     /// Most visitors whose last agent is remembered (for `recent` routing).
     pub recent_visitors_max: usize,
+    /// Under `recent` routing, how long a returning visitor waits for their
+    /// last agent while that agent is busy, rung or wrapping up, before the
+    /// group's other agents may serve them (0: not at all).
+    pub recent_wait_secs: u64,
     /// After-call work: an agent stays Online this long after a call, then is
     /// Ready again (0: Ready at once, as the seed).
     pub wrap_up_secs: u64,
@@ -74,6 +78,7 @@ impl Default for Config {
             routing_mode: RoutingMode::RoundRobin,
             max_concurrent: 1,
             recent_visitors_max: 100_000,
+            recent_wait_secs: 10,
             wrap_up_secs: 0,
             max_no_answer: 3,
             reject_delay_secs: 0,
@@ -135,6 +140,10 @@ impl Config {
 
     pub(crate) fn wrap_up(&self) -> Duration {
         Duration::from_secs(self.wrap_up_secs)
+    }
+
+    pub(crate) fn recent_wait(&self) -> Duration {
+        Duration::from_secs(self.recent_wait_secs)
     }
 
     pub(crate) fn reject_delay(&self) -> Duration {

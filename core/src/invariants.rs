@@ -4,7 +4,7 @@
 use crate::center::State;
 use crate::routing::RoutingMode;
 use crate::session::Stage;
-use crate::timers::Lane;
+use crate::timers::{Deadline, Lane};
 use crate::workgroup::{DEFAULT_WORKGROUP, WORKGROUPS_MAX};
 use crate::{AgentState, SessionStatus};
 
@@ -72,6 +72,18 @@ impl State {
                     c.session_id
                 );
             }
+            for (key, sid) in a.held.iter() {
+                let held_here = self.sessions.get(sid).is_some_and(|s| {
+                    matches!(&s.stage, Stage::Held { key: k, agent, .. } if k == key && agent == &a.id)
+                });
+                ensure!(held_here, "agent {} holds {sid} in its line wrongly", a.id);
+            }
+            ensure!(
+                a.held.is_empty() || (a.signed_in && a.available && a.state != AgentState::Ready),
+                "agent {} is {} with visitors held for it",
+                a.id,
+                a.state
+            );
             for g in a.workgroups.keys() {
                 ensure!(
                     self.groups.contains_key(g),
@@ -90,7 +102,7 @@ impl State {
 
     /// Each session's stage agrees with its queue, its agent and the timers.
     fn check_sessions(&self) -> Result<(), String> {
-        let (mut queued, mut ringing, mut active) = (0usize, 0usize, 0usize);
+        let (mut queued, mut held, mut ringing, mut active) = (0usize, 0, 0, 0);
         for s in self.sessions.values() {
             let open = s.status() != SessionStatus::Ended;
             ensure!(
@@ -126,6 +138,27 @@ impl State {
                     ensure!(
                         self.overflow_placed(&s.id, *key),
                         "queued session {} is misplaced for overflow",
+                        s.id
+                    );
+                }
+                Stage::Held { key, agent, until } => {
+                    held += 1;
+                    ensure!(
+                        self.agents
+                            .get(agent)
+                            .is_some_and(|a| a.held.contains(*key, &s.id)),
+                        "session {} held for {agent}, not in its line",
+                        s.id
+                    );
+                    ensure!(
+                        self.timers.is_armed_at(Deadline::Hold, *until, &s.id),
+                        "held session {} has no hold timer",
+                        s.id
+                    );
+                    ensure!(
+                        s.queue_timer
+                            .is_some_and(|t| self.timers.is_armed(Lane::Queue, t)),
+                        "held session {} has no queue timeout",
                         s.id
                     );
                 }
@@ -165,18 +198,18 @@ impl State {
             "{queued} sessions queued, queues hold {}",
             self.queued()
         );
+        let waiting = queued + held + ringing;
         ensure!(
-            queued + ringing == self.counts.waiting && active == self.counts.active,
-            "status counts waiting={} active={} != recount {}/{active}",
+            waiting == self.counts.waiting && active == self.counts.active,
+            "status counts waiting={} active={} != recount {waiting}/{active}",
             self.counts.waiting,
             self.counts.active,
-            queued + ringing
         );
         ensure!(
-            self.visitors.len() == queued + ringing + active,
+            self.visitors.len() == waiting + active,
             "{} visitors indexed, {} sessions open",
             self.visitors.len(),
-            queued + ringing + active
+            waiting + active
         );
         Ok(())
     }
@@ -186,7 +219,10 @@ impl State {
     /// where an agent is Ready (work conservation), except under manual
     /// routing, where agents pick from the queue themselves.
     fn check_workgroups(&self) -> Result<(), String> {
-        ensure!(self.dirty.is_empty(), "dispatch left groups to look at");
+        ensure!(
+            self.dirty.is_empty() && self.held_ready.is_empty(),
+            "dispatch left groups or agents to look at"
+        );
         ensure!(
             self.groups.contains_key(DEFAULT_WORKGROUP),
             "the default workgroup is missing"

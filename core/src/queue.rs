@@ -80,6 +80,10 @@ impl Queue {
         self.entries.len()
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub(crate) fn insert(&mut self, key: QueueKey, id: SessionId) {
         self.entries.insert(key, id);
     }

@@ -9,10 +9,10 @@ use crate::center::{Outbox, State};
 use crate::queue::QueueKey;
 use crate::routing::{Placing, RoutingMode};
 use crate::session::Stage;
-use crate::timers::Lane;
+use crate::timers::{Deadline, Lane};
 use crate::{
     AgentId, AgentState, CoreError, EndReason, EventKind, Media, Party, Recipient, Reply,
-    SessionId, Timestamp, WorkgroupId,
+    SessionId, Timestamp, VisitorId, WorkgroupId,
 };
 
 impl State {
@@ -22,6 +22,18 @@ impl State {
     /// are looked at; among them, the visitor with the smallest queue key is
     /// served first.
     pub(crate) fn dispatch(&mut self, out: &mut Outbox, now: Timestamp) {
+        // Agents back to Ready first serve the visitors held for them.
+        while let Some(agent) = self.held_ready.pop_first() {
+            let next = self
+                .agents
+                .get(&agent)
+                .filter(|a| a.state == AgentState::Ready)
+                .and_then(|a| a.held.front().map(|(_, id)| id.clone()));
+            if let Some(id) = next {
+                self.unqueue(&id);
+                self.offer(out, now, &id, &agent);
+            }
+        }
         while let Some(group) = self.next_dirty() {
             let Some(g) = self.groups.get(&group) else {
                 continue;
@@ -75,13 +87,22 @@ impl State {
     }
 
     /// Takes a queued session out of its queue, and out of its overflow
-    /// group's, cancelling any overflow timer.
+    /// group's, cancelling any overflow timer; or a held one out of its
+    /// agent's line, cancelling the hold.
     pub(crate) fn unqueue(&mut self, id: &SessionId) {
         let Some(s) = self.sessions.get(id) else {
             return;
         };
-        let Stage::Queued { key } = s.stage else {
-            return;
+        let key = match &s.stage {
+            Stage::Queued { key } => *key,
+            Stage::Held { key, agent, until } => {
+                self.timers.cancel_at(Deadline::Hold, *until, id);
+                if let Some(a) = self.agents.get_mut(agent) {
+                    a.held.remove(*key);
+                }
+                return;
+            }
+            _ => return,
         };
         let Some(g) = self.groups.get_mut(&s.workgroup) else {
             return;
@@ -89,7 +110,7 @@ impl State {
         g.queue.remove(key);
         if let Some(overflow) = g.settings.overflow() {
             let at = s.created_at.saturating_add(overflow.after);
-            self.timers.cancel_overflow(at, id);
+            self.timers.cancel_at(Deadline::Overflow, at, id);
             if let Some(to) = self.groups.get_mut(&overflow.to) {
                 to.overflow_in.remove(key);
             }
@@ -112,11 +133,8 @@ impl State {
         let key = if at_head {
             self.keys.head()
         } else {
-            let credit = i64::from(s.priority)
-                .saturating_mul(self.config.priority_aging_secs as i64)
-                .saturating_mul(1000);
-            let at = (s.created_at.as_millis() as i64).saturating_sub(credit);
-            self.keys.tail(at)
+            self.keys
+                .tail(s.virtual_arrival(self.config.priority_aging_secs))
         };
         s.stage = Stage::Queued { key };
         let (customer, group) = (s.customer_id.clone(), s.workgroup.clone());
@@ -139,6 +157,80 @@ impl State {
         position
     }
 
+    /// Under `recent` routing with `recent_wait_secs`, the last agent a new
+    /// visitor of `group` should wait for: a member, signed in and wanting
+    /// calls, but not Ready now (busy, rung or wrapping up).
+    pub(crate) fn hold_for(&self, group: &WorkgroupId, visitor: &VisitorId) -> Option<AgentId> {
+        let g = self.groups.get(group)?;
+        if self.config.recent_wait().is_zero() || g.settings.routing_mode != RoutingMode::Recent {
+            return None;
+        }
+        let (last, _) = self.last_agent.get(visitor)?;
+        let a = self.agents.get(last)?;
+        let waits = a.workgroups.contains_key(group)
+            && a.signed_in
+            && a.available
+            && a.state != AgentState::Ready;
+        waits.then(|| last.clone())
+    }
+
+    /// Puts new session `id` in `agent`'s line for up to `recent_wait_secs`,
+    /// keeping the place it would have had in its group's queue. Returns its
+    /// place in the agent's line.
+    pub(crate) fn hold(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        id: &SessionId,
+        agent: &AgentId,
+    ) -> usize {
+        let (Some(s), Some(a)) = (self.sessions.get_mut(id), self.agents.get_mut(agent)) else {
+            return 0;
+        };
+        let key = self
+            .keys
+            .tail(s.virtual_arrival(self.config.priority_aging_secs));
+        let until = now.saturating_add(self.config.recent_wait());
+        s.stage = Stage::Held {
+            key,
+            agent: agent.clone(),
+            until,
+        };
+        self.timers.arm_at(Deadline::Hold, until, id.clone());
+        a.held.insert(key, id.clone());
+        let position = a.held.position(key);
+        out.push(
+            Recipient::Visitor(s.customer_id.clone()),
+            EventKind::Queued {
+                session_id: id.clone(),
+                position,
+            },
+        );
+        position
+    }
+
+    /// Moves held session `id` from its agent's line into its group's queue,
+    /// at the place it has held all along.
+    pub(crate) fn release_hold(&mut self, now: Timestamp, id: &SessionId) {
+        let Some(Stage::Held { key, .. }) = self.sessions.get(id).map(|s| &s.stage) else {
+            return;
+        };
+        let key = *key;
+        self.unqueue(id);
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
+        s.stage = Stage::Queued { key };
+        let group = s.workgroup.clone();
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.queue.insert(key, id.clone());
+            if g.has_ready() {
+                self.dirty.insert(group);
+            }
+        }
+        self.place_overflow(now, id);
+    }
+
     /// Makes queued session `id` eligible in its group's overflow group if it
     /// has waited long enough, else arms the timer for when it will have.
     pub(crate) fn place_overflow(&mut self, now: Timestamp, id: &SessionId) {
@@ -157,7 +249,7 @@ impl State {
         };
         let at = s.created_at.saturating_add(overflow.after);
         if now < at {
-            self.timers.arm_overflow(at, id.clone());
+            self.timers.arm_at(Deadline::Overflow, at, id.clone());
         } else if let Some(to) = self.groups.get_mut(&overflow.to) {
             to.overflow_in.insert(key, id.clone());
             if to.has_ready() {
@@ -394,7 +486,7 @@ impl State {
     ) -> Result<Reply, CoreError> {
         let s = self.session(id)?;
         let ringing = match &s.stage {
-            Stage::Queued { .. } => None,
+            Stage::Queued { .. } | Stage::Held { .. } => None,
             Stage::Ringing {
                 agent: a, timer, ..
             } => Some((a.clone(), *timer)),

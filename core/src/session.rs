@@ -78,6 +78,13 @@ pub(crate) enum Stage {
     Queued {
         key: QueueKey,
     },
+    /// Waiting for their last agent (`recent_wait_secs`), in that agent's
+    /// line rather than the group's queue; `key` is their place once released.
+    Held {
+        key: QueueKey,
+        agent: AgentId,
+        until: Timestamp,
+    },
     Ringing {
         agent: AgentId,
         timer: TimerKey,
@@ -142,7 +149,9 @@ impl Session {
     /// Waiting, Active or Ended.
     pub fn status(&self) -> SessionStatus {
         match self.stage {
-            Stage::Queued { .. } | Stage::Ringing { .. } => SessionStatus::Waiting,
+            Stage::Queued { .. } | Stage::Held { .. } | Stage::Ringing { .. } => {
+                SessionStatus::Waiting
+            }
             Stage::Active { .. } => SessionStatus::Active,
             Stage::Ended => SessionStatus::Ended,
         }
@@ -153,9 +162,10 @@ impl Session {
         self.id.room_id()
     }
 
-    /// Whether the visitor is waiting in the queue (not being rung).
+    /// Whether the visitor is waiting in the queue, or held for their last
+    /// agent (not being rung).
     pub fn is_queued(&self) -> bool {
-        matches!(self.stage, Stage::Queued { .. })
+        matches!(self.stage, Stage::Queued { .. } | Stage::Held { .. })
     }
 
     /// The agent being rung for this session, if any.
@@ -170,6 +180,15 @@ impl Session {
     pub fn duration(&self, now: Timestamp) -> Option<Duration> {
         let start = self.started_at?;
         Some(self.ended_at.unwrap_or(now).saturating_since(start))
+    }
+
+    /// When the visitor is served as if they had joined, in ms: joining time
+    /// less `priority × aging_secs` (see `priority_aging_secs`).
+    pub(crate) fn virtual_arrival(&self, aging_secs: u64) -> i64 {
+        let credit = i64::from(self.priority)
+            .saturating_mul(aging_secs as i64)
+            .saturating_mul(1000);
+        (self.created_at.as_millis() as i64).saturating_sub(credit)
     }
 
     /// When the visitor has waited `queue_timeout` since joining.
@@ -321,6 +340,17 @@ impl State {
         self.totals.created += 1;
         self.day_mut(now).created += 1;
 
+        // A returning visitor may wait a little for their last agent.
+        if let Some(agent) = self.hold_for(&workgroup, &new.customer_id) {
+            if let Some(g) = self.groups.get_mut(&workgroup) {
+                g.counters.offered += 1;
+            }
+            let position = self.hold(out, now, &id, &agent);
+            return Ok(Reply::Queued {
+                session_id: id,
+                position,
+            });
+        }
         // Immediate assignment: skip the queue when nobody in the group is
         // ahead and one of its agents is Ready.
         let placing = Placing {
@@ -446,13 +476,16 @@ impl State {
         if let Some(t) = s.queue_timer.take() {
             self.timers.cancel(Lane::Queue, t);
         }
-        if matches!(stage, Stage::Queued { .. } | Stage::Ringing { .. }) {
+        if matches!(
+            stage,
+            Stage::Queued { .. } | Stage::Held { .. } | Stage::Ringing { .. }
+        ) {
             if let Some(g) = self.groups.get_mut(&group) {
                 g.counters.abandoned += 1;
             }
         }
         let agent = match stage {
-            Stage::Queued { .. } => {
+            Stage::Queued { .. } | Stage::Held { .. } => {
                 self.counts.waiting -= 1;
                 None
             }

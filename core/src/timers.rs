@@ -7,8 +7,9 @@
 //! cancelled timer frees its slot at once and memory stays bounded by the
 //! timers actually armed.
 //!
-//! Overflow deadlines differ per workgroup, so they are kept in an ordered
-//! set instead: O(log n).
+//! Overflow deadlines differ per workgroup, and holds for `recent` routing
+//! are re-armed from their start when their length changes, so both are kept
+//! in ordered sets instead: O(log n).
 
 use std::collections::BTreeSet;
 
@@ -38,6 +39,19 @@ pub(crate) enum AgentLane {
 }
 
 const AGENT_LANES: [AgentLane; 2] = [AgentLane::WrapUp, AgentLane::RejectDelay];
+
+/// Kinds of deadline kept in ordered sets, firing after the session lanes
+/// and before the agent lanes when deadlines tie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// A queued visitor may now be served by their group's overflow group.
+    Overflow = 0,
+    /// A visitor held for their last agent (`recent_wait_secs`) stops waiting
+    /// for them and joins their group's queue.
+    Hold = 1,
+}
+
+const DEADLINES: [Deadline; 2] = [Deadline::Overflow, Deadline::Hold];
 
 /// Handle of one armed timer. Stale handles (fired or cancelled) are harmless:
 /// the generation no longer matches.
@@ -162,8 +176,8 @@ impl<T: Clone> Fifo<T> {
 pub(crate) enum Due {
     Timer(Lane, Timestamp, SessionId),
     Agent(AgentLane, Timestamp, AgentId),
-    /// A queued visitor may now be served by their group's overflow group.
-    Overflow(Timestamp, SessionId),
+    /// A deadline of a [`Deadline`] kind about a session.
+    At(Deadline, Timestamp, SessionId),
     /// The safety-net dispatch tick.
     Tick(Timestamp),
 }
@@ -172,7 +186,7 @@ pub(crate) enum Due {
 pub(crate) struct Timers {
     lanes: [Fifo<SessionId>; 3],
     agent_lanes: [Fifo<AgentId>; 2],
-    overflow: BTreeSet<(Timestamp, SessionId)>,
+    sets: [BTreeSet<(Timestamp, SessionId)>; 2],
     tick: Option<Timestamp>,
 }
 
@@ -200,25 +214,26 @@ impl Timers {
         self.agent_lanes[lane as usize].is_armed(key)
     }
 
-    /// Arms the overflow of `session` at `at`, any time.
-    pub(crate) fn arm_overflow(&mut self, at: Timestamp, session: SessionId) {
-        self.overflow.insert((at, session));
+    /// Arms a `kind` deadline for `session` at `at`, any time.
+    pub(crate) fn arm_at(&mut self, kind: Deadline, at: Timestamp, session: SessionId) {
+        self.sets[kind as usize].insert((at, session));
     }
 
-    /// Cancels the overflow of `session` armed at `at`, if armed.
-    pub(crate) fn cancel_overflow(&mut self, at: Timestamp, session: &SessionId) {
-        self.overflow.remove(&(at, session.clone()));
+    /// Cancels the `kind` deadline of `session` armed at `at`, if armed.
+    pub(crate) fn cancel_at(&mut self, kind: Deadline, at: Timestamp, session: &SessionId) {
+        self.sets[kind as usize].remove(&(at, session.clone()));
     }
 
-    pub(crate) fn is_armed_overflow(&self, at: Timestamp, session: &SessionId) -> bool {
-        self.overflow.contains(&(at, session.clone()))
+    pub(crate) fn is_armed_at(&self, kind: Deadline, at: Timestamp, session: &SessionId) -> bool {
+        self.sets[kind as usize].contains(&(at, session.clone()))
     }
 
-    /// Drops every lane timer (overflows and the tick stay: no configured
-    /// duration sets them), to re-arm them afresh.
+    /// Drops every lane timer and hold (overflows and the tick stay: no
+    /// configured duration sets them), to re-arm them afresh.
     pub(crate) fn clear_lanes(&mut self) {
         self.lanes = Default::default();
         self.agent_lanes = Default::default();
+        self.sets[Deadline::Hold as usize].clear();
     }
 
     /// Arms the dispatch tick at `at` unless it is armed already.
@@ -239,13 +254,16 @@ impl Timers {
             .agent_lanes
             .iter()
             .filter_map(|l| l.front().map(|(at, _)| at));
-        let overflow = self.overflow.first().map(|(at, _)| *at);
-        lanes.chain(agents).chain(overflow).chain(self.tick).min()
+        let sets = self
+            .sets
+            .iter()
+            .filter_map(|s| s.first().map(|(at, _)| *at));
+        lanes.chain(agents).chain(sets).chain(self.tick).min()
     }
 
     /// Removes and returns the earliest timer due at or before `now`; on equal
-    /// deadlines ring, queue, session, overflow, wrap-up, reject-delay, then
-    /// the tick.
+    /// deadlines ring, queue, session, overflow, hold, wrap-up, reject-delay,
+    /// then the tick.
     pub(crate) fn pop_due(&mut self, now: Timestamp) -> Option<Due> {
         let session = LANES
             .iter()
@@ -259,14 +277,21 @@ impl Timers {
             .iter()
             .filter_map(|&l| {
                 let front = self.agent_lanes[l as usize].front();
-                front.map(|(at, key)| (at, 4 + l as u8, key))
+                front.map(|(at, key)| (at, 5 + l as u8, key))
             })
             .min_by_key(|(at, rank, _)| (*at, *rank));
-        let tick = self.tick.map(|at| (at, 6u8));
-        let overflow = self.overflow.first().map(|(at, _)| (*at, 3u8));
+        let tick = self.tick.map(|at| (at, 7u8));
+        let set = DEADLINES
+            .iter()
+            .filter_map(|&d| {
+                self.sets[d as usize]
+                    .first()
+                    .map(|(at, _)| (*at, 3 + d as u8))
+            })
+            .min();
         let (at, rank) = [
             session.map(|(at, r, _)| (at, r)),
-            overflow,
+            set,
             agent.map(|(at, r, _)| (at, r)),
             tick,
         ]
@@ -277,16 +302,17 @@ impl Timers {
             return None;
         }
         match (rank, session, agent) {
-            (6, _, _) => {
+            (7, _, _) => {
                 self.tick = None;
                 Some(Due::Tick(at))
             }
-            (3, _, _) => {
-                let (at, session) = self.overflow.pop_first()?;
-                Some(Due::Overflow(at, session))
+            (3 | 4, _, _) => {
+                let kind = DEADLINES[usize::from(rank - 3)];
+                let (at, session) = self.sets[kind as usize].pop_first()?;
+                Some(Due::At(kind, at, session))
             }
-            (4.., _, Some((at, _, key))) => {
-                let lane = AGENT_LANES[usize::from(rank - 4)];
+            (5.., _, Some((at, _, key))) => {
+                let lane = AGENT_LANES[usize::from(rank - 5)];
                 let fifo = &mut self.agent_lanes[lane as usize];
                 let agent = fifo.subject(key);
                 fifo.cancel(key);

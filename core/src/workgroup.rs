@@ -22,6 +22,7 @@ use crate::center::State;
 use crate::queue::{Queue, QueueKey};
 use crate::routing::{Candidate, Placing, Router, Routing, RoutingMode};
 use crate::session::Stage;
+use crate::timers::Deadline;
 use crate::{AgentId, CoreError, Prng, Reply, SessionId, Timestamp, WorkgroupId};
 
 /// The workgroup every center has, which visitors join unless they ask for
@@ -352,8 +353,8 @@ impl State {
                 for (key, sid) in &waiting {
                     let created = self.sessions.get(sid).map(|s| s.created_at);
                     if let Some(created) = created {
-                        self.timers
-                            .cancel_overflow(created.saturating_add(overflow.after), sid);
+                        let at = created.saturating_add(overflow.after);
+                        self.timers.cancel_at(Deadline::Overflow, at, sid);
                     }
                     if let Some(to) = self.groups.get_mut(&overflow.to) {
                         to.overflow_in.remove(*key);
@@ -399,7 +400,7 @@ impl State {
             .is_some_and(|g| g.overflow_in.contains(key, sid));
         matches!(s.stage, Stage::Queued { .. })
             && if self.now < at {
-                !eligible && self.timers.is_armed_overflow(at, sid)
+                !eligible && self.timers.is_armed_at(Deadline::Overflow, at, sid)
             } else {
                 eligible
             }

@@ -72,6 +72,9 @@ fn config() -> Config {
         session_timeout_secs: 600,
         // Large enough that no session of a run is forgotten.
         ended_sessions_max: 10_000,
+        // The model is one FIFO queue; holds for `recent` are walked in
+        // tests/workgroups.rs.
+        recent_wait_secs: 0,
         ..Config::default()
     }
 }

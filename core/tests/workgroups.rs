@@ -206,6 +206,73 @@ fn recent_prefers_the_last_agent_at_any_skill_level() {
     );
 }
 
+/// a1 served v1 and is now busy with v9; a2 is Ready.
+fn recent_with_v1s_agent_busy() -> Harness {
+    let mut h = Harness::with_config(Config {
+        routing_mode: RoutingMode::Recent,
+        recent_wait_secs: 10,
+        ..Config::default()
+    });
+    h.register("a1");
+    h.join("v1");
+    let sid = h.accept("a1");
+    h.end(&sid, Party::Customer);
+    h.join("v9");
+    h.accept("a1");
+    h.register("a2");
+    h
+}
+
+#[test]
+fn recent_holds_a_returning_visitor_for_their_busy_agent_then_falls_back() {
+    let mut h = recent_with_v1s_agent_busy();
+    let r = h.join("v1");
+    assert!(matches!(r, Reply::Queued { position: 1, .. }), "{r:?}");
+    assert_eq!(h.rung_for("v1"), None, "a2 is Ready but v1 waits for a1");
+    assert_eq!(h.center.visitor("v1").unwrap().position, Some(1));
+    h.join("v2");
+    assert_eq!(
+        h.rung_for("v2").as_deref(),
+        Some("a2"),
+        "others are not held up"
+    );
+    let s2 = h.accept("a2");
+    h.end(&s2, Party::Agent);
+    h.advance(Duration::from_millis(9_999));
+    assert_eq!(h.rung_for("v1"), None);
+    h.advance(Duration::from_millis(1));
+    assert_eq!(
+        h.rung_for("v1").as_deref(),
+        Some("a2"),
+        "after 10 s, anyone"
+    );
+}
+
+#[test]
+fn a_held_visitor_is_rung_to_their_agent_as_soon_as_it_is_free() {
+    let mut h = recent_with_v1s_agent_busy();
+    h.not_ready("a2");
+    h.join("v1");
+    h.join("v3");
+    h.advance_secs(4);
+    let call = h.center.agent("a1").unwrap().calls[0].session_id.clone();
+    h.end(&call, Party::Agent);
+    assert_eq!(
+        h.rung_for("v1").as_deref(),
+        Some("a1"),
+        "before v3, who queued for anyone"
+    );
+}
+
+#[test]
+fn an_agent_signing_out_releases_the_visitors_held_for_it() {
+    let mut h = recent_with_v1s_agent_busy();
+    h.join("v1");
+    assert_eq!(h.rung_for("v1"), None);
+    h.offline("a1");
+    assert_eq!(h.rung_for("v1").as_deref(), Some("a2"));
+}
+
 #[test]
 fn overflow_widens_the_pool_after_the_wait_without_losing_the_place() {
     let mut h = Harness::new();
@@ -486,6 +553,7 @@ fn walk_config() -> Config {
         queue_timeout_secs: 300,
         session_timeout_secs: 900,
         wrap_up_secs: 5,
+        recent_wait_secs: 15,
         ended_sessions_max: 10_000,
         ..Config::default()
     }
