@@ -1,0 +1,626 @@
+//! Discrete-event simulation of a whole contact center over the real
+//! `switchboard-core`: the rules (queueing, ringing, routing, wrap-up) are
+//! the core's; this module only plays visitors and agents on a virtual clock.
+//!
+//! Visitors arrive as a Poisson process whose rate may change by hour of
+//! day, wait with a random patience, and leave if not answered by then.
+//! Agents work shifts, answer after a delay, reject or let it ring with
+//! given probabilities, and hang up after a random handling time.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::time::Duration;
+
+use serde::Serialize;
+use switchboard_core::routing::RoutingMode;
+use switchboard_core::{
+    AgentId, Center, Command, Config, EventKind, Media, Party, Prng, Recipient, Reply, SessionId,
+    Timestamp, VisitorId,
+};
+
+use crate::dist::{exponential, uniform, Dist};
+
+/// Monday 2026-01-05 00:00 UTC: hour 0 of day 0 of every run.
+pub const START: Timestamp = Timestamp::from_millis(1_767_571_200_000);
+
+/// One group of identical agents and the hours they work each day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Staff {
+    /// How many.
+    pub count: u32,
+    /// Hour of day (0–24) the shift starts.
+    pub from_hour: f64,
+    /// Hour of day (0–24) it ends; equal to `from_hour` for all day.
+    pub to_hour: f64,
+}
+
+/// How agents answer when rung.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ringing {
+    /// Seconds from ring to answer (or reject).
+    pub answer_secs: f64,
+    /// Probability of rejecting.
+    pub reject: f64,
+    /// Probability of letting it ring out.
+    pub no_answer: f64,
+}
+
+/// Everything a run needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    /// Fixes every random draw, the core's included.
+    pub seed: u64,
+    /// Arrivals per hour, before the hourly profile.
+    pub rate_per_hour: f64,
+    /// Multiplier of the rate for each hour of the day.
+    pub hourly: [f64; 24],
+    /// Stop arrivals after this much virtual time...
+    pub hours: f64,
+    /// ...or after this many arrivals, whichever comes first.
+    pub max_arrivals: u64,
+    /// Handling (talk) time.
+    pub handle: Dist,
+    /// Patience; None: nobody gives up.
+    pub patience: Option<Dist>,
+    /// The agents.
+    pub staff: Vec<Staff>,
+    /// How agents answer.
+    pub ringing: Ringing,
+    /// The routing mode.
+    pub routing_mode: RoutingMode,
+    /// After-call work, seconds.
+    pub wrap_up_secs: u64,
+    /// Seconds an agent has to answer before the ring times out.
+    pub accept_timeout_secs: u64,
+    /// The service-level threshold, seconds.
+    pub threshold_secs: f64,
+    /// Arrivals left out of the figures while the center fills up.
+    pub warmup_arrivals: u64,
+    /// Seconds between samples of the queue for the time series.
+    pub sample_secs: u64,
+}
+
+impl Params {
+    /// An M/M/n(+M) run: `agents` all day, Poisson arrivals, exponential
+    /// handling and patience, instant answers.
+    pub fn mmn(agents: u32, rate_per_hour: f64, aht_secs: f64, patience_secs: Option<f64>) -> Self {
+        Params {
+            seed: 1,
+            rate_per_hour,
+            hourly: [1.0; 24],
+            hours: f64::INFINITY,
+            max_arrivals: 100_000,
+            handle: Dist::Exponential {
+                mean_secs: aht_secs,
+            },
+            patience: patience_secs.map(|mean_secs| Dist::Exponential { mean_secs }),
+            staff: vec![Staff {
+                count: agents,
+                from_hour: 0.0,
+                to_hour: 0.0,
+            }],
+            ringing: Ringing {
+                answer_secs: 0.0,
+                reject: 0.0,
+                no_answer: 0.0,
+            },
+            routing_mode: RoutingMode::LongestIdle,
+            wrap_up_secs: 0,
+            accept_timeout_secs: 30,
+            threshold_secs: 20.0,
+            warmup_arrivals: 0,
+            sample_secs: 900,
+        }
+    }
+
+    fn agents(&self) -> u32 {
+        self.staff.iter().map(|s| s.count).sum()
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            max_sessions: 10_000_000,
+            max_queue_size: 10_000_000,
+            max_agents: self.agents().max(1) as usize,
+            queue_timeout_secs: 7 * 86_400,
+            session_timeout_secs: 30 * 86_400,
+            accept_timeout_secs: self.accept_timeout_secs.max(1),
+            routing_mode: self.routing_mode,
+            wrap_up_secs: self.wrap_up_secs,
+            // The simulated agents come back on their own (see `Ev::Back`).
+            max_no_answer: 3,
+            ended_sessions_max: 1_000,
+            recent_visitors_max: 10_000,
+            ..Config::default()
+        }
+    }
+}
+
+/// The queue at one moment, and how the last interval went.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Sample {
+    /// Virtual hours since the start.
+    pub hour: f64,
+    /// Visitors queued.
+    pub queue: usize,
+    /// Service level of the visitors answered or lost in the interval.
+    pub service_level: Option<f64>,
+}
+
+/// What a run measured. Shares are of arrivals after the warm-up.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// Arrivals counted.
+    pub arrivals: u64,
+    /// Of those, answered.
+    pub answered: u64,
+    /// Answered within the threshold.
+    pub answered_in_time: u64,
+    /// Waited at all (found nobody Ready).
+    pub waited: u64,
+    /// Gave up.
+    pub abandoned: u64,
+    /// `answered_in_time / arrivals`.
+    pub service_level: f64,
+    /// `waited / arrivals`.
+    pub p_wait: f64,
+    /// Mean wait of answered visitors, seconds.
+    pub asa_secs: f64,
+    /// `abandoned / arrivals`.
+    pub abandon_rate: f64,
+    /// Talk time over staffed time, all agents.
+    pub occupancy: f64,
+    /// Talk time over staffed time, per agent, by id.
+    pub utilization: Vec<(String, f64)>,
+    /// Rings that lapsed unanswered.
+    pub ring_timeouts: u64,
+    /// Rings rejected.
+    pub rejects: u64,
+    /// Calls transferred.
+    pub transfers: u64,
+    /// Longest the queue got.
+    pub max_queue: usize,
+    /// Virtual time simulated, hours.
+    pub hours: f64,
+    /// The queue over time.
+    pub series: Vec<Sample>,
+}
+
+/// Something scheduled to happen at a virtual time.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Ev {
+    Arrival,
+    Abandon(VisitorId),
+    Answer(AgentId),
+    Reject(AgentId),
+    HangUp(SessionId),
+    ShiftStart(usize),
+    ShiftEnd(usize),
+    /// An agent moved to Online after missed rings comes back.
+    Back(AgentId),
+    Sample,
+}
+
+/// A waiting visitor's record.
+struct Visit {
+    joined: Timestamp,
+    counted: bool,
+}
+
+/// The whole run's state.
+struct Run<'p> {
+    p: &'p Params,
+    center: Center,
+    rng: Prng,
+    now: Timestamp,
+    heap: BinaryHeap<Reverse<(Timestamp, u64, Ev)>>,
+    seq: u64,
+    arrivals: u64,
+    waiting: HashMap<SessionId, Visit>,
+    agents: Vec<AgentId>,
+    /// Per agent: signed in since, and staffed ms so far.
+    on_since: Vec<Option<Timestamp>>,
+    staffed_ms: Vec<u64>,
+    off_shift: Vec<bool>,
+    r: Report,
+    /// Sum of answered visitors' waits, ms.
+    wait_ms_total: u64,
+    /// Visitors settled, and settled in time, since the last sample.
+    interval: (u64, u64),
+}
+
+/// Runs a simulation to the end and reports it. `progress` is told the
+/// share of arrivals done, now and then.
+pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> {
+    let center = Center::new(p.config(), p.seed).map_err(|e| e.to_string())?;
+    let mut agents = Vec::new();
+    for (g, s) in p.staff.iter().enumerate() {
+        for i in 0..s.count {
+            agents.push(AgentId::from(format!("g{g}a{i:05}")));
+        }
+    }
+    let n = agents.len();
+    let mut run = Run {
+        p,
+        center,
+        // Independent of the core's stream, from the same seed.
+        rng: Prng::new(p.seed ^ 0x5151_5151_5151_5151),
+        now: START,
+        heap: BinaryHeap::new(),
+        seq: 0,
+        arrivals: 0,
+        waiting: HashMap::new(),
+        agents,
+        on_since: vec![None; n],
+        staffed_ms: vec![0; n],
+        off_shift: vec![false; n],
+        r: Report {
+            arrivals: 0,
+            answered: 0,
+            answered_in_time: 0,
+            waited: 0,
+            abandoned: 0,
+            service_level: 0.0,
+            p_wait: 0.0,
+            asa_secs: 0.0,
+            abandon_rate: 0.0,
+            occupancy: 0.0,
+            utilization: Vec::new(),
+            ring_timeouts: 0,
+            rejects: 0,
+            transfers: 0,
+            max_queue: 0,
+            hours: 0.0,
+            series: Vec::new(),
+        },
+        wait_ms_total: 0,
+        interval: (0, 0),
+    };
+    run.start_shifts();
+    run.schedule_arrival();
+    run.at(START, Ev::Sample);
+    let step = (p.max_arrivals / 100).max(1);
+    let mut reported = 0;
+    while let Some(Reverse((at, _, ev))) = run.next_event() {
+        run.now = at;
+        run.handle(ev)?;
+        if run.arrivals / step > reported {
+            reported = run.arrivals / step;
+            progress(run.arrivals as f64 / p.max_arrivals as f64);
+        }
+    }
+    Ok(run.finish())
+}
+
+impl Run<'_> {
+    fn at(&mut self, at: Timestamp, ev: Ev) {
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq, ev)));
+    }
+
+    fn after_secs(&mut self, secs: f64, ev: Ev) {
+        let at = self
+            .now
+            .saturating_add(Duration::from_millis((secs * 1000.0).round() as u64));
+        self.at(at, ev);
+    }
+
+    /// The next thing to happen: a scheduled event, or a core timer due
+    /// first (fired here, returning to look again). None once arrivals are
+    /// over and every visitor has been answered or has left: calls still
+    /// running count as talk up to then.
+    fn next_event(&mut self) -> Option<Reverse<(Timestamp, u64, Ev)>> {
+        loop {
+            if self.arrivals_over() && self.waiting.is_empty() {
+                return None;
+            }
+            let next = self.heap.peek().map(|Reverse((at, _, _))| *at);
+            match (self.center.poll_timeout(), next) {
+                (Some(t), Some(n)) if t <= n => self.fire_core(t),
+                (Some(t), None) => self.fire_core(t),
+                (_, Some(_)) => return self.heap.pop(),
+                (None, None) => return None,
+            }
+        }
+    }
+
+    fn fire_core(&mut self, t: Timestamp) {
+        self.now = self.now.max(t);
+        self.center.handle_timeout(t);
+        // Events from timers (ring timeouts) are played like any other.
+        self.drain();
+    }
+
+    fn arrivals_over(&self) -> bool {
+        self.arrivals >= self.p.max_arrivals || self.hours_now() >= self.p.hours
+    }
+
+    fn hours_now(&self) -> f64 {
+        self.now.saturating_since(START).as_secs_f64() / 3600.0
+    }
+
+    /// The next arrival: exponential gaps at the current hour's rate; a gap
+    /// crossing into the next hour restarts there at the new rate (exact, by
+    /// memorylessness).
+    fn schedule_arrival(&mut self) {
+        let mut t = self.hours_now();
+        loop {
+            if t >= self.p.hours {
+                return;
+            }
+            let rate = self.p.rate_per_hour * self.p.hourly[(t as u64 % 24) as usize];
+            let boundary = t.floor() + 1.0;
+            if rate > 0.0 {
+                let gap = exponential(&mut self.rng, 1.0 / rate);
+                if t + gap < boundary {
+                    let secs = (t + gap) * 3600.0;
+                    let at = START.saturating_add(Duration::from_millis((secs * 1000.0) as u64));
+                    self.at(at.max(self.now), Ev::Arrival);
+                    return;
+                }
+            }
+            t = boundary;
+        }
+    }
+
+    fn start_shifts(&mut self) {
+        let mut idx = 0;
+        for s in &self.p.staff {
+            for _ in 0..s.count {
+                let all_day = (s.to_hour - s.from_hour).abs() < 1e-9;
+                let start = START.saturating_add(Duration::from_secs_f64(s.from_hour * 3600.0));
+                self.seq += 1;
+                self.heap
+                    .push(Reverse((start, self.seq, Ev::ShiftStart(idx))));
+                if !all_day {
+                    let mut end = s.to_hour;
+                    if end < s.from_hour {
+                        end += 24.0;
+                    }
+                    let at = START.saturating_add(Duration::from_secs_f64(end * 3600.0));
+                    self.seq += 1;
+                    self.heap.push(Reverse((at, self.seq, Ev::ShiftEnd(idx))));
+                }
+                idx += 1;
+            }
+        }
+    }
+
+    fn apply(&mut self, cmd: Command) -> Option<Reply> {
+        self.center.apply(self.now, cmd).ok()
+    }
+
+    fn handle(&mut self, ev: Ev) -> Result<(), String> {
+        match ev {
+            Ev::Arrival => {
+                self.arrivals += 1;
+                let visitor = VisitorId::from(format!("v{}", self.arrivals));
+                let reply = self.apply(Command::JoinQueue {
+                    visitor_id: visitor.clone(),
+                    visitor_name: None,
+                    preferred_skill: None,
+                    priority: 0,
+                });
+                let session = match reply {
+                    Some(Reply::Queued { session_id, .. } | Reply::Assigned { session_id, .. }) => {
+                        session_id
+                    }
+                    other => return Err(format!("join refused: {other:?}")),
+                };
+                let counted = self.arrivals > self.p.warmup_arrivals;
+                self.waiting.insert(
+                    session,
+                    Visit {
+                        joined: self.now,
+                        counted,
+                    },
+                );
+                if counted {
+                    self.r.arrivals += 1;
+                }
+                if let Some(patience) = self.p.patience {
+                    let secs = patience.sample(&mut self.rng);
+                    self.after_secs(secs, Ev::Abandon(visitor));
+                }
+                if !self.arrivals_over() {
+                    self.schedule_arrival();
+                }
+            }
+            Ev::Abandon(visitor) => {
+                self.apply(Command::LeaveQueue {
+                    visitor_id: visitor,
+                });
+            }
+            Ev::Answer(agent) => {
+                self.apply(Command::AcceptCall {
+                    agent_id: agent,
+                    media: Media::Audio,
+                });
+            }
+            Ev::Reject(agent) => {
+                self.apply(Command::RejectCall { agent_id: agent });
+            }
+            Ev::HangUp(session) => {
+                self.apply(Command::EndSession {
+                    session_id: session,
+                    by: Party::Agent,
+                });
+            }
+            Ev::ShiftStart(i) => {
+                self.off_shift[i] = false;
+                let agent = self.agents[i].clone();
+                self.apply(Command::RegisterAgent {
+                    agent_id: agent,
+                    agent_name: None,
+                });
+                self.on_since[i].get_or_insert(self.now);
+                if self.all_day(i) {
+                    self.drain();
+                    return Ok(());
+                }
+                self.after_secs(86_400.0, Ev::ShiftStart(i));
+            }
+            Ev::ShiftEnd(i) => {
+                self.off_shift[i] = true;
+                self.sign_out_if_free(i);
+                self.after_secs(86_400.0, Ev::ShiftEnd(i));
+            }
+            Ev::Back(agent) => {
+                self.apply(Command::AgentAvailable { agent_id: agent });
+            }
+            Ev::Sample => {
+                let (done, in_time) = std::mem::take(&mut self.interval);
+                self.r.series.push(Sample {
+                    hour: self.hours_now(),
+                    queue: self.center.queue_len(),
+                    service_level: (done > 0).then(|| in_time as f64 / done as f64),
+                });
+                self.after_secs(self.p.sample_secs.max(1) as f64, Ev::Sample);
+            }
+        }
+        self.drain();
+        Ok(())
+    }
+
+    fn all_day(&self, i: usize) -> bool {
+        let mut before = 0;
+        for s in &self.p.staff {
+            before += s.count as usize;
+            if i < before {
+                return (s.to_hour - s.from_hour).abs() < 1e-9;
+            }
+        }
+        true
+    }
+
+    /// An agent whose shift is over signs out once it holds no call.
+    fn sign_out_if_free(&mut self, i: usize) {
+        let agent = self.agents[i].clone();
+        let free = self
+            .center
+            .agent(agent.as_str())
+            .is_some_and(|a| a.load() == 0);
+        if free && self.off_shift[i] {
+            self.apply(Command::AgentOffline { agent_id: agent });
+            if let Some(since) = self.on_since[i].take() {
+                self.staffed_ms[i] += self.now.saturating_since(since).as_millis() as u64;
+            }
+        }
+    }
+
+    /// Plays the agents' and visitors' side of everything the core said.
+    fn drain(&mut self) {
+        self.r.max_queue = self.r.max_queue.max(self.center.queue_len());
+        while let Some(e) = self.center.poll_event() {
+            match (e.to, e.event) {
+                (Recipient::Agent(agent), EventKind::IncomingCall { .. }) => {
+                    let ring = self.p.ringing;
+                    let u = uniform(&mut self.rng);
+                    if u <= ring.reject {
+                        self.after_secs(ring.answer_secs, Ev::Reject(agent));
+                    } else if u <= ring.reject + ring.no_answer {
+                        // Let it ring out: the core's accept timeout acts.
+                    } else if ring.answer_secs <= 0.0 {
+                        self.apply(Command::AcceptCall {
+                            agent_id: agent,
+                            media: Media::Audio,
+                        });
+                    } else {
+                        self.after_secs(ring.answer_secs, Ev::Answer(agent));
+                    }
+                }
+                (Recipient::Visitor(_), EventKind::CallAccepted { session_id, .. }) => {
+                    if let Some(v) = self.waiting.remove(&session_id) {
+                        let wait = self.now.saturating_since(v.joined);
+                        let in_time = wait.as_secs_f64() <= self.p.threshold_secs;
+                        if v.counted {
+                            self.r.answered += 1;
+                            self.r.waited += u64::from(!wait.is_zero());
+                            self.r.answered_in_time += u64::from(in_time);
+                            self.wait_ms_total += wait.as_millis() as u64;
+                        }
+                        self.interval.0 += 1;
+                        self.interval.1 += u64::from(in_time);
+                    }
+                    let secs = self.p.handle.sample(&mut self.rng);
+                    self.after_secs(secs, Ev::HangUp(session_id));
+                }
+                (Recipient::Visitor(_), EventKind::CallEnded { session_id, .. }) => {
+                    if let Some(v) = self.waiting.remove(&session_id) {
+                        if v.counted {
+                            self.r.abandoned += 1;
+                            self.r.waited += 1;
+                        }
+                        self.interval.0 += 1;
+                    }
+                }
+                (Recipient::Agent(agent), EventKind::CallEnded { .. }) => {
+                    if let Some(i) = self.index_of(&agent) {
+                        self.sign_out_if_free(i);
+                    }
+                }
+                (Recipient::Agent(_), EventKind::RingTimeout { .. }) => self.r.ring_timeouts += 1,
+                (Recipient::Agent(agent), EventKind::AgentNoAnswer { .. }) => {
+                    self.after_secs(60.0, Ev::Back(agent));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn index_of(&self, agent: &AgentId) -> Option<usize> {
+        // Ids are `g{group}a{index:05}` in creation order.
+        let s = agent.as_str();
+        let (g, i) = s.strip_prefix('g')?.split_once('a')?;
+        let (g, i): (usize, usize) = (g.parse().ok()?, i.parse().ok()?);
+        let before: u32 = self.p.staff[..g].iter().map(|s| s.count).sum();
+        Some(before as usize + i)
+    }
+
+    fn finish(mut self) -> Report {
+        let now = self.now;
+        let stats = self.center.stats();
+        let mut talk_total = 0u64;
+        let mut staffed_total = 0u64;
+        let mut utilization = Vec::with_capacity(self.agents.len());
+        for (i, id) in self.agents.iter().enumerate() {
+            let staffed = self.staffed_ms[i]
+                + self.on_since[i].map_or(0, |s| now.saturating_since(s).as_millis() as u64);
+            let talk = self.center.agent(id.as_str()).map_or(0, |a| {
+                a.stats.talk_ms_total
+                    + a.calls
+                        .iter()
+                        .map(|c| now.saturating_since(c.since).as_millis() as u64)
+                        .sum::<u64>()
+            });
+            talk_total += talk;
+            staffed_total += staffed;
+            let u = if staffed > 0 {
+                talk as f64 / staffed as f64
+            } else {
+                0.0
+            };
+            utilization.push((id.to_string(), u));
+        }
+        let r = &mut self.r;
+        let arrivals = r.arrivals.max(1) as f64;
+        r.service_level = r.answered_in_time as f64 / arrivals;
+        r.p_wait = r.waited as f64 / arrivals;
+        r.abandon_rate = r.abandoned as f64 / arrivals;
+        r.asa_secs = if r.answered > 0 {
+            self.wait_ms_total as f64 / 1000.0 / r.answered as f64
+        } else {
+            0.0
+        };
+        r.occupancy = if staffed_total > 0 {
+            talk_total as f64 / staffed_total as f64
+        } else {
+            0.0
+        };
+        r.utilization = utilization;
+        r.rejects = stats.totals.rejects;
+        r.transfers = stats.totals.transfers;
+        r.hours = now.saturating_since(START).as_secs_f64() / 3600.0;
+        self.r
+    }
+}

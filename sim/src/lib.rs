@@ -1,0 +1,19 @@
+//! # switchboard-sim
+//!
+//! Runs a whole contact center for days of virtual time in seconds, over the
+//! real `switchboard-core` (no re-implementation of its rules), and answers
+//! the first question a support manager asks: how many agents do I need?
+//!
+//! - [`des`]: the discrete-event simulation.
+//! - [`erlang`]: Erlang C and Erlang A, computed stably.
+//! - [`staff`]: the capacity planner, analytic and simulated side by side.
+//! - [`scenario`]: scenario files, and the report's summary and plots.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod des;
+pub mod dist;
+pub mod erlang;
+pub mod scenario;
+pub mod staff;

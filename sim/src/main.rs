@@ -1,0 +1,178 @@
+//! `switchboard-sim`: run a scenario, or plan staffing.
+//!
+//! ```text
+//! switchboard-sim run <scenario.yaml> [--json] [--svg <file>]
+//! switchboard-sim staff --rate <per hour> --aht <secs> --target <pct>/<secs>
+//!                       [--patience <secs>] [--arrivals <n>] [--seed <n>] [--json]
+//! ```
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use switchboard_sim::{des, scenario, staff};
+
+const USAGE: &str = "usage:
+  switchboard-sim run <scenario.yaml> [--json] [--svg <file>]
+  switchboard-sim staff --rate <arrivals per hour> --aht <seconds> --target <percent>/<seconds>
+                        [--patience <seconds>] [--arrivals <per level, default 50000>] [--seed <n>] [--json]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("staff") => plan(&args[1..]),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchboard-sim: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--flag value` pairs and bare `--switch`es.
+struct Flags<'a>(&'a [String]);
+
+impl Flags<'_> {
+    fn value(&self, name: &str) -> Option<&str> {
+        let i = self.0.iter().position(|a| a == name)?;
+        self.0.get(i + 1).map(String::as_str)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|a| a == name)
+    }
+
+    fn number(&self, name: &str) -> Result<Option<f64>, String> {
+        self.value(name)
+            .map(|v| {
+                v.parse::<f64>()
+                    .map_err(|_| format!("{name}: not a number: {v}"))
+            })
+            .transpose()
+    }
+
+    /// Every `--x` is known and every value-taking one has its value.
+    fn check(&self, valued: &[&str], switches: &[&str]) -> Result<(), String> {
+        let mut i = 0;
+        while i < self.0.len() {
+            let a = self.0[i].as_str();
+            if valued.contains(&a) {
+                if self.0.get(i + 1).is_none() {
+                    return Err(format!("{a} needs a value\n{USAGE}"));
+                }
+                i += 2;
+            } else if switches.contains(&a) || !a.starts_with("--") {
+                i += 1;
+            } else {
+                return Err(format!("unknown option {a}\n{USAGE}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn progress_bar(share: f64) {
+    let filled = (share.clamp(0.0, 1.0) * 30.0) as usize;
+    eprint!(
+        "\r[{}{}] {:3.0}%",
+        "#".repeat(filled),
+        " ".repeat(30 - filled),
+        share * 100.0
+    );
+    let _ = std::io::stderr().flush();
+}
+
+fn run(args: &[String]) -> Result<String, String> {
+    let flags = Flags(args);
+    flags.check(&["--svg"], &["--json"])?;
+    let path = args
+        .first()
+        .filter(|a| !a.starts_with("--"))
+        .ok_or(format!("run needs a scenario file\n{USAGE}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let scenario = scenario::Scenario::parse(&text).map_err(|e| format!("{path}: {e}"))?;
+    let params = scenario.params().map_err(|e| format!("{path}: {e}"))?;
+    let report = des::run(&params, &mut progress_bar)?;
+    eprintln!();
+    if let Some(svg) = flags.value("--svg") {
+        std::fs::write(svg, scenario::svg(&report)).map_err(|e| format!("{svg}: {e}"))?;
+    }
+    if flags.has("--json") {
+        serde_json::to_string_pretty(&report)
+            .map(|j| j + "\n")
+            .map_err(|e| e.to_string())
+    } else {
+        Ok(scenario::summary(&params, &report))
+    }
+}
+
+fn plan(args: &[String]) -> Result<String, String> {
+    let flags = Flags(args);
+    flags.check(
+        &[
+            "--rate",
+            "--aht",
+            "--target",
+            "--patience",
+            "--arrivals",
+            "--seed",
+        ],
+        &["--json"],
+    )?;
+    let need = |name: &str| -> Result<f64, String> {
+        flags
+            .number(name)?
+            .ok_or(format!("{name} is required\n{USAGE}"))
+    };
+    let target = flags
+        .value("--target")
+        .ok_or(format!("--target is required\n{USAGE}"))?;
+    let (pct, secs) = target
+        .split_once('/')
+        .and_then(|(p, s)| {
+            Some((
+                p.trim_end_matches('%').parse::<f64>().ok()?,
+                s.parse::<f64>().ok()?,
+            ))
+        })
+        .ok_or("--target must look like 80/20 (percent/seconds)")?;
+    let ask = staff::Ask {
+        rate_per_hour: need("--rate")?,
+        aht_secs: need("--aht")?,
+        target: pct / 100.0,
+        threshold_secs: secs,
+        patience_secs: flags.number("--patience")?,
+        arrivals: flags
+            .number("--arrivals")?
+            .map_or(50_000, |n| n as u64)
+            .max(1_000),
+        seed: flags.number("--seed")?.map_or(1, |n| n as u64),
+    };
+    let plan = staff::plan(&ask, &mut |done, all| {
+        progress_bar(done as f64 / all as f64)
+    })?;
+    eprintln!();
+    if flags.has("--json") {
+        let json = serde_json::json!({
+            "rate_per_hour": ask.rate_per_hour,
+            "aht_secs": ask.aht_secs,
+            "target": ask.target,
+            "threshold_secs": ask.threshold_secs,
+            "patience_secs": ask.patience_secs,
+            "arrivals_per_level": ask.arrivals,
+            "seed": ask.seed,
+            "plan": plan,
+        });
+        serde_json::to_string_pretty(&json)
+            .map(|j| j + "\n")
+            .map_err(|e| e.to_string())
+    } else {
+        Ok(staff::render(&ask, &plan))
+    }
+}

@@ -1,0 +1,262 @@
+//! Scenario files (YAML) and what a run prints: a summary for people, JSON,
+//! and an SVG of the queue and the service level over time.
+
+use serde::Deserialize;
+use switchboard_core::routing::RoutingMode;
+
+use crate::des::{Params, Report, Ringing, Staff};
+use crate::dist::Dist;
+
+/// A scenario file. Every key but `arrivals`, `handle_time` and `agents`
+/// has a default.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Fixes the run (default 1).
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// Virtual hours of arrivals (default 24).
+    #[serde(default = "day")]
+    pub hours: f64,
+    /// Stop arrivals after this many, if sooner.
+    pub max_arrivals: Option<u64>,
+    /// How visitors arrive.
+    pub arrivals: Arrivals,
+    /// How long calls last.
+    pub handle_time: Dist,
+    /// How long visitors wait before giving up; absent: forever.
+    pub patience: Option<Dist>,
+    /// Who works when.
+    pub agents: Vec<Shift>,
+    /// How agents answer.
+    #[serde(default)]
+    pub ringing: RingingFile,
+    /// The routing mode (default `longest_idle`).
+    #[serde(default = "longest_idle")]
+    pub routing_mode: RoutingMode,
+    /// After-call work, seconds.
+    #[serde(default)]
+    pub wrap_up_secs: u64,
+    /// Ring timeout, seconds (default 30).
+    #[serde(default = "thirty")]
+    pub accept_timeout_secs: u64,
+    /// Service-level threshold, seconds (default 20).
+    #[serde(default = "twenty")]
+    pub service_level_secs: f64,
+    /// Seconds between queue samples (default 900).
+    #[serde(default = "quarter_hour")]
+    pub sample_secs: u64,
+}
+
+/// Poisson arrivals, optionally shaped by hour of day.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Arrivals {
+    /// Mean arrivals per hour.
+    pub rate_per_hour: f64,
+    /// 24 multipliers of the rate, hour 0 first (default all 1).
+    pub hourly: Option<Vec<f64>>,
+}
+
+/// A group of agents on the same hours.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shift {
+    /// How many.
+    pub count: u32,
+    /// Start hour (default 0).
+    #[serde(default)]
+    pub from_hour: f64,
+    /// End hour (default: same as start, all day).
+    pub to_hour: Option<f64>,
+}
+
+/// Ring behaviour in a scenario file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RingingFile {
+    /// Seconds to answer (default 0).
+    #[serde(default)]
+    pub answer_secs: f64,
+    /// Probability of rejecting (default 0).
+    #[serde(default)]
+    pub reject: f64,
+    /// Probability of letting it ring out (default 0).
+    #[serde(default)]
+    pub no_answer: f64,
+}
+
+fn one() -> u64 {
+    1
+}
+fn day() -> f64 {
+    24.0
+}
+fn thirty() -> u64 {
+    30
+}
+fn twenty() -> f64 {
+    20.0
+}
+fn quarter_hour() -> u64 {
+    900
+}
+fn longest_idle() -> RoutingMode {
+    RoutingMode::LongestIdle
+}
+
+impl Scenario {
+    /// Reads a scenario from YAML text.
+    pub fn parse(yaml: &str) -> Result<Scenario, String> {
+        serde_norway::from_str(yaml).map_err(|e| e.to_string())
+    }
+
+    /// The run it describes, after checking every value.
+    pub fn params(&self) -> Result<Params, String> {
+        let hourly: [f64; 24] = match &self.arrivals.hourly {
+            None => [1.0; 24],
+            Some(v) => v
+                .as_slice()
+                .try_into()
+                .map_err(|_| "arrivals.hourly must have 24 values".to_owned())?,
+        };
+        if !(self.arrivals.rate_per_hour >= 0.0 && self.arrivals.rate_per_hour.is_finite())
+            || hourly.iter().any(|m| !(*m >= 0.0 && m.is_finite()))
+        {
+            return Err("arrival rates must be finite and not negative".into());
+        }
+        if !(self.hours > 0.0 && self.hours <= 24.0 * 366.0) {
+            return Err("hours must be above 0 and at most a year".into());
+        }
+        self.handle_time.validate("handle_time")?;
+        if let Some(p) = &self.patience {
+            p.validate("patience")?;
+        }
+        let r = &self.ringing;
+        let ring_ok = r.answer_secs >= 0.0
+            && r.answer_secs.is_finite()
+            && r.reject >= 0.0
+            && r.no_answer >= 0.0
+            && r.reject + r.no_answer <= 1.0;
+        if !ring_ok {
+            return Err("ringing: answer_secs >= 0, reject and no_answer probabilities summing to at most 1".into());
+        }
+        let mut staff = Vec::new();
+        for s in &self.agents {
+            let to = s.to_hour.unwrap_or(s.from_hour);
+            if !(0.0..=24.0).contains(&s.from_hour) || !(0.0..=24.0).contains(&to) {
+                return Err("agent shift hours must be from 0 to 24".into());
+            }
+            staff.push(Staff {
+                count: s.count,
+                from_hour: s.from_hour,
+                to_hour: to,
+            });
+        }
+        Ok(Params {
+            seed: self.seed,
+            rate_per_hour: self.arrivals.rate_per_hour,
+            hourly,
+            hours: self.hours,
+            max_arrivals: self.max_arrivals.unwrap_or(u64::MAX),
+            handle: self.handle_time,
+            patience: self.patience,
+            staff,
+            ringing: Ringing {
+                answer_secs: r.answer_secs,
+                reject: r.reject,
+                no_answer: r.no_answer,
+            },
+            routing_mode: self.routing_mode,
+            wrap_up_secs: self.wrap_up_secs,
+            accept_timeout_secs: self.accept_timeout_secs,
+            threshold_secs: self.service_level_secs,
+            warmup_arrivals: 0,
+            sample_secs: self.sample_secs,
+        })
+    }
+}
+
+/// The report for people.
+pub fn summary(p: &Params, r: &Report) -> String {
+    let util: Vec<f64> = r.utilization.iter().map(|(_, u)| *u).collect();
+    let (lo, hi) = util.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), u| {
+        (lo.min(*u), hi.max(*u))
+    });
+    format!(
+        "{hours:.1} virtual hours, {arrivals} arrivals, {agents} agents\n\
+         service level   {sl:.1}% answered within {t:.0} s\n\
+         waited          {pw:.1}% (average speed of answer {asa:.1} s)\n\
+         abandoned       {ab:.1}%\n\
+         occupancy       {occ:.1}% (per agent {lo:.1}% to {hi:.1}%)\n\
+         longest queue   {mq}\n\
+         ring timeouts   {rt}, rejects {rj}, transfers {tr}\n",
+        hours = r.hours,
+        arrivals = r.arrivals,
+        agents = r.utilization.len(),
+        sl = r.service_level * 100.0,
+        t = p.threshold_secs,
+        pw = r.p_wait * 100.0,
+        asa = r.asa_secs,
+        ab = r.abandon_rate * 100.0,
+        occ = r.occupancy * 100.0,
+        lo = if util.is_empty() { 0.0 } else { lo * 100.0 },
+        hi = hi * 100.0,
+        mq = r.max_queue,
+        rt = r.ring_timeouts,
+        rj = r.rejects,
+        tr = r.transfers,
+    )
+}
+
+/// Two line charts, one above the other: queue length and service level
+/// per sample interval, against virtual hours.
+pub fn svg(r: &Report) -> String {
+    let (w, h, pad) = (800.0, 200.0, 40.0);
+    let hours = r.series.last().map_or(1.0, |s| s.hour.max(1e-9));
+    let max_q = r.series.iter().map(|s| s.queue).max().unwrap_or(0).max(1) as f64;
+    let x = |hour: f64| pad + (w - 2.0 * pad) * hour / hours;
+    let line = |points: Vec<(f64, f64)>, top: f64, color: &str| {
+        let pts: Vec<String> = points
+            .iter()
+            .map(|(hour, v)| format!("{:.1},{:.1}", x(*hour), top + h - pad - (h - 2.0 * pad) * v))
+            .collect();
+        format!(
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\" points=\"{}\"/>",
+            pts.join(" ")
+        )
+    };
+    let queue = r
+        .series
+        .iter()
+        .map(|s| (s.hour, s.queue as f64 / max_q))
+        .collect();
+    let level = r
+        .series
+        .iter()
+        .filter_map(|s| s.service_level.map(|l| (s.hour, l)))
+        .collect();
+    let axis = |top: f64, label: String| {
+        format!(
+            "<line x1=\"{pad}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" stroke=\"#888\"/>\
+             <line x1=\"{pad}\" y1=\"{t}\" x2=\"{pad}\" y2=\"{y}\" stroke=\"#888\"/>\
+             <text x=\"{pad}\" y=\"{ty}\" font-size=\"12\" font-family=\"sans-serif\">{label}</text>",
+            y = top + h - pad,
+            x2 = w - pad,
+            t = top + pad,
+            ty = top + pad - 8.0,
+        )
+    };
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{hh}\" viewBox=\"0 0 {w} {hh}\">\n\
+         {a1}\n{l1}\n{a2}\n{l2}\n\
+         <text x=\"{mid}\" y=\"{bottom}\" font-size=\"12\" font-family=\"sans-serif\">virtual hours (0 to {hours:.1})</text>\n</svg>\n",
+        hh = 2.0 * h + 20.0,
+        a1 = axis(0.0, format!("queue length (max {max_q:.0})")),
+        l1 = line(queue, 0.0, "#1f77b4"),
+        a2 = axis(h, "service level per interval (0 to 100%)".to_owned()),
+        l2 = line(level, h, "#2ca02c"),
+        mid = w / 2.0 - 60.0,
+        bottom = 2.0 * h + 10.0,
+    )
+}
