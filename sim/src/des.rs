@@ -279,16 +279,21 @@ pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> 
     run.start_shifts();
     run.schedule_arrival();
     run.at(START, Ev::Sample);
-    let step = (p.max_arrivals / 100).max(1);
     let mut reported = 0;
     while let Some(Reverse((at, _, ev))) = run.next_event() {
         run.now = at;
         run.handle(ev)?;
-        if run.arrivals / step > reported {
-            reported = run.arrivals / step;
-            progress(run.arrivals as f64 / p.max_arrivals as f64);
+        // Done: the larger of arrivals and time against their limits.
+        let share = (run.arrivals as f64 / p.max_arrivals as f64)
+            .max(run.hours_now() / p.hours)
+            .min(1.0);
+        let percent = (share * 100.0) as u32;
+        if percent > reported {
+            reported = percent;
+            progress(share);
         }
     }
+    progress(1.0);
     Ok(run.finish())
 }
 

@@ -1,0 +1,153 @@
+//! Scenario files and the `switchboard-sim` binary, end to end.
+
+use std::process::Command;
+
+use switchboard_sim::des;
+use switchboard_sim::scenario::{summary, svg, Scenario};
+
+const DAY: &str = include_str!("../scenarios/day.yaml");
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_switchboard-sim"))
+}
+
+#[test]
+fn a_day_with_shifts_peaks_rejects_and_missed_rings_runs_sensibly() {
+    let params = Scenario::parse(DAY).unwrap().params().unwrap();
+    let r = des::run(&params, &mut |_| {}).unwrap();
+    assert!(r.arrivals > 1_500 && r.arrivals < 3_500, "{}", r.arrivals);
+    assert_eq!(r.answered + r.abandoned, r.arrivals, "everyone is settled");
+    assert!(r.rejects > 0 && r.ring_timeouts > 0, "{r:?}");
+    assert!((0.0..=1.0).contains(&r.occupancy) && r.occupancy > 0.2);
+    assert!(r.utilization.iter().all(|(_, u)| (0.0..=1.0).contains(u)));
+    assert_eq!(r.utilization.len(), 23);
+    // The night: one agent, few arrivals; the peak: a queue.
+    assert!(r.max_queue > 0);
+    assert!(r.series.len() >= 96, "a sample every 15 minutes");
+    let text = summary(&params, &r);
+    assert!(
+        text.contains("service level") && text.contains("abandoned"),
+        "{text}"
+    );
+    let chart = svg(&r);
+    assert!(chart.starts_with("<svg") && chart.matches("<polyline").count() == 2);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_report_byte_for_byte() {
+    let report = |seed: u64| {
+        let mut s = Scenario::parse(DAY).unwrap();
+        s.seed = seed;
+        s.hours = 6.0;
+        let r = des::run(&s.params().unwrap(), &mut |_| {}).unwrap();
+        serde_json::to_string(&r).unwrap()
+    };
+    assert_eq!(report(3), report(3));
+    assert_ne!(report(3), report(4));
+}
+
+#[test]
+fn bad_scenarios_are_refused_with_the_reason() {
+    let bad = [
+        ("arrivals: { rate_per_hour: 10 }\nhandle_time: { kind: fixed, secs: 60 }\nagents: []\nagnets: 3\n", "agnets"),
+        ("arrivals: { rate_per_hour: 10, hourly: [1, 2] }\nhandle_time: { kind: fixed, secs: 60 }\nagents: []\n", "24"),
+        ("arrivals: { rate_per_hour: 10 }\nhandle_time: { kind: exponential, mean_secs: -1 }\nagents: []\n", "handle_time"),
+        ("arrivals: { rate_per_hour: 10 }\nhandle_time: { kind: fixed, secs: 60 }\nagents: []\nringing: { reject: 0.8, no_answer: 0.5 }\n", "ringing"),
+    ];
+    for (yaml, why) in bad {
+        let err = Scenario::parse(yaml)
+            .and_then(|s| s.params())
+            .expect_err(yaml);
+        assert!(err.contains(why), "{err} should mention {why}");
+    }
+}
+
+#[test]
+fn the_binary_runs_a_scenario_and_writes_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, chart) = (dir.path().join("day.yaml"), dir.path().join("day.svg"));
+    std::fs::write(&file, DAY.replace("hours: 24", "hours: 4")).unwrap();
+    let out = bin()
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--json",
+            "--svg",
+            chart.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["arrivals"].as_u64().unwrap() > 0);
+    assert!(std::fs::read_to_string(&chart)
+        .unwrap()
+        .contains("<polyline"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("100%"),
+        "a progress bar"
+    );
+}
+
+#[test]
+fn the_staff_planner_answers_in_json_with_both_columns() {
+    let out = bin()
+        .args([
+            "staff",
+            "--rate",
+            "360",
+            "--aht",
+            "240",
+            "--target",
+            "80/20",
+            "--patience",
+            "120",
+            "--arrivals",
+            "4000",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan = &json["plan"];
+    assert_eq!(plan["model"], "erlang_a");
+    let n = plan["agents_analytic"].as_u64().unwrap();
+    let rows = plan["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    let row = rows.iter().find(|r| r["agents"] == n).unwrap();
+    assert!(row["analytic"]["service_level"].as_f64().unwrap() >= 0.8);
+    assert!(row["simulated"]["abandon"].as_f64().is_some());
+    let below = rows.iter().find(|r| r["agents"] == n - 1).unwrap();
+    assert!(
+        below["analytic"]["service_level"].as_f64().unwrap() < 0.8,
+        "the minimum"
+    );
+}
+
+#[test]
+fn the_staff_planner_refuses_nonsense_with_exit_code_2() {
+    for args in [
+        vec!["staff", "--rate", "360", "--aht", "240"],
+        vec![
+            "staff", "--rate", "360", "--aht", "240", "--target", "eighty",
+        ],
+        vec!["staff", "--rate", "-1", "--aht", "240", "--target", "80/20"],
+        vec![
+            "staff", "--rate", "360", "--aht", "240", "--target", "80/20", "--bogus", "1",
+        ],
+        vec!["fly"],
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty());
+    }
+}
