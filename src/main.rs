@@ -4,6 +4,7 @@
 //! journals to ./switchboard.db unless told otherwise (see `config.rs`).
 
 mod config;
+mod replay;
 
 use std::hash::{BuildHasher, Hasher};
 use std::io::IsTerminal;
@@ -16,11 +17,16 @@ use switchboard_http::{Engine, EngineSettings};
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: switchboard [serve] [--config FILE]\n\
+       switchboard replay DB [--until SEQ] [--trace] [--json]\n\
   env: SWITCHBOARD_LISTEN (default 0.0.0.0:8180), SWITCHBOARD_DB (default ./switchboard.db),\n\
        SWITCHBOARD_LOG_FORMAT (text|json), RUST_LOG (default info)";
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("replay") {
+        args.next();
+        return replay_command(args.collect());
+    }
     let mut config_file: Option<PathBuf> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -57,6 +63,42 @@ fn main() -> ExitCode {
             tracing::error!("{e}");
             eprintln!("switchboard: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `switchboard replay DB [--until SEQ] [--trace] [--json]`: exit 0 when the
+/// replay matches the live state, 1 when it differs, 2 on bad input.
+fn replay_command(args: Vec<String>) -> ExitCode {
+    let mut db: Option<PathBuf> = None;
+    let mut options = replay::Options {
+        until: None,
+        trace: false,
+        json: false,
+    };
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--trace" => options.trace = true,
+            "--json" => options.json = true,
+            "--until" => match it.next().and_then(|n| n.parse().ok()) {
+                Some(n) => options.until = Some(n),
+                None => return usage_error("--until needs a record number"),
+            },
+            other if !other.starts_with('-') && db.is_none() => db = Some(PathBuf::from(other)),
+            other => return usage_error(&format!("unknown argument {other:?}")),
+        }
+    }
+    let Some(db) = db else {
+        return usage_error("replay needs the journal file");
+    };
+    let mut out = std::io::stdout().lock();
+    match replay::run(&db, &options, &mut out) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("switchboard: {}: {e}", db.display());
+            ExitCode::from(2)
         }
     }
 }

@@ -202,6 +202,26 @@ impl Store {
         Ok(())
     }
 
+    /// The state the journal at `path` holds, recovered exactly as the server
+    /// recovers it (latest snapshot, then the records after it), without
+    /// writing anything: what the live server had at its last record.
+    pub fn load(path: &Path) -> Result<(Center, Recovery), StoreError> {
+        check_header(path)?;
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        check_format(&conn).map_err(|reason| StoreError::Foreign {
+            path: path.to_owned(),
+            reason,
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+            last_seq: 0,
+            since_snapshot: 0,
+            snapshot_every: 0,
+        };
+        store.recover(false)
+    }
+
     /// Every record of the journal at `path` in order, for replay tools.
     pub fn read_records(path: &Path) -> Result<(u64, Vec<(Timestamp, Record)>), StoreError> {
         check_header(path)?;
@@ -261,34 +281,10 @@ impl Store {
             }
             expected += 1;
             let at = Timestamp::from_millis(row.get::<_, i64>(1)? as u64);
-            match (
-                decode(&self.path, seq, &row.get::<_, String>(2)?)?,
-                center.as_mut(),
-            ) {
-                (Record::Config(config), None) => {
-                    center = Some(
-                        Center::new(config, seed)
-                            .map_err(|e| corrupt(format!("record {seq}: {e}")))?,
-                    );
-                }
-                (Record::Config(config), Some(c)) => {
-                    c.handle_timeout(at);
-                    c.reconfigure(config)
-                        .map_err(|e| corrupt(format!("record {seq}: {e}")))?;
-                }
-                (Record::Command(cmd), Some(c)) => {
-                    c.apply(at, cmd).map_err(|e| {
-                        corrupt(format!(
-                            "record {seq} was accepted but replays as refused: {e}"
-                        ))
-                    })?;
-                    while c.poll_event().is_some() {}
-                }
-                (Record::Command(_), None) => {
-                    return Err(corrupt(format!(
-                        "record {seq}: command before any settings"
-                    )))
-                }
+            let record = decode(&self.path, seq, &row.get::<_, String>(2)?)?;
+            apply_record(&mut center, seed, seq, at, record).map_err(corrupt)?;
+            if let Some(c) = center.as_mut() {
+                while c.poll_event().is_some() {}
             }
             replayed += 1;
         }
@@ -309,6 +305,36 @@ impl Store {
             },
         ))
     }
+}
+
+/// Feeds one journaled record to the center being rebuilt (the first
+/// settings record creates it). Events are left for the caller. The error
+/// says why the record cannot be replayed: the journal is corrupt.
+pub fn apply_record(
+    center: &mut Option<Center>,
+    seed: u64,
+    seq: i64,
+    at: Timestamp,
+    record: Record,
+) -> Result<(), String> {
+    match (record, center.as_mut()) {
+        (Record::Config(config), None) => {
+            *center = Some(Center::new(config, seed).map_err(|e| format!("record {seq}: {e}"))?);
+        }
+        (Record::Config(config), Some(c)) => {
+            c.handle_timeout(at);
+            c.reconfigure(config)
+                .map_err(|e| format!("record {seq}: {e}"))?;
+        }
+        (Record::Command(cmd), Some(c)) => {
+            c.apply(at, cmd)
+                .map_err(|e| format!("record {seq} was accepted but replays as refused: {e}"))?;
+        }
+        (Record::Command(_), None) => {
+            return Err(format!("record {seq}: command before any settings"));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses, before SQLite touches it, a non-empty file that is not SQLite.
