@@ -226,6 +226,16 @@ impl Agent {
             .chain(self.calls.iter().map(|c| &c.session_id))
     }
 
+    /// Time in calls so far, counting the calls still running, in ms.
+    pub fn talk_ms(&self, now: Timestamp) -> u64 {
+        let running: u64 = self
+            .calls
+            .iter()
+            .map(|c| now.saturating_since(c.since).as_millis() as u64)
+            .sum();
+        self.stats.talk_ms_total + running
+    }
+
     /// Time Ready so far, counting the current stretch if Ready now.
     pub fn ready_ms(&self, now: Timestamp) -> u64 {
         let current = if self.state == AgentState::Ready {

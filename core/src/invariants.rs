@@ -2,11 +2,12 @@
 //! simulator call this after every step; production never pays for it.
 
 use crate::center::State;
+use crate::queue::QueueKey;
 use crate::routing::RoutingMode;
 use crate::session::Stage;
 use crate::timers::{Deadline, Lane};
 use crate::workgroup::{DEFAULT_WORKGROUP, WORKGROUPS_MAX};
-use crate::{AgentState, SessionStatus};
+use crate::{AgentState, SessionId, SessionStatus};
 
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
@@ -303,5 +304,32 @@ impl State {
             "more workgroups than the bound"
         );
         Ok(())
+    }
+
+    /// Whether queued session `sid` (at `key`) is where its group's overflow
+    /// rule puts it now: eligible in the fallback group once due, else with
+    /// its overflow timer armed.
+    fn overflow_placed(&self, sid: &SessionId, key: QueueKey) -> bool {
+        let Some(s) = self.sessions.get(sid) else {
+            return false;
+        };
+        let Some(overflow) = self
+            .groups
+            .get(&s.workgroup)
+            .and_then(|g| g.settings.overflow())
+        else {
+            return true;
+        };
+        let at = s.created_at.saturating_add(overflow.after);
+        let eligible = self
+            .groups
+            .get(&overflow.to)
+            .is_some_and(|g| g.overflow_in.contains(key, sid));
+        matches!(s.stage, Stage::Queued { .. })
+            && if self.now < at {
+                !eligible && self.timers.is_armed_at(Deadline::Overflow, at, sid)
+            } else {
+                eligible
+            }
     }
 }

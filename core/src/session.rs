@@ -340,11 +340,11 @@ impl State {
         self.totals.created += 1;
         self.day_mut(now).created += 1;
 
+        if let Some(g) = self.groups.get_mut(&workgroup) {
+            g.counters.offered += 1;
+        }
         // A returning visitor may wait a little for their last agent.
         if let Some(agent) = self.hold_for(&workgroup, &new.customer_id) {
-            if let Some(g) = self.groups.get_mut(&workgroup) {
-                g.counters.offered += 1;
-            }
             let position = self.hold(out, now, &id, &agent);
             return Ok(Reply::Queued {
                 session_id: id,
@@ -362,11 +362,8 @@ impl State {
             .get(&workgroup)
             .filter(|g| g.front().is_none())
             .and_then(|g| g.choose(placing, &mut self.rng));
-        if let Some(g) = self.groups.get_mut(&workgroup) {
-            g.counters.offered += 1;
-            if let Some((level, agent)) = &chosen {
-                g.picked(*level, agent);
-            }
+        if let (Some(g), Some((level, agent))) = (self.groups.get_mut(&workgroup), &chosen) {
+            g.picked(*level, agent);
         }
         if let Some((_, agent)) = chosen {
             self.offer(out, now, &id, &agent);
@@ -476,22 +473,21 @@ impl State {
         if let Some(t) = s.queue_timer.take() {
             self.timers.cancel(Lane::Queue, t);
         }
-        if matches!(
+        let waiting = matches!(
             stage,
             Stage::Queued { .. } | Stage::Held { .. } | Stage::Ringing { .. }
-        ) {
+        );
+        if waiting {
+            // Ended before being answered: abandoned.
+            self.counts.waiting -= 1;
             if let Some(g) = self.groups.get_mut(&group) {
                 g.counters.abandoned += 1;
             }
         }
         let agent = match stage {
-            Stage::Queued { .. } | Stage::Held { .. } => {
-                self.counts.waiting -= 1;
-                None
-            }
+            Stage::Queued { .. } | Stage::Held { .. } => None,
             Stage::Ringing { agent, timer, .. } => {
                 self.timers.cancel(Lane::Ring, timer);
-                self.counts.waiting -= 1;
                 Some(agent)
             }
             Stage::Active { agent } => {

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::center::State;
 use crate::queue::{Queue, QueueKey};
 use crate::routing::{Candidate, Placing, Router, Routing, RoutingMode};
-use crate::session::Stage;
+
 use crate::timers::Deadline;
 use crate::{AgentId, CoreError, Prng, Reply, SessionId, Timestamp, WorkgroupId};
 
@@ -377,32 +377,5 @@ impl State {
             }
         }
         Ok(Reply::Done)
-    }
-
-    /// Whether queued session `sid`, of a group overflowing to `to` after
-    /// `after`, is where it should be at `now`: eligible in `to` once due,
-    /// else with its timer armed.
-    pub(crate) fn overflow_placed(&self, sid: &SessionId, key: QueueKey) -> bool {
-        let Some(s) = self.sessions.get(sid) else {
-            return false;
-        };
-        let Some(overflow) = self
-            .groups
-            .get(&s.workgroup)
-            .and_then(|g| g.settings.overflow())
-        else {
-            return true;
-        };
-        let at = s.created_at.saturating_add(overflow.after);
-        let eligible = self
-            .groups
-            .get(&overflow.to)
-            .is_some_and(|g| g.overflow_in.contains(key, sid));
-        matches!(s.stage, Stage::Queued { .. })
-            && if self.now < at {
-                !eligible && self.timers.is_armed_at(Deadline::Overflow, at, sid)
-            } else {
-                eligible
-            }
     }
 }

@@ -468,6 +468,8 @@ fn agents_accumulate_talk_and_ready_time() {
     h.advance_secs(2);
     let sid = h.accept("a1");
     h.advance_secs(60);
+    let running = h.center.agent("a1").unwrap().talk_ms(h.now());
+    assert_eq!(running, 60_000, "a call still running counts");
     h.end(&sid, Party::Customer);
     h.advance_secs(3);
     let a = h.center.agent("a1").unwrap();

@@ -78,7 +78,7 @@ pub fn agent(a: &Agent, now: Timestamp) -> Value {
             "rejected": st.rejected,
             "timed_out": st.timed_out,
             "avg_ring_to_accept_ms": st.ring_to_accept_ms_total.checked_div(st.answered),
-            "talk_ms": st.talk_ms_total + a.calls.iter().map(|c| now.saturating_since(c.since).as_millis() as u64).sum::<u64>(),
+            "talk_ms": a.talk_ms(now),
             "ready_ms": a.ready_ms(now),
             "ratings": st.ratings,
             "avg_rating": (st.ratings > 0).then(|| st.rating_sum as f64 / st.ratings as f64),

@@ -206,12 +206,7 @@ impl Store {
     /// recovers it (latest snapshot, then the records after it), without
     /// writing anything: what the live server had at its last record.
     pub fn load(path: &Path) -> Result<(Center, Recovery), StoreError> {
-        check_header(path)?;
-        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        check_format(&conn).map_err(|reason| StoreError::Foreign {
-            path: path.to_owned(),
-            reason,
-        })?;
+        let conn = open_read_only(path)?;
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -224,12 +219,7 @@ impl Store {
 
     /// Every record of the journal at `path` in order, for replay tools.
     pub fn read_records(path: &Path) -> Result<(u64, Vec<(Timestamp, Record)>), StoreError> {
-        check_header(path)?;
-        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        check_format(&conn).map_err(|reason| StoreError::Foreign {
-            path: path.to_owned(),
-            reason,
-        })?;
+        let conn = open_read_only(path)?;
         let seed = read_seed(&conn, path)?;
         let mut records = Vec::new();
         let mut stmt = conn.prepare("SELECT seq, at_ms, record FROM journal ORDER BY seq")?;
@@ -305,6 +295,17 @@ impl Store {
             },
         ))
     }
+}
+
+/// Opens an existing journal for reading only, refusing anything else.
+fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    check_header(path)?;
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    check_format(&conn).map_err(|reason| StoreError::Foreign {
+        path: path.to_owned(),
+        reason,
+    })?;
+    Ok(conn)
 }
 
 /// Feeds one journaled record to the center being rebuilt (the first
