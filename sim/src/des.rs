@@ -34,6 +34,13 @@ pub struct Staff {
     pub to_hour: f64,
 }
 
+impl Staff {
+    /// Whether the shift covers the whole day (signed in once, never out).
+    fn all_day(&self) -> bool {
+        (self.to_hour - self.from_hour).abs() < 1e-9
+    }
+}
+
 /// How agents answer when rung.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Ringing {
@@ -148,7 +155,7 @@ pub struct Sample {
 }
 
 /// What a run measured. Shares are of arrivals after the warm-up.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Report {
     /// Arrivals counted.
     pub arrivals: u64,
@@ -217,7 +224,10 @@ struct Run<'p> {
     seq: u64,
     arrivals: u64,
     waiting: HashMap<SessionId, Visit>,
-    agents: Vec<AgentId>,
+    /// Each agent with its staff group, in creation order.
+    agents: Vec<(AgentId, usize)>,
+    /// Each agent's place in `agents`.
+    index: HashMap<AgentId, usize>,
     /// Per agent: signed in since, and staffed ms so far.
     on_since: Vec<Option<Timestamp>>,
     staffed_ms: Vec<u64>,
@@ -236,9 +246,14 @@ pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> 
     let mut agents = Vec::new();
     for (g, s) in p.staff.iter().enumerate() {
         for i in 0..s.count {
-            agents.push(AgentId::from(format!("g{g}a{i:05}")));
+            agents.push((AgentId::from(format!("g{g}a{i:05}")), g));
         }
     }
+    let index = agents
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id.clone(), i))
+        .collect();
     let n = agents.len();
     let mut run = Run {
         p,
@@ -251,28 +266,11 @@ pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> 
         arrivals: 0,
         waiting: HashMap::new(),
         agents,
+        index,
         on_since: vec![None; n],
         staffed_ms: vec![0; n],
         off_shift: vec![false; n],
-        r: Report {
-            arrivals: 0,
-            answered: 0,
-            answered_in_time: 0,
-            waited: 0,
-            abandoned: 0,
-            service_level: 0.0,
-            p_wait: 0.0,
-            asa_secs: 0.0,
-            abandon_rate: 0.0,
-            occupancy: 0.0,
-            utilization: Vec::new(),
-            ring_timeouts: 0,
-            rejects: 0,
-            transfers: 0,
-            max_queue: 0,
-            hours: 0.0,
-            series: Vec::new(),
-        },
+        r: Report::default(),
         wait_ms_total: 0,
         interval: (0, 0),
     };
@@ -369,24 +367,18 @@ impl Run<'_> {
     }
 
     fn start_shifts(&mut self) {
-        let mut idx = 0;
-        for s in &self.p.staff {
-            for _ in 0..s.count {
-                let all_day = (s.to_hour - s.from_hour).abs() < 1e-9;
-                let start = START.saturating_add(Duration::from_secs_f64(s.from_hour * 3600.0));
-                self.seq += 1;
-                self.heap
-                    .push(Reverse((start, self.seq, Ev::ShiftStart(idx))));
-                if !all_day {
-                    let mut end = s.to_hour;
-                    if end < s.from_hour {
-                        end += 24.0;
-                    }
-                    let at = START.saturating_add(Duration::from_secs_f64(end * 3600.0));
-                    self.seq += 1;
-                    self.heap.push(Reverse((at, self.seq, Ev::ShiftEnd(idx))));
-                }
-                idx += 1;
+        for i in 0..self.agents.len() {
+            let s = &self.p.staff[self.agents[i].1];
+            let start = START.saturating_add(Duration::from_secs_f64(s.from_hour * 3600.0));
+            self.at(start, Ev::ShiftStart(i));
+            if !s.all_day() {
+                let end = if s.to_hour < s.from_hour {
+                    s.to_hour + 24.0
+                } else {
+                    s.to_hour
+                };
+                let at = START.saturating_add(Duration::from_secs_f64(end * 3600.0));
+                self.at(at, Ev::ShiftEnd(i));
             }
         }
     }
@@ -453,17 +445,15 @@ impl Run<'_> {
             }
             Ev::ShiftStart(i) => {
                 self.off_shift[i] = false;
-                let agent = self.agents[i].clone();
+                let (agent, group) = self.agents[i].clone();
                 self.apply(Command::RegisterAgent {
                     agent_id: agent,
                     agent_name: None,
                 });
                 self.on_since[i].get_or_insert(self.now);
-                if self.all_day(i) {
-                    self.drain();
-                    return Ok(());
+                if !self.p.staff[group].all_day() {
+                    self.after_secs(86_400.0, Ev::ShiftStart(i));
                 }
-                self.after_secs(86_400.0, Ev::ShiftStart(i));
             }
             Ev::ShiftEnd(i) => {
                 self.off_shift[i] = true;
@@ -487,20 +477,9 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn all_day(&self, i: usize) -> bool {
-        let mut before = 0;
-        for s in &self.p.staff {
-            before += s.count as usize;
-            if i < before {
-                return (s.to_hour - s.from_hour).abs() < 1e-9;
-            }
-        }
-        true
-    }
-
     /// An agent whose shift is over signs out once it holds no call.
     fn sign_out_if_free(&mut self, i: usize) {
-        let agent = self.agents[i].clone();
+        let agent = self.agents[i].0.clone();
         let free = self
             .center
             .agent(agent.as_str())
@@ -560,7 +539,7 @@ impl Run<'_> {
                     }
                 }
                 (Recipient::Agent(agent), EventKind::CallEnded { .. }) => {
-                    if let Some(i) = self.index_of(&agent) {
+                    if let Some(&i) = self.index.get(&agent) {
                         self.sign_out_if_free(i);
                     }
                 }
@@ -573,31 +552,16 @@ impl Run<'_> {
         }
     }
 
-    fn index_of(&self, agent: &AgentId) -> Option<usize> {
-        // Ids are `g{group}a{index:05}` in creation order.
-        let s = agent.as_str();
-        let (g, i) = s.strip_prefix('g')?.split_once('a')?;
-        let (g, i): (usize, usize) = (g.parse().ok()?, i.parse().ok()?);
-        let before: u32 = self.p.staff[..g].iter().map(|s| s.count).sum();
-        Some(before as usize + i)
-    }
-
     fn finish(mut self) -> Report {
         let now = self.now;
         let stats = self.center.stats();
         let mut talk_total = 0u64;
         let mut staffed_total = 0u64;
         let mut utilization = Vec::with_capacity(self.agents.len());
-        for (i, id) in self.agents.iter().enumerate() {
+        for (i, (id, _)) in self.agents.iter().enumerate() {
             let staffed = self.staffed_ms[i]
                 + self.on_since[i].map_or(0, |s| now.saturating_since(s).as_millis() as u64);
-            let talk = self.center.agent(id.as_str()).map_or(0, |a| {
-                a.stats.talk_ms_total
-                    + a.calls
-                        .iter()
-                        .map(|c| now.saturating_since(c.since).as_millis() as u64)
-                        .sum::<u64>()
-            });
+            let talk = self.center.agent(id.as_str()).map_or(0, |a| a.talk_ms(now));
             talk_total += talk;
             staffed_total += staffed;
             let u = if staffed > 0 {

@@ -11,6 +11,14 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchboard-sim"))
 }
 
+/// Runs the binary, which must succeed; returns its JSON and its stderr.
+fn run_json(args: &[&str]) -> (serde_json::Value, String) {
+    let out = bin().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}
+
 #[test]
 fn a_day_with_shifts_peaks_rejects_and_missed_rings_runs_sensibly() {
     let params = Scenario::parse(DAY).unwrap().params().unwrap();
@@ -67,57 +75,36 @@ fn the_binary_runs_a_scenario_and_writes_the_chart() {
     let dir = tempfile::tempdir().unwrap();
     let (file, chart) = (dir.path().join("day.yaml"), dir.path().join("day.svg"));
     std::fs::write(&file, DAY.replace("hours: 24", "hours: 4")).unwrap();
-    let out = bin()
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--json",
-            "--svg",
-            chart.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (json, stderr) = run_json(&[
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        "--svg",
+        chart.to_str().unwrap(),
+    ]);
     assert!(json["arrivals"].as_u64().unwrap() > 0);
     assert!(std::fs::read_to_string(&chart)
         .unwrap()
         .contains("<polyline"));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("100%"),
-        "a progress bar"
-    );
+    assert!(stderr.contains("100%"), "a progress bar");
 }
 
 #[test]
 fn the_staff_planner_answers_in_json_with_both_columns() {
-    let out = bin()
-        .args([
-            "staff",
-            "--rate",
-            "360",
-            "--aht",
-            "240",
-            "--target",
-            "80/20",
-            "--patience",
-            "120",
-            "--arrivals",
-            "4000",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (json, _) = run_json(&[
+        "staff",
+        "--rate",
+        "360",
+        "--aht",
+        "240",
+        "--target",
+        "80/20",
+        "--patience",
+        "120",
+        "--arrivals",
+        "4000",
+        "--json",
+    ]);
     let plan = &json["plan"];
     assert_eq!(plan["model"], "erlang_a");
     let n = plan["agents_analytic"].as_u64().unwrap();
