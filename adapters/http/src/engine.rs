@@ -6,17 +6,22 @@
 //! the core accepted to the journal in one transaction (group commit), and
 //! only then answers and delivers events: no reply or event ever reveals a
 //! change that a crash could lose.
+//!
+//! The loop is a future ([`Worker::run`]) reading time from an injected
+//! [`Clock`]: the server runs it on a thread of its own ([`Engine::start`]);
+//! the network simulation runs it as a task on a simulated host, on virtual
+//! time ([`Engine::open`]).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use switchboard_core::{Center, Clock, Command, Config, CoreError, Reply, RoomId, Timestamp};
 use switchboard_store::{Record, Store, StoreError};
-use tokio::sync::{mpsc as tmpsc, oneshot};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::{oneshot, Notify};
 
 use crate::answer::Answer;
 use crate::hub::{ConnId, Hub, Identity};
@@ -82,21 +87,24 @@ enum Msg {
         conn: ConnId,
         who: Identity,
         room: Option<RoomId>,
-        out: tmpsc::Sender<String>,
+        out: mpsc::Sender<String>,
         tx: oneshot::Sender<Answer>,
     },
     Disconnect {
         conn: ConnId,
     },
-    Shutdown,
 }
 
 /// A handle to the engine; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    tx: SyncSender<Msg>,
+    tx: mpsc::Sender<Msg>,
+    stop: Arc<Notify>,
     next_conn: Arc<AtomicU64>,
 }
+
+/// A clock the engine can carry to its thread.
+pub type EngineClock = Box<dyn Clock + Send>;
 
 /// The running engine thread; resolves when it stops, with the storage error
 /// that stopped it, if any.
@@ -108,13 +116,47 @@ pub struct Running {
 }
 
 impl Engine {
-    /// Opens (or creates) the journal at `db`, rebuilds the center, fires the
-    /// timers that fell due while the server was down, and starts the thread.
+    /// Opens (or creates) the journal at `db` and starts the engine on a
+    /// thread of its own, on the system clock.
     pub fn start(
         db: &Path,
         config: &Config,
         settings: EngineSettings,
     ) -> Result<Running, StoreError> {
+        let (engine, worker) = Engine::open(db, config, settings, Box::new(SystemClock))?;
+        let (done_tx, stopped) = oneshot::channel();
+        let thread_failed = |e: std::io::Error| StoreError::Corrupt {
+            path: db.to_owned(),
+            reason: format!("cannot start engine thread: {e}"),
+        };
+        // The loop only needs timers: a runtime of its own keeps request
+        // handling and journal writes from competing for the same threads.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(thread_failed)?;
+        std::thread::Builder::new()
+            .name("switchboard-engine".into())
+            .spawn(move || {
+                let result = runtime.block_on(worker.run());
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "engine stopped: journal write failed");
+                }
+                let _ = done_tx.send(result);
+            })
+            .map_err(thread_failed)?;
+        Ok(Running { engine, stopped })
+    }
+
+    /// Opens (or creates) the journal at `db`, rebuilds the center and fires
+    /// the timers that fell due while the server was down. Nothing runs until
+    /// the caller drives [`Worker::run`].
+    pub fn open(
+        db: &Path,
+        config: &Config,
+        settings: EngineSettings,
+        clock: EngineClock,
+    ) -> Result<(Engine, Worker), StoreError> {
         let (store, mut center, recovery) =
             Store::open(db, config, settings.seed, settings.snapshot_every)?;
         tracing::info!(
@@ -126,39 +168,27 @@ impl Engine {
         );
         // Events of the replay and of the catch-up went out before the stop, or
         // concern connections that no longer exist.
-        center.handle_timeout(SystemClock.now());
+        center.handle_timeout(clock.now());
         while center.poll_event().is_some() {}
 
-        let (tx, rx) = mpsc::sync_channel(settings.inbox_max);
-        let (done_tx, stopped) = oneshot::channel();
+        let (tx, rx) = mpsc::channel(settings.inbox_max);
+        let stop = Arc::new(Notify::new());
         let worker = Worker {
             hub: Hub::new(settings.ws_grace),
             center,
             store,
             rx,
+            stop: stop.clone(),
+            clock,
             settings,
             stats: EngineStats::default(),
         };
-        std::thread::Builder::new()
-            .name("switchboard-engine".into())
-            .spawn(move || {
-                let result = worker.run();
-                if let Err(e) = &result {
-                    tracing::error!(error = %e, "engine stopped: journal write failed");
-                }
-                let _ = done_tx.send(result);
-            })
-            .map_err(|e| StoreError::Corrupt {
-                path: db.to_owned(),
-                reason: format!("cannot start engine thread: {e}"),
-            })?;
-        Ok(Running {
-            engine: Engine {
-                tx,
-                next_conn: Arc::new(AtomicU64::new(1)),
-            },
-            stopped,
-        })
+        let engine = Engine {
+            tx,
+            stop,
+            next_conn: Arc::new(AtomicU64::new(1)),
+        };
+        Ok((engine, worker))
     }
 
     /// Applies a command built from the current state; the answer arrives once
@@ -190,7 +220,7 @@ impl Engine {
         conn: ConnId,
         who: Identity,
         room: Option<RoomId>,
-        out: tmpsc::Sender<String>,
+        out: mpsc::Sender<String>,
     ) -> Answer {
         let (tx, rx) = oneshot::channel();
         self.send(
@@ -213,45 +243,56 @@ impl Engine {
 
     /// Asks the engine to finish its current turn and stop.
     pub fn shutdown(&self) {
-        let _ = self.tx.send(Msg::Shutdown);
+        self.stop.notify_one();
     }
 
     async fn send(&self, msg: Msg, rx: oneshot::Receiver<Answer>) -> Answer {
         match self.tx.try_send(msg) {
             Ok(()) => rx.await.unwrap_or_else(|_| Answer::unavailable()),
             Err(TrySendError::Full(_)) => Answer::overloaded(),
-            Err(TrySendError::Disconnected(_)) => Answer::unavailable(),
+            Err(TrySendError::Closed(_)) => Answer::unavailable(),
         }
     }
 }
 
-struct Worker {
+/// The engine's loop and everything it alone owns; see [`Worker::run`].
+pub struct Worker {
     center: Center,
     store: Store,
     hub: Hub,
     rx: mpsc::Receiver<Msg>,
+    stop: Arc<Notify>,
+    clock: EngineClock,
     settings: EngineSettings,
     stats: EngineStats,
 }
 
-/// Longest the engine sleeps with nothing due, so that it notices a closed
-/// inbox even when idle.
+/// Longest the engine sleeps with nothing due, so that a wall clock that
+/// jumps is noticed soon.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
 impl Worker {
-    fn run(mut self) -> Result<(), StoreError> {
+    /// Serves requests until shut down or until every [`Engine`] handle is
+    /// gone; stops early only if the journal cannot be written.
+    pub async fn run(mut self) -> Result<(), StoreError> {
         let mut batch = Vec::with_capacity(self.settings.batch_max);
         loop {
-            let now = SystemClock.now();
+            let now = self.clock.now();
             let wait = [self.center.poll_timeout(), self.hub.next_deadline()]
                 .into_iter()
                 .flatten()
                 .min()
                 .map_or(IDLE_WAKE, |at| at.saturating_since(now).min(IDLE_WAKE));
-            match self.rx.recv_timeout(wait) {
-                Ok(msg) => batch.push(msg),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            let mut stop = false;
+            // Biased: the same inputs are taken in the same order every time.
+            tokio::select! {
+                biased;
+                () = self.stop.notified() => stop = true,
+                msg = self.rx.recv() => match msg {
+                    Some(msg) => batch.push(msg),
+                    None => return Ok(()),
+                },
+                () = tokio::time::sleep(wait) => {}
             }
             while batch.len() < self.settings.batch_max {
                 match self.rx.try_recv() {
@@ -259,7 +300,7 @@ impl Worker {
                     Err(_) => break,
                 }
             }
-            let stop = self.turn(&mut batch)?;
+            self.turn(&mut batch)?;
             if stop {
                 self.hub.close_all();
                 return Ok(());
@@ -268,12 +309,11 @@ impl Worker {
     }
 
     /// One turn: timers, grace expiries, the batch; then commit, answer, deliver.
-    fn turn(&mut self, batch: &mut Vec<Msg>) -> Result<bool, StoreError> {
-        let now = SystemClock.now();
+    fn turn(&mut self, batch: &mut Vec<Msg>) -> Result<(), StoreError> {
+        let now = self.clock.now();
         self.center.handle_timeout(now);
         let mut records: Vec<(Timestamp, Record)> = Vec::new();
         let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::new();
-        let mut stop = false;
 
         for command in self.hub.expire(&self.center, now) {
             if let Err(e) = self.apply(now, command, &mut records) {
@@ -310,7 +350,6 @@ impl Worker {
                     answers.push((tx, answer));
                 }
                 Msg::Disconnect { conn } => self.hub.disconnect(conn, now),
-                Msg::Shutdown => stop = true,
             }
         }
 
@@ -326,7 +365,7 @@ impl Worker {
         while let Some(event) = self.center.poll_event() {
             self.hub.deliver(&event);
         }
-        Ok(stop)
+        Ok(())
     }
 
     fn apply(

@@ -5,7 +5,7 @@
 //! to join a call's room. An agent's console connects without a room and
 //! receives `incoming_call`, `ring_timeout` and the rest on it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_core::{Center, Command, RoomId, SessionId};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::answer::Answer;
 use crate::engine::{Build, View};
@@ -138,7 +139,9 @@ async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<Room
     ping.tick().await;
     let mut last_heard = Instant::now();
     loop {
+        // Biased, like the engine: a simulated run takes the same branch every time.
         tokio::select! {
+            biased;
             incoming = socket.recv() => {
                 let Some(Ok(msg)) = incoming else { break };
                 last_heard = Instant::now();
