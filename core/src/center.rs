@@ -66,6 +66,10 @@ pub(crate) struct State {
     pub(crate) totals: Totals,
     pub(crate) ratings: RatingStats,
     pub(crate) trend: BTreeMap<u64, DayCounts>,
+    /// A bug this center was told to have; never journaled or snapshotted.
+    #[cfg(feature = "fault-injection")]
+    #[serde(skip)]
+    pub(crate) fault: Option<crate::Fault>,
 }
 
 /// What a visitor's page sees when it asks where the visitor is.
@@ -142,6 +146,8 @@ impl Center {
                 totals: Totals::default(),
                 ratings: RatingStats::default(),
                 trend: BTreeMap::new(),
+                #[cfg(feature = "fault-injection")]
+                fault: None,
             },
             outbox: Outbox::default(),
         })
@@ -265,6 +271,12 @@ impl Center {
     /// `days` days (1 to 366) up to today, oldest first.
     pub fn trend(&self, days: u32) -> Result<Vec<DayTrend>, CoreError> {
         self.state.trend(days)
+    }
+
+    /// Gives the center a deliberate bug, for proving a checker can fail.
+    #[cfg(feature = "fault-injection")]
+    pub fn inject(&mut self, fault: crate::Fault) {
+        self.state.fault = Some(fault);
     }
 
     /// Checks every internal invariant; the error names the first broken one.

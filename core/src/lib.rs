@@ -52,6 +52,8 @@ mod command;
 mod config;
 mod error;
 mod event;
+#[cfg(feature = "fault-injection")]
+mod fault;
 mod ids;
 mod invariants;
 mod prng;
@@ -72,6 +74,8 @@ pub use command::{Command, Media, Party, Reply};
 pub use config::{Config, ConfigError};
 pub use error::{CoreError, ErrorKind};
 pub use event::{Event, EventKind, Recipient};
+#[cfg(feature = "fault-injection")]
+pub use fault::Fault;
 pub use ids::{AgentId, RoomId, SessionId, VisitorId, WorkgroupId, ROOM_PREFIX};
 pub use prng::Prng;
 pub use session::{EndReason, Rating, Session, SessionStatus, PRIORITY_MAX};

@@ -315,6 +315,10 @@ impl State {
         let overdue = now >= s.queue_deadline(self.config.queue_timeout());
         self.timers.cancel(Lane::Ring, timer);
         self.release_agent(now, &agent, id);
+        #[cfg(feature = "fault-injection")]
+        if self.fault == Some(crate::Fault::DropRequeue) {
+            return;
+        }
         if overdue {
             self.queue_timeout(out, now, id);
         } else {

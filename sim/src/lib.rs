@@ -8,6 +8,7 @@
 //! - [`erlang`]: Erlang C and Erlang A, computed stably.
 //! - [`staff`]: the capacity planner, analytic and simulated side by side.
 //! - [`scenario`]: scenario files, and the report's summary and plots.
+//! - [`net`]: the real server adapters over a simulated network with faults.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -15,5 +16,6 @@
 pub mod des;
 pub mod dist;
 pub mod erlang;
+pub mod net;
 pub mod scenario;
 pub mod staff;

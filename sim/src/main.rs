@@ -4,23 +4,34 @@
 //! switchboard-sim run <scenario.yaml> [--json] [--svg <file>]
 //! switchboard-sim staff --rate <per hour> --aht <secs> --target <pct>/<secs>
 //!                       [--patience <secs>] [--arrivals <n>] [--seed <n>] [--json]
+//! switchboard-sim net [--seed <n>] [--swarm <runs>] [--clients <n>] [--agents <n>]
+//!                     [--visitors <n>] [--window <secs>] [--faults <mix>]
+//!                     [--inject drop-requeue] [--json]
 //! ```
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use switchboard_core::{Fault, Prng};
+use switchboard_sim::net::{self, faults::Mix, NetParams};
 use switchboard_sim::{des, scenario, staff};
 
 const USAGE: &str = "usage:
   switchboard-sim run <scenario.yaml> [--json] [--svg <file>]
   switchboard-sim staff --rate <arrivals per hour> --aht <seconds> --target <percent>/<seconds>
-                        [--patience <seconds>] [--arrivals <per level, default 50000>] [--seed <n>] [--json]";
+                        [--patience <seconds>] [--arrivals <per level, default 50000>] [--seed <n>] [--json]
+  switchboard-sim net [--seed <n>] [--swarm <runs>] [--clients <hosts, default 4>]
+                      [--agents <per host, default 25>] [--visitors <per host, default 250>]
+                      [--window <seconds, default 600>] [--faults all|none|partitions+holds+crashes+latency]
+                      [--inject drop-requeue] [--json]
+    exit 0: every run passed its checks; 1: a run failed (its seed reproduces it); 2: bad input";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("staff") => plan(&args[1..]),
+        Some("net") => return network(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -175,4 +186,116 @@ fn plan(args: &[String]) -> Result<String, String> {
     } else {
         Ok(staff::render(&ask, &plan))
     }
+}
+
+/// `net`: one seed, or a swarm of seeds each with a random fault mix.
+fn network(args: &[String]) -> ExitCode {
+    match network_runs(args) {
+        Ok((out, passed)) => {
+            print!("{out}");
+            if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("switchboard-sim: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn network_runs(args: &[String]) -> Result<(String, bool), String> {
+    let flags = Flags(args);
+    let valued = [
+        "--seed",
+        "--swarm",
+        "--clients",
+        "--agents",
+        "--visitors",
+        "--window",
+        "--faults",
+        "--inject",
+    ];
+    flags.check(&valued, &["--json"])?;
+    let count = |name: &str, default: f64| -> Result<u64, String> {
+        let v = flags.number(name)?.unwrap_or(default);
+        if v < 0.0 || v.fract() != 0.0 {
+            return Err(format!("{name} must be a whole number"));
+        }
+        Ok(v as u64)
+    };
+    let first = count("--seed", 1.0)?;
+    let mut base = NetParams::new(first);
+    base.clients = count("--clients", base.clients as f64)?.max(1) as usize;
+    base.agents_per_client = count("--agents", base.agents_per_client as f64)?.max(1) as usize;
+    base.visitors_per_client = count("--visitors", base.visitors_per_client as f64)? as usize;
+    base.window = std::time::Duration::from_secs(count("--window", 600.0)?.max(1));
+    let mix = flags.value("--faults").map(Mix::parse).transpose()?;
+    base.fault = match flags.value("--inject") {
+        None => None,
+        Some(DROP_REQUEUE) => Some(Fault::DropRequeue),
+        Some(other) => return Err(format!("--inject: unknown bug {other:?}")),
+    };
+    let swarm = flags.value("--swarm").is_some();
+    let runs = if swarm { count("--swarm", 1.0)? } else { 1 };
+    let mut out = String::new();
+    let mut passed = true;
+    let mut reports = Vec::new();
+    for seed in first..first.saturating_add(runs) {
+        let mut p = base.clone();
+        p.seed = seed;
+        // A swarm draws each seed's fault mix from the seed itself.
+        p.mix = mix.unwrap_or_else(|| {
+            if swarm {
+                Mix::random(&mut Prng::new(seed ^ 0x5741_524d))
+            } else {
+                Mix::all()
+            }
+        });
+        let report = net::run(&p)?;
+        passed &= report.passed();
+        if flags.has("--json") {
+            reports.push(report);
+        } else if swarm && report.passed() {
+            out.push_str(&format!(
+                "seed {seed}: pass ({}, {} visitors answered in {} virtual s)\n",
+                report.mix, report.answered, report.virtual_secs
+            ));
+        } else {
+            out.push_str(&report.summary());
+            if !report.passed() {
+                out.push_str(&format!("reproduce: {}\n", reproduce(&p)));
+            }
+        }
+    }
+    if flags.has("--json") {
+        let json = if swarm {
+            serde_json::to_string_pretty(&reports)
+        } else {
+            serde_json::to_string_pretty(&reports[0])
+        };
+        out = json.map_err(|e| e.to_string())? + "\n";
+    }
+    Ok((out, passed))
+}
+
+const DROP_REQUEUE: &str = "drop-requeue";
+
+/// The command that runs `p` again.
+fn reproduce(p: &NetParams) -> String {
+    let mut cmd = format!(
+        "switchboard-sim net --seed {} --faults {} --clients {} --agents {} --visitors {} --window {}",
+        p.seed,
+        p.mix.name(),
+        p.clients,
+        p.agents_per_client,
+        p.visitors_per_client,
+        p.window.as_secs()
+    );
+    if p.fault == Some(Fault::DropRequeue) {
+        cmd.push_str(&format!(" --inject {DROP_REQUEUE}"));
+    }
+    cmd
 }

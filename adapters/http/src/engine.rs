@@ -272,6 +272,12 @@ pub struct Worker {
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
 impl Worker {
+    /// Gives the center a deliberate bug, for proving a checker can fail.
+    #[cfg(feature = "fault-injection")]
+    pub fn inject(&mut self, fault: switchboard_core::Fault) {
+        self.center.inject(fault);
+    }
+
     /// Serves requests until shut down or until every [`Engine`] handle is
     /// gone; stops early only if the journal cannot be written.
     pub async fn run(mut self) -> Result<(), StoreError> {
