@@ -138,3 +138,61 @@ fn the_staff_planner_refuses_nonsense_with_exit_code_2() {
         assert!(!out.stderr.is_empty());
     }
 }
+
+#[test]
+fn the_network_command_passes_fails_and_says_how_to_reproduce() {
+    let small = [
+        "net",
+        "--clients",
+        "1",
+        "--agents",
+        "3",
+        "--visitors",
+        "12",
+        "--window",
+        "90",
+    ];
+    let (report, _) = run_json(&[&small[..], &["--seed", "4", "--json"]].concat());
+    assert_eq!(report["seed"], 4);
+    assert_eq!(report["visitors"], 12);
+    assert_eq!(report["violations"], serde_json::json!([]));
+
+    let args = [
+        &small[..],
+        &[
+            "--seed",
+            "4",
+            "--faults",
+            "latency",
+            "--inject",
+            "drop-requeue",
+        ],
+    ]
+    .concat();
+    let out = bin().args(&args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(
+        text.contains("reproduce: switchboard-sim net --seed 4 --faults latency --clients 1 --agents 3 --visitors 12 --window 90 --inject drop-requeue"),
+        "{text}"
+    );
+
+    let (swarm, _) = run_json(&[&small[..], &["--seed", "7", "--swarm", "2", "--json"]].concat());
+    let seeds: Vec<_> = swarm
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seed"].clone())
+        .collect();
+    assert_eq!(seeds, [7, 8]);
+
+    for bad in [
+        vec!["net", "--faults", "meteor"],
+        vec!["net", "--inject", "typo"],
+        vec!["net", "--seed", "x"],
+    ] {
+        let out = bin().args(&bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}

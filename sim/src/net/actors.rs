@@ -92,7 +92,10 @@ pub async fn visitor(ctx: Rc<Ctx>, id: String, mut rng: Prng, arrival: Duration)
 async fn join(ctx: &Ctx, id: &str) -> Option<String> {
     let body = json!({ "visitor_id": id });
     loop {
-        match ctx.request("POST", &format!("{CS}/queue/join"), Some(&body)).await {
+        match ctx
+            .request("POST", &format!("{CS}/queue/join"), Some(&body))
+            .await
+        {
             Some((200 | 201, reply)) => {
                 let session = reply["session_id"].as_str()?.to_owned();
                 let mut ledger = ctx.ledger.borrow_mut();
@@ -143,9 +146,15 @@ async fn wait_and_talk(ctx: &Ctx, id: &str, session: &str, patience: Option<Dura
 }
 
 async fn leave(ctx: &Ctx, id: &str, session: &str) {
-    ctx.ledger.borrow_mut().leave_asked.insert(session.to_owned());
+    ctx.ledger
+        .borrow_mut()
+        .leave_asked
+        .insert(session.to_owned());
     let body = json!({ "visitor_id": id });
-    if let Some((200, _)) = ctx.request("POST", &format!("{CS}/queue/leave"), Some(&body)).await {
+    if let Some((200, _)) = ctx
+        .request("POST", &format!("{CS}/queue/leave"), Some(&body))
+        .await
+    {
         ctx.ledger.borrow_mut().left.insert(session.to_owned());
     }
 }
@@ -235,22 +244,45 @@ async fn offered(ctx: &Ctx, id: &str, rng: &mut Prng) {
     hang_up(ctx, &session).await;
 }
 
-/// The session this agent is on, if any, once the server answers.
+/// The call this agent is on, if any, once the server answers. An offer
+/// still ringing is not a call: hanging it up would cancel the visitor.
 async fn my_call(ctx: &Ctx, id: &str) -> Option<String> {
-    loop {
-        if let Some((200, agents)) = ctx.request("GET", &format!("{CS}/agents"), None).await {
-            let me = agents["agents"]
-                .as_array()?
-                .iter()
-                .find(|a| a["agent_id"] == id)?
-                .clone();
-            return me["sessions"].as_array()?.first()?.as_str().map(str::to_owned);
+    while !ctx.finished() {
+        match on_call(ctx, id).await {
+            Some(known) => return known,
+            None => sleep(RETRY).await,
         }
-        if ctx.finished() {
-            return None;
-        }
-        sleep(RETRY).await;
     }
+    None
+}
+
+/// Some(answer) when every request was answered, None to ask again.
+async fn on_call(ctx: &Ctx, id: &str) -> Option<Option<String>> {
+    let (200, agents) = ctx.request("GET", &format!("{CS}/agents"), None).await? else {
+        return None;
+    };
+    let held: Vec<String> = agents["agents"]
+        .as_array()
+        .and_then(|list| list.iter().find(|a| a["agent_id"] == id))
+        .and_then(|me| me["sessions"].as_array())
+        .map(|s| {
+            s.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    for session in held {
+        let (200, s) = ctx
+            .request("GET", &format!("{CS}/sessions/{session}"), None)
+            .await?
+        else {
+            return None;
+        };
+        if s["status"] == "active" && s["agent_id"] == id {
+            return Some(Some(session));
+        }
+    }
+    Some(None)
 }
 
 async fn hang_up(ctx: &Ctx, session: &str) {

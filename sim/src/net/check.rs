@@ -24,7 +24,10 @@ pub fn check(center: &Center, ledger: &Ledger) -> Vec<String> {
     single_booked(&sessions, &mut bad);
     for a in center.agents() {
         if a.load() > 0 || a.offer.is_some() {
-            bad.push(format!("agent {} still holds a call after every visitor left", a.id));
+            bad.push(format!(
+                "agent {} still holds a call after every visitor left",
+                a.id
+            ));
         }
     }
     bad.extend(ledger.anomalies.iter().map(|a| format!("client saw: {a}")));
@@ -35,10 +38,13 @@ pub fn check(center: &Center, ledger: &Ledger) -> Vec<String> {
 fn acknowledged(sessions: &BTreeMap<&str, &Session>, ledger: &Ledger, bad: &mut Vec<String>) {
     for (visitor, id) in &ledger.joined {
         match sessions.get(id.as_str()) {
-            None => bad.push(format!("visitor {visitor} lost: acknowledged session {id} is gone")),
-            Some(s) if s.customer_id.as_str() != visitor => {
-                bad.push(format!("session {id} belongs to {}, not {visitor}", s.customer_id))
-            }
+            None => bad.push(format!(
+                "visitor {visitor} lost: acknowledged session {id} is gone"
+            )),
+            Some(s) if s.customer_id.as_str() != visitor => bad.push(format!(
+                "session {id} belongs to {}, not {visitor}",
+                s.customer_id
+            )),
             Some(_) => {}
         }
     }
@@ -61,7 +67,9 @@ fn acknowledged(sessions: &BTreeMap<&str, &Session>, ledger: &Ledger, bad: &mut 
     for id in &ledger.left {
         let answered = sessions.get(id.as_str()).map(|s| s.started_at.is_some());
         if answered != Some(false) {
-            bad.push(format!("leave of {id} acknowledged, but it was answered or is gone"));
+            bad.push(format!(
+                "leave of {id} acknowledged, but it was answered or is gone"
+            ));
         }
     }
 }

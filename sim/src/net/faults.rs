@@ -116,20 +116,33 @@ pub enum Action {
 
 /// Draws the faults of the first `window` of a run with `clients` client
 /// hosts, in time order.
-pub fn schedule(mix: Mix, clients: usize, window: Duration, rng: &mut Prng) -> Vec<(Duration, Action)> {
+pub fn schedule(
+    mix: Mix,
+    clients: usize,
+    window: Duration,
+    rng: &mut Prng,
+) -> Vec<(Duration, Action)> {
     let mut plan = Vec::new();
-    let mut spans = |mean_gap: f64, min: f64, max: f64, start: Action, end: Action, rng: &mut Prng| {
-        let mut t = exponential(rng, mean_gap);
-        while t < window.as_secs_f64() {
-            let length = min + (max - min) * uniform(rng);
-            plan.push((Duration::from_secs_f64(t), start));
-            plan.push((Duration::from_secs_f64(t + length), end));
-            t += length + exponential(rng, mean_gap);
-        }
-    };
+    let mut spans =
+        |mean_gap: f64, min: f64, max: f64, start: Action, end: Action, rng: &mut Prng| {
+            let mut t = exponential(rng, mean_gap);
+            while t < window.as_secs_f64() {
+                let length = min + (max - min) * uniform(rng);
+                plan.push((Duration::from_secs_f64(t), start));
+                plan.push((Duration::from_secs_f64(t + length), end));
+                t += length + exponential(rng, mean_gap);
+            }
+        };
     for n in 0..clients {
         if mix.partitions {
-            spans(90.0, 3.0, 45.0, Action::Partition(n), Action::Repair(n), rng);
+            spans(
+                90.0,
+                3.0,
+                45.0,
+                Action::Partition(n),
+                Action::Repair(n),
+                rng,
+            );
         }
         if mix.holds {
             spans(60.0, 1.0, 8.0, Action::Hold(n), Action::Release(n), rng);

@@ -170,7 +170,9 @@ impl NetReport {
             self.journal_digest,
         );
         if self.passed() {
-            out.push_str("PASS: nothing lost, nobody double-booked, every reply honoured, everyone served\n");
+            out.push_str(
+                "PASS: nothing lost, nobody double-booked, every reply honoured, everyone served\n",
+            );
         } else {
             out.push_str(&format!("FAIL: {} violations\n", self.violations.len()));
             for v in self.violations.iter().take(20) {
@@ -384,7 +386,10 @@ fn heal(sim: &mut turmoil::Sim<'_>, clients: usize, server_down: &mut bool) {
 fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
-        if let Ok(dir) = tempfile::Builder::new().prefix("switchboard-net").tempdir_in(shm) {
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("switchboard-net")
+            .tempdir_in(shm)
+        {
             return Ok(dir);
         }
     }
@@ -404,7 +409,11 @@ fn digest(db: &Path) -> Result<(usize, String), String> {
     feed(&seed.to_le_bytes());
     for (at, record) in &records {
         feed(&at.as_millis().to_le_bytes());
-        feed(serde_json::to_string(record).map_err(|e| e.to_string())?.as_bytes());
+        feed(
+            serde_json::to_string(record)
+                .map_err(|e| e.to_string())?
+                .as_bytes(),
+        );
     }
     Ok((records.len(), format!("{hash:016x}")))
 }
