@@ -1,8 +1,9 @@
 //! The largest visitor count whose 10-minute virtual scenario (every kind of
 //! fault, then healing until everyone is served) completes in under 60 s of
 //! wall time, over the real HTTP/WS adapters and SQLite inside turmoil.
-//! Doubles the visitors (one agent per ten) until a run passes 60 s, then
-//! bisects between the last two counts. Prints every run.
+//! Doubles the visitors (one agent per ten, one client host per thousand
+//! visitors, at least four) until a run passes 60 s, then bisects between the
+//! last two counts. Prints every run.
 //!
 //! `cargo bench -p switchboard-sim --bench network` (under `cargo test`, one
 //! small smoke run).
@@ -11,14 +12,14 @@ use std::time::{Duration, Instant};
 
 use switchboard_sim::net::{self, NetParams};
 
-const CLIENTS: usize = 4;
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// Wall time of a passing run with `visitors` in all.
 fn timed(visitors: usize) -> Duration {
-    let per_client = visitors.div_ceil(CLIENTS);
+    let clients = (visitors / 1000).max(4);
+    let per_client = visitors.div_ceil(clients);
     let p = NetParams {
-        clients: CLIENTS,
+        clients,
         visitors_per_client: per_client,
         agents_per_client: per_client.div_ceil(10),
         ..NetParams::new(1)

@@ -3,19 +3,21 @@
 //! the core's; this module only plays visitors and agents on a virtual clock.
 //!
 //! Visitors arrive as a Poisson process whose rate may change by hour of
-//! day, wait with a random patience, and leave if not answered by then.
-//! Agents work shifts, answer after a delay, reject or let it ring with
-//! given probabilities, and hang up after a random handling time.
+//! day, ask for a workgroup by given shares, wait with a random patience,
+//! and leave if not answered by then. Agents work shifts in their
+//! workgroups, answer after a delay, reject or let it ring with given
+//! probabilities, sometimes transfer the call, and hang up after a random
+//! handling time.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::time::Duration;
 
 use serde::Serialize;
 use switchboard_core::routing::RoutingMode;
 use switchboard_core::{
-    AgentId, Center, Command, Config, EventKind, Media, Party, Prng, Recipient, Reply, SessionId,
-    Timestamp, VisitorId,
+    AgentId, Center, Command, Config, EventKind, Media, Membership, Party, Prng, Recipient, Reply,
+    SessionId, Timestamp, VisitorId, WorkgroupId, WorkgroupSettings, DEFAULT_WORKGROUP,
 };
 
 use crate::dist::{exponential, uniform, Dist};
@@ -32,6 +34,32 @@ pub struct Staff {
     pub from_hour: f64,
     /// Hour of day (0–24) it ends; equal to `from_hour` for all day.
     pub to_hour: f64,
+    /// The workgroups they serve, with skill levels; empty: `default` only.
+    pub workgroups: Vec<Membership>,
+}
+
+impl Staff {
+    /// `count` agents all day in the default workgroup.
+    pub fn all_day_default(count: u32) -> Staff {
+        Staff {
+            count,
+            from_hour: 0.0,
+            to_hour: 0.0,
+            workgroups: Vec::new(),
+        }
+    }
+}
+
+/// A workgroup besides `default`, and the share of visitors who ask for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    /// Its id.
+    pub id: WorkgroupId,
+    /// Share of arrivals asking for it (the shares sum to at most 1; the
+    /// rest go to `default`).
+    pub share: f64,
+    /// Its routing, overflow and service-level threshold.
+    pub settings: WorkgroupSettings,
 }
 
 impl Staff {
@@ -71,6 +99,11 @@ pub struct Params {
     pub patience: Option<Dist>,
     /// The agents.
     pub staff: Vec<Staff>,
+    /// Workgroups besides `default`.
+    pub groups: Vec<Group>,
+    /// Probability that an answered call is transferred, once, halfway
+    /// through, to the agent its workgroup's routing picks next.
+    pub transfer: f64,
     /// How agents answer.
     pub ringing: Ringing,
     /// The routing mode.
@@ -101,11 +134,9 @@ impl Params {
                 mean_secs: aht_secs,
             },
             patience: patience_secs.map(|mean_secs| Dist::Exponential { mean_secs }),
-            staff: vec![Staff {
-                count: agents,
-                from_hour: 0.0,
-                to_hour: 0.0,
-            }],
+            staff: vec![Staff::all_day_default(agents)],
+            groups: Vec::new(),
+            transfer: 0.0,
             ringing: Ringing {
                 answer_secs: 0.0,
                 reject: 0.0,
@@ -185,12 +216,39 @@ pub struct Report {
     pub rejects: u64,
     /// Calls transferred.
     pub transfers: u64,
+    /// The same figures per workgroup, `default` first.
+    pub workgroups: Vec<GroupReport>,
     /// Longest the queue got.
     pub max_queue: usize,
     /// Virtual time simulated, hours.
     pub hours: f64,
     /// The queue over time.
     pub series: Vec<Sample>,
+}
+
+/// One workgroup's figures. Shares are of its arrivals after the warm-up.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GroupReport {
+    /// The workgroup.
+    pub workgroup_id: String,
+    /// Its service-level threshold, seconds.
+    pub threshold_secs: f64,
+    /// Arrivals asking for it.
+    pub arrivals: u64,
+    /// Of those, answered.
+    pub answered: u64,
+    /// Answered within its threshold.
+    pub answered_in_time: u64,
+    /// Gave up.
+    pub abandoned: u64,
+    /// `answered_in_time / arrivals`.
+    pub service_level: f64,
+    /// Mean wait of answered visitors, seconds.
+    pub asa_secs: f64,
+    /// `abandoned / arrivals`.
+    pub abandon_rate: f64,
+    #[serde(skip)]
+    wait_ms_total: u64,
 }
 
 /// Something scheduled to happen at a virtual time.
@@ -201,6 +259,7 @@ enum Ev {
     Answer(AgentId),
     Reject(AgentId),
     HangUp(SessionId),
+    Transfer(SessionId),
     ShiftStart(usize),
     ShiftEnd(usize),
     /// An agent moved to Online after missed rings comes back.
@@ -212,6 +271,8 @@ enum Ev {
 struct Visit {
     joined: Timestamp,
     counted: bool,
+    /// Index in the report's workgroups.
+    group: usize,
 }
 
 /// The whole run's state.
@@ -237,6 +298,8 @@ struct Run<'p> {
     wait_ms_total: u64,
     /// Visitors settled, and settled in time, since the last sample.
     interval: (u64, u64),
+    /// Calls transferred once already.
+    transferred: HashSet<SessionId>,
 }
 
 /// Runs a simulation to the end and reports it. `progress` is told the
@@ -255,6 +318,19 @@ pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> 
         .map(|(i, (id, _))| (id.clone(), i))
         .collect();
     let n = agents.len();
+    let mut report = Report::default();
+    report.workgroups.push(GroupReport {
+        workgroup_id: DEFAULT_WORKGROUP.to_owned(),
+        threshold_secs: p.threshold_secs,
+        ..GroupReport::default()
+    });
+    for g in &p.groups {
+        report.workgroups.push(GroupReport {
+            workgroup_id: g.id.to_string(),
+            threshold_secs: g.settings.service_level_secs as f64,
+            ..GroupReport::default()
+        });
+    }
     let mut run = Run {
         p,
         center,
@@ -270,10 +346,22 @@ pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> 
         on_since: vec![None; n],
         staffed_ms: vec![0; n],
         off_shift: vec![false; n],
-        r: Report::default(),
+        r: report,
         wait_ms_total: 0,
         interval: (0, 0),
+        transferred: HashSet::new(),
     };
+    for g in &p.groups {
+        run.center
+            .apply(
+                START,
+                Command::CreateWorkgroup {
+                    workgroup_id: g.id.clone(),
+                    settings: g.settings.clone(),
+                },
+            )
+            .map_err(|e| format!("workgroup {}: {e}", g.id))?;
+    }
     run.start_shifts();
     run.schedule_arrival();
     run.at(START, Ev::Sample);
@@ -392,10 +480,13 @@ impl Run<'_> {
             Ev::Arrival => {
                 self.arrivals += 1;
                 let visitor = VisitorId::from(format!("v{}", self.arrivals));
+                let group = self.choose_group();
                 let reply = self.apply(Command::JoinQueue {
                     visitor_id: visitor.clone(),
                     visitor_name: None,
-                    preferred_skill: None,
+                    preferred_skill: group
+                        .checked_sub(1)
+                        .map(|g| self.p.groups[g].id.to_string()),
                     priority: 0,
                 });
                 let session = match reply {
@@ -410,10 +501,12 @@ impl Run<'_> {
                     Visit {
                         joined: self.now,
                         counted,
+                        group,
                     },
                 );
                 if counted {
                     self.r.arrivals += 1;
+                    self.r.workgroups[group].arrivals += 1;
                 }
                 if let Some(patience) = self.p.patience {
                     let secs = patience.sample(&mut self.rng);
@@ -443,13 +536,24 @@ impl Run<'_> {
                     by: Party::Agent,
                 });
             }
+            Ev::Transfer(session) => self.transfer(session),
             Ev::ShiftStart(i) => {
                 self.off_shift[i] = false;
                 let (agent, group) = self.agents[i].clone();
                 self.apply(Command::RegisterAgent {
-                    agent_id: agent,
+                    agent_id: agent.clone(),
                     agent_name: None,
                 });
+                let workgroups = &self.p.staff[group].workgroups;
+                if !workgroups.is_empty() && self.on_since[i].is_none() {
+                    let set = Command::SetAgentWorkgroups {
+                        agent_id: agent,
+                        workgroups: workgroups.clone(),
+                    };
+                    self.center
+                        .apply(self.now, set)
+                        .map_err(|e| format!("agents of shift {group}: {e}"))?;
+                }
                 self.on_since[i].get_or_insert(self.now);
                 if !self.p.staff[group].all_day() {
                     self.after_secs(86_400.0, Ev::ShiftStart(i));
@@ -475,6 +579,39 @@ impl Run<'_> {
         }
         self.drain();
         Ok(())
+    }
+
+    /// The workgroup an arriving visitor asks for: 0 is `default`, g + 1 is
+    /// `groups[g]`.
+    fn choose_group(&mut self) -> usize {
+        if self.p.groups.is_empty() {
+            return 0;
+        }
+        let mut u = uniform(&mut self.rng);
+        for (g, group) in self.p.groups.iter().enumerate() {
+            if u < group.share {
+                return g + 1;
+            }
+            u -= group.share;
+        }
+        0
+    }
+
+    /// Hands a call to the agent its workgroup would pick next; the call goes
+    /// on for a fresh handling time. With nobody Ready, the agent keeps it.
+    fn transfer(&mut self, session: SessionId) {
+        let target = self
+            .center
+            .session(session.as_str())
+            .and_then(|s| self.center.next_agent(s.workgroup.as_str()).ok().flatten());
+        if let Some(target) = target {
+            self.apply(Command::TransferSession {
+                session_id: session.clone(),
+                target_agent_id: target,
+            });
+        }
+        let secs = self.p.handle.sample(&mut self.rng) / 2.0;
+        self.after_secs(secs, Ev::HangUp(session));
     }
 
     /// An agent whose shift is over signs out once it holds no call.
@@ -522,18 +659,30 @@ impl Run<'_> {
                             self.r.waited += u64::from(!wait.is_zero());
                             self.r.answered_in_time += u64::from(in_time);
                             self.wait_ms_total += wait.as_millis() as u64;
+                            let g = &mut self.r.workgroups[v.group];
+                            g.answered += 1;
+                            g.answered_in_time += u64::from(wait.as_secs_f64() <= g.threshold_secs);
+                            g.wait_ms_total += wait.as_millis() as u64;
                         }
                         self.interval.0 += 1;
                         self.interval.1 += u64::from(in_time);
                     }
                     let secs = self.p.handle.sample(&mut self.rng);
-                    self.after_secs(secs, Ev::HangUp(session_id));
+                    if uniform(&mut self.rng) < self.p.transfer
+                        && self.transferred.insert(session_id.clone())
+                    {
+                        self.after_secs(secs / 2.0, Ev::Transfer(session_id));
+                    } else {
+                        self.after_secs(secs, Ev::HangUp(session_id));
+                    }
                 }
                 (Recipient::Visitor(_), EventKind::CallEnded { session_id, .. }) => {
+                    self.transferred.remove(&session_id);
                     if let Some(v) = self.waiting.remove(&session_id) {
                         if v.counted {
                             self.r.abandoned += 1;
                             self.r.waited += 1;
+                            self.r.workgroups[v.group].abandoned += 1;
                         }
                         self.interval.0 += 1;
                     }
@@ -587,6 +736,16 @@ impl Run<'_> {
             0.0
         };
         r.utilization = utilization;
+        for g in &mut r.workgroups {
+            let arrivals = g.arrivals.max(1) as f64;
+            g.service_level = g.answered_in_time as f64 / arrivals;
+            g.abandon_rate = g.abandoned as f64 / arrivals;
+            g.asa_secs = if g.answered > 0 {
+                g.wait_ms_total as f64 / 1000.0 / g.answered as f64
+            } else {
+                0.0
+            };
+        }
         r.rejects = stats.totals.rejects;
         r.transfers = stats.totals.transfers;
         r.hours = now.saturating_since(START).as_secs_f64() / 3600.0;

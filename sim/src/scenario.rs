@@ -1,10 +1,13 @@
 //! Scenario files (YAML) and what a run prints: a summary for people, JSON,
 //! and an SVG of the queue and the service level over time.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use switchboard_core::routing::RoutingMode;
+use switchboard_core::{Membership, WorkgroupId, WorkgroupSettings, DEFAULT_WORKGROUP};
 
-use crate::des::{Params, Report, Ringing, Staff};
+use crate::des::{Group, Params, Report, Ringing, Staff};
 use crate::dist::Dist;
 
 /// A scenario file. Every key but `arrivals`, `handle_time` and `agents`
@@ -28,6 +31,12 @@ pub struct Scenario {
     pub patience: Option<Dist>,
     /// Who works when.
     pub agents: Vec<Shift>,
+    /// Workgroups besides `default`, and who asks for them.
+    #[serde(default)]
+    pub workgroups: Vec<GroupFile>,
+    /// Probability that an answered call is transferred once (default 0).
+    #[serde(default)]
+    pub transfer: f64,
     /// How agents answer.
     #[serde(default)]
     pub ringing: RingingFile,
@@ -69,6 +78,27 @@ pub struct Shift {
     pub from_hour: f64,
     /// End hour (default: same as start, all day).
     pub to_hour: Option<f64>,
+    /// Workgroup → skill level (1–10); absent: `default` only.
+    #[serde(default)]
+    pub workgroups: BTreeMap<String, u8>,
+}
+
+/// A workgroup in a scenario file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupFile {
+    /// Its id.
+    pub id: String,
+    /// Share of visitors asking for it, 0 to 1.
+    pub share: f64,
+    /// Its routing mode (default: the scenario's).
+    pub routing_mode: Option<RoutingMode>,
+    /// Seconds after which its visitors may also be served by `overflow_to`.
+    pub overflow_after_secs: Option<u64>,
+    /// The fallback workgroup.
+    pub overflow_to: Option<String>,
+    /// Its service-level threshold (default: the scenario's).
+    pub service_level_secs: Option<u64>,
 }
 
 /// Ring behaviour in a scenario file.
@@ -141,17 +171,39 @@ impl Scenario {
         if !ring_ok {
             return Err("ringing: answer_secs >= 0, reject and no_answer probabilities summing to at most 1".into());
         }
+        let groups = self.groups()?;
+        let known =
+            |id: &str| id == DEFAULT_WORKGROUP || groups.iter().any(|g| g.id.as_str() == id);
         let mut staff = Vec::new();
         for s in &self.agents {
             let to = s.to_hour.unwrap_or(s.from_hour);
             if !(0.0..=24.0).contains(&s.from_hour) || !(0.0..=24.0).contains(&to) {
                 return Err("agent shift hours must be from 0 to 24".into());
             }
+            let mut workgroups = Vec::new();
+            for (id, level) in &s.workgroups {
+                if !known(id) {
+                    return Err(format!("agents: workgroup {id:?} is not defined"));
+                }
+                if !(1..=10).contains(level) {
+                    return Err(format!(
+                        "agents: skill level in {id:?} must be from 1 to 10"
+                    ));
+                }
+                workgroups.push(Membership {
+                    workgroup_id: WorkgroupId::from(id.as_str()),
+                    level: *level,
+                });
+            }
             staff.push(Staff {
                 count: s.count,
                 from_hour: s.from_hour,
                 to_hour: to,
+                workgroups,
             });
+        }
+        if !(0.0..=1.0).contains(&self.transfer) {
+            return Err("transfer must be a probability from 0 to 1".into());
         }
         Ok(Params {
             seed: self.seed,
@@ -162,6 +214,8 @@ impl Scenario {
             handle: self.handle_time,
             patience: self.patience,
             staff,
+            groups,
+            transfer: self.transfer,
             ringing: Ringing {
                 answer_secs: r.answer_secs,
                 reject: r.reject,
@@ -177,13 +231,79 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    fn groups(&self) -> Result<Vec<Group>, String> {
+        let mut groups: Vec<Group> = Vec::new();
+        let mut shares = 0.0;
+        for g in &self.workgroups {
+            if g.id == DEFAULT_WORKGROUP || groups.iter().any(|o| o.id.as_str() == g.id) {
+                return Err(format!("workgroups: {:?} is defined twice", g.id));
+            }
+            if !(0.0..=1.0).contains(&g.share) {
+                return Err(format!(
+                    "workgroups: share of {:?} must be from 0 to 1",
+                    g.id
+                ));
+            }
+            shares += g.share;
+            if g.overflow_after_secs.is_some() != g.overflow_to.is_some() {
+                return Err(format!(
+                    "workgroups: {:?} needs both overflow_after_secs and overflow_to, or neither",
+                    g.id
+                ));
+            }
+            groups.push(Group {
+                id: WorkgroupId::from(g.id.as_str()),
+                share: g.share,
+                settings: WorkgroupSettings {
+                    name: None,
+                    routing_mode: g.routing_mode.unwrap_or(self.routing_mode),
+                    overflow_after_secs: g.overflow_after_secs,
+                    overflow_to: g.overflow_to.as_deref().map(WorkgroupId::from),
+                    service_level_secs: g
+                        .service_level_secs
+                        .unwrap_or(self.service_level_secs.round() as u64),
+                },
+            });
+        }
+        if shares > 1.0 + 1e-9 {
+            return Err("workgroups: shares sum to more than 1".into());
+        }
+        for g in &groups {
+            if let Some(to) = &g.settings.overflow_to {
+                if to.as_str() != DEFAULT_WORKGROUP && !groups.iter().any(|o| &o.id == to) {
+                    return Err(format!(
+                        "workgroups: {:?} overflows to unknown {to:?}",
+                        g.id.as_str()
+                    ));
+                }
+            }
+        }
+        Ok(groups)
+    }
+}
+
 /// The report for people.
 pub fn summary(p: &Params, r: &Report) -> String {
     let util: Vec<f64> = r.utilization.iter().map(|(_, u)| *u).collect();
     let (lo, hi) = util.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), u| {
         (lo.min(*u), hi.max(*u))
     });
-    format!(
+    let mut groups = String::new();
+    if r.workgroups.len() > 1 {
+        for g in &r.workgroups {
+            groups.push_str(&format!(
+                "  {:<13} {} arrivals, {:.1}% within {:.0} s, ASA {:.1} s, abandoned {:.1}%\n",
+                g.workgroup_id,
+                g.arrivals,
+                g.service_level * 100.0,
+                g.threshold_secs,
+                g.asa_secs,
+                g.abandon_rate * 100.0
+            ));
+        }
+    }
+    let totals = format!(
         "{hours:.1} virtual hours, {arrivals} arrivals, {agents} agents\n\
          service level   {sl:.1}% answered within {t:.0} s\n\
          waited          {pw:.1}% (average speed of answer {asa:.1} s)\n\
@@ -206,7 +326,8 @@ pub fn summary(p: &Params, r: &Report) -> String {
         rt = r.ring_timeouts,
         rj = r.rejects,
         tr = r.transfers,
-    )
+    );
+    totals + &groups
 }
 
 /// Two line charts, one above the other: queue length and service level

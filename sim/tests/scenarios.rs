@@ -196,3 +196,67 @@ fn the_network_command_passes_fails_and_says_how_to_reproduce() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
     }
 }
+
+const GROUPS: &str = include_str!("../scenarios/workgroups.yaml");
+
+fn group<'a>(r: &'a des::Report, id: &str) -> &'a des::GroupReport {
+    r.workgroups.iter().find(|g| g.workgroup_id == id).unwrap()
+}
+
+#[test]
+fn workgroups_split_the_visitors_overflow_helps_and_calls_get_transferred() {
+    let p = Scenario::parse(GROUPS).unwrap().params().unwrap();
+    let r = des::run(&p, &mut |_| {}).unwrap();
+    let ids: Vec<_> = r
+        .workgroups
+        .iter()
+        .map(|g| g.workgroup_id.as_str())
+        .collect();
+    assert_eq!(ids, ["default", "billing", "tech"]);
+    assert_eq!(
+        r.workgroups.iter().map(|g| g.arrivals).sum::<u64>(),
+        r.arrivals
+    );
+    assert_eq!(
+        r.workgroups.iter().map(|g| g.answered).sum::<u64>(),
+        r.answered
+    );
+    let share = |id| group(&r, id).arrivals as f64 / r.arrivals as f64;
+    assert!(
+        (share("billing") - 0.25).abs() < 0.05,
+        "{}",
+        share("billing")
+    );
+    assert!((share("tech") - 0.35).abs() < 0.05, "{}", share("tech"));
+    // One call in ten is handed over, when someone is Ready to take it.
+    let transferred = r.transfers as f64 / r.answered as f64;
+    assert!(transferred > 0.01 && transferred < 0.13, "{transferred}");
+    assert_eq!(group(&r, "billing").threshold_secs, 30.0);
+    assert!(summary(&p, &r).contains("billing"));
+
+    // Without its overflow, billing's two agents alone serve it: worse.
+    let alone = GROUPS.replace(", overflow_after_secs: 60, overflow_to: default", "");
+    let q = Scenario::parse(&alone).unwrap().params().unwrap();
+    let s = des::run(&q, &mut |_| {}).unwrap();
+    assert!(
+        group(&s, "billing").asa_secs > group(&r, "billing").asa_secs * 1.5,
+        "alone {} vs overflow {}",
+        group(&s, "billing").asa_secs,
+        group(&r, "billing").asa_secs
+    );
+}
+
+#[test]
+fn bad_workgroups_are_refused_with_the_reason() {
+    for (from, to, reason) in [
+        ("{ billing: 5 }", "{ sales: 5 }", "\"sales\" is not defined"),
+        ("{ billing: 5 }", "{ billing: 11 }", "from 1 to 10"),
+        ("share: 0.35", "share: 0.85", "sum to more than 1"),
+        ("overflow_to: default", "overflow_to: nowhere", "unknown"),
+        ("transfer: 0.1", "transfer: 1.5", "probability"),
+    ] {
+        let yaml = GROUPS.replace(from, to);
+        let err = Scenario::parse(&yaml).unwrap().params().unwrap_err();
+        assert!(err.contains(reason), "{to}: {err}");
+    }
+}

@@ -216,6 +216,10 @@ pub fn run(p: &NetParams) -> Result<NetReport, String> {
         .max_message_latency(p.mix.max_latency())
         // Room for every client connecting at once.
         .tcp_capacity(1 << 16)
+        // Turmoil reuses a client port once its range wraps, and panics if
+        // the server still holds a half-open connection from that port (one
+        // whose close a partition swallowed): the widest range wraps last.
+        .ephemeral_ports(1024..=65535)
         .build();
 
     let setup = ServerSetup {
