@@ -21,7 +21,7 @@ const USAGE: &str = "usage:
   switchboard-sim staff --rate <arrivals per hour> --aht <seconds> --target <percent>/<seconds>
                         [--patience <seconds>] [--arrivals <per level, default 50000>] [--seed <n>] [--json]
   switchboard-sim net [--seed <n>] [--swarm <runs>] [--clients <hosts, default 4>]
-                      [--agents <per host, default 25>] [--visitors <per host, default 250>]
+                      [--agents <per host, default 50>] [--visitors <per host, default 500>]
                       [--window <seconds, default 600>] [--faults all|none|partitions+holds+crashes+latency]
                       [--inject drop-requeue] [--json]
     exit 0: every run passed its checks; 1: a run failed (its seed reproduces it); 2: bad input";

@@ -12,8 +12,8 @@ use switchboard_sim::net::{self, faults::Mix, NetParams};
 fn small(seed: u64) -> NetParams {
     NetParams {
         clients: 3,
-        agents_per_client: 6,
-        visitors_per_client: 40,
+        agents_per_client: 8,
+        visitors_per_client: 100,
         window: Duration::from_secs(240),
         ..NetParams::new(seed)
     }

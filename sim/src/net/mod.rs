@@ -59,14 +59,14 @@ pub struct NetParams {
 }
 
 impl NetParams {
-    /// Four client hosts with 25 agents and 250 visitors each, over a
+    /// Four client hosts with 50 agents and 500 visitors each, over a
     /// 10-minute window with every kind of fault.
     pub fn new(seed: u64) -> NetParams {
         NetParams {
             seed,
             clients: 4,
-            agents_per_client: 25,
-            visitors_per_client: 250,
+            agents_per_client: 50,
+            visitors_per_client: 500,
             window: Duration::from_secs(600),
             grace: Duration::from_secs(600),
             tick: Duration::from_millis(5),
