@@ -10,7 +10,7 @@
 //! handling time.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -298,8 +298,6 @@ struct Run<'p> {
     wait_ms_total: u64,
     /// Visitors settled, and settled in time, since the last sample.
     interval: (u64, u64),
-    /// Calls transferred once already.
-    transferred: HashSet<SessionId>,
 }
 
 /// Runs a simulation to the end and reports it. `progress` is told the
@@ -349,7 +347,6 @@ pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> 
         r: report,
         wait_ms_total: 0,
         interval: (0, 0),
-        transferred: HashSet::new(),
     };
     for g in &p.groups {
         run.center
@@ -597,8 +594,9 @@ impl Run<'_> {
         0
     }
 
-    /// Hands a call to the agent its workgroup would pick next; the call goes
-    /// on for a fresh handling time. With nobody Ready, the agent keeps it.
+    /// Hands a call, halfway through, to the agent its workgroup would pick
+    /// next; the call goes on for half a fresh handling time. With nobody
+    /// Ready, the agent keeps it for that long.
     fn transfer(&mut self, session: SessionId) {
         let target = self
             .center
@@ -668,16 +666,14 @@ impl Run<'_> {
                         self.interval.1 += u64::from(in_time);
                     }
                     let secs = self.p.handle.sample(&mut self.rng);
-                    if uniform(&mut self.rng) < self.p.transfer
-                        && self.transferred.insert(session_id.clone())
-                    {
+                    // Accepted once per session: a transfer says call_transferred.
+                    if uniform(&mut self.rng) < self.p.transfer {
                         self.after_secs(secs / 2.0, Ev::Transfer(session_id));
                     } else {
                         self.after_secs(secs, Ev::HangUp(session_id));
                     }
                 }
                 (Recipient::Visitor(_), EventKind::CallEnded { session_id, .. }) => {
-                    self.transferred.remove(&session_id);
                     if let Some(v) = self.waiting.remove(&session_id) {
                         if v.counted {
                             self.r.abandoned += 1;
@@ -713,42 +709,41 @@ impl Run<'_> {
             let talk = self.center.agent(id.as_str()).map_or(0, |a| a.talk_ms(now));
             talk_total += talk;
             staffed_total += staffed;
-            let u = if staffed > 0 {
-                talk as f64 / staffed as f64
-            } else {
-                0.0
-            };
-            utilization.push((id.to_string(), u));
+            utilization.push((id.to_string(), ratio(talk, staffed)));
         }
         let r = &mut self.r;
-        let arrivals = r.arrivals.max(1) as f64;
-        r.service_level = r.answered_in_time as f64 / arrivals;
-        r.p_wait = r.waited as f64 / arrivals;
-        r.abandon_rate = r.abandoned as f64 / arrivals;
-        r.asa_secs = if r.answered > 0 {
-            self.wait_ms_total as f64 / 1000.0 / r.answered as f64
-        } else {
-            0.0
-        };
-        r.occupancy = if staffed_total > 0 {
-            talk_total as f64 / staffed_total as f64
-        } else {
-            0.0
-        };
+        r.service_level = ratio(r.answered_in_time, r.arrivals);
+        r.p_wait = ratio(r.waited, r.arrivals);
+        r.abandon_rate = ratio(r.abandoned, r.arrivals);
+        r.asa_secs = mean_secs(self.wait_ms_total, r.answered);
+        r.occupancy = ratio(talk_total, staffed_total);
         r.utilization = utilization;
         for g in &mut r.workgroups {
-            let arrivals = g.arrivals.max(1) as f64;
-            g.service_level = g.answered_in_time as f64 / arrivals;
-            g.abandon_rate = g.abandoned as f64 / arrivals;
-            g.asa_secs = if g.answered > 0 {
-                g.wait_ms_total as f64 / 1000.0 / g.answered as f64
-            } else {
-                0.0
-            };
+            g.service_level = ratio(g.answered_in_time, g.arrivals);
+            g.abandon_rate = ratio(g.abandoned, g.arrivals);
+            g.asa_secs = mean_secs(g.wait_ms_total, g.answered);
         }
         r.rejects = stats.totals.rejects;
         r.transfers = stats.totals.transfers;
         r.hours = now.saturating_since(START).as_secs_f64() / 3600.0;
         self.r
+    }
+}
+
+/// `part / whole`; 0 when `whole` is.
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// The mean of `count` durations totalling `total_ms`, in seconds; 0 for none.
+fn mean_secs(total_ms: u64, count: u64) -> f64 {
+    if count == 0 {
+        0.0
+    } else {
+        total_ms as f64 / 1000.0 / count as f64
     }
 }

@@ -97,7 +97,10 @@ async fn join(ctx: &Ctx, id: &str) -> Option<String> {
             .await
         {
             Some((200 | 201, reply)) => {
-                let session = reply["session_id"].as_str()?.to_owned();
+                let Some(session) = reply["session_id"].as_str().map(str::to_owned) else {
+                    ctx.anomaly(format!("join {id}: no session in {reply}"));
+                    return None;
+                };
                 let mut ledger = ctx.ledger.borrow_mut();
                 ledger.joined.insert(id.to_owned(), session.clone());
                 return Some(session);

@@ -265,18 +265,18 @@ pub fn run(p: &NetParams) -> Result<NetReport, String> {
         });
     }
 
-    let mut counts = (0, 0, 0);
     let mut plan = plan.into_iter().peekable();
-    let mut server_down = false;
+    let mut applied = Vec::new();
     let mut healed = false;
     let mut violations = Vec::new();
     let finished = loop {
         let now = sim.elapsed();
         while let Some((_, action)) = plan.next_if(|(at, _)| *at <= now) {
-            apply(&mut sim, action, &mut server_down, &mut counts);
+            apply(&mut sim, action);
+            applied.push(action);
         }
         if !healed && now >= p.window {
-            heal(&mut sim, p.clients, &mut server_down);
+            heal(&mut sim, p.clients);
             healed = true;
         }
         if now >= deadline {
@@ -326,9 +326,9 @@ pub fn run(p: &NetParams) -> Result<NetReport, String> {
         ws_connects: ledger.ws_connects,
         rejected: ledger.rejected,
         ignored: ledger.ignored,
-        partitions: counts.0,
-        holds: counts.1,
-        crashes: counts.2,
+        partitions: count(&applied, |a| matches!(a, Action::Partition(_))),
+        holds: count(&applied, |a| matches!(a, Action::Hold(_))),
+        crashes: count(&applied, |a| matches!(a, Action::Crash)),
         virtual_secs,
         records,
         journal_digest,
@@ -340,48 +340,36 @@ fn client_name(n: usize) -> String {
     format!("client-{n}")
 }
 
-fn apply(
-    sim: &mut turmoil::Sim<'_>,
-    action: Action,
-    server_down: &mut bool,
-    counts: &mut (usize, usize, usize),
-) {
+fn apply(sim: &mut turmoil::Sim<'_>, action: Action) {
     tracing::debug!(?action, at = ?sim.elapsed(), "fault");
     match action {
-        Action::Partition(n) => {
-            sim.partition(client_name(n), SERVER);
-            counts.0 += 1;
-        }
+        Action::Partition(n) => sim.partition(client_name(n), SERVER),
         Action::Repair(n) => sim.repair(client_name(n), SERVER),
-        Action::Hold(n) => {
-            sim.hold(client_name(n), SERVER);
-            counts.1 += 1;
-        }
+        Action::Hold(n) => sim.hold(client_name(n), SERVER),
         Action::Release(n) => sim.release(client_name(n), SERVER),
-        Action::Crash => {
-            sim.crash(SERVER);
-            *server_down = true;
-            counts.2 += 1;
-        }
-        Action::Restart => {
-            if *server_down {
-                sim.bounce(SERVER);
-                *server_down = false;
-            }
-        }
+        Action::Crash => sim.crash(SERVER),
+        Action::Restart => restart(sim),
     }
 }
 
+/// Starts the server again if it is down.
+fn restart(sim: &mut turmoil::Sim<'_>) {
+    if !sim.is_host_running(SERVER) {
+        sim.bounce(SERVER);
+    }
+}
+
+fn count(applied: &[Action], kind: fn(&Action) -> bool) -> usize {
+    applied.iter().filter(|a| kind(a)).count()
+}
+
 /// Ends every fault: links repaired and released, the server up.
-fn heal(sim: &mut turmoil::Sim<'_>, clients: usize, server_down: &mut bool) {
+fn heal(sim: &mut turmoil::Sim<'_>, clients: usize) {
     for n in 0..clients {
         sim.repair(client_name(n), SERVER);
         sim.release(client_name(n), SERVER);
     }
-    if *server_down {
-        sim.bounce(SERVER);
-        *server_down = false;
-    }
+    restart(sim);
 }
 
 /// A directory for the journal: in memory when the machine has /dev/shm
