@@ -10,7 +10,8 @@
 //! 4. idle WebSocket memory per connection at 10,000 connections (target
 //!    < 20 KiB each), from the server's RSS.
 //!
-//! `cargo bench --bench server` (add `-- quick` for a shorter run; under
+//! `cargo bench --bench server` (add `-- quick` for a shorter run, or
+//! `-- throughput`, `-- dispatch` or `-- memory` for one part; under
 //! `cargo test` it runs as a short smoke test).
 
 use std::collections::HashMap;
@@ -468,9 +469,23 @@ fn main() {
     } else {
         Duration::from_secs(4)
     };
+    // `-- throughput`, `-- dispatch` or `-- memory` runs only that part
+    // (for profiling one phase); none named runs all three.
+    let parts = ["throughput", "dispatch", "memory"];
+    let named: Vec<&str> = parts
+        .into_iter()
+        .filter(|p| args.iter().any(|a| a == p))
+        .collect();
+    let wants = |part: &str| named.is_empty() || named.contains(&part);
     runtime.block_on(async {
-        throughput(run).await;
-        dispatch_latency(run).await;
-        websocket_memory(if smoke { 500 } else { 10_000 }).await;
+        if wants("throughput") {
+            throughput(run).await;
+        }
+        if wants("dispatch") {
+            dispatch_latency(run).await;
+        }
+        if wants("memory") {
+            websocket_memory(if smoke { 500 } else { 10_000 }).await;
+        }
     });
 }

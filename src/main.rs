@@ -16,6 +16,12 @@ use config::{LogFormat, ServerConfig};
 use switchboard_http::{Engine, EngineSettings};
 use tracing_subscriber::EnvFilter;
 
+/// The engine thread allocates what the request threads free (commands in,
+/// answers out); glibc's malloc spends a fifth of the engine's time on that
+/// traffic, mimalloc's thread-free lists do not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: switchboard [serve] [--config FILE]\n\
        switchboard replay DB [--until SEQ] [--trace] [--json]\n\
   env: SWITCHBOARD_LISTEN (default 0.0.0.0:8180), SWITCHBOARD_DB (default ./switchboard.db),\n\
