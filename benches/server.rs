@@ -72,6 +72,25 @@ impl Server {
         }
     }
 
+    /// CPU time the server process has used (user + system), from
+    /// `/proc/PID/stat` in clock ticks of 10 ms.
+    fn cpu(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are
+        // the 14th and 15th of the whole line.
+        let ticks: u64 = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|t| t.parse::<u64>().ok())
+            .sum();
+        Duration::from_millis(ticks * 10)
+    }
+
     fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
@@ -152,6 +171,9 @@ struct Figures {
     count: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    /// CPU the server used meanwhile: steadier than requests/s on a noisy
+    /// machine where the client shares the cores.
+    server_cpu: Duration,
 }
 
 impl Figures {
@@ -169,26 +191,28 @@ impl Figures {
 
     fn line(&mut self, what: &str, unit: &str) -> String {
         format!(
-            "{what:<34} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   (n={})",
+            "{what:<34} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   server CPU {:>5.1} us/{unit}   (n={})",
             self.per_sec(),
             self.pct(0.50).as_secs_f64() * 1e3,
             self.pct(0.99).as_secs_f64() * 1e3,
+            self.server_cpu.as_secs_f64() * 1e6 / self.count.max(1) as f64,
             self.count
         )
     }
 }
 
-/// Runs `conns` workers for `run`; each repeatedly does `step(worker, i, http)`
-/// and the time of each step is one latency sample.
-async fn drive<F, Fut>(addr: &str, conns: usize, run: Duration, step: F) -> Figures
+/// Runs `conns` workers against `server` for `run`; each repeatedly does
+/// `step(worker, i, http)` and the time of each step is one latency sample.
+async fn drive<F, Fut>(server: &Server, conns: usize, run: Duration, step: F) -> Figures
 where
     F: Fn(usize, usize, Http) -> Fut + Send + Sync + Copy + 'static,
     Fut: std::future::Future<Output = Http> + Send,
 {
+    let cpu = server.cpu();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..conns {
-        let addr = addr.to_owned();
+        let addr = server.addr.clone();
         tasks.push(tokio::spawn(async move {
             let mut http = Http::connect(&addr).await;
             let mut lat = Vec::new();
@@ -210,6 +234,7 @@ where
         count: latencies.len(),
         elapsed: start.elapsed(),
         latencies,
+        server_cpu: server.cpu().saturating_sub(cpu),
     }
 }
 
@@ -221,7 +246,7 @@ async fn throughput(run: Duration) {
         .and_then(|c| c.parse().ok())
         .unwrap_or(32);
     let hello = Server::hello();
-    let mut bare = drive(&hello.addr, conns, run, |_, _, mut h| async move {
+    let mut bare = drive(&hello, conns, run, |_, _, mut h| async move {
         h.call("GET", "/", "").await;
         h
     })
@@ -229,7 +254,7 @@ async fn throughput(run: Duration) {
     drop(hello);
 
     let server = Server::start(BIG);
-    let mut join = drive(&server.addr, conns, run, |w, i, mut h| async move {
+    let mut join = drive(&server, conns, run, |w, i, mut h| async move {
         let body = format!(r#"{{"visitor_id":"w{w}_{i}"}}"#);
         let (status, _) = h.call("POST", "/customer-service/queue/join", &body).await;
         assert_eq!(status, 200);
@@ -240,7 +265,7 @@ async fn throughput(run: Duration) {
 
     let agents = 16;
     let server = with_agents("a", agents).await;
-    let mut flow = drive(&server.addr, agents, run, |w, i, mut h| async move {
+    let mut flow = drive(&server, agents, run, |w, i, mut h| async move {
         let (_, j) = h
             .call(
                 "POST",
@@ -364,6 +389,7 @@ async fn dispatch_latency(run: Duration) {
         count: 0,
         elapsed,
         latencies: std::mem::take(&mut *samples.lock().unwrap()),
+        server_cpu: Duration::ZERO,
     };
     f.count = f.latencies.len();
     let max = f.latencies.iter().max().copied().unwrap_or_default();

@@ -26,7 +26,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
-use axum::{middleware, Json, Router};
+use axum::{Json, Router};
 use serde_json::json;
 
 pub use answer::Answer;
@@ -35,9 +35,12 @@ pub use clock::SystemClock;
 pub use engine::{Engine, EngineSettings, EngineStats, Running};
 pub use metrics::HttpMetrics;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct App {
+/// What every handler can reach, shared: one reference count per request
+/// rather than one per handle inside.
+pub type App = Arc<Shared>;
+
+/// The handles behind [`App`].
+pub struct Shared {
     engine: Engine,
     http: Arc<HttpMetrics>,
 }
@@ -45,10 +48,10 @@ pub struct App {
 /// The whole HTTP surface over `engine`.
 pub fn router(engine: Engine) -> Router {
     let http = Arc::new(HttpMetrics::default());
-    let app = App {
+    let app = Arc::new(Shared {
         engine,
         http: http.clone(),
-    };
+    });
     let cs = "/customer-service";
     Router::new()
         .route(
@@ -122,7 +125,7 @@ pub fn router(engine: Engine) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_MAX))
-        .layer(middleware::from_fn_with_state(http, metrics::track))
+        .layer(metrics::Track(http))
         .with_state(app)
 }
 
