@@ -8,10 +8,13 @@
 //! 3. dispatch latency: visitor join sent -> `incoming_call` received on the
 //!    agent's WebSocket, at 1,000 joins/s (target p99 < 5 ms);
 //! 4. idle WebSocket memory per connection at 10,000 connections (target
-//!    < 20 KiB each), from the server's RSS.
+//!    < 20 KiB each), from the server's RSS;
+//!
+//! and first, the engine alone (no HTTP) driven in-process, with its thread's
+//! CPU per command: where a request's cost is, HTTP or engine.
 //!
 //! `cargo bench --bench server` (add `-- quick` for a shorter run, or
-//! `-- throughput`, `-- dispatch` or `-- memory` for one part; under
+//! `-- engine`, `-- throughput`, `-- dispatch` or `-- memory` for one part; under
 //! `cargo test` it runs as a short smoke test).
 
 use std::collections::HashMap;
@@ -72,8 +75,7 @@ impl Server {
         }
     }
 
-    /// CPU time the server process has used (user + system), from
-    /// `/proc/PID/stat` in clock ticks of 10 ms.
+    /// CPU time the server process has used (user + system).
     fn cpu(&self) -> Duration {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
@@ -107,6 +109,21 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// User + system time of a `/proc/.../stat` line: after the parenthesised
+/// command name, utime and stime are the 12th and 13th fields, in ticks of 10 ms.
+fn ticks_to_cpu(stat: &str) -> Duration {
+    let ticks: u64 = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 /// A keep-alive HTTP/1.1 connection.
@@ -451,6 +468,95 @@ async fn websocket_memory(conns: usize) {
     );
 }
 
+/// CPU time used so far by this process's thread named `name`.
+fn thread_cpu(name: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() == name {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            return ticks_to_cpu(&stat);
+        }
+    }
+    Duration::ZERO
+}
+
+/// The engine without HTTP: `conns` tasks in this process each send one
+/// `JoinQueue` at a time straight to [`Engine`], durable journal on. Separates
+/// what the engine costs (core, journal, hand-off) from what HTTP costs.
+async fn engine_alone(run: Duration) {
+    use switchboard_core::{Command, Config};
+    use switchboard_http::{Answer, Engine, EngineSettings};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config {
+        max_queue_size: 2_000_000,
+        max_sessions: 2_000_000,
+        ..Config::default()
+    };
+    let running = Engine::start(
+        &dir.path().join("engine.db"),
+        &config,
+        EngineSettings::default(),
+    )
+    .expect("engine");
+    let engine = running.engine;
+    let conns = 32;
+    let cpu = thread_cpu("switchboard-eng");
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..conns {
+        let engine = engine.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while start.elapsed() < run {
+                let command = Command::JoinQueue {
+                    visitor_id: format!("e{w}_{n}").into(),
+                    visitor_name: None,
+                    preferred_skill: None,
+                    priority: 0,
+                };
+                let answer = engine
+                    .apply(
+                        command,
+                        Box::new(|_, r| match r {
+                            Ok(_) => Answer::ok(serde_json::Value::Null),
+                            Err(e) => Answer::refused(&e),
+                        }),
+                    )
+                    .await;
+                assert!(answer.is_ok());
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut count = 0;
+    for t in tasks {
+        count += t.await.expect("task");
+    }
+    let elapsed = start.elapsed();
+    let cpu = thread_cpu("switchboard-eng").saturating_sub(cpu);
+    let stats = engine
+        .read(Box::new(|_, e| {
+            Answer::ok(serde_json::json!([e.commits, e.records]))
+        }))
+        .await
+        .body;
+    let (commits, records) = (
+        stats[0].as_f64().unwrap_or(0.0),
+        stats[1].as_f64().unwrap_or(0.0),
+    );
+    println!(
+        "engine alone (no HTTP), join        {:>9.0} cmd/s   engine thread CPU {:>5.1} us/cmd   {:.1} records/commit",
+        count as f64 / elapsed.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / count.max(1) as f64,
+        records / commits.max(1.0)
+    );
+    engine.shutdown();
+}
+
 async fn hello_server() {
     use hyper::service::service_fn;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -497,13 +603,16 @@ fn main() {
     };
     // `-- throughput`, `-- dispatch` or `-- memory` runs only that part
     // (for profiling one phase); none named runs all three.
-    let parts = ["throughput", "dispatch", "memory"];
+    let parts = ["engine", "throughput", "dispatch", "memory"];
     let named: Vec<&str> = parts
         .into_iter()
         .filter(|p| args.iter().any(|a| a == p))
         .collect();
     let wants = |part: &str| named.is_empty() || named.contains(&part);
     runtime.block_on(async {
+        if wants("engine") {
+            engine_alone(run).await;
+        }
         if wants("throughput") {
             throughput(run).await;
         }
