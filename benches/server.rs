@@ -521,7 +521,7 @@ async fn engine_alone(run: Duration) {
                     .apply(
                         command,
                         Box::new(|_, r| match r {
-                            Ok(_) => Answer::ok(serde_json::Value::Null),
+                            Ok(_) => Answer::ok(()),
                             Err(e) => Answer::refused(&e),
                         }),
                     )
@@ -539,15 +539,9 @@ async fn engine_alone(run: Duration) {
     let elapsed = start.elapsed();
     let cpu = thread_cpu("switchboard-eng").saturating_sub(cpu);
     let stats = engine
-        .read(Box::new(|_, e| {
-            Answer::ok(serde_json::json!([e.commits, e.records]))
-        }))
-        .await
-        .body;
-    let (commits, records) = (
-        stats[0].as_f64().unwrap_or(0.0),
-        stats[1].as_f64().unwrap_or(0.0),
-    );
+        .read(Box::new(|_, e| Answer::ok([e.commits, e.records])))
+        .await;
+    let [commits, records] = serde_json::from_str::<[f64; 2]>(stats.body.get()).unwrap_or_default();
     println!(
         "engine alone (no HTTP), join        {:>9.0} cmd/s   engine thread CPU {:>5.1} us/cmd   {:.1} records/commit",
         count as f64 / elapsed.as_secs_f64(),

@@ -1,49 +1,78 @@
 //! What the engine hands back for a request: an HTTP status and a JSON body.
 //! WebSocket handlers send the body as a frame.
+//!
+//! The body is serialized once, where the answer is made, straight from typed
+//! views: no intermediate `serde_json::Value` tree to allocate on the engine
+//! thread and walk again on the request thread.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use switchboard_core::{CoreError, ErrorKind};
 
 /// A status and a JSON body.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Answer {
     /// HTTP status.
     pub status: StatusCode,
-    /// JSON body; errors are `{"error":{"code","message"}}`.
-    pub body: Value,
+    /// JSON body, serialized; errors are `{"error":{"code","message"}}`.
+    pub body: Box<RawValue>,
+}
+
+/// The body of every error.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+/// A stable `code` and a human `message`.
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// Serializes `value`; a value that cannot be JSON (a map with non-string
+/// keys) is a bug in a view, shown as `null` rather than a failed request.
+pub fn raw(value: &impl Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "view is not JSON");
+        RawValue::NULL.to_owned()
+    })
 }
 
 impl Answer {
-    /// 200 with `body`.
-    pub fn ok(body: Value) -> Self {
+    /// `status` with `body`.
+    pub fn new(status: StatusCode, body: impl Serialize) -> Self {
         Answer {
-            status: StatusCode::OK,
-            body,
+            status,
+            body: raw(&body),
         }
+    }
+
+    /// 200 with `body`.
+    pub fn ok(body: impl Serialize) -> Self {
+        Answer::new(StatusCode::OK, body)
     }
 
     /// 201 with `body`.
-    pub fn created(body: Value) -> Self {
-        Answer {
-            status: StatusCode::CREATED,
-            body,
-        }
+    pub fn created(body: impl Serialize) -> Self {
+        Answer::new(StatusCode::CREATED, body)
     }
 
     /// An error with a stable `code` and a human `message`.
-    pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Answer {
-            status,
-            body: json!({ "error": { "code": code, "message": message.into() } }),
-        }
+    pub fn error(status: StatusCode, code: &str, message: impl AsRef<str>) -> Self {
+        let error = ErrorDetail {
+            code,
+            message: message.as_ref(),
+        };
+        Answer::new(status, ErrorBody { error })
     }
 
     /// A 400 for input the core never sees (malformed beyond what the body
     /// extractor catches).
-    pub fn invalid(message: impl Into<String>) -> Self {
+    pub fn invalid(message: impl AsRef<str>) -> Self {
         Answer::error(StatusCode::BAD_REQUEST, "invalid_input", message)
     }
 
@@ -80,10 +109,25 @@ impl Answer {
     pub fn is_ok(&self) -> bool {
         self.status.is_success()
     }
+
+    /// The `{"code","message"}` of an error answer (read back: errors are rare).
+    pub fn error_detail(&self) -> Option<serde_json::Value> {
+        if self.is_ok() {
+            return None;
+        }
+        let mut body: serde_json::Value = serde_json::from_str(self.body.get()).ok()?;
+        Some(body.get_mut("error")?.take())
+    }
 }
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let text: Box<str> = self.body.into();
+        let mut response = (self.status, String::from(text)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
     }
 }

@@ -5,7 +5,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use switchboard_core::{Center, Command, CoreError, Media, Party, Reply, SessionId};
+use switchboard_core::{
+    AgentId, Center, Command, CoreError, Media, Party, Reply, RoomId, SessionId,
+};
 
 use crate::answer::Answer;
 use crate::body::{Body, OptionalBody};
@@ -17,10 +19,7 @@ fn show_session(id: SessionId, status: StatusCode) -> View {
     Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
         Err(e) => Answer::refused(&e),
         Ok(_) => match c.session(id.as_str()) {
-            Some(s) => Answer {
-                status,
-                body: views::session(s, c.now()),
-            },
+            Some(s) => Answer::new(status, views::session(s, c.now())),
             None => Answer::refused(&CoreError::SessionNotFound(id)),
         },
     })
@@ -31,10 +30,7 @@ fn show_replied_session(status: StatusCode) -> View {
     Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
         Err(e) => Answer::refused(&e),
         Ok(reply) => match session_of(&reply).and_then(|id| c.session(id.as_str())) {
-            Some(s) => Answer {
-                status,
-                body: views::session(s, c.now()),
-            },
+            Some(s) => Answer::new(status, views::session(s, c.now())),
             None => Answer::unavailable(),
         },
     })
@@ -308,9 +304,7 @@ pub(crate) async fn available_agents(State(app): State<App>) -> Answer {
 
 pub(crate) async fn agent_stats(State(app): State<App>) -> Answer {
     app.engine
-        .read(Box::new(|c, _| {
-            Answer::ok(crate::engine::to_json(&c.stats().agents))
-        }))
+        .read(Box::new(|c, _| Answer::ok(c.stats().agents)))
         .await
 }
 
@@ -324,6 +318,20 @@ pub(crate) struct Join {
     priority: Option<u8>,
 }
 
+/// The answer to `queue/join`: `assigned` with the agent rung, or `queued`
+/// with the position.
+#[derive(Serialize)]
+struct Joined<'a> {
+    status: &'static str,
+    session_id: &'a SessionId,
+    room_id: RoomId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_id: Option<&'a AgentId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<usize>,
+    queue_length: usize,
+}
+
 pub(crate) async fn join(State(app): State<App>, Body(b): Body<Join>) -> Answer {
     let command = Command::JoinQueue {
         visitor_id: b.visitor_id.into(),
@@ -332,31 +340,26 @@ pub(crate) async fn join(State(app): State<App>, Body(b): Body<Join>) -> Answer 
         priority: b.priority.unwrap_or(0),
     };
     let view: View = Box::new(|c, r| {
-        let queue_length = c.queue_len();
-        match r {
-            Err(e) => Answer::refused(&e),
+        let (status, session_id, agent_id, position) = match &r {
+            Err(e) => return Answer::refused(e),
             Ok(Reply::Assigned {
                 session_id,
                 agent_id,
-            }) => Answer::ok(json!({
-                "status": "assigned",
-                "session_id": session_id,
-                "room_id": session_id.room_id(),
-                "agent_id": agent_id,
-                "queue_length": queue_length,
-            })),
+            }) => ("assigned", session_id, Some(agent_id), None),
             Ok(Reply::Queued {
                 session_id,
                 position,
-            }) => Answer::ok(json!({
-                "status": "queued",
-                "session_id": session_id,
-                "room_id": session_id.room_id(),
-                "position": position,
-                "queue_length": queue_length,
-            })),
-            Ok(_) => Answer::unavailable(),
-        }
+            }) => ("queued", session_id, None, Some(*position)),
+            Ok(_) => return Answer::unavailable(),
+        };
+        Answer::ok(Joined {
+            status,
+            session_id,
+            room_id: session_id.room_id(),
+            agent_id,
+            position,
+            queue_length: c.queue_len(),
+        })
     });
     app.engine.apply(command, view).await
 }

@@ -150,15 +150,12 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
     let answer = app
         .engine
         .read(Box::new(move |c, e| {
-            Answer::ok(serde_json::Value::String(metrics::render(
-                &c.stats(),
-                e,
-                &http,
-            )))
+            Answer::ok(metrics::render(&c.stats(), e, &http))
         }))
         .await;
-    match answer.body {
-        serde_json::Value::String(text) if answer.is_ok() => {
+    // The exposition comes back as a JSON string; read it out (a scrape is rare).
+    match serde_json::from_str::<String>(answer.body.get()) {
+        Ok(text) if answer.is_ok() => {
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
         }
         _ => answer.into_response(),

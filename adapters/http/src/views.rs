@@ -1,94 +1,196 @@
 //! The JSON the API shows for sessions, agents and the queue. Times are
 //! RFC 3339 (UTC); durations are seconds or milliseconds as named.
 
+use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
-use switchboard_core::{Agent, Center, Session, Stats, Timestamp, Workgroup, DEFAULT_WORKGROUP};
+use switchboard_core::{
+    Agent, AgentId, AgentState, Center, EndReason, Media, Party, Rating, RoomId, Session,
+    SessionId, SessionStatus, Stats, Timestamp, VisitorId, Workgroup, WorkgroupId,
+    DEFAULT_WORKGROUP,
+};
 
 use crate::engine::to_json;
 
-fn time(t: Option<Timestamp>) -> Value {
-    t.map_or(Value::Null, |t| Value::String(t.to_string()))
+/// A time, written as RFC 3339 straight into the output.
+struct Time(Timestamp);
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+fn time(t: Option<Timestamp>) -> Option<Time> {
+    t.map(Time)
 }
 
 /// A session, as `GET /sessions/{id}` shows it.
-pub fn session(s: &Session, now: Timestamp) -> Value {
-    json!({
-        "session_id": s.id,
-        "room_id": s.room_id(),
-        "title": s.title,
-        "description": s.description,
-        "customer_id": s.customer_id,
-        "customer_name": s.customer_name,
-        "preferred_skill": s.preferred_skill,
-        "workgroup_id": s.workgroup,
-        "priority": s.priority,
-        "status": s.status(),
-        "agent_id": s.agent_id,
-        "ringing_agent_id": s.ringing_agent(),
-        "media": s.media,
-        "created_at": time(Some(s.created_at)),
-        "started_at": time(s.started_at),
-        "ended_at": time(s.ended_at),
-        "duration_secs": s.duration(now).map(|d| d.as_secs()),
-        "end_reason": s.end_reason,
-        "ended_by": s.ended_by,
-        "transfers": s.transfers,
-        "agent_muted": s.agent_muted,
-        "customer_muted": s.customer_muted,
-        "rating": s.rating.as_ref().map(|r| rating(s, r)),
-    })
+#[derive(Serialize)]
+pub struct SessionView<'a> {
+    session_id: &'a SessionId,
+    room_id: RoomId,
+    title: &'a str,
+    description: &'a Option<String>,
+    customer_id: &'a VisitorId,
+    customer_name: &'a Option<String>,
+    preferred_skill: &'a Option<String>,
+    workgroup_id: &'a WorkgroupId,
+    priority: u8,
+    status: SessionStatus,
+    agent_id: &'a Option<AgentId>,
+    ringing_agent_id: Option<&'a AgentId>,
+    media: &'a Option<Media>,
+    created_at: Time,
+    started_at: Option<Time>,
+    ended_at: Option<Time>,
+    duration_secs: Option<u64>,
+    end_reason: &'a Option<EndReason>,
+    ended_by: &'a Option<Party>,
+    transfers: u32,
+    agent_muted: bool,
+    customer_muted: bool,
+    rating: Option<RatingView<'a>>,
+}
+
+/// A session, as `GET /sessions/{id}` shows it.
+pub fn session(s: &Session, now: Timestamp) -> SessionView<'_> {
+    SessionView {
+        session_id: &s.id,
+        room_id: s.room_id(),
+        title: &s.title,
+        description: &s.description,
+        customer_id: &s.customer_id,
+        customer_name: &s.customer_name,
+        preferred_skill: &s.preferred_skill,
+        workgroup_id: &s.workgroup,
+        priority: s.priority,
+        status: s.status(),
+        agent_id: &s.agent_id,
+        ringing_agent_id: s.ringing_agent(),
+        media: &s.media,
+        created_at: Time(s.created_at),
+        started_at: time(s.started_at),
+        ended_at: time(s.ended_at),
+        duration_secs: s.duration(now).map(|d| d.as_secs()),
+        end_reason: &s.end_reason,
+        ended_by: &s.ended_by,
+        transfers: s.transfers,
+        agent_muted: s.agent_muted,
+        customer_muted: s.customer_muted,
+        rating: s.rating.as_ref().map(|r| rating(s, r)),
+    }
 }
 
 /// A session's rating.
-pub fn rating(s: &Session, r: &switchboard_core::Rating) -> Value {
-    json!({
-        "session_id": s.id,
-        "rating": r.rating,
-        "comment": r.comment,
-        "rated_at": time(Some(r.rated_at)),
-    })
+#[derive(Serialize)]
+pub struct RatingView<'a> {
+    session_id: &'a SessionId,
+    rating: u8,
+    comment: &'a Option<String>,
+    rated_at: Time,
+}
+
+/// A session's rating.
+pub fn rating<'a>(s: &'a Session, r: &'a Rating) -> RatingView<'a> {
+    RatingView {
+        session_id: &s.id,
+        rating: r.rating,
+        comment: &r.comment,
+        rated_at: Time(r.rated_at),
+    }
 }
 
 /// An agent, as `GET /agents` shows it. `session_id` is the one session it
 /// holds (offer first), as the seed has it; `sessions` lists all of them.
-pub fn agent(a: &Agent, now: Timestamp) -> Value {
+#[derive(Serialize)]
+pub struct AgentView<'a> {
+    agent_id: &'a AgentId,
+    agent_name: &'a str,
+    status: AgentState,
+    session_id: Option<&'a SessionId>,
+    sessions: Vec<&'a SessionId>,
+    max_concurrent: u32,
+    workgroups: Vec<Membership<'a>>,
+    status_since: Time,
+    idle_since: Time,
+    weight: u32,
+    response_ms: Option<u64>,
+    no_answer: u32,
+    resume: Option<ResumeView>,
+    stats: AgentStatsView,
+}
+
+#[derive(Serialize)]
+struct Membership<'a> {
+    workgroup_id: &'a WorkgroupId,
+    level: u8,
+}
+
+#[derive(Serialize)]
+struct ResumeView {
+    reason: switchboard_core::ResumeReason,
+    since: Time,
+    until: Time,
+}
+
+#[derive(Serialize)]
+struct AgentStatsView {
+    offered: u64,
+    answered: u64,
+    rejected: u64,
+    timed_out: u64,
+    avg_ring_to_accept_ms: Option<u64>,
+    talk_ms: u64,
+    ready_ms: u64,
+    ratings: u64,
+    avg_rating: Option<f64>,
+}
+
+/// An agent, as `GET /agents` shows it.
+pub fn agent(a: &Agent, now: Timestamp) -> AgentView<'_> {
     let st = &a.stats;
-    let workgroups: Vec<Value> = a
-        .workgroups
-        .iter()
-        .map(|(g, level)| json!({ "workgroup_id": g, "level": level }))
-        .collect();
-    json!({
-        "agent_id": a.id,
-        "agent_name": a.name,
-        "status": a.state,
-        "session_id": a.sessions().next(),
-        "sessions": a.sessions().collect::<Vec<_>>(),
-        "max_concurrent": a.max_concurrent,
-        "workgroups": workgroups,
-        "status_since": time(Some(a.state_since)),
-        "idle_since": time(Some(a.idle_since)),
-        "weight": a.weight,
-        "response_ms": a.response_ms,
-        "no_answer": a.no_answer,
-        "resume": a.resume.map(|r| json!({ "reason": r.reason, "since": time(Some(r.since)), "until": time(Some(r.until)) })),
-        "stats": {
-            "offered": st.offered,
-            "answered": st.answered,
-            "rejected": st.rejected,
-            "timed_out": st.timed_out,
-            "avg_ring_to_accept_ms": st.ring_to_accept_ms_total.checked_div(st.answered),
-            "talk_ms": a.talk_ms(now),
-            "ready_ms": a.ready_ms(now),
-            "ratings": st.ratings,
-            "avg_rating": (st.ratings > 0).then(|| st.rating_sum as f64 / st.ratings as f64),
+    AgentView {
+        agent_id: &a.id,
+        agent_name: &a.name,
+        status: a.state,
+        session_id: a.sessions().next(),
+        sessions: a.sessions().collect(),
+        max_concurrent: a.max_concurrent,
+        workgroups: a
+            .workgroups
+            .iter()
+            .map(|(g, level)| Membership {
+                workgroup_id: g,
+                level: *level,
+            })
+            .collect(),
+        status_since: Time(a.state_since),
+        idle_since: Time(a.idle_since),
+        weight: a.weight,
+        response_ms: a.response_ms,
+        no_answer: a.no_answer,
+        resume: a.resume.map(|r| ResumeView {
+            reason: r.reason,
+            since: Time(r.since),
+            until: Time(r.until),
+        }),
+        stats: AgentStatsView {
+            offered: st.offered,
+            answered: st.answered,
+            rejected: st.rejected,
+            timed_out: st.timed_out,
+            avg_ring_to_accept_ms: st.ring_to_accept_ms_total.checked_div(st.answered),
+            talk_ms: a.talk_ms(now),
+            ready_ms: a.ready_ms(now),
+            ratings: st.ratings,
+            avg_rating: (st.ratings > 0).then(|| st.rating_sum as f64 / st.ratings as f64),
         },
-    })
+    }
 }
 
 /// Agents as a list with its count.
 pub fn agents<'a>(list: impl Iterator<Item = &'a Agent>, now: Timestamp) -> Value {
-    let agents: Vec<Value> = list.map(|a| agent(a, now)).collect();
+    let agents: Vec<AgentView> = list.map(|a| agent(a, now)).collect();
     json!({ "count": agents.len(), "agents": agents })
 }
 

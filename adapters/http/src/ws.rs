@@ -110,15 +110,15 @@ pub(crate) async fn room(
 }
 
 async fn send(socket: &mut WebSocket, frame: Value) -> bool {
-    socket
-        .send(Message::Text(frame.to_string().into()))
-        .await
-        .is_ok()
+    send_text(socket, &frame.to_string()).await
+}
+
+async fn send_text(socket: &mut WebSocket, frame: &str) -> bool {
+    socket.send(Message::Text(frame.into())).await.is_ok()
 }
 
 fn error_frame(action: Option<&str>, answer: &Answer) -> Value {
-    let error = answer.body.get("error").unwrap_or(&answer.body);
-    json!({ "type": "error", "action": action, "error": error })
+    json!({ "type": "error", "action": action, "error": answer.error_detail() })
 }
 
 async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<RoomId>) {
@@ -131,7 +131,7 @@ async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<Room
         let _ = socket.send(Message::Close(None)).await;
         return;
     }
-    if !send(&mut socket, joined.body).await {
+    if !send_text(&mut socket, joined.body.get()).await {
         app.engine.disconnect(conn);
         return;
     }
@@ -180,7 +180,7 @@ async fn handle(app: &App, who: &Identity, room: Option<&SessionId>, text: &str)
     };
     let action = control.name();
     let view: View = Box::new(|_: &Center, r| match r {
-        Ok(reply) => Answer::ok(crate::engine::to_json(&reply)),
+        Ok(reply) => Answer::ok(reply),
         Err(e) => Answer::refused(&e),
     });
     let answer = app
@@ -194,7 +194,7 @@ async fn handle(app: &App, who: &Identity, room: Option<&SessionId>, text: &str)
     }
 }
 
-fn forbidden(message: impl Into<String>) -> Answer {
+fn forbidden(message: impl AsRef<str>) -> Answer {
     Answer::error(StatusCode::FORBIDDEN, "forbidden", message)
 }
 
