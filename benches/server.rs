@@ -191,6 +191,8 @@ struct Figures {
     /// CPU the server used meanwhile: steadier than requests/s on a noisy
     /// machine where the client shares the cores.
     server_cpu: Duration,
+    /// CPU this (client) process used meanwhile.
+    client_cpu: Duration,
 }
 
 impl Figures {
@@ -208,11 +210,12 @@ impl Figures {
 
     fn line(&mut self, what: &str, unit: &str) -> String {
         format!(
-            "{what:<34} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   server CPU {:>5.1} us/{unit}   (n={})",
+            "{what:<34} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   CPU us/{unit}: server {:>5.1} client {:>5.1}   (n={})",
             self.per_sec(),
             self.pct(0.50).as_secs_f64() * 1e3,
             self.pct(0.99).as_secs_f64() * 1e3,
             self.server_cpu.as_secs_f64() * 1e6 / self.count.max(1) as f64,
+            self.client_cpu.as_secs_f64() * 1e6 / self.count.max(1) as f64,
             self.count
         )
     }
@@ -226,6 +229,7 @@ where
     Fut: std::future::Future<Output = Http> + Send,
 {
     let cpu = server.cpu();
+    let own = own_cpu();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..conns {
@@ -252,6 +256,7 @@ where
         elapsed: start.elapsed(),
         latencies,
         server_cpu: server.cpu().saturating_sub(cpu),
+        client_cpu: own_cpu().saturating_sub(own),
     }
 }
 
@@ -407,6 +412,7 @@ async fn dispatch_latency(run: Duration) {
         elapsed,
         latencies: std::mem::take(&mut *samples.lock().unwrap()),
         server_cpu: Duration::ZERO,
+        client_cpu: Duration::ZERO,
     };
     f.count = f.latencies.len();
     let max = f.latencies.iter().max().copied().unwrap_or_default();
@@ -466,6 +472,11 @@ async fn websocket_memory(conns: usize) {
         after,
         per / 1024.0
     );
+}
+
+/// CPU time used so far by this process.
+fn own_cpu() -> Duration {
+    ticks_to_cpu(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
 }
 
 /// CPU time used so far by this process's thread named `name`.
