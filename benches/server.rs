@@ -79,18 +79,7 @@ impl Server {
     fn cpu(&self) -> Duration {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are
-        // the 14th and 15th of the whole line.
-        let ticks: u64 = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or_default()
-            .split_whitespace()
-            .skip(11)
-            .take(2)
-            .filter_map(|t| t.parse::<u64>().ok())
-            .sum();
-        Duration::from_millis(ticks * 10)
+        ticks_to_cpu(&stat)
     }
 
     fn rss_kib(&self) -> u64 {
