@@ -82,13 +82,7 @@ fn session_of(reply: &Reply) -> Option<&SessionId> {
 pub(crate) async fn list_sessions(State(app): State<App>) -> Answer {
     app.engine
         .read(Box::new(|c, _| {
-            let now = c.now();
-            let sessions: Vec<_> = c
-                .sessions()
-                .into_iter()
-                .map(|s| views::session(s, now))
-                .collect();
-            Answer::ok(json!({ "count": sessions.len(), "sessions": sessions }))
+            Answer::ok(views::sessions(c.sessions().into_iter(), c.now()))
         }))
         .await
 }

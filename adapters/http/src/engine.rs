@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use switchboard_core::{Center, Clock, Command, Config, CoreError, Reply, RoomId, Timestamp};
 use switchboard_store::{Record, Store, StoreError};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -402,9 +401,4 @@ impl Worker {
         }
         Ok(())
     }
-}
-
-/// JSON of a value that is plain data.
-pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
 }

@@ -9,7 +9,10 @@ use switchboard_core::{
     DEFAULT_WORKGROUP,
 };
 
-use crate::engine::to_json;
+/// JSON of a value that is plain data, for views that add fields to it.
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
 
 /// A time, written as RFC 3339 straight into the output.
 struct Time(Timestamp);
@@ -189,9 +192,35 @@ pub fn agent(a: &Agent, now: Timestamp) -> AgentView<'_> {
 }
 
 /// Agents as a list with its count.
-pub fn agents<'a>(list: impl Iterator<Item = &'a Agent>, now: Timestamp) -> Value {
+#[derive(Serialize)]
+pub struct AgentList<'a> {
+    count: usize,
+    agents: Vec<AgentView<'a>>,
+}
+
+/// Agents as a list with its count.
+pub fn agents<'a>(list: impl Iterator<Item = &'a Agent>, now: Timestamp) -> AgentList<'a> {
     let agents: Vec<AgentView> = list.map(|a| agent(a, now)).collect();
-    json!({ "count": agents.len(), "agents": agents })
+    AgentList {
+        count: agents.len(),
+        agents,
+    }
+}
+
+/// Sessions as a list with its count.
+#[derive(Serialize)]
+pub struct SessionList<'a> {
+    count: usize,
+    sessions: Vec<SessionView<'a>>,
+}
+
+/// Sessions as a list with its count.
+pub fn sessions<'a>(list: impl Iterator<Item = &'a Session>, now: Timestamp) -> SessionList<'a> {
+    let sessions: Vec<SessionView> = list.map(|s| session(s, now)).collect();
+    SessionList {
+        count: sessions.len(),
+        sessions,
+    }
 }
 
 /// The queue: its figures and who waits, next first.

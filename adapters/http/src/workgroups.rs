@@ -10,7 +10,8 @@ use switchboard_core::{
 
 use crate::answer::Answer;
 use crate::body::Body;
-use crate::engine::{to_json, View};
+use crate::engine::View;
+use crate::views::to_json;
 use crate::{views, App};
 
 /// Shows workgroup `id` after a command, with `ok` making the answer.

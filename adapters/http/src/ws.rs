@@ -11,7 +11,8 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use switchboard_core::{Center, Command, RoomId, SessionId};
 use tokio::sync::mpsc;
@@ -109,16 +110,49 @@ pub(crate) async fn room(
     }
 }
 
-async fn send(socket: &mut WebSocket, frame: Value) -> bool {
-    send_text(socket, &frame.to_string()).await
+/// What the server sends back for a client frame.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Reply<'a> {
+    /// The action was applied; `result` is the core's reply, as serialized.
+    Ack {
+        action: &'a str,
+        result: &'a RawValue,
+    },
+    /// The frame was refused and changed nothing.
+    Error {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        action: Option<&'a str>,
+        error: Value,
+    },
+    Pong,
 }
 
-async fn send_text(socket: &mut WebSocket, frame: &str) -> bool {
+impl Reply<'_> {
+    /// The refusal in `answer`, as an error frame.
+    fn refused<'a>(action: &'a str, answer: &Answer) -> Reply<'a> {
+        Reply::Error {
+            action: Some(action),
+            error: answer.error_detail().unwrap_or_default(),
+        }
+    }
+
+    /// A frame that never reached the engine.
+    fn invalid(code: &str, message: &str) -> Self {
+        Reply::Error {
+            action: None,
+            error: json!({ "code": code, "message": message }),
+        }
+    }
+
+    fn text(&self) -> String {
+        // Plain data with string keys: serializing cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+async fn send(socket: &mut WebSocket, frame: &str) -> bool {
     socket.send(Message::Text(frame.into())).await.is_ok()
-}
-
-fn error_frame(action: Option<&str>, answer: &Answer) -> Value {
-    json!({ "type": "error", "action": action, "error": answer.error_detail() })
 }
 
 async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<RoomId>) {
@@ -127,11 +161,11 @@ async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<Room
     let session = room.as_ref().map(|r| r.session_id().clone());
     let joined = app.engine.connect(conn, who.clone(), room, out_tx).await;
     if !joined.is_ok() {
-        let _ = send(&mut socket, error_frame(Some("join"), &joined)).await;
+        let _ = send(&mut socket, &Reply::refused("join", &joined).text()).await;
         let _ = socket.send(Message::Close(None)).await;
         return;
     }
-    if !send_text(&mut socket, joined.body.get()).await {
+    if !send(&mut socket, joined.body.get()).await {
         app.engine.disconnect(conn);
         return;
     }
@@ -147,12 +181,12 @@ async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<Room
                 last_heard = Instant::now();
                 let reply = match msg {
                     Message::Text(text) => Some(handle(&app, &who, session.as_ref(), text.as_str()).await),
-                    Message::Binary(_) => Some(json!({ "type": "error", "error": { "code": "invalid_frame", "message": "frames are JSON text" } })),
+                    Message::Binary(_) => Some(Reply::invalid("invalid_frame", "frames are JSON text").text()),
                     Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => None,
                 };
                 if let Some(frame) = reply {
-                    if !send(&mut socket, frame).await { break; }
+                    if !send(&mut socket, &frame).await { break; }
                 }
             }
             event = out_rx.recv() => {
@@ -170,13 +204,11 @@ async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<Room
 }
 
 /// Answers one text frame: an ack, an error, or a pong.
-async fn handle(app: &App, who: &Identity, room: Option<&SessionId>, text: &str) -> Value {
+async fn handle(app: &App, who: &Identity, room: Option<&SessionId>, text: &str) -> String {
     let control = match ClientFrame::parse(text) {
-        Ok(ClientFrame::Ping) => return json!({ "type": "pong" }),
+        Ok(ClientFrame::Ping) => return Reply::Pong.text(),
         Ok(ClientFrame::Control(c)) => c,
-        Err(e) => {
-            return json!({ "type": "error", "error": { "code": e.code, "message": e.message } })
-        }
+        Err(e) => return Reply::invalid(e.code, &e.message).text(),
     };
     let action = control.name();
     let view: View = Box::new(|_: &Center, r| match r {
@@ -188,9 +220,13 @@ async fn handle(app: &App, who: &Identity, room: Option<&SessionId>, text: &str)
         .command(build(control, who.clone(), room.cloned()), view)
         .await;
     if answer.is_ok() {
-        json!({ "type": "ack", "action": action, "result": answer.body })
+        Reply::Ack {
+            action,
+            result: &answer.body,
+        }
+        .text()
     } else {
-        error_frame(Some(action), &answer)
+        Reply::refused(action, &answer).text()
     }
 }
 
