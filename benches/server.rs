@@ -503,6 +503,7 @@ async fn engine_alone(run: Duration) {
     .expect("engine");
     let engine = running.engine;
     let conns = 32;
+    // Linux keeps 15 bytes of a thread's name: "switchboard-engine" reads so.
     let cpu = thread_cpu("switchboard-eng");
     let start = Instant::now();
     let mut tasks = Vec::new();

@@ -35,7 +35,7 @@ struct ErrorDetail<'a> {
 
 /// Serializes `value`; a value that cannot be JSON (a map with non-string
 /// keys) is a bug in a view, shown as `null` rather than a failed request.
-pub fn raw(value: &impl Serialize) -> Box<RawValue> {
+fn raw(value: &impl Serialize) -> Box<RawValue> {
     serde_json::value::to_raw_value(value).unwrap_or_else(|e| {
         tracing::error!(error = %e, "view is not JSON");
         RawValue::NULL.to_owned()
