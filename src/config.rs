@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use switchboard_core::Config;
+use switchboard_http::auth::Security;
 
 /// Default listen address, as in the seed.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8180";
@@ -39,6 +40,8 @@ pub struct ServerConfig {
     pub ws_grace_secs: u64,
     /// The seed's settings.
     pub customer_service: Config,
+    /// Credentials, rate and connection limits, TLS.
+    pub security: Security,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +53,7 @@ impl Default for ServerConfig {
             snapshot_every: 10_000,
             ws_grace_secs: 30,
             customer_service: Config::default(),
+            security: Security::default(),
         }
     }
 }
@@ -70,6 +74,15 @@ impl ServerConfig {
         }
         if let Ok(db) = std::env::var("SWITCHBOARD_DB") {
             config.database = PathBuf::from(db);
+        }
+        if let Ok(token) = std::env::var("SWITCHBOARD_ADMIN_TOKEN") {
+            if token.len() < 16 {
+                return Err("SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters".into());
+            }
+            config.security.admin_token = Some(token);
+        }
+        if let Ok(password) = std::env::var("SWITCHBOARD_ADMIN_PASSWORD") {
+            config.security.admin_password = Some(password);
         }
         match std::env::var("SWITCHBOARD_LOG_FORMAT").as_deref() {
             Ok("json") => config.log_format = LogFormat::Json,

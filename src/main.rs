@@ -1,7 +1,8 @@
 //! `switchboard`: the contact-center server.
 //!
 //! `switchboard serve [--config switchboard.yaml]` listens on 0.0.0.0:8180 and
-//! journals to ./switchboard.db unless told otherwise (see `config.rs`).
+//! journals to ./switchboard.db unless told otherwise (see `config.rs`);
+//! `switchboard --help` lists the rest.
 
 mod config;
 mod replay;
@@ -10,10 +11,15 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
 use config::{LogFormat, ServerConfig};
-use switchboard_http::{Engine, EngineSettings};
+use switchboard_http::auth::{AccountChange, Caller, Role, Staff};
+use switchboard_http::listener::{self, Limits};
+use switchboard_http::{Auth, Engine, EngineSettings};
+use switchboard_store::Store;
 use tracing_subscriber::EnvFilter;
 
 /// The engine thread allocates what the request threads free (commands in,
@@ -22,33 +28,97 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: switchboard [serve] [--config FILE]\n\
-       switchboard replay DB [--until SEQ] [--trace] [--json]\n\
-  env: SWITCHBOARD_LISTEN (default 0.0.0.0:8180), SWITCHBOARD_DB (default ./switchboard.db),\n\
-       SWITCHBOARD_LOG_FORMAT (text|json), RUST_LOG (default info)";
+/// The contact-center server.
+#[derive(Parser, Debug)]
+#[command(name = "switchboard", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the server (the default). Environment: SWITCHBOARD_LISTEN,
+    /// SWITCHBOARD_DB, SWITCHBOARD_LOG_FORMAT (text|json),
+    /// SWITCHBOARD_ADMIN_TOKEN, SWITCHBOARD_ADMIN_PASSWORD, RUST_LOG.
+    Serve(ConfigArg),
+    /// Rebuild a journal from its first record and compare with its live state
+    /// (exit 0 equal, 1 different, 2 bad input).
+    Replay {
+        /// The journal file.
+        db: PathBuf,
+        /// Stop after this record.
+        #[arg(long)]
+        until: Option<u64>,
+        /// Print every record and its events.
+        #[arg(long)]
+        trace: bool,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage staff accounts in the journal file (while the server is
+    /// stopped, or for a server that is restarted after).
+    Accounts {
+        #[command(subcommand)]
+        action: AccountCmd,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct ConfigArg {
+    /// The config file (YAML).
+    #[arg(long, short = 'c', global = true)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountCmd {
+    /// Create an account; the password is read from SWITCHBOARD_PASSWORD or
+    /// the first line of standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// admin, supervisor or agent.
+        #[arg(long)]
+        role: String,
+        /// The agent the account acts as (required for agents).
+        #[arg(long)]
+        agent_id: Option<String>,
+    },
+    /// List accounts.
+    List,
+    /// Set a new password (from SWITCHBOARD_PASSWORD or standard input) and
+    /// sign the account out everywhere.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
+}
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1).peekable();
-    if args.peek().map(String::as_str) == Some("replay") {
-        args.next();
-        return replay_command(args.collect());
-    }
-    let mut config_file: Option<PathBuf> = None;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "serve" => {}
-            "--config" | "-c" => match args.next() {
-                Some(path) => config_file = Some(PathBuf::from(path)),
-                None => return usage_error("--config needs a file"),
-            },
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Cmd::Serve(ConfigArg::default())) {
+        Cmd::Replay {
+            db,
+            until,
+            trace,
+            json,
+        } => replay_command(&db, replay::Options { until, trace, json }),
+        Cmd::Accounts { action, config } => {
+            match accounts_command(config.config.as_deref(), action) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => usage_error(&e),
             }
-            other => return usage_error(&format!("unknown argument {other:?}")),
         }
+        Cmd::Serve(arg) => serve_command(arg.config.as_deref()),
     }
-    let config = match ServerConfig::load(config_file.as_deref()) {
+}
+
+fn serve_command(config_file: Option<&std::path::Path>) -> ExitCode {
+    let config = match ServerConfig::load(config_file) {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
@@ -75,31 +145,9 @@ fn main() -> ExitCode {
 
 /// `switchboard replay DB [--until SEQ] [--trace] [--json]`: exit 0 when the
 /// replay matches the live state, 1 when it differs, 2 on bad input.
-fn replay_command(args: Vec<String>) -> ExitCode {
-    let mut db: Option<PathBuf> = None;
-    let mut options = replay::Options {
-        until: None,
-        trace: false,
-        json: false,
-    };
-    let mut it = args.into_iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--trace" => options.trace = true,
-            "--json" => options.json = true,
-            "--until" => match it.next().and_then(|n| n.parse().ok()) {
-                Some(n) => options.until = Some(n),
-                None => return usage_error("--until needs a record number"),
-            },
-            other if !other.starts_with('-') && db.is_none() => db = Some(PathBuf::from(other)),
-            other => return usage_error(&format!("unknown argument {other:?}")),
-        }
-    }
-    let Some(db) = db else {
-        return usage_error("replay needs the journal file");
-    };
+fn replay_command(db: &std::path::Path, options: replay::Options) -> ExitCode {
     let mut out = std::io::stdout().lock();
-    match replay::run(&db, &options, &mut out) {
+    match replay::run(db, &options, &mut out) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -109,8 +157,71 @@ fn replay_command(args: Vec<String>) -> ExitCode {
     }
 }
 
+/// A password from SWITCHBOARD_PASSWORD, or the first line of stdin.
+fn read_password() -> Result<String, String> {
+    if let Ok(p) = std::env::var("SWITCHBOARD_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn accounts_command(
+    config_file: Option<&std::path::Path>,
+    action: AccountCmd,
+) -> Result<(), String> {
+    let config = ServerConfig::load(config_file)?;
+    // On a fresh journal the first admin's one-time password goes to the log.
+    init_logs(config.log_format);
+    // Opening the journal creates it (and its tables) on a fresh machine.
+    Store::open(&config.database, &config.customer_service, fresh_seed(), 0)
+        .map_err(|e| e.to_string())?;
+    let auth = Auth::open(&config.database, config.security.clone()).map_err(|e| e.to_string())?;
+    let cli = Caller::Staff(Staff {
+        name: "cli".into(),
+        role: Role::Admin,
+        agent_id: None,
+        credential: None,
+    });
+    let local = std::net::IpAddr::from([127, 0, 0, 1]);
+    match action {
+        AccountCmd::Create {
+            username,
+            role,
+            agent_id,
+        } => {
+            let role = Role::parse(&role).ok_or("role must be admin, supervisor or agent")?;
+            let password = read_password()?;
+            let a = auth
+                .create_account(&cli, Some(local), &username, &password, role, agent_id)
+                .map_err(|e| e.to_string())?;
+            println!("created {} ({})", a.username, a.role);
+        }
+        AccountCmd::List => {
+            for a in auth.accounts().map_err(|e| e.to_string())? {
+                let state = if a.disabled { "disabled" } else { "active" };
+                let agent = a.agent_id.as_deref().unwrap_or("-");
+                println!("{}\t{}\t{agent}\t{state}", a.username, a.role);
+            }
+        }
+        AccountCmd::ResetPassword { username } => {
+            let change = AccountChange {
+                password: Some(read_password()?),
+                ..AccountChange::default()
+            };
+            auth.update_account(&cli, local, &username, change)
+                .map_err(|e| e.to_string())?;
+            println!("password of {username} reset; its sign-ins are revoked");
+        }
+    }
+    Ok(())
+}
+
 fn usage_error(message: &str) -> ExitCode {
-    eprintln!("switchboard: {message}\n{USAGE}");
+    eprintln!("switchboard: {message}");
     ExitCode::from(2)
 }
 
@@ -144,13 +255,20 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
     let running = Engine::start(&config.database, &config.customer_service, settings)
         .map_err(|e| e.to_string())?;
     let engine = running.engine.clone();
+    let auth =
+        Arc::new(Auth::open(&config.database, config.security.clone()).map_err(|e| e.to_string())?);
+    let tls = match &config.security.tls {
+        Some(files) => Some(listener::tls(files).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let addr = config.listen_addr()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     // Tests and scripts read this line to find the port when listening on :0.
-    println!("switchboard listening on http://{local}");
+    println!("switchboard listening on {scheme}://{local}");
     tracing::info!(%local, db = %config.database.display(), "listening");
 
     let mut stopped = running.stopped;
@@ -172,7 +290,10 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
             }
         }
     };
-    switchboard_http::serve(listener, switchboard_http::router(engine.clone()), shutdown)
+    let limits = Limits::from(&config.security);
+    let conns = auth.conns();
+    let router = switchboard_http::router(engine.clone(), auth);
+    listener::serve(listener, router, limits, tls, conns, shutdown)
         .await
         .map_err(|e| e.to_string())?;
     match fatal_rx.await {

@@ -52,6 +52,9 @@ pub struct WorkgroupSettings {
     pub overflow_to: Option<WorkgroupId>,
     /// The service-level threshold: answered within this many seconds counts.
     pub service_level_secs: u64,
+    /// Whether visitors without a credential may join this group's queue
+    /// (the public entry page and link); staff may always queue a visitor.
+    pub public_join: bool,
 }
 
 impl Default for WorkgroupSettings {
@@ -62,6 +65,7 @@ impl Default for WorkgroupSettings {
             overflow_after_secs: None,
             overflow_to: None,
             service_level_secs: 20,
+            public_join: true,
         }
     }
 }

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The admin token every test server accepts (`SWITCHBOARD_ADMIN_TOKEN`).
+pub const ADMIN: &str = "test-admin-token-0123456789";
+
 pub struct Server {
     child: Child,
     pub addr: String,
@@ -36,6 +39,8 @@ impl Server {
             .args(["serve", "--config"])
             .arg(&config)
             .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
+            .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN)
+            .env("SWITCHBOARD_ADMIN_PASSWORD", "admin-password-1")
             .env("SWITCHBOARD_DB", db)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -62,9 +67,26 @@ impl Server {
         }
     }
 
-    /// Sends one request; returns the status and the JSON body (Null if none).
+    /// Sends one request as the admin; returns the status and the JSON body (Null if none).
     pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-        let (status, text) = self.raw(method, path, body.map(str::as_bytes));
+        self.call_as(Some(ADMIN), method, path, body)
+    }
+
+    /// Sends one request with bearer `token` (none: anonymous).
+    pub fn call_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n"));
+        let (status, _, text) = self.exchange(
+            method,
+            path,
+            body.map(str::as_bytes),
+            auth.as_deref().unwrap_or(""),
+        );
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
@@ -73,7 +95,7 @@ impl Server {
         let mut s = TcpStream::connect(addr).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(5))).ok();
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         s.write_all(head.as_bytes()).ok()?;
@@ -113,13 +135,27 @@ impl Server {
         reply["session_id"].as_str().expect("session_id").to_owned()
     }
 
-    /// Raw request; the body text as is.
+    /// Raw request as the admin; the body text as is.
     pub fn raw(&self, method: &str, path: &str, body: Option<&[u8]>) -> (u16, String) {
+        let auth = format!("Authorization: Bearer {ADMIN}\r\n");
+        let (status, _, body) = self.exchange(method, path, body, &auth);
+        (status, body)
+    }
+
+    /// One request with `headers` (each line ending in CRLF) added; the
+    /// status, the response head and the body text.
+    pub fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        headers: &str,
+    ) -> (u16, String, String) {
         let mut s = TcpStream::connect(&self.addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10))).ok();
         let body = body.unwrap_or_default();
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             self.addr,
             body.len()
         );
@@ -134,24 +170,39 @@ impl Server {
             .nth(1)
             .and_then(|c| c.parse().ok())
             .unwrap_or_else(|| panic!("no status in {text:?}"));
-        let body = text
+        let (head, body) = text
             .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
+            .map(|(h, b)| (h.to_owned(), b.to_owned()))
             .unwrap_or_default();
-        (status, body)
+        (status, head, body)
     }
 
-    /// Connects a WebSocket with `query` (after `/room?type=customer_service&`).
+    /// Connects a WebSocket as the admin with `query` (after `/room?type=customer_service&`).
     pub fn ws(&self, query: &str) -> Ws {
+        self.try_ws(Some(ADMIN), query).expect("ws connect")
+    }
+
+    /// Connects a WebSocket with bearer `token`; the HTTP status if refused.
+    pub fn try_ws(&self, token: Option<&str>, query: &str) -> Result<Ws, u16> {
+        use tungstenite::client::IntoClientRequest;
         let url = format!("ws://{}/room?type=customer_service&{query}", self.addr);
-        let (socket, _) = tungstenite::connect(url).expect("ws connect");
+        let mut request = url.into_client_request().expect("ws url");
+        if let Some(t) = token {
+            let value = format!("Bearer {t}").parse().expect("header");
+            request.headers_mut().insert("authorization", value);
+        }
+        let socket = match tungstenite::connect(request) {
+            Ok((socket, _)) => socket,
+            Err(tungstenite::Error::Http(r)) => return Err(r.status().as_u16()),
+            Err(e) => panic!("ws connect: {e}"),
+        };
         if let tungstenite::stream::MaybeTlsStream::Plain(s) = socket.get_ref() {
             s.set_read_timeout(Some(Duration::from_millis(200))).ok();
         }
-        Ws {
+        Ok(Ws {
             socket,
             seen: Vec::new(),
-        }
+        })
     }
 
     /// SIGKILL: no shutdown, no flush.
@@ -242,7 +293,10 @@ impl Ws {
     }
 }
 
+/// Security settings for tests: cheap password hashing, no rate limits.
+pub const TEST_SECURITY: &str = "security:\n  argon2: {memory_kib: 256, iterations: 1, parallelism: 1}\n  per_credential: {per_sec: 0, burst: 0}\n  per_address: {per_sec: 0, burst: 0}\n  public_join: {per_sec: 0, burst: 0}\n";
+
 /// A config file with the seed's keys; tests shorten timeouts through it.
 pub fn yaml(customer_service: &str) -> String {
-    format!("ws_grace_secs: 1\ncustomer_service:\n{customer_service}\n")
+    format!("ws_grace_secs: 1\n{TEST_SECURITY}customer_service:\n{customer_service}\n")
 }

@@ -1,18 +1,48 @@
 //! The seed's `/customer-service/*` HTTP API. Handlers translate JSON to core
-//! commands and core outcomes to JSON; every decision is the core's.
+//! commands and core outcomes to JSON; every decision is the core's. The
+//! route's static rule was checked by the guard; what depends on live state
+//! (whose call it is) is checked here, on the engine thread, atomically with
+//! the command.
+
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_core::{
-    AgentId, Center, Command, CoreError, Media, Party, Reply, RoomId, SessionId,
+    AgentId, Center, Command, CoreError, Media, Party, Reply, RoomId, SessionId, DEFAULT_WORKGROUP,
 };
+use switchboard_store::AuditEntry;
 
 use crate::answer::Answer;
+use crate::auth::access::too_many;
+use crate::auth::{caller_entry, forbidden, Caller, Role, Who};
 use crate::body::{Body, OptionalBody};
-use crate::engine::View;
+use crate::engine::{Build, View};
 use crate::{views, App};
+
+/// An audit record of a staff action, its outcome filled in by the engine.
+pub(crate) fn audit(who: &Who, action: &str, target: &str) -> Option<AuditEntry> {
+    Some(caller_entry(
+        &who.caller,
+        action,
+        Some(target),
+        who.address,
+        "",
+    ))
+}
+
+/// Applies `command` once `who` passes the live session rule for `sid`.
+fn checked(who: &Who, sid: &SessionId, rating: bool, command: Command) -> Build {
+    let caller = who.caller.clone();
+    let sid = sid.clone();
+    Box::new(move |c: &Center| {
+        caller.check_session(c, sid.as_str(), rating)?;
+        Ok(command)
+    })
+}
 
 /// Shows the session a command touched, from the state right after it.
 fn show_session(id: SessionId, status: StatusCode) -> View {
@@ -79,31 +109,66 @@ fn session_of(reply: &Reply) -> Option<&SessionId> {
     }
 }
 
-pub(crate) async fn list_sessions(State(app): State<App>) -> Answer {
+/// Supervisors and admins see every session; an agent sees the ones it
+/// holds, held, or is rung for.
+pub(crate) async fn list_sessions(State(app): State<App>, who: Who) -> Answer {
+    let mine = (!who.caller.at_least(Role::Supervisor)).then(|| who.caller.agent().cloned());
     app.engine
-        .read(Box::new(|c, _| {
-            Answer::ok(views::sessions(c.sessions().into_iter(), c.now()))
+        .read(Box::new(move |c, _| {
+            let visible = c.sessions().into_iter().filter(|s| match &mine {
+                None => true,
+                Some(me) => {
+                    me.is_some()
+                        && (s.agent_id.as_ref() == me.as_ref() || s.ringing_agent() == me.as_ref())
+                }
+            });
+            Answer::ok(views::sessions(visible, c.now()))
         }))
         .await
 }
 
-pub(crate) async fn get_session(State(app): State<App>, Path(id): Path<String>) -> Answer {
+pub(crate) async fn get_session(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Answer {
     app.engine
-        .read(Box::new(move |c, _| match c.session(&id) {
-            Some(s) => Answer::ok(views::session(s, c.now())),
-            None => Answer::refused(&CoreError::SessionNotFound(id.into())),
+        .read(Box::new(move |c, _| {
+            if let Err(refusal) = who.caller.check_session(c, &id, false) {
+                return refusal;
+            }
+            match c.session(&id) {
+                Some(s) => Answer::ok(views::session(s, c.now())),
+                None => Answer::refused(&CoreError::SessionNotFound(id.into())),
+            }
         }))
         .await
 }
 
-pub(crate) async fn end_session(State(app): State<App>, Path(id): Path<String>) -> Answer {
+/// Ends a call: its visitor or agent hangs up, or staff ends it (audited).
+pub(crate) async fn end_session(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Answer {
     let id = SessionId::from(id);
+    let (by, audited) = match &who.caller {
+        Caller::Visitor { .. } => (Party::Customer, None),
+        c if c.at_least(Role::Supervisor) => {
+            (Party::Admin, audit(&who, "session.end", id.as_str()))
+        }
+        _ => (Party::Agent, audit(&who, "session.end", id.as_str())),
+    };
     let command = Command::EndSession {
         session_id: id.clone(),
-        by: Party::Admin,
+        by,
     };
     app.engine
-        .apply(command, show_session(id, StatusCode::OK))
+        .audited(
+            checked(&who, &id, false, command),
+            show_session(id, StatusCode::OK),
+            audited,
+        )
         .await
 }
 
@@ -112,18 +177,30 @@ pub(crate) struct Assign {
     agent_id: String,
 }
 
+/// Supervisors ring any Ready agent; an agent may only pick a call for itself.
 pub(crate) async fn assign(
     State(app): State<App>,
+    who: Who,
     Path(id): Path<String>,
     Body(b): Body<Assign>,
 ) -> Answer {
+    if !who.caller.at_least(Role::Supervisor)
+        && who.caller.agent().map(AgentId::as_str) != Some(b.agent_id.as_str())
+    {
+        return forbidden("an agent may only assign a call to itself");
+    }
     let id = SessionId::from(id);
     let command = Command::AssignSession {
         session_id: id.clone(),
         agent_id: b.agent_id.into(),
     };
+    let entry = audit(&who, "session.assign", id.as_str());
     app.engine
-        .apply(command, show_session(id, StatusCode::OK))
+        .audited(
+            Box::new(move |_| Ok(command)),
+            show_session(id, StatusCode::OK),
+            entry,
+        )
         .await
 }
 
@@ -134,6 +211,7 @@ pub(crate) struct Transfer {
 
 pub(crate) async fn transfer(
     State(app): State<App>,
+    who: Who,
     Path(id): Path<String>,
     Body(b): Body<Transfer>,
 ) -> Answer {
@@ -142,8 +220,13 @@ pub(crate) async fn transfer(
         session_id: id.clone(),
         target_agent_id: b.target_agent_id.into(),
     };
+    let entry = audit(&who, "session.transfer", id.as_str());
     app.engine
-        .apply(command, show_session(id, StatusCode::OK))
+        .audited(
+            checked(&who, &id, false, command),
+            show_session(id, StatusCode::OK),
+            entry,
+        )
         .await
 }
 
@@ -155,6 +238,7 @@ pub(crate) struct Rate {
 
 pub(crate) async fn rate(
     State(app): State<App>,
+    who: Who,
     Path(id): Path<String>,
     Body(b): Body<Rate>,
 ) -> Answer {
@@ -166,6 +250,7 @@ pub(crate) async fn rate(
         rating,
         comment: b.comment,
     };
+    let build = checked(&who, &id, true, command);
     let view: View = Box::new(move |c, r| match r {
         Err(e) => Answer::refused(&e),
         Ok(_) => match c
@@ -176,23 +261,32 @@ pub(crate) async fn rate(
             None => Answer::unavailable(),
         },
     });
-    app.engine.apply(command, view).await
+    app.engine.command(build, view).await
 }
 
-pub(crate) async fn get_rating(State(app): State<App>, Path(id): Path<String>) -> Answer {
+pub(crate) async fn get_rating(State(app): State<App>, who: Who, Path(id): Path<String>) -> Answer {
     app.engine
-        .read(Box::new(move |c, _| match c.session(&id) {
-            None => Answer::refused(&CoreError::SessionNotFound(id.into())),
-            Some(s) => match &s.rating {
-                Some(r) => Answer::ok(views::rating(s, r)),
-                None => Answer::error(
-                    StatusCode::NOT_FOUND,
-                    "rating_not_found",
-                    format!("session {id} has no rating yet"),
-                ),
-            },
+        .read(Box::new(move |c, _| {
+            if let Err(refusal) = who.caller.check_session(c, &id, true) {
+                return refusal;
+            }
+            rating_of(c, id)
         }))
         .await
+}
+
+fn rating_of(c: &Center, id: String) -> Answer {
+    match c.session(&id) {
+        None => Answer::refused(&CoreError::SessionNotFound(id.into())),
+        Some(s) => match &s.rating {
+            Some(r) => Answer::ok(views::rating(s, r)),
+            None => Answer::error(
+                StatusCode::NOT_FOUND,
+                "rating_not_found",
+                format!("session {id} has no rating yet"),
+            ),
+        },
+    }
 }
 
 // ---- agents ----
@@ -203,34 +297,55 @@ pub(crate) struct Register {
     agent_name: Option<String>,
 }
 
-pub(crate) async fn register(State(app): State<App>, Body(b): Body<Register>) -> Answer {
+/// An agent signs itself in; an admin may sign in any agent (audited).
+pub(crate) async fn register(State(app): State<App>, who: Who, Body(b): Body<Register>) -> Answer {
+    let own = who.caller.agent().map(AgentId::as_str) == Some(b.agent_id.as_str());
+    if !own && !who.caller.at_least(Role::Admin) {
+        return forbidden("an account may only sign in its own agent");
+    }
     let id = b.agent_id.clone();
+    let entry = (!own).then(|| audit(&who, "agent.register", &id)).flatten();
     let command = Command::RegisterAgent {
         agent_id: b.agent_id.into(),
         agent_name: b.agent_name,
     };
-    app.engine.apply(command, show_agent(id)).await
+    app.engine
+        .audited(Box::new(move |_| Ok(command)), show_agent(id), entry)
+        .await
 }
 
-pub(crate) async fn offline(State(app): State<App>, Path(id): Path<String>) -> Answer {
+/// A state change of agent `id`: its own, or forced by staff (audited).
+async fn agent_state(app: &App, who: &Who, id: String, action: &str, command: Command) -> Answer {
+    let own = who.caller.agent().map(AgentId::as_str) == Some(id.as_str());
+    let entry = (!own).then(|| audit(who, action, &id)).flatten();
+    app.engine
+        .audited(Box::new(move |_| Ok(command)), show_agent(id), entry)
+        .await
+}
+
+pub(crate) async fn offline(State(app): State<App>, who: Who, Path(id): Path<String>) -> Answer {
     let command = Command::AgentOffline {
         agent_id: id.as_str().into(),
     };
-    app.engine.apply(command, show_agent(id)).await
+    agent_state(&app, &who, id, "agent.offline", command).await
 }
 
-pub(crate) async fn available(State(app): State<App>, Path(id): Path<String>) -> Answer {
+pub(crate) async fn available(State(app): State<App>, who: Who, Path(id): Path<String>) -> Answer {
     let command = Command::AgentAvailable {
         agent_id: id.as_str().into(),
     };
-    app.engine.apply(command, show_agent(id)).await
+    agent_state(&app, &who, id, "agent.available", command).await
 }
 
-pub(crate) async fn unavailable(State(app): State<App>, Path(id): Path<String>) -> Answer {
+pub(crate) async fn unavailable(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Answer {
     let command = Command::AgentNotReady {
         agent_id: id.as_str().into(),
     };
-    app.engine.apply(command, show_agent(id)).await
+    agent_state(&app, &who, id, "agent.unavailable", command).await
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -266,6 +381,7 @@ pub(crate) struct Weight {
 
 pub(crate) async fn set_weight(
     State(app): State<App>,
+    who: Who,
     Path(id): Path<String>,
     Body(b): Body<Weight>,
 ) -> Answer {
@@ -273,7 +389,7 @@ pub(crate) async fn set_weight(
         agent_id: id.as_str().into(),
         weight: b.weight,
     };
-    app.engine.apply(command, show_agent(id)).await
+    agent_state(&app, &who, id, "agent.weight", command).await
 }
 
 pub(crate) async fn list_agents(State(app): State<App>) -> Answer {
@@ -324,16 +440,44 @@ struct Joined<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     position: Option<usize>,
     queue_length: usize,
+    /// The visitor's credential for this session (and only it).
+    token: &'a str,
+    /// When the token expires, Unix milliseconds.
+    token_expires_at: i64,
 }
 
-pub(crate) async fn join(State(app): State<App>, Body(b): Body<Join>) -> Answer {
+/// Queues a visitor. Without a staff credential this is the public entry:
+/// rate limited per address, and only into groups that allow it. The answer
+/// carries the visitor's token for the new session.
+pub(crate) async fn join(State(app): State<App>, who: Who, Body(b): Body<Join>) -> Response {
+    let public = who.caller.staff().is_none();
+    if public {
+        if let Err(wait) = app.auth.admit_public_join(who.address, Instant::now()) {
+            return too_many(wait);
+        }
+    }
+    let group = b
+        .preferred_skill
+        .clone()
+        .unwrap_or_else(|| DEFAULT_WORKGROUP.to_owned());
     let command = Command::JoinQueue {
         visitor_id: b.visitor_id.into(),
         visitor_name: b.visitor_name,
         preferred_skill: b.preferred_skill,
         priority: b.priority.unwrap_or(0),
     };
-    let view: View = Box::new(|c, r| {
+    let build: Build = Box::new(move |c| {
+        let closed = c.workgroup(&group).is_some_and(|g| !g.settings.public_join);
+        if public && closed {
+            return Err(forbidden(format!(
+                "workgroup {group} does not take visitors without a link"
+            )));
+        }
+        Ok(command)
+    });
+    let auth = app.auth.clone();
+    let ttl = Duration::from_secs(auth.settings().join_token_ttl_secs);
+    let view: View = Box::new(move |c, r| {
         let (status, session_id, agent_id, position) = match &r {
             Err(e) => return Answer::refused(e),
             Ok(Reply::Assigned {
@@ -346,6 +490,7 @@ pub(crate) async fn join(State(app): State<App>, Body(b): Body<Join>) -> Answer 
             }) => ("queued", session_id, None, Some(*position)),
             Ok(_) => return Answer::unavailable(),
         };
+        let (token, token_expires_at) = auth.visitor_token(session_id, "join", ttl);
         Answer::ok(Joined {
             status,
             session_id,
@@ -353,9 +498,28 @@ pub(crate) async fn join(State(app): State<App>, Body(b): Body<Join>) -> Answer 
             agent_id,
             position,
             queue_length: c.queue_len(),
+            token: &token,
+            token_expires_at,
         })
     });
-    app.engine.apply(command, view).await
+    app.engine.command(build, view).await.into_response()
+}
+
+/// Refuses a visitor acting on a visitor id other than their session's.
+fn own_visitor(caller: &Caller, c: &Center, visitor: &str) -> Result<(), Answer> {
+    match caller {
+        Caller::Visitor { session, .. } => {
+            let theirs = c
+                .session(session.as_str())
+                .is_some_and(|s| s.customer_id.as_str() == visitor);
+            if theirs {
+                Ok(())
+            } else {
+                Err(forbidden("a visitor may only act for themselves"))
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -363,10 +527,15 @@ pub(crate) struct Leave {
     visitor_id: String,
 }
 
-pub(crate) async fn leave(State(app): State<App>, Body(b): Body<Leave>) -> Answer {
+pub(crate) async fn leave(State(app): State<App>, who: Who, Body(b): Body<Leave>) -> Answer {
     let command = Command::LeaveQueue {
         visitor_id: b.visitor_id.as_str().into(),
     };
+    let visitor = b.visitor_id.clone();
+    let build: Build = Box::new(move |c| {
+        own_visitor(&who.caller, c, &visitor)?;
+        Ok(command)
+    });
     let view: View = Box::new(move |_, r| match r {
         Err(e) => Answer::refused(&e),
         Ok(reply) => Answer::ok(json!({
@@ -375,7 +544,7 @@ pub(crate) async fn leave(State(app): State<App>, Body(b): Body<Leave>) -> Answe
             "session_id": session_of(&reply),
         })),
     });
-    app.engine.apply(command, view).await
+    app.engine.command(build, view).await
 }
 
 pub(crate) async fn queue_status(State(app): State<App>) -> Answer {
@@ -384,9 +553,16 @@ pub(crate) async fn queue_status(State(app): State<App>) -> Answer {
         .await
 }
 
-pub(crate) async fn position(State(app): State<App>, Path(visitor): Path<String>) -> Answer {
+pub(crate) async fn position(
+    State(app): State<App>,
+    who: Who,
+    Path(visitor): Path<String>,
+) -> Answer {
     app.engine
         .read(Box::new(move |c, _| match c.visitor(&visitor) {
+            _ if own_visitor(&who.caller, c, &visitor).is_err() => {
+                forbidden("a visitor may only act for themselves")
+            }
             Err(e) => Answer::refused(&e),
             Ok(v) => Answer::ok(json!({
                 "visitor_id": visitor,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{Center, Clock, Command, Config, CoreError, Reply, RoomId, Timestamp};
-use switchboard_store::{Record, Store, StoreError};
+use switchboard_store::{AuditEntry, Record, Store, StoreError};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
 
@@ -76,6 +76,7 @@ enum Msg {
     Command {
         build: Build,
         view: View,
+        audit: Option<AuditEntry>,
         tx: oneshot::Sender<Answer>,
     },
     Read {
@@ -193,8 +194,20 @@ impl Engine {
     /// Applies a command built from the current state; the answer arrives once
     /// the command is durable.
     pub async fn command(&self, build: Build, view: View) -> Answer {
+        self.audited(build, view, None).await
+    }
+
+    /// Like [`Engine::command`], recording `audit` (its outcome filled in:
+    /// `ok` or the refusal's code) in the same transaction as the command.
+    pub async fn audited(&self, build: Build, view: View, audit: Option<AuditEntry>) -> Answer {
         let (tx, rx) = oneshot::channel();
-        self.send(Msg::Command { build, view, tx }, rx).await
+        let msg = Msg::Command {
+            build,
+            view,
+            audit,
+            tx,
+        };
+        self.send(msg, rx).await
     }
 
     /// Applies a fixed command.
@@ -319,6 +332,7 @@ impl Worker {
         self.center.handle_timeout(now);
         let mut records: Vec<(Timestamp, Record)> = Vec::new();
         let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::new();
+        let mut audits: Vec<AuditEntry> = Vec::new();
 
         for command in self.hub.expire(&self.center, now) {
             if let Err(e) = self.apply(now, command, &mut records) {
@@ -327,7 +341,12 @@ impl Worker {
         }
         for msg in batch.drain(..) {
             match msg {
-                Msg::Command { build, view, tx } => {
+                Msg::Command {
+                    build,
+                    view,
+                    audit,
+                    tx,
+                } => {
                     let answer = match build(&self.center) {
                         Err(refusal) => refusal,
                         Ok(command) => {
@@ -335,6 +354,13 @@ impl Worker {
                             view(&self.center, result)
                         }
                     };
+                    if let Some(mut entry) = audit {
+                        entry.outcome = match answer.error_detail() {
+                            None => "ok".to_owned(),
+                            Some(e) => e["code"].as_str().unwrap_or("refused").to_owned(),
+                        };
+                        audits.push(entry);
+                    }
                     answers.push((tx, answer));
                 }
                 Msg::Read { read, tx } => {
@@ -358,7 +384,7 @@ impl Worker {
             }
         }
 
-        if let Err(e) = self.commit(&records) {
+        if let Err(e) = self.commit(&records, &audits) {
             for (tx, _) in answers {
                 let _ = tx.send(Answer::unavailable());
             }
@@ -388,11 +414,15 @@ impl Worker {
         result
     }
 
-    fn commit(&mut self, records: &[(Timestamp, Record)]) -> Result<(), StoreError> {
-        if records.is_empty() {
+    fn commit(
+        &mut self,
+        records: &[(Timestamp, Record)],
+        audits: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        if records.is_empty() && audits.is_empty() {
             return Ok(());
         }
-        self.store.append(records)?;
+        self.store.append_with_audit(records, audits)?;
         self.stats.commits += 1;
         self.stats.records += records.len() as u64;
         if let Err(e) = self.store.maybe_snapshot(&self.center) {

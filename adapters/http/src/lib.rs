@@ -5,31 +5,34 @@
 //! owns the core and the journal. Handlers translate and carry; every decision
 //! is the core's.
 
+mod accounts;
 mod answer;
 mod api;
+pub mod auth;
 mod body;
 mod clock;
 pub mod engine;
 pub mod frames;
 pub mod fuzzing;
 mod hub;
+pub mod listener;
 mod metrics;
 mod openapi;
 mod views;
 mod workgroups;
 mod ws;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::{Json, Router};
 use serde_json::json;
 
 pub use answer::Answer;
+pub use auth::Auth;
 pub use body::BODY_MAX;
 pub use clock::SystemClock;
 pub use engine::{Engine, EngineSettings, EngineStats, Running};
@@ -42,103 +45,101 @@ pub type App = Arc<Shared>;
 /// The handles behind [`App`].
 pub struct Shared {
     engine: Engine,
+    auth: Arc<Auth>,
     http: Arc<HttpMetrics>,
 }
 
-/// The whole HTTP surface over `engine`.
-pub fn router(engine: Engine) -> Router {
+/// The handler of route `method path` of [`auth::access::ROUTES`].
+fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
+    let path = path.strip_prefix("/customer-service").unwrap_or(path);
+    Some(match (method, path) {
+        ("POST", "/auth/login") => post(accounts::login),
+        ("POST", "/auth/logout") => post(accounts::logout),
+        ("GET", "/auth/me") => get(accounts::me),
+        ("POST", "/auth/ticket") => post(accounts::ticket),
+        ("POST", "/auth/password") => post(accounts::change_password),
+        ("GET", "/accounts") => get(accounts::list_accounts),
+        ("POST", "/accounts") => post(accounts::create_account),
+        ("PATCH", "/accounts/{username}") => patch(accounts::update_account),
+        ("GET", "/tokens") => get(accounts::list_tokens),
+        ("POST", "/tokens") => post(accounts::create_token),
+        ("DELETE", "/tokens/{id}") => delete(accounts::revoke_token),
+        ("GET", "/audit") => get(accounts::audit),
+        ("POST", "/sessions/{id}/link") => post(accounts::create_link),
+        ("DELETE", "/links/{id}") => delete(accounts::revoke_link),
+        ("GET", "/sessions") => get(api::list_sessions),
+        ("POST", "/sessions") => post(api::create_session),
+        ("GET", "/sessions/{id}") => get(api::get_session),
+        ("DELETE", "/sessions/{id}") => delete(api::end_session),
+        ("POST", "/sessions/{id}/assign") => post(api::assign),
+        ("POST", "/sessions/{id}/transfer") => post(api::transfer),
+        ("POST", "/sessions/{id}/rate") => post(api::rate),
+        ("GET", "/sessions/{id}/rating") => get(api::get_rating),
+        ("GET", "/agents") => get(api::list_agents),
+        ("POST", "/agents/register") => post(api::register),
+        ("GET", "/agents/available") => get(api::available_agents),
+        ("GET", "/agents/stats") => get(api::agent_stats),
+        ("POST", "/agents/{id}/offline") => post(api::offline),
+        ("POST", "/agents/{id}/available") => post(api::available),
+        ("POST", "/agents/{id}/unavailable") => post(api::unavailable),
+        ("POST", "/agents/{id}/accept") => post(api::accept),
+        ("POST", "/agents/{id}/reject") => post(api::reject),
+        ("PUT", "/agents/{id}/weight") => put(api::set_weight),
+        ("PUT", "/agents/{id}/workgroups") => put(workgroups::set_agent_workgroups),
+        ("PUT", "/agents/{id}/capacity") => put(workgroups::set_capacity),
+        ("GET", "/workgroups") => get(workgroups::list),
+        ("POST", "/workgroups") => post(workgroups::create),
+        ("GET", "/workgroups/{id}") => get(workgroups::get),
+        ("PATCH", "/workgroups/{id}") => patch(workgroups::update),
+        ("GET", "/routing") => get(workgroups::routing),
+        ("POST", "/queue/join") => post(api::join),
+        ("POST", "/queue/leave") => post(api::leave),
+        ("GET", "/queue/status") => get(api::queue_status),
+        ("GET", "/queue/position/{visitor_id}") => get(api::position),
+        ("GET", "/stats") => get(api::stats),
+        ("GET", "/stats/ratings") => get(api::rating_stats),
+        ("GET", "/stats/trend") => get(api::trend),
+        ("GET", "/openapi.json") => get(openapi),
+        ("GET", "/room") => get(ws::room),
+        ("GET", "/metrics") => get(metrics),
+        ("GET", "/healthz") => get(healthz),
+        _ => return None,
+    })
+}
+
+/// The whole HTTP surface over `engine`, every route behind its guard, with
+/// the rules of [`auth::access::ROUTES`].
+pub fn router(engine: Engine, auth: Arc<Auth>) -> Router {
+    router_with(engine, auth, auth::access::ROUTES)
+}
+
+/// The router with another rule table: for tests that prove the
+/// authorization matrix fails when a rule is weakened.
+///
+/// # Panics
+/// If a route in `routes` has no handler (a programming error, caught by
+/// the tests that build the router).
+pub fn router_with(engine: Engine, auth: Arc<Auth>, routes: &[auth::access::Route]) -> Router {
     let http = Arc::new(HttpMetrics::default());
     let app = Arc::new(Shared {
         engine,
+        auth: auth.clone(),
         http: http.clone(),
     });
-    let cs = "/customer-service";
-    Router::new()
-        .route(
-            &format!("{cs}/sessions"),
-            get(api::list_sessions).post(api::create_session),
-        )
-        .route(
-            &format!("{cs}/sessions/{{id}}"),
-            get(api::get_session).delete(api::end_session),
-        )
-        .route(&format!("{cs}/sessions/{{id}}/assign"), post(api::assign))
-        .route(
-            &format!("{cs}/sessions/{{id}}/transfer"),
-            post(api::transfer),
-        )
-        .route(&format!("{cs}/sessions/{{id}}/rate"), post(api::rate))
-        .route(
-            &format!("{cs}/sessions/{{id}}/rating"),
-            get(api::get_rating),
-        )
-        .route(&format!("{cs}/agents"), get(api::list_agents))
-        .route(&format!("{cs}/agents/register"), post(api::register))
-        .route(
-            &format!("{cs}/agents/available"),
-            get(api::available_agents),
-        )
-        .route(&format!("{cs}/agents/stats"), get(api::agent_stats))
-        .route(&format!("{cs}/agents/{{id}}/offline"), post(api::offline))
-        .route(
-            &format!("{cs}/agents/{{id}}/available"),
-            post(api::available),
-        )
-        .route(
-            &format!("{cs}/agents/{{id}}/unavailable"),
-            post(api::unavailable),
-        )
-        .route(&format!("{cs}/agents/{{id}}/accept"), post(api::accept))
-        .route(&format!("{cs}/agents/{{id}}/reject"), post(api::reject))
-        .route(&format!("{cs}/agents/{{id}}/weight"), put(api::set_weight))
-        .route(
-            &format!("{cs}/agents/{{id}}/workgroups"),
-            put(workgroups::set_agent_workgroups),
-        )
-        .route(
-            &format!("{cs}/agents/{{id}}/capacity"),
-            put(workgroups::set_capacity),
-        )
-        .route(
-            &format!("{cs}/workgroups"),
-            get(workgroups::list).post(workgroups::create),
-        )
-        .route(
-            &format!("{cs}/workgroups/{{id}}"),
-            get(workgroups::get).patch(workgroups::update),
-        )
-        .route(&format!("{cs}/routing"), get(workgroups::routing))
-        .route(&format!("{cs}/queue/join"), post(api::join))
-        .route(&format!("{cs}/queue/leave"), post(api::leave))
-        .route(&format!("{cs}/queue/status"), get(api::queue_status))
-        .route(
-            &format!("{cs}/queue/position/{{visitor_id}}"),
-            get(api::position),
-        )
-        .route(&format!("{cs}/stats"), get(api::stats))
-        .route(&format!("{cs}/stats/ratings"), get(api::rating_stats))
-        .route(&format!("{cs}/stats/trend"), get(api::trend))
-        .route(&format!("{cs}/openapi.json"), get(openapi))
-        .route("/room", get(ws::room))
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
+    let mut router = Router::new();
+    for route in routes {
+        let Some(h) = handler(route.method, route.path) else {
+            panic!("no handler for {} {}", route.method, route.path);
+        };
+        let guard = auth::access::Guard::new(*route, auth.clone());
+        router = router.route(route.path, h.layer(guard));
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_MAX))
         .layer(metrics::Track(http))
         .with_state(app)
-}
-
-/// Serves `router` on `listener` until `shutdown` resolves, then lets
-/// requests in flight finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 async fn openapi() -> Json<serde_json::Value> {
@@ -155,7 +156,8 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
         .await;
     // The exposition comes back as a JSON string; read it out (a scrape is rare).
     match serde_json::from_str::<String>(answer.body.get()) {
-        Ok(text) if answer.is_ok() => {
+        Ok(mut text) if answer.is_ok() => {
+            listener::render(&app.auth.conns(), &mut text);
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
         }
         _ => answer.into_response(),

@@ -3,6 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::auth::access::{Access, COOKIE, ROUTES};
+use crate::auth::Role;
+
 fn schema(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
@@ -83,7 +86,9 @@ pub fn document() -> Value {
     let mut doc = paths_and_schemas();
     for (at, more) in [
         ("paths", workgroup_paths()),
+        ("paths", auth_paths()),
         ("components", workgroup_schemas()),
+        ("components", auth_schemas()),
     ] {
         let target = match at {
             "paths" => &mut doc["paths"],
@@ -93,7 +98,126 @@ pub fn document() -> Value {
             target.extend(more);
         }
     }
+    secure(&mut doc);
     doc
+}
+
+/// The security schemes, and on every operation the credentials it takes
+/// and the roles that may call it, from the same table the guard enforces.
+fn secure(doc: &mut Value) {
+    doc["components"]["securitySchemes"] = json!({
+        "bearer": { "type": "http", "scheme": "bearer", "description": "A sign-in token (sbs_), an API token (sbt_), a visitor token (sbv_) or the configured admin token." },
+        "cookie": { "type": "apiKey", "in": "cookie", "name": COOKIE, "description": "Set by auth/login for browsers; unsafe methods and WebSocket upgrades must come from the server's own Origin." },
+        "ticket": { "type": "apiKey", "in": "query", "name": "ticket", "description": "Single-use, short-lived, from auth/ticket: for a browser's WebSocket." },
+    });
+    for route in ROUTES {
+        let op = &mut doc["paths"][route.path][route.method.to_lowercase()];
+        if !op.is_object() {
+            continue; // the test that compares the document with the table says which
+        }
+        let roles = who_may(route.access);
+        op["x-roles"] = json!(roles);
+        let mut schemes = vec![json!({ "bearer": [] }), json!({ "cookie": [] })];
+        if route.path == "/room" {
+            schemes.push(json!({ "ticket": [] }));
+        }
+        if roles.contains(&"anyone") {
+            schemes.push(json!({}));
+        }
+        op["security"] = json!(schemes);
+        if let Some(responses) = op["responses"].as_object_mut() {
+            if !roles.contains(&"anyone") {
+                responses.insert(
+                    "401".into(),
+                    json!({ "description": "no valid credential", "content": content("Error") }),
+                );
+                responses.insert("403".into(), json!({ "description": "the credential may not do this", "content": content("Error") }));
+            }
+        }
+    }
+}
+
+/// Who an access rule admits, in words for the document.
+fn who_may(access: Access) -> Vec<&'static str> {
+    let from = |min: Role| -> Vec<&'static str> {
+        [Role::Agent, Role::Supervisor, Role::Admin]
+            .into_iter()
+            .filter(|r| *r >= min)
+            .map(Role::as_str)
+            .collect()
+    };
+    match access {
+        Access::Public => vec!["anyone"],
+        Access::Signed => vec!["visitor", "agent", "supervisor", "admin"],
+        Access::Staff(min) => from(min),
+        Access::OwnAgent(min) => [vec!["agent (its own agent_id)"], from(min)].concat(),
+        Access::Session(min) => [
+            vec!["visitor (of this session)", "agent (holding it)"],
+            from(min),
+        ]
+        .concat(),
+        Access::Held(min) => [vec!["agent (holding it)"], from(min)].concat(),
+        Access::Rate => vec!["visitor (of this session)", "admin"],
+        Access::VisitorOr(min) => [vec!["visitor (for themselves)"], from(min)].concat(),
+    }
+}
+
+/// Sign-in, accounts, API tokens, visitor links and the audit log.
+fn auth_paths() -> Value {
+    let id = &["id"][..];
+    let none: &[&str] = &[];
+    json!({
+        "/customer-service/auth/login": { "post": op("Sign in; answers a token and sets the HttpOnly session cookie", none, Some("Login"), ("200", "SignedIn"), &[400, 401, 429]) },
+        "/customer-service/auth/logout": { "post": op("Revoke the credential used and clear the cookie", none, None, ("200", "Status"), &[]) },
+        "/customer-service/auth/me": { "get": op("Who the credential says the caller is", none, None, ("200", "Me"), &[]) },
+        "/customer-service/auth/ticket": { "post": op("A single-use WebSocket ticket (30 s)", none, None, ("200", "Ticket"), &[]) },
+        "/customer-service/auth/password": { "post": op("Change one's own password; other sign-ins are revoked", none, Some("PasswordChange"), ("200", "Account"), &[400]) },
+        "/customer-service/accounts": {
+            "get": op("List accounts", none, None, ("200", "AccountList"), &[]),
+            "post": op("Create an account", none, Some("NewAccount"), ("201", "Account"), &[400, 409]),
+        },
+        "/customer-service/accounts/{username}": { "patch": op("Change role, reset password or disable; revokes the account's sign-ins", &["username"], Some("AccountPatch"), ("200", "Account"), &[400, 404]) },
+        "/customer-service/tokens": {
+            "get": op("List API tokens (never their secrets)", none, None, ("200", "TokenList"), &[]),
+            "post": op("Issue a named API token; the secret is shown once", none, Some("NewToken"), ("201", "Token"), &[400]),
+        },
+        "/customer-service/tokens/{id}": { "delete": op("Revoke an API token", id, None, ("200", "Status"), &[400, 404]) },
+        "/customer-service/audit": { "get": op("The audit log, newest first; filters actor, action, since, until (Unix ms), limit", none, None, ("200", "AuditLog"), &[400]) },
+        "/customer-service/sessions/{id}/link": { "post": op("A signed, expiring visitor link for an open session, with its QR code", id, Some("NewLink"), ("201", "Link"), &[400, 404, 409]) },
+        "/customer-service/links/{id}": { "delete": op("Revoke a visitor link", id, None, ("200", "Status"), &[404]) },
+    })
+}
+
+fn auth_schemas() -> Value {
+    let account = object(
+        &["username", "role"],
+        json!({
+            "username": t(S), "role": { "type": "string", "enum": ["admin", "supervisor", "agent"] },
+            "agent_id": nullable(S), "disabled": t("boolean"), "created_at": t("integer"), "updated_at": t("integer"),
+        }),
+    );
+    json!({
+        "Login": object(&["username", "password"], json!({ "username": t(S), "password": t(S) })),
+        "SignedIn": object(&["token", "expires_at", "account"], json!({ "token": t(S), "expires_at": t("integer"), "account": schema("Account") })),
+        "Status": object(&["status"], json!({ "status": t(S) })),
+        "Me": object(&["kind"], json!({ "kind": t(S), "name": t(S), "role": t(S), "agent_id": nullable(S), "session_id": t(S) })),
+        "Ticket": object(&["ticket", "expires_in"], json!({ "ticket": t(S), "expires_in": t("integer") })),
+        "PasswordChange": object(&["old_password", "new_password"], json!({ "old_password": t(S), "new_password": t(S) })),
+        "Account": account,
+        "AccountList": object(&["accounts", "count"], json!({ "accounts": { "type": "array", "items": schema("Account") }, "count": t("integer") })),
+        "NewAccount": object(&["username", "password", "role"], json!({ "username": t(S), "password": { "type": "string", "minLength": 8 }, "role": t(S), "agent_id": t(S) })),
+        "AccountPatch": object(&[], json!({ "role": t(S), "password": t(S), "disabled": t("boolean") })),
+        "NewToken": object(&["name"], json!({ "name": t(S), "role": t(S), "agent_id": t(S) })),
+        "Token": object(&["id", "name", "role", "token"], json!({ "id": t("integer"), "name": t(S), "role": t(S), "token": t(S) })),
+        "TokenList": object(&["tokens", "count"], json!({ "tokens": { "type": "array", "items": object(&["id", "name", "role"], json!({ "id": t("integer"), "name": t(S), "role": t(S) })) }, "count": t("integer") })),
+        "AuditLog": object(&["entries", "count"], json!({ "entries": { "type": "array", "items": object(&["at_ms", "actor", "role", "action", "outcome"], json!({
+            "at_ms": t("integer"), "actor": t(S), "role": t(S), "action": t(S), "target": nullable(S), "address": nullable(S), "outcome": t(S),
+        })) }, "count": t("integer") })),
+        "NewLink": object(&[], json!({ "expires_in_secs": { "type": "integer", "minimum": 1, "maximum": 604800 } })),
+        "Link": object(&["link_id", "session_id", "url", "token", "expires_at"], json!({
+            "link_id": t(S), "session_id": t(S), "url": t(S), "token": t(S), "expires_at": t("integer"), "qr_svg": t(S),
+        })),
+    })
 }
 
 /// Workgroup routes, and the agent routes that place agents in them.
@@ -134,11 +258,12 @@ fn workgroup_schemas() -> Value {
                 "overflow_after_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "nullable": true },
                 "overflow_to": nullable(S),
                 "service_level_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "default": 20 },
+                "public_join": { "type": "boolean", "default": true },
             })),
             "CreateWorkgroup": { "allOf": [object(&["workgroup_id"], json!({ "workgroup_id": t(S) })), schema("WorkgroupSettings")] },
             "Workgroup": object(&["workgroup_id", "routing_mode"], json!({
                 "workgroup_id": t(S), "name": t(S), "routing_mode": schema("RoutingMode"),
-                "overflow_after_secs": nullable("integer"), "overflow_to": nullable(S),
+                "overflow_after_secs": nullable("integer"), "overflow_to": nullable(S), "public_join": t("boolean"),
                 "waiting": t("integer"), "overflowed_in": t("integer"), "longest_wait_ms": t("integer"),
                 "ready_agents": t("integer"), "next_agent_id": nullable(S),
                 "service_level": nullable("number"), "service_level_secs": t("integer"), "average_answer_ms": nullable("integer"),

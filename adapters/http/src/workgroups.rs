@@ -9,6 +9,8 @@ use switchboard_core::{
 };
 
 use crate::answer::Answer;
+use crate::api::audit;
+use crate::auth::Who;
 use crate::body::Body;
 use crate::engine::View;
 use crate::views::to_json;
@@ -29,6 +31,7 @@ fn show_workgroup(id: String, ok: fn(Value) -> Answer) -> View {
 /// Read as a map so that a misspelt setting is refused, not ignored.
 pub(crate) async fn create(
     State(app): State<App>,
+    who: Who,
     Body(mut body): Body<Map<String, Value>>,
 ) -> Answer {
     let Some(Value::String(id)) = body.remove("workgroup_id") else {
@@ -42,8 +45,13 @@ pub(crate) async fn create(
         workgroup_id: id.as_str().into(),
         settings,
     };
+    let entry = audit(&who, "workgroup.create", &id);
     app.engine
-        .apply(command, show_workgroup(id, Answer::created))
+        .audited(
+            Box::new(move |_| Ok(command)),
+            show_workgroup(id, Answer::created),
+            entry,
+        )
         .await
 }
 
@@ -74,6 +82,7 @@ pub(crate) async fn get(State(app): State<App>, Path(id): Path<String>) -> Answe
 /// on the engine thread, so concurrent patches do not undo each other.
 pub(crate) async fn update(
     State(app): State<App>,
+    who: Who,
     Path(id): Path<String>,
     Body(patch): Body<Map<String, Value>>,
 ) -> Answer {
@@ -92,8 +101,9 @@ pub(crate) async fn update(
             settings,
         })
     });
+    let entry = audit(&who, "workgroup.update", &id);
     app.engine
-        .command(build, show_workgroup(id, Answer::ok))
+        .audited(build, show_workgroup(id, Answer::ok), entry)
         .await
 }
 
@@ -105,6 +115,7 @@ pub(crate) struct Memberships {
 
 pub(crate) async fn set_agent_workgroups(
     State(app): State<App>,
+    who: Who,
     Path(id): Path<String>,
     Body(b): Body<Memberships>,
 ) -> Answer {
@@ -112,7 +123,14 @@ pub(crate) async fn set_agent_workgroups(
         agent_id: id.as_str().into(),
         workgroups: b.workgroups,
     };
-    app.engine.apply(command, crate::api::show_agent(id)).await
+    let entry = audit(&who, "agent.workgroups", &id);
+    app.engine
+        .audited(
+            Box::new(move |_| Ok(command)),
+            crate::api::show_agent(id),
+            entry,
+        )
+        .await
 }
 
 /// `PUT /agents/{id}/capacity`.
@@ -123,6 +141,7 @@ pub(crate) struct Capacity {
 
 pub(crate) async fn set_capacity(
     State(app): State<App>,
+    who: Who,
     Path(id): Path<String>,
     Body(b): Body<Capacity>,
 ) -> Answer {
@@ -130,7 +149,14 @@ pub(crate) async fn set_capacity(
         agent_id: id.as_str().into(),
         max_concurrent: b.max_concurrent,
     };
-    app.engine.apply(command, crate::api::show_agent(id)).await
+    let entry = audit(&who, "agent.capacity", &id);
+    app.engine
+        .audited(
+            Box::new(move |_| Ok(command)),
+            crate::api::show_agent(id),
+            entry,
+        )
+        .await
 }
 
 /// `GET /routing`: each workgroup's mode and whom it would ring next,

@@ -1,15 +1,17 @@
 //! `GET /room?type=customer_service`: the seed's WebSocket signaling.
 //!
-//! Query parameters say who is connecting and where: `role=agent&agent_id=…`
-//! or `role=customer&visitor_id=…`, plus `room_id=customer-service/{session_id}`
-//! to join a call's room. An agent's console connects without a room and
-//! receives `incoming_call`, `ring_timeout` and the rest on it.
+//! Query parameters say in which role and where: `role=agent` (with
+//! `agent_id`, which must be the credential's own agent unless a supervisor
+//! or admin connects for it) or `role=customer` (the visitor of the token's
+//! session), plus `room_id=customer-service/{session_id}` to join a call's
+//! room. Who the participant is comes from the credential, never from the
+//! query. An agent's console connects without a room and receives
+//! `incoming_call`, `ring_timeout` and the rest on it.
 
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -19,6 +21,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::answer::Answer;
+use crate::api::audit;
+use crate::auth::{forbidden, Caller, Role, Who};
 use crate::engine::{Build, View};
 use crate::frames::{ClientFrame, Control};
 use crate::hub::Identity;
@@ -48,8 +52,18 @@ pub struct RoomQuery {
     user_id: Option<String>,
 }
 
+/// Who a connection claims to be, before the visitor's id is looked up.
+enum Claim {
+    Agent(String),
+    /// The visitor of this session (from a visitor token).
+    VisitorOf(SessionId),
+    /// A visitor named by an admin.
+    Customer(String),
+}
+
 impl RoomQuery {
-    fn identity(&self) -> Result<(Identity, Option<RoomId>), Answer> {
+    /// The participant `caller` may connect as, and the room.
+    fn claim(&self, caller: &Caller) -> Result<(Claim, Option<RoomId>), Answer> {
         if self.kind.as_deref() != Some("customer_service") {
             return Err(Answer::invalid("type must be customer_service"));
         }
@@ -59,17 +73,34 @@ impl RoomQuery {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
-        let who = match self.role.as_deref() {
-            Some("agent") => Identity::Agent(
-                id(&self.agent_id)
-                    .ok_or_else(|| Answer::invalid("agent_id is required"))?
-                    .into(),
+        let claim = match (self.role.as_deref(), caller) {
+            (Some("agent"), Caller::Staff(s)) => {
+                let own = s.agent_id.as_ref().map(|a| a.to_string());
+                match (id(&self.agent_id), own) {
+                    (Some(asked), Some(own)) if asked == own => Claim::Agent(own),
+                    (None, Some(own)) => Claim::Agent(own),
+                    (Some(asked), _) if s.role >= Role::Supervisor => Claim::Agent(asked),
+                    (None, None) => return Err(Answer::invalid("agent_id is required")),
+                    (Some(asked), _) => {
+                        return Err(forbidden(format!(
+                            "this account may not act as agent {asked}"
+                        )))
+                    }
+                }
+            }
+            (Some("customer"), Caller::Visitor { session, .. }) => {
+                Claim::VisitorOf(session.clone())
+            }
+            (Some("customer"), c) if c.at_least(Role::Admin) => Claim::Customer(
+                id(&self.visitor_id).ok_or_else(|| Answer::invalid("visitor_id is required"))?,
             ),
-            Some("customer") => Identity::Customer(
-                id(&self.visitor_id)
-                    .ok_or_else(|| Answer::invalid("visitor_id is required"))?
-                    .into(),
-            ),
+            (Some("agent" | "customer"), c) => {
+                return Err(forbidden(format!(
+                    "a {} may not connect as {}",
+                    c.role_name(),
+                    self.role.as_deref().unwrap_or_default()
+                )))
+            }
             _ => return Err(Answer::invalid("role must be agent or customer")),
         };
         let room =
@@ -79,28 +110,71 @@ impl RoomQuery {
                     Answer::invalid("room_id must be customer-service/{session_id}")
                 })?),
             };
-        Ok((who, room))
+        if let (Claim::VisitorOf(own), Some(r)) = (&claim, &room) {
+            if r.session_id() != own {
+                return Err(forbidden("this token is for another session's room"));
+            }
+        }
+        Ok((claim, room))
+    }
+}
+
+/// Resolves a claim against the live state: a visitor token names a session,
+/// whose visitor this is while it is open.
+async fn identify(app: &App, claim: Claim) -> Result<Identity, Answer> {
+    match claim {
+        Claim::Agent(a) => Ok(Identity::Agent(a.into())),
+        Claim::Customer(v) => Ok(Identity::Customer(v.into())),
+        Claim::VisitorOf(sid) => {
+            let caller = Caller::Visitor {
+                session: sid.clone(),
+                link: String::new(),
+            };
+            let answer = app
+                .engine
+                .read(Box::new(move |c, _| {
+                    if let Err(refusal) = caller.check_session(c, sid.as_str(), false) {
+                        return refusal;
+                    }
+                    match c.session(sid.as_str()) {
+                        Some(s) => Answer::ok(s.customer_id.as_str()),
+                        None => Answer::refused(&switchboard_core::CoreError::SessionNotFound(sid)),
+                    }
+                }))
+                .await;
+            if !answer.is_ok() {
+                return Err(answer);
+            }
+            let visitor: String =
+                serde_json::from_str(answer.body.get()).map_err(|_| Answer::unavailable())?;
+            Ok(Identity::Customer(visitor.into()))
+        }
     }
 }
 
 /// Upgrades to a WebSocket once the query names a participant.
 pub(crate) async fn room(
     State(app): State<App>,
+    caller: Who,
     query: Result<Query<RoomQuery>, axum::extract::rejection::QueryRejection>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let Ok(Query(query)) = query else {
         return Answer::invalid("malformed query string").into_response();
     };
-    let (who, room) = match query.identity() {
+    let (claim, room) = match query.claim(&caller.caller) {
         Ok(x) => x,
+        Err(answer) => return answer.into_response(),
+    };
+    let who = match identify(&app, claim).await {
+        Ok(who) => who,
         Err(answer) => return answer.into_response(),
     };
     match ws {
         Ok(ws) => ws
             .max_message_size(FRAME_MAX)
             .read_buffer_size(READ_BUFFER)
-            .on_upgrade(move |socket| serve(socket, app, who, room)),
+            .on_upgrade(move |socket| serve(socket, app, caller, who, room)),
         Err(rejection) => Answer::error(
             rejection.status(),
             "websocket_required",
@@ -155,7 +229,7 @@ async fn send(socket: &mut WebSocket, frame: &str) -> bool {
     socket.send(Message::Text(frame.into())).await.is_ok()
 }
 
-async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<RoomId>) {
+async fn serve(mut socket: WebSocket, app: App, caller: Who, who: Identity, room: Option<RoomId>) {
     let conn = app.engine.new_conn();
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX_MAX);
     let session = room.as_ref().map(|r| r.session_id().clone());
@@ -180,7 +254,7 @@ async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<Room
                 let Some(Ok(msg)) = incoming else { break };
                 last_heard = Instant::now();
                 let reply = match msg {
-                    Message::Text(text) => Some(handle(&app, &who, session.as_ref(), text.as_str()).await),
+                    Message::Text(text) => Some(handle(&app, &caller, &who, session.as_ref(), text.as_str()).await),
                     Message::Binary(_) => Some(Reply::invalid("invalid_frame", "frames are JSON text").text()),
                     Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => None,
@@ -204,20 +278,36 @@ async fn serve(mut socket: WebSocket, app: App, who: Identity, room: Option<Room
 }
 
 /// Answers one text frame: an ack, an error, or a pong.
-async fn handle(app: &App, who: &Identity, room: Option<&SessionId>, text: &str) -> String {
+async fn handle(
+    app: &App,
+    caller: &Who,
+    who: &Identity,
+    room: Option<&SessionId>,
+    text: &str,
+) -> String {
     let control = match ClientFrame::parse(text) {
         Ok(ClientFrame::Ping) => return Reply::Pong.text(),
         Ok(ClientFrame::Control(c)) => c,
         Err(e) => return Reply::invalid(e.code, &e.message).text(),
     };
     let action = control.name();
+    let entry = match &control {
+        Control::TransferCall { session_id, .. } => {
+            let target = session_id
+                .as_ref()
+                .or(room)
+                .map_or("current call", |s| s.as_str());
+            audit(caller, "session.transfer", target)
+        }
+        _ => None,
+    };
     let view: View = Box::new(|_: &Center, r| match r {
         Ok(reply) => Answer::ok(reply),
         Err(e) => Answer::refused(&e),
     });
     let answer = app
         .engine
-        .command(build(control, who.clone(), room.cloned()), view)
+        .audited(build(control, who.clone(), room.cloned()), view, entry)
         .await;
     if answer.is_ok() {
         Reply::Ack {
@@ -228,10 +318,6 @@ async fn handle(app: &App, who: &Identity, room: Option<&SessionId>, text: &str)
     } else {
         Reply::refused(action, &answer).text()
     }
-}
-
-fn forbidden(message: impl AsRef<str>) -> Answer {
-    Answer::error(StatusCode::FORBIDDEN, "forbidden", message)
 }
 
 /// Turns a control action into a command for `who`, resolving which call it

@@ -10,11 +10,15 @@
 //! when [`Store::append`] returns, and one call carries a whole batch of
 //! concurrent requests (group commit: one fsync for all of them).
 
+mod directory;
+
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use switchboard_core::{Center, Command, Config, ConfigError, RestoreError, Snapshot, Timestamp};
+
+pub use directory::{AccountRow, AuditEntry, AuditFilter, CredentialRow, Directory, LinkRow};
 
 /// Identifies a Switchboard journal among SQLite files.
 const FORMAT: &str = "switchboard-journal";
@@ -126,6 +130,7 @@ impl Store {
         } else {
             check_format(&conn).map_err(foreign)?;
         }
+        conn.execute_batch(directory::SCHEMA)?;
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -148,10 +153,24 @@ impl Store {
 
     /// Appends records in one transaction: durable when this returns.
     pub fn append(&mut self, records: &[(Timestamp, Record)]) -> Result<(), StoreError> {
-        if records.is_empty() {
+        self.append_with_audit(records, &[])
+    }
+
+    /// Appends records and the audit entries of the staff actions among them
+    /// in one transaction: an action is audited if and only if its outcome
+    /// is durable.
+    pub fn append_with_audit(
+        &mut self,
+        records: &[(Timestamp, Record)],
+        audits: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        if records.is_empty() && audits.is_empty() {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
+        for entry in audits {
+            directory::insert_audit(&tx, entry)?;
+        }
         {
             let mut insert =
                 tx.prepare_cached("INSERT INTO journal (seq, at_ms, record) VALUES (?1, ?2, ?3)")?;

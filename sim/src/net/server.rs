@@ -4,12 +4,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{Clock, Config, Fault, Timestamp};
-use switchboard_http::{Engine, EngineSettings};
+use switchboard_http::auth::{Rate, Security};
+use switchboard_http::{Auth, Engine, EngineSettings};
 
-use super::wire::PORT;
+use super::wire::{ADMIN_TOKEN, PORT};
 
 /// Virtual wall time: the simulation's epoch plus its elapsed time, the same
 /// on every host and across restarts.
@@ -72,7 +74,19 @@ pub async fn run(setup: ServerSetup) -> turmoil::Result {
             tracing::error!(error = %e, "engine stopped");
         }
     });
+    let unlimited = Rate {
+        per_sec: 0.0,
+        burst: 0,
+    };
+    let security = Security {
+        admin_token: Some(ADMIN_TOKEN.to_owned()),
+        admin_password: Some("sim-admin-password".to_owned()),
+        per_credential: unlimited,
+        ..Security::default()
+    };
+    let auth = Arc::new(Auth::open(&setup.db, security)?);
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
-    axum::serve(Listener(listener), switchboard_http::router(engine)).await?;
+    let router = switchboard_http::router(engine, auth);
+    axum::serve(Listener(listener), router).await?;
     Ok(())
 }

@@ -16,6 +16,10 @@ use turmoil::net::TcpStream;
 pub const SERVER: &str = "server";
 /// The port the server listens on.
 pub const PORT: u16 = 8180;
+/// The admin bearer token every simulated client presents: the clients
+/// stand for trusted integrations (a widget backend, agent consoles), and
+/// the server checks it on every request as it would any credential.
+pub const ADMIN_TOKEN: &str = "sim-admin-token-0123456789";
 /// A request with no answer by then is treated as lost.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -44,6 +48,7 @@ pub async fn call(method: &str, path: &str, body: Option<&Value>) -> Result<Repl
     let body = body.map(Value::to_string).unwrap_or_default();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {SERVER}\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {ADMIN_TOKEN}\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -87,8 +92,13 @@ impl Ws {
     pub async fn connect(query: &str) -> Result<Ws, WireError> {
         let url = format!("ws://{SERVER}:{PORT}/room?type=customer_service&{query}");
         let handshake = async {
+            use tokio_tungstenite::tungstenite::client::IntoClientRequest;
             let tcp = TcpStream::connect((SERVER, PORT)).await?;
-            let (stream, _) = tokio_tungstenite::client_async(url, tcp).await?;
+            let mut request = url.into_client_request()?;
+            let bearer = format!("Bearer {ADMIN_TOKEN}");
+            let value = bearer.parse().map_err(|_| WireError::Malformed)?;
+            request.headers_mut().insert("authorization", value);
+            let (stream, _) = tokio_tungstenite::client_async(request, tcp).await?;
             Ok::<_, WireError>(Ws { stream })
         };
         timeout(REQUEST_TIMEOUT, handshake)

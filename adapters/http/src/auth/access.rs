@@ -1,0 +1,497 @@
+//! Who may call which route: one table ([`ROUTES`]) that the router, the
+//! OpenAPI security section and the authorization-matrix test all read, and
+//! the guard that enforces it before a handler runs.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::service::now_ms;
+use super::{forbidden, unauthorized, Auth, AuthError, Caller, Role, Who};
+use crate::answer::Answer;
+
+/// The cookie a browser's sign-in is carried in.
+pub const COOKIE: &str = "sb_session";
+
+/// The static part of a route's rule; what depends on live state is checked
+/// by the handler on the engine thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, with or without a credential.
+    Public,
+    /// Any valid credential.
+    Signed,
+    /// Staff of at least this role.
+    Staff(Role),
+    /// The agent named `{id}` in the path (its own account), or staff of at least this role.
+    OwnAgent(Role),
+    /// The visitor of session `{id}`, an agent holding it (live), or staff of at least this role.
+    Session(Role),
+    /// An agent holding session `{id}` (live), or staff of at least this role.
+    Held(Role),
+    /// The visitor of session `{id}` (also after it ended), or an admin.
+    Rate,
+    /// A visitor (their own visitor id, checked live), or staff of at least this role.
+    VisitorOr(Role),
+}
+
+/// One route and its rule.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template, `{name}` for parameters.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+}
+
+const fn r(method: &'static str, path: &'static str, access: Access) -> Route {
+    Route {
+        method,
+        path,
+        access,
+    }
+}
+
+use Access::*;
+use Role::{Admin, Agent, Supervisor};
+
+/// Every route of the server and who may call it.
+pub const ROUTES: &[Route] = &[
+    r("POST", "/customer-service/auth/login", Public),
+    r("POST", "/customer-service/auth/logout", Signed),
+    r("GET", "/customer-service/auth/me", Signed),
+    r("POST", "/customer-service/auth/ticket", Signed),
+    r("POST", "/customer-service/auth/password", Staff(Agent)),
+    r("GET", "/customer-service/accounts", Staff(Admin)),
+    r("POST", "/customer-service/accounts", Staff(Admin)),
+    r(
+        "PATCH",
+        "/customer-service/accounts/{username}",
+        Staff(Admin),
+    ),
+    r("GET", "/customer-service/tokens", Staff(Admin)),
+    r("POST", "/customer-service/tokens", Staff(Admin)),
+    r("DELETE", "/customer-service/tokens/{id}", Staff(Admin)),
+    r("GET", "/customer-service/audit", Staff(Admin)),
+    r(
+        "POST",
+        "/customer-service/sessions/{id}/link",
+        Staff(Supervisor),
+    ),
+    r("DELETE", "/customer-service/links/{id}", Staff(Supervisor)),
+    r("GET", "/customer-service/sessions", Staff(Agent)),
+    r("POST", "/customer-service/sessions", Staff(Supervisor)),
+    r(
+        "GET",
+        "/customer-service/sessions/{id}",
+        Session(Supervisor),
+    ),
+    r(
+        "DELETE",
+        "/customer-service/sessions/{id}",
+        Session(Supervisor),
+    ),
+    r(
+        "POST",
+        "/customer-service/sessions/{id}/assign",
+        Staff(Agent),
+    ),
+    r(
+        "POST",
+        "/customer-service/sessions/{id}/transfer",
+        Held(Supervisor),
+    ),
+    r("POST", "/customer-service/sessions/{id}/rate", Rate),
+    r(
+        "GET",
+        "/customer-service/sessions/{id}/rating",
+        Session(Supervisor),
+    ),
+    r("GET", "/customer-service/agents", Staff(Agent)),
+    r("POST", "/customer-service/agents/register", Staff(Agent)),
+    r("GET", "/customer-service/agents/available", Staff(Agent)),
+    r("GET", "/customer-service/agents/stats", Staff(Supervisor)),
+    r(
+        "POST",
+        "/customer-service/agents/{id}/offline",
+        OwnAgent(Supervisor),
+    ),
+    r(
+        "POST",
+        "/customer-service/agents/{id}/available",
+        OwnAgent(Admin),
+    ),
+    r(
+        "POST",
+        "/customer-service/agents/{id}/unavailable",
+        OwnAgent(Supervisor),
+    ),
+    r(
+        "POST",
+        "/customer-service/agents/{id}/accept",
+        OwnAgent(Admin),
+    ),
+    r(
+        "POST",
+        "/customer-service/agents/{id}/reject",
+        OwnAgent(Admin),
+    ),
+    r("PUT", "/customer-service/agents/{id}/weight", Staff(Admin)),
+    r(
+        "PUT",
+        "/customer-service/agents/{id}/workgroups",
+        Staff(Admin),
+    ),
+    r(
+        "PUT",
+        "/customer-service/agents/{id}/capacity",
+        Staff(Admin),
+    ),
+    r("GET", "/customer-service/workgroups", Staff(Agent)),
+    r("POST", "/customer-service/workgroups", Staff(Admin)),
+    r("GET", "/customer-service/workgroups/{id}", Staff(Agent)),
+    r("PATCH", "/customer-service/workgroups/{id}", Staff(Admin)),
+    r("GET", "/customer-service/routing", Staff(Supervisor)),
+    r("POST", "/customer-service/queue/join", Public),
+    r(
+        "POST",
+        "/customer-service/queue/leave",
+        VisitorOr(Supervisor),
+    ),
+    r("GET", "/customer-service/queue/status", Staff(Agent)),
+    r(
+        "GET",
+        "/customer-service/queue/position/{visitor_id}",
+        VisitorOr(Agent),
+    ),
+    r("GET", "/customer-service/stats", Staff(Supervisor)),
+    r("GET", "/customer-service/stats/ratings", Staff(Supervisor)),
+    r("GET", "/customer-service/stats/trend", Staff(Supervisor)),
+    r("GET", "/customer-service/openapi.json", Public),
+    r("GET", "/room", Signed),
+    r("GET", "/metrics", Staff(Supervisor)),
+    r("GET", "/healthz", Public),
+];
+
+/// The rule of `method path`, if the route exists.
+pub fn rule(method: &str, path: &str) -> Option<Access> {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .map(|r| r.access)
+}
+
+/// What the static rule says of a caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go on (live checks may still refuse).
+    Allow,
+    /// 401: no credential, and one is needed.
+    Unauthenticated,
+    /// 403: a credential that may not do this.
+    Forbidden,
+}
+
+impl Access {
+    /// The static verdict for `caller`, with `id` the path's `{id}`.
+    pub fn judge(self, caller: &Caller, id: Option<&str>) -> Verdict {
+        let ok = match (self, caller) {
+            (Public, _) => true,
+            (_, Caller::Anonymous) => return Verdict::Unauthenticated,
+            (Signed, _) => true,
+            (Staff(min), c) => c.at_least(min),
+            (OwnAgent(min), c) => {
+                c.at_least(min) || c.agent().is_some_and(|a| Some(a.as_str()) == id)
+            }
+            (Session(_) | Rate, Caller::Visitor { session, .. }) => Some(session.as_str()) == id,
+            (Session(min) | Held(min), c) => c.at_least(min) || c.agent().is_some(),
+            (Rate, c) => c.at_least(Admin),
+            (VisitorOr(_), Caller::Visitor { .. }) => true,
+            (VisitorOr(min), c) => c.at_least(min),
+        };
+        if ok {
+            Verdict::Allow
+        } else {
+            Verdict::Forbidden
+        }
+    }
+}
+
+/// The value of the first `{param}` of `template` in `path`.
+pub fn path_param<'a>(template: &str, path: &'a str) -> Option<&'a str> {
+    template
+        .split('/')
+        .zip(path.split('/'))
+        .find(|(t, _)| t.starts_with('{'))
+        .map(|(_, p)| p)
+}
+
+/// The guard of one route: see [`Guarded::call`].
+#[derive(Clone)]
+pub struct Guard {
+    route: Route,
+    auth: Arc<Auth>,
+}
+
+impl Guard {
+    /// The guard for `route`.
+    pub fn new(route: Route, auth: Arc<Auth>) -> Self {
+        Guard { route, auth }
+    }
+}
+
+impl<S> Layer<S> for Guard {
+    type Service = Guarded<S>;
+
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded {
+            guard: self.clone(),
+            inner,
+        }
+    }
+}
+
+/// A route's handler behind its guard.
+#[derive(Clone)]
+pub struct Guarded<S> {
+    guard: Guard,
+    inner: S,
+}
+
+/// The handler's future, or the guard's refusal.
+pub enum GuardFuture<F> {
+    /// Admitted.
+    Inner(Pin<Box<F>>),
+    /// Refused before the handler.
+    Refused(Option<Response>),
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for GuardFuture<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Both variants are Unpin (the inner future is boxed).
+        match self.get_mut() {
+            GuardFuture::Inner(f) => f.as_mut().poll(cx),
+            GuardFuture::Refused(r) => Poll::Ready(Ok(r.take().unwrap_or_default())),
+        }
+    }
+}
+
+impl<S> Service<Request> for Guarded<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = GuardFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    /// Turns the credential into a [`Who`], checks the cookie's origin, the
+    /// rate limit and the route's rule, then runs the handler.
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        match self.guard.admit(&mut req) {
+            Ok(who) => {
+                req.extensions_mut().insert(who);
+                GuardFuture::Inner(Box::pin(self.inner.call(req)))
+            }
+            Err(refusal) => GuardFuture::Refused(Some(refusal)),
+        }
+    }
+}
+
+/// The client's address, as the listener recorded it.
+pub fn peer(req: &Request) -> IpAddr {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+impl Guard {
+    fn admit(&self, req: &mut Request) -> Result<Who, Response> {
+        let address = peer(req);
+        let headers = req.headers();
+        let (caller, by_cookie) =
+            credential(&self.auth, headers, req.uri().query()).map_err(refuse)?;
+        if by_cookie && needs_origin(req.method(), headers) && !self.same_origin(headers) {
+            return Err(forbidden(
+                "a request carrying the sign-in cookie must come from this server's pages",
+            )
+            .into_response());
+        }
+        if let Err(wait) = self.auth.admit(&caller, address, Instant::now()) {
+            return Err(too_many(wait));
+        }
+        let id = path_param(self.route.path, req.uri().path());
+        match self.route.access.judge(&caller, id) {
+            Verdict::Allow => Ok(Who { caller, address }),
+            Verdict::Unauthenticated => {
+                Err(unauthorized("sign in or present a token").into_response())
+            }
+            Verdict::Forbidden => Err(forbidden(format!(
+                "a {} may not {} {}",
+                caller.role_name(),
+                self.route.method,
+                self.route.path
+            ))
+            .into_response()),
+        }
+    }
+
+    /// Whether the request's `Origin` is this server (its `Host`) or an allowed origin.
+    fn same_origin(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+            return false;
+        };
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let origin_host = origin.split_once("://").map(|(_, h)| h);
+        (host.is_some() && origin_host == host)
+            || self
+                .auth
+                .settings()
+                .allowed_origins
+                .iter()
+                .any(|o| o == origin)
+    }
+}
+
+/// Unsafe methods and WebSocket upgrades: what a cross-site page could abuse.
+fn needs_origin(method: &Method, headers: &HeaderMap) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || headers.contains_key(header::UPGRADE)
+}
+
+/// The caller the request's credential proves, and whether it came by cookie.
+/// A bearer header wins over the cookie; a `ticket` query parameter is
+/// redeemed (once) when neither is present.
+fn credential(
+    auth: &Auth,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(Caller, bool), AuthError> {
+    let now = now_ms();
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let secret = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(AuthError::Unauthenticated(
+                "Authorization must be `Bearer <token>`",
+            ))?;
+        return Ok((auth.resolve(secret.trim(), now)?, false));
+    }
+    if let Some(secret) = cookie(headers, COOKIE) {
+        return Ok((auth.resolve(secret, now)?, true));
+    }
+    let ticket = query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|p| p.strip_prefix("ticket="));
+    if let Some(ticket) = ticket {
+        return Ok((auth.redeem(ticket, Instant::now())?, false));
+    }
+    Ok((Caller::Anonymous, false))
+}
+
+/// The value of cookie `name`.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
+}
+
+/// The answer to a credential that failed.
+pub fn refuse(e: AuthError) -> Response {
+    match e {
+        AuthError::Throttled(wait) => too_many(wait),
+        AuthError::BadLogin | AuthError::Unauthenticated(_) => {
+            unauthorized(e.to_string()).into_response()
+        }
+        AuthError::Invalid(m) => Answer::invalid(m).into_response(),
+        AuthError::NotFound(m) => {
+            Answer::error(StatusCode::NOT_FOUND, "not_found", m).into_response()
+        }
+        AuthError::Conflict(m) => {
+            Answer::error(StatusCode::CONFLICT, "conflict", m).into_response()
+        }
+        AuthError::Store(_) | AuthError::Hash(_) => {
+            tracing::error!(error = %e, "credential store failed");
+            Answer::unavailable().into_response()
+        }
+    }
+}
+
+/// 429 with `Retry-After`, as the seed's "请求过频".
+pub fn too_many(wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut response = Answer::error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("请求过频 (too many requests); retry in {secs} s"),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for r in ROUTES {
+            assert!(
+                seen.insert((r.method, r.path)),
+                "{} {} twice",
+                r.method,
+                r.path
+            );
+        }
+    }
+
+    #[test]
+    fn path_params_are_read_from_their_place() {
+        let t = "/customer-service/sessions/{id}/rate";
+        assert_eq!(
+            path_param(t, "/customer-service/sessions/cs_1/rate"),
+            Some("cs_1")
+        );
+        assert_eq!(path_param("/healthz", "/healthz"), None);
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; sb_session=xyz; b=2"),
+        );
+        assert_eq!(cookie(&h, COOKIE), Some("xyz"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}

@@ -1,0 +1,759 @@
+//! The credential service: sign-in, bearer lookup, visitor tokens, tickets,
+//! accounts and API tokens. Issued credentials live in memory for the
+//! per-request check (a digest lookup) and in the journal file's directory
+//! tables, written before any answer reveals them.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use switchboard_core::SessionId;
+use switchboard_store::{AccountRow, AuditEntry, CredentialRow, Directory, LinkRow, StoreError};
+
+use super::limits::{Buckets, Lockouts};
+use super::secrets::{self, Checked, Passwords, Signer, VisitorClaim};
+use super::{Caller, Role, Security, Staff};
+use crate::listener::ConnStats;
+
+/// Wall-clock milliseconds: credentials expire on the calendar, not on the
+/// core's clock.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Why a credential operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Wrong username or password, or a disabled account (not told apart).
+    #[error("wrong username or password")]
+    BadLogin,
+    /// Too many failures: wait this long.
+    #[error("too many failed sign-ins; retry in {} s", .0.as_secs().max(1))]
+    Throttled(Duration),
+    /// The credential is missing, unknown, expired or revoked.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The request is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such account, token or link.
+    #[error("{0}")]
+    NotFound(String),
+    /// The username or agent is taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// The directory could not be read or written.
+    #[error("directory: {0}")]
+    Store(#[from] StoreError),
+    /// Password hashing failed.
+    #[error("{0}")]
+    Hash(#[from] secrets::HashError),
+}
+
+/// An issued bearer credential, as the per-request check needs it.
+#[derive(Clone, Debug)]
+struct Grant {
+    staff: Staff,
+    username: Option<String>,
+    expires_ms: Option<i64>,
+}
+
+/// A successful sign-in.
+#[derive(Debug)]
+pub struct Login {
+    /// The bearer secret (also set as the cookie).
+    pub token: String,
+    /// Unix milliseconds.
+    pub expires_ms: i64,
+    /// The account.
+    pub account: AccountRow,
+}
+
+/// The credential service; one per server, shared by every request.
+pub struct Auth {
+    settings: Security,
+    passwords: Passwords,
+    signer: Signer,
+    db: Mutex<Directory>,
+    grants: RwLock<HashMap<String, Grant>>,
+    revoked_links: RwLock<HashSet<String>>,
+    tickets: Mutex<HashMap<String, (Caller, Instant)>>,
+    per_address: Buckets<IpAddr>,
+    per_credential: Buckets<String>,
+    public_join: Buckets<IpAddr>,
+    account_failures: Lockouts<String>,
+    address_failures: Lockouts<IpAddr>,
+    conns: Arc<ConnStats>,
+}
+
+/// Most WebSocket tickets outstanding; expired ones are swept past it.
+const TICKETS_MAX: usize = 10_000;
+/// Passwords shorter than this are refused.
+pub const PASSWORD_MIN: usize = 8;
+/// Longer ones too (argon2 would hash megabytes happily).
+pub const PASSWORD_MAX: usize = 1024;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Auth {
+    /// Opens the directory of the journal at `db` (which the engine opened
+    /// first) and loads the live credentials. On a database with no
+    /// accounts, creates `admin` with the configured password or a one-time
+    /// one printed to the log.
+    pub fn open(db: &Path, settings: Security) -> Result<Auth, AuthError> {
+        let directory = Directory::open(db)?;
+        let key = directory.secret(&secrets::random(32))?;
+        let passwords = Passwords::new(settings.argon2)?;
+        let now = now_ms();
+        let mut grants = HashMap::new();
+        for c in directory.live_credentials(now)? {
+            let Some(role) = Role::parse(&c.role) else {
+                continue;
+            };
+            grants.insert(
+                c.hash.clone(),
+                Grant {
+                    staff: Staff {
+                        name: c.name.clone().or(c.username.clone()).unwrap_or_default(),
+                        role,
+                        agent_id: c.agent_id.map(Into::into),
+                        credential: Some(c.hash),
+                    },
+                    username: (c.kind == "login").then_some(c.username).flatten(),
+                    expires_ms: c.expires_ms,
+                },
+            );
+        }
+        let revoked: HashSet<String> = directory.revoked_links(now)?.into_iter().collect();
+        let login = settings.login;
+        let auth = Auth {
+            passwords,
+            signer: Signer::new(&key),
+            db: Mutex::new(directory),
+            grants: RwLock::new(grants),
+            revoked_links: RwLock::new(revoked),
+            tickets: Mutex::new(HashMap::new()),
+            per_address: Buckets::new(settings.per_address),
+            per_credential: Buckets::new(settings.per_credential),
+            public_join: Buckets::new(settings.public_join),
+            account_failures: Lockouts::new(login.account_failures, login),
+            address_failures: Lockouts::new(login.address_failures, login),
+            conns: Arc::new(ConnStats::default()),
+            settings,
+        };
+        auth.bootstrap()?;
+        Ok(auth)
+    }
+
+    /// The listener's connection figures, shown in `/metrics`.
+    pub fn conns(&self) -> Arc<ConnStats> {
+        self.conns.clone()
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Security {
+        &self.settings
+    }
+
+    fn bootstrap(&self) -> Result<(), AuthError> {
+        if !lock(&self.db).accounts()?.is_empty() {
+            return Ok(());
+        }
+        let (password, generated) = match &self.settings.admin_password {
+            Some(p) => (p.clone(), false),
+            None => (secrets::random(12), true),
+        };
+        let system = Caller::Staff(Staff {
+            name: "system".into(),
+            role: Role::Admin,
+            agent_id: None,
+            credential: None,
+        });
+        self.create_account(&system, None, "admin", &password, Role::Admin, None)?;
+        if generated {
+            // The one time this password exists outside its hash.
+            tracing::warn!(
+                "first start: created account `admin` with one-time password {password} \
+                 (set SWITCHBOARD_ADMIN_PASSWORD to choose it); change it after signing in"
+            );
+        } else {
+            tracing::info!("first start: created account `admin`");
+        }
+        Ok(())
+    }
+
+    // ---- the per-request check ----
+
+    /// The caller a bearer secret (header or cookie) proves, at `now_ms`.
+    pub fn resolve(&self, secret: &str, now_ms: i64) -> Result<Caller, AuthError> {
+        if let Some(admin) = &self.settings.admin_token {
+            if secrets::same(secret.as_bytes(), admin.as_bytes()) {
+                return Ok(Caller::Staff(Staff {
+                    name: "admin-token".into(),
+                    role: Role::Admin,
+                    agent_id: None,
+                    credential: None,
+                }));
+            }
+        }
+        if secret.starts_with("sbv_") {
+            let claim = self
+                .signer
+                .verify(secret)
+                .ok_or(AuthError::Unauthenticated("the visitor token is not valid"))?;
+            if i64::try_from(claim.exp)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(1000)
+                <= now_ms
+            {
+                return Err(AuthError::Unauthenticated("the visitor token has expired"));
+            }
+            let revoked = self
+                .revoked_links
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&claim.lid);
+            if revoked {
+                return Err(AuthError::Unauthenticated("the visitor link was revoked"));
+            }
+            return Ok(Caller::Visitor {
+                session: claim.sid.into(),
+                link: claim.lid,
+            });
+        }
+        let grants = self.grants.read().unwrap_or_else(|p| p.into_inner());
+        let grant = grants
+            .get(&secrets::digest(secret))
+            .ok_or(AuthError::Unauthenticated("unknown or revoked token"))?;
+        if grant.expires_ms.is_some_and(|e| e <= now_ms) {
+            return Err(AuthError::Unauthenticated("the sign-in has expired"));
+        }
+        Ok(Caller::Staff(grant.staff.clone()))
+    }
+
+    /// Takes one request of `caller` from `address` against the rate limits;
+    /// Err says how long to wait.
+    pub fn admit(&self, caller: &Caller, address: IpAddr, now: Instant) -> Result<(), Duration> {
+        match caller {
+            Caller::Staff(s) => {
+                let key = s.credential.clone().unwrap_or_else(|| s.name.clone());
+                self.per_credential.take(&key, now)
+            }
+            _ => self.per_address.take(&address, now),
+        }
+    }
+
+    /// Takes one public join from `address`.
+    pub fn admit_public_join(&self, address: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.public_join.take(&address, now)
+    }
+
+    // ---- visitor tokens and tickets ----
+
+    /// A token admitting its bearer to `session` as its visitor until
+    /// `ttl` from now, from link `link`.
+    pub fn visitor_token(&self, session: &SessionId, link: &str, ttl: Duration) -> (String, i64) {
+        let exp = u64::try_from(now_ms()).unwrap_or(0) / 1000 + ttl.as_secs();
+        let claim = VisitorClaim {
+            sid: session.to_string(),
+            lid: link.to_owned(),
+            exp,
+        };
+        (
+            self.signer.sign(&claim),
+            i64::try_from(exp).unwrap_or(i64::MAX) * 1000,
+        )
+    }
+
+    /// A single-use WebSocket ticket for `caller`.
+    pub fn ticket(&self, caller: Caller, now: Instant) -> String {
+        let ticket = secrets::bearer("sbk_");
+        let mut tickets = lock(&self.tickets);
+        if tickets.len() >= TICKETS_MAX {
+            tickets.retain(|_, (_, until)| *until > now);
+        }
+        let ttl = Duration::from_secs(self.settings.ticket_ttl_secs);
+        tickets.insert(secrets::digest(&ticket), (caller, now + ttl));
+        ticket
+    }
+
+    /// The caller a ticket was made for, once.
+    pub fn redeem(&self, ticket: &str, now: Instant) -> Result<Caller, AuthError> {
+        match lock(&self.tickets).remove(&secrets::digest(ticket)) {
+            Some((caller, until)) if until > now => Ok(caller),
+            _ => Err(AuthError::Unauthenticated(
+                "unknown, used or expired ticket",
+            )),
+        }
+    }
+
+    // ---- sign-in ----
+
+    /// Checks a username and password (argon2: call off the async threads).
+    pub fn login(
+        &self,
+        username: &str,
+        password: &str,
+        address: IpAddr,
+    ) -> Result<Login, AuthError> {
+        let now = Instant::now();
+        let user_key = username.to_lowercase();
+        if let Some(wait) = self
+            .account_failures
+            .locked(&user_key, now)
+            .max(self.address_failures.locked(&address, now))
+        {
+            self.audit_login(username, address, "throttled");
+            return Err(AuthError::Throttled(wait));
+        }
+        let account = lock(&self.db).account(username)?;
+        let checked = match &account {
+            Some(a) if !a.disabled && password.len() <= PASSWORD_MAX => {
+                self.passwords.check(password, &a.password)
+            }
+            // Spend the same time on unknown users, so timing does not tell.
+            _ => {
+                let _ = self.passwords.check(password, DUMMY_HASH);
+                Checked::Wrong
+            }
+        };
+        let Some(mut account) = account.filter(|_| checked != Checked::Wrong) else {
+            self.account_failures.failed(&user_key, now);
+            self.address_failures.failed(&address, now);
+            self.audit_login(username, address, "bad_credentials");
+            return Err(AuthError::BadLogin);
+        };
+        self.account_failures.succeeded(&user_key);
+        self.address_failures.succeeded(&address);
+        if checked == Checked::RightRehash {
+            account.password = self.passwords.hash(password)?;
+            let entry = audit_entry(
+                &account.username,
+                &account.role,
+                "account.rehash",
+                Some(&account.username),
+                Some(address),
+                "ok",
+            );
+            lock(&self.db).update_account(&account, false, None, &entry)?;
+        }
+        let token = secrets::bearer("sbs_");
+        let created_ms = now_ms();
+        let expires_ms = created_ms + ms(self.settings.session_ttl_secs);
+        let role = Role::parse(&account.role).unwrap_or(Role::Agent);
+        let row = CredentialRow {
+            id: 0,
+            hash: secrets::digest(&token),
+            kind: "login".into(),
+            name: None,
+            username: Some(account.username.clone()),
+            role: account.role.clone(),
+            agent_id: account.agent_id.clone(),
+            created_ms,
+            expires_ms: Some(expires_ms),
+        };
+        let entry = audit_entry(
+            &account.username,
+            &account.role,
+            "login",
+            Some(&account.username),
+            Some(address),
+            "ok",
+        );
+        lock(&self.db).insert_credential(&row, Some(&entry))?;
+        self.grant(row.hash, &account, role, Some(expires_ms));
+        Ok(Login {
+            token,
+            expires_ms,
+            account,
+        })
+    }
+
+    fn grant(&self, hash: String, account: &AccountRow, role: Role, expires_ms: Option<i64>) {
+        let staff = Staff {
+            name: account.username.clone(),
+            role,
+            agent_id: account.agent_id.clone().map(Into::into),
+            credential: Some(hash.clone()),
+        };
+        self.grants
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                hash,
+                Grant {
+                    staff,
+                    username: Some(account.username.clone()),
+                    expires_ms,
+                },
+            );
+    }
+
+    fn audit_login(&self, username: &str, address: IpAddr, outcome: &str) {
+        let entry = audit_entry(
+            username,
+            "unknown",
+            "login",
+            Some(username),
+            Some(address),
+            outcome,
+        );
+        if let Err(e) = lock(&self.db).audit(&entry) {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+
+    /// Revokes the credential `caller` used (sign-out).
+    pub fn logout(&self, caller: &Caller, address: IpAddr) -> Result<(), AuthError> {
+        let Some(hash) = caller.staff().and_then(|s| s.credential.clone()) else {
+            return Ok(()); // visitors and the configured token have nothing to revoke
+        };
+        let entry = caller_entry(caller, "logout", None, address, "ok");
+        lock(&self.db).revoke_credential(Some(&hash), None, Some(&entry))?;
+        self.grants
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&hash);
+        Ok(())
+    }
+
+    // ---- accounts ----
+
+    /// Every account.
+    pub fn accounts(&self) -> Result<Vec<AccountRow>, AuthError> {
+        Ok(lock(&self.db).accounts()?)
+    }
+
+    /// Creates an account (argon2: call off the async threads).
+    pub fn create_account(
+        &self,
+        by: &Caller,
+        address: Option<IpAddr>,
+        username: &str,
+        password: &str,
+        role: Role,
+        agent_id: Option<String>,
+    ) -> Result<AccountRow, AuthError> {
+        check_name("username", username)?;
+        check_password(password)?;
+        if role == Role::Agent && agent_id.is_none() {
+            return Err(AuthError::Invalid("an agent account needs agent_id".into()));
+        }
+        if let Some(a) = &agent_id {
+            check_name("agent_id", a)?;
+        }
+        let now = now_ms();
+        let account = AccountRow {
+            username: username.to_owned(),
+            password: self.passwords.hash(password)?,
+            role: role.as_str().into(),
+            agent_id,
+            disabled: false,
+            created_ms: now,
+            updated_ms: now,
+        };
+        let entry = audit_entry(
+            &by.actor(),
+            by.role_name(),
+            "account.create",
+            Some(username),
+            address,
+            "ok",
+        );
+        if !lock(&self.db).insert_account(&account, &entry)? {
+            return Err(AuthError::Conflict(format!(
+                "username {username:?} or its agent_id is taken"
+            )));
+        }
+        Ok(account)
+    }
+
+    /// Changes an account: a new role, a new password, disabled or not.
+    /// A change of role or password, or disabling, revokes the account's
+    /// sign-ins except `keep` (the caller's own, when changing its own password).
+    pub fn update_account(
+        &self,
+        by: &Caller,
+        address: IpAddr,
+        username: &str,
+        change: AccountChange,
+    ) -> Result<AccountRow, AuthError> {
+        let mut db = lock(&self.db);
+        let mut account = db
+            .account(username)?
+            .ok_or_else(|| AuthError::NotFound(format!("account {username:?} not found")))?;
+        let mut revoke = false;
+        let mut action = "account.update";
+        if let Some(role) = change.role {
+            if role == Role::Agent && account.agent_id.is_none() {
+                return Err(AuthError::Invalid("an agent account needs agent_id".into()));
+            }
+            revoke |= role.as_str() != account.role;
+            account.role = role.as_str().into();
+        }
+        if let Some(disabled) = change.disabled {
+            revoke |= disabled;
+            account.disabled = disabled;
+        }
+        if let Some(password) = &change.password {
+            check_password(password)?;
+            account.password = self.passwords.hash(password)?;
+            revoke = true;
+            action = "account.password";
+        }
+        account.updated_ms = now_ms();
+        let keep = change.keep.as_deref();
+        let entry = audit_entry(
+            &by.actor(),
+            by.role_name(),
+            action,
+            Some(username),
+            Some(address),
+            "ok",
+        );
+        db.update_account(&account, revoke, keep, &entry)?;
+        drop(db);
+        if revoke {
+            self.grants
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|hash, g| {
+                    g.username.as_deref() != Some(username) || Some(hash.as_str()) == keep
+                });
+        }
+        Ok(account)
+    }
+
+    /// Checks `caller`'s own password (for a change of it).
+    pub fn check_own_password(&self, username: &str, password: &str) -> Result<(), AuthError> {
+        let account = lock(&self.db)
+            .account(username)?
+            .ok_or(AuthError::BadLogin)?;
+        match self.passwords.check(password, &account.password) {
+            Checked::Wrong => Err(AuthError::BadLogin),
+            _ => Ok(()),
+        }
+    }
+
+    // ---- API tokens ----
+
+    /// Issues a named API token acting with `role`; the secret is returned once.
+    pub fn create_token(
+        &self,
+        by: &Caller,
+        address: IpAddr,
+        name: &str,
+        role: Role,
+        agent_id: Option<String>,
+    ) -> Result<(i64, String), AuthError> {
+        check_name("name", name)?;
+        let token = secrets::bearer("sbt_");
+        let row = CredentialRow {
+            id: 0,
+            hash: secrets::digest(&token),
+            kind: "api".into(),
+            name: Some(name.to_owned()),
+            username: Some(by.actor()),
+            role: role.as_str().into(),
+            agent_id: agent_id.clone(),
+            created_ms: now_ms(),
+            expires_ms: None,
+        };
+        let entry = caller_entry(by, "token.create", Some(name), address, "ok");
+        let id = lock(&self.db).insert_credential(&row, Some(&entry))?;
+        let staff = Staff {
+            name: name.to_owned(),
+            role,
+            agent_id: agent_id.map(Into::into),
+            credential: Some(row.hash.clone()),
+        };
+        self.grants
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                row.hash,
+                Grant {
+                    staff,
+                    username: None,
+                    expires_ms: None,
+                },
+            );
+        Ok((id, token))
+    }
+
+    /// API tokens that are live (never their secrets).
+    pub fn tokens(&self) -> Result<Vec<CredentialRow>, AuthError> {
+        Ok(lock(&self.db)
+            .live_credentials(now_ms())?
+            .into_iter()
+            .filter(|c| c.kind == "api")
+            .collect())
+    }
+
+    /// Revokes API token `id`.
+    pub fn revoke_token(&self, by: &Caller, address: IpAddr, id: i64) -> Result<(), AuthError> {
+        let hash = self
+            .tokens()?
+            .into_iter()
+            .find(|c| c.id == id)
+            .map(|c| c.hash)
+            .ok_or_else(|| AuthError::NotFound(format!("token {id} not found")))?;
+        let entry = caller_entry(by, "token.revoke", Some(&id.to_string()), address, "ok");
+        lock(&self.db).revoke_credential(None, Some(id), Some(&entry))?;
+        self.grants
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&hash);
+        Ok(())
+    }
+
+    // ---- visitor links ----
+
+    /// Makes a visitor link for `session`, valid `ttl`; returns the link row and its token.
+    pub fn create_link(
+        &self,
+        by: &Caller,
+        address: IpAddr,
+        session: &SessionId,
+        ttl: Duration,
+    ) -> Result<(LinkRow, String), AuthError> {
+        let link_id = format!("lnk_{}", secrets::random(9));
+        let (token, expires_ms) = self.visitor_token(session, &link_id, ttl);
+        let row = LinkRow {
+            link_id,
+            session_id: session.to_string(),
+            created_by: by.actor(),
+            created_ms: now_ms(),
+            expires_ms,
+            revoked: false,
+        };
+        let entry = caller_entry(by, "link.create", Some(session.as_str()), address, "ok");
+        lock(&self.db).insert_link(&row, &entry)?;
+        Ok((row, token))
+    }
+
+    /// Revokes link `link_id`: its token stops working at once.
+    pub fn revoke_link(
+        &self,
+        by: &Caller,
+        address: IpAddr,
+        link_id: &str,
+    ) -> Result<LinkRow, AuthError> {
+        let entry = caller_entry(by, "link.revoke", Some(link_id), address, "ok");
+        let link = lock(&self.db)
+            .revoke_link(link_id, &entry)?
+            .ok_or_else(|| AuthError::NotFound(format!("link {link_id} not found")))?;
+        self.revoked_links
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(link.link_id.clone());
+        Ok(link)
+    }
+
+    // ---- audit ----
+
+    /// Appends an audit record outside the engine.
+    pub fn audit(&self, entry: &AuditEntry) {
+        if let Err(e) = lock(&self.db).audit(entry) {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+
+    /// Reads the audit log.
+    pub fn read_audit(
+        &self,
+        f: &switchboard_store::AuditFilter,
+    ) -> Result<Vec<AuditEntry>, AuthError> {
+        Ok(lock(&self.db).read_audit(f)?)
+    }
+}
+
+/// What [`Auth::update_account`] changes.
+#[derive(Debug, Default)]
+pub struct AccountChange {
+    /// A new role.
+    pub role: Option<Role>,
+    /// A new password.
+    pub password: Option<String>,
+    /// Disable or enable.
+    pub disabled: Option<bool>,
+    /// The credential digest to keep signed in.
+    pub keep: Option<String>,
+}
+
+/// A valid argon2id hash of nothing anyone knows, verified for unknown
+/// usernames so that they take as long as known ones.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2IrZ0V3w1a2k1mA4yHqGm0cOVx7C5fxeXoVgq1mXy4s";
+
+fn ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+fn check_name(field: &str, name: &str) -> Result<(), AuthError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid(format!(
+            "{field} must be 1-64 characters of letters, digits, _ - . @"
+        )))
+    }
+}
+
+fn check_password(password: &str) -> Result<(), AuthError> {
+    if (PASSWORD_MIN..=PASSWORD_MAX).contains(&password.chars().count()) {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid(format!(
+            "passwords are {PASSWORD_MIN} to {PASSWORD_MAX} characters"
+        )))
+    }
+}
+
+/// An audit record of now.
+pub fn audit_entry(
+    actor: &str,
+    role: &str,
+    action: &str,
+    target: Option<&str>,
+    address: Option<IpAddr>,
+    outcome: &str,
+) -> AuditEntry {
+    AuditEntry {
+        at_ms: now_ms(),
+        actor: actor.to_owned(),
+        role: role.to_owned(),
+        action: action.to_owned(),
+        target: target.map(str::to_owned),
+        address: address.map(|a| a.to_string()),
+        outcome: outcome.to_owned(),
+    }
+}
+
+/// An audit record of `caller` doing `action` now.
+pub fn caller_entry(
+    caller: &Caller,
+    action: &str,
+    target: Option<&str>,
+    address: IpAddr,
+    outcome: &str,
+) -> AuditEntry {
+    audit_entry(
+        &caller.actor(),
+        caller.role_name(),
+        action,
+        target,
+        Some(address),
+        outcome,
+    )
+}

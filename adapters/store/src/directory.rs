@@ -1,0 +1,422 @@
+//! Who may sign in and what they did: accounts, issued credentials, visitor
+//! links and the audit log, in tables beside the journal (same SQLite file).
+//!
+//! These are payloads, not decisions: the core never reads them. The server
+//! keeps the active credentials in memory and writes here first, so a
+//! restart loses no account, sign-in or revocation. Audit rows that record a
+//! command are written by [`crate::Store::append_with_audit`], in the same
+//! transaction as the command; the rest are written here.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+use crate::StoreError;
+
+/// Created on every open, so a journal made before accounts existed gains them.
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts (
+    username TEXT PRIMARY KEY,
+    password TEXT NOT NULL,
+    role TEXT NOT NULL,
+    agent_id TEXT UNIQUE,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credentials (
+    id INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    name TEXT,
+    username TEXT,
+    role TEXT NOT NULL,
+    agent_id TEXT,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS visitor_links (
+    link_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    address TEXT,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at_ms);
+";
+
+/// A staff account. `password` is an argon2id PHC string, never the password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRow {
+    /// Sign-in name, unique.
+    pub username: String,
+    /// PHC string.
+    pub password: String,
+    /// `admin`, `supervisor` or `agent`.
+    pub role: String,
+    /// The agent this account acts as, if any (required for `agent`).
+    pub agent_id: Option<String>,
+    /// A disabled account cannot sign in and its credentials are revoked.
+    pub disabled: bool,
+    /// Unix milliseconds.
+    pub created_ms: i64,
+    /// Unix milliseconds of the last change.
+    pub updated_ms: i64,
+}
+
+/// An issued bearer credential (a sign-in or a named API token), stored by
+/// the SHA-256 of its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialRow {
+    /// Row id; an API token's public id.
+    pub id: i64,
+    /// Hex SHA-256 of the secret.
+    pub hash: String,
+    /// `login` or `api`.
+    pub kind: String,
+    /// An API token's name.
+    pub name: Option<String>,
+    /// The account signed in (login), or the admin who made the token.
+    pub username: Option<String>,
+    /// The role it acts with.
+    pub role: String,
+    /// The agent it acts as.
+    pub agent_id: Option<String>,
+    /// Unix milliseconds.
+    pub created_ms: i64,
+    /// Unix milliseconds; never for API tokens.
+    pub expires_ms: Option<i64>,
+}
+
+/// A visitor link made by staff for one session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinkRow {
+    /// Random id carried in the link's signed token.
+    pub link_id: String,
+    /// The session the link admits to.
+    pub session_id: String,
+    /// Who made it.
+    pub created_by: String,
+    /// Unix milliseconds.
+    pub created_ms: i64,
+    /// Unix milliseconds.
+    pub expires_ms: i64,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// One audit record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    /// Username, token name, `visitor:{session}` or `anonymous`.
+    pub actor: String,
+    /// The actor's role.
+    pub role: String,
+    /// What was attempted, e.g. `login`, `account.create`, `session.transfer`.
+    pub action: String,
+    /// What it was done to.
+    pub target: Option<String>,
+    /// The caller's IP address.
+    pub address: Option<String>,
+    /// `ok`, or the refusal's error code.
+    pub outcome: String,
+}
+
+/// Which audit records to read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditFilter {
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// From this time (Unix ms), inclusive.
+    pub since: Option<i64>,
+    /// Before this time (Unix ms).
+    pub until: Option<i64>,
+    /// Most records, newest first (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// The directory's own connection to the journal file.
+pub struct Directory {
+    conn: Connection,
+}
+
+fn account(r: &Row<'_>) -> rusqlite::Result<AccountRow> {
+    Ok(AccountRow {
+        username: r.get(0)?,
+        password: r.get(1)?,
+        role: r.get(2)?,
+        agent_id: r.get(3)?,
+        disabled: r.get(4)?,
+        created_ms: r.get(5)?,
+        updated_ms: r.get(6)?,
+    })
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "username, password, role, agent_id, disabled, created_ms, updated_ms";
+
+impl Directory {
+    /// Opens the directory of the journal at `path`, which [`crate::Store::open`]
+    /// has created or checked.
+    pub fn open(path: &Path) -> Result<Directory, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Directory { conn })
+    }
+
+    /// The server's signing key for visitor tokens, made from `fresh` the
+    /// first time and kept from then on, so links survive restarts.
+    pub fn secret(&self, fresh: &str) -> Result<String, StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('auth_secret', ?1)",
+            [fresh],
+        )?;
+        Ok(self.conn.query_row(
+            "SELECT value FROM meta WHERE key = 'auth_secret'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Every account, by username.
+    pub fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY username"
+        ))?;
+        let rows = stmt.query_map([], account)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One account.
+    pub fn account(&self, username: &str) -> Result<Option<AccountRow>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?1"),
+                [username],
+                account,
+            )
+            .optional()?)
+    }
+
+    /// Adds an account, with its audit record; false if the username or the
+    /// agent is taken.
+    pub fn insert_account(
+        &mut self,
+        a: &AccountRow,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO accounts (username, password, role, agent_id, disabled, created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![a.username, a.password, a.role, a.agent_id, a.disabled, a.created_ms, a.updated_ms],
+        )? == 1;
+        if added {
+            insert_audit(&tx, audit)?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// Replaces an account's fields; when `revoke` is set, revokes the
+    /// account's sign-ins except the one with hash `keep`. With its audit record.
+    pub fn update_account(
+        &mut self,
+        a: &AccountRow,
+        revoke: bool,
+        keep: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE accounts SET password = ?2, role = ?3, agent_id = ?4, disabled = ?5, updated_ms = ?6 WHERE username = ?1",
+            params![a.username, a.password, a.role, a.agent_id, a.disabled, a.updated_ms],
+        )?;
+        if revoke {
+            tx.execute(
+                "UPDATE credentials SET revoked = 1 WHERE kind = 'login' AND username = ?1 AND hash IS NOT ?2",
+                params![a.username, keep],
+            )?;
+        }
+        insert_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records an issued credential (and its audit record); returns its id.
+    pub fn insert_credential(
+        &mut self,
+        c: &CredentialRow,
+        audit: Option<&AuditEntry>,
+    ) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO credentials (hash, kind, name, username, role, agent_id, created_ms, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![c.hash, c.kind, c.name, c.username, c.role, c.agent_id, c.created_ms, c.expires_ms],
+        )?;
+        let id = tx.last_insert_rowid();
+        if let Some(audit) = audit {
+            insert_audit(&tx, audit)?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Revokes the credentials matching `hash` or `id`; returns how many.
+    pub fn revoke_credential(
+        &mut self,
+        hash: Option<&str>,
+        id: Option<i64>,
+        audit: Option<&AuditEntry>,
+    ) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE credentials SET revoked = 1 WHERE revoked = 0 AND (hash = ?1 OR id = ?2)",
+            params![hash, id],
+        )?;
+        if let Some(audit) = audit {
+            insert_audit(&tx, audit)?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Credentials neither revoked nor expired at `now_ms`.
+    pub fn live_credentials(&self, now_ms: i64) -> Result<Vec<CredentialRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, hash, kind, name, username, role, agent_id, created_ms, expires_ms
+             FROM credentials WHERE revoked = 0 AND (expires_ms IS NULL OR expires_ms > ?1)",
+        )?;
+        let rows = stmt.query_map([now_ms], |r| {
+            Ok(CredentialRow {
+                id: r.get(0)?,
+                hash: r.get(1)?,
+                kind: r.get(2)?,
+                name: r.get(3)?,
+                username: r.get(4)?,
+                role: r.get(5)?,
+                agent_id: r.get(6)?,
+                created_ms: r.get(7)?,
+                expires_ms: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a visitor link, with its audit record.
+    pub fn insert_link(&mut self, l: &LinkRow, audit: &AuditEntry) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO visitor_links (link_id, session_id, created_by, created_ms, expires_ms, revoked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![l.link_id, l.session_id, l.created_by, l.created_ms, l.expires_ms, l.revoked],
+        )?;
+        insert_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Revokes a link; None if there is no such link.
+    pub fn revoke_link(
+        &mut self,
+        link_id: &str,
+        audit: &AuditEntry,
+    ) -> Result<Option<LinkRow>, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE visitor_links SET revoked = 1 WHERE link_id = ?1",
+            [link_id],
+        )?;
+        let link = tx
+            .query_row(
+                "SELECT link_id, session_id, created_by, created_ms, expires_ms, revoked FROM visitor_links WHERE link_id = ?1",
+                [link_id],
+                |r| {
+                    Ok(LinkRow {
+                        link_id: r.get(0)?,
+                        session_id: r.get(1)?,
+                        created_by: r.get(2)?,
+                        created_ms: r.get(3)?,
+                        expires_ms: r.get(4)?,
+                        revoked: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?;
+        if link.is_some() {
+            insert_audit(&tx, audit)?;
+        }
+        tx.commit()?;
+        Ok(link)
+    }
+
+    /// Ids of revoked links that have not expired at `now_ms`.
+    pub fn revoked_links(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT link_id FROM visitor_links WHERE revoked = 1 AND expires_ms > ?1")?;
+        let rows = stmt.query_map([now_ms], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Appends one audit record.
+    pub fn audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
+        insert_audit(&self.conn, entry)?;
+        Ok(())
+    }
+
+    /// Audit records matching `f`, newest first.
+    pub fn read_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = f.limit.unwrap_or(100).clamp(1, 1000);
+        let mut stmt = self.conn.prepare(
+            "SELECT at_ms, actor, role, action, target, address, outcome FROM audit
+             WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2)
+               AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms < ?4)
+             ORDER BY id DESC LIMIT ?5",
+        )?;
+        let rows = stmt.query_map(params![f.actor, f.action, f.since, f.until, limit], |r| {
+            Ok(AuditEntry {
+                at_ms: r.get(0)?,
+                actor: r.get(1)?,
+                role: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                address: r.get(5)?,
+                outcome: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+pub(crate) fn insert_audit(conn: &Connection, e: &AuditEntry) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit (at_ms, actor, role, action, target, address, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.at_ms, e.actor, e.role, e.action, e.target, e.address, e.outcome
+    ])?;
+    Ok(())
+}
