@@ -27,6 +27,18 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The admin token the bench's servers accept.
+const ADMIN: &str = "bench-admin-token-0123456789";
+
+/// A WebSocket request to `url` carrying the admin token.
+fn as_admin(url: String) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request().expect("ws url");
+    let bearer = format!("Bearer {ADMIN}").parse().expect("header value");
+    request.headers_mut().insert("authorization", bearer);
+    request
+}
+
 struct Server {
     child: Child,
     addr: String,
@@ -37,13 +49,20 @@ impl Server {
     fn start(customer_service: &str) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("bench.yaml");
-        std::fs::write(&config, format!("customer_service:\n{customer_service}\n"))
-            .expect("config");
+        // The bench presents the admin token on every request (the check runs
+        // as for any caller) with no rate limit and room for its connections.
+        let security = "security:\n  per_credential: {per_sec: 0, burst: 0}\n  connections_per_address: 30000\n  connections_max: 30000\n";
+        std::fs::write(
+            &config,
+            format!("{security}customer_service:\n{customer_service}\n"),
+        )
+        .expect("config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"));
         child
             .args(["serve", "--config"])
             .arg(&config)
             .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
+            .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN)
             .env("SWITCHBOARD_DB", dir.path().join("bench.db"))
             .env("RUST_LOG", "error");
         Server::spawn(&mut child, dir)
@@ -133,7 +152,7 @@ impl Http {
 
     async fn call(&mut self, method: &str, path: &str, body: &str) -> (u16, String) {
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.host,
             body.len()
         );
@@ -338,7 +357,9 @@ async fn dispatch_latency(run: Duration) {
             "ws://{}/room?type=customer_service&role=agent&agent_id=d{a:03}",
             server.addr
         );
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
+        let (ws, _) = tokio_tungstenite::connect_async(as_admin(url))
+            .await
+            .expect("ws");
         let (sent, samples) = (sent.clone(), samples.clone());
         consoles.push(tokio::spawn(async move {
             let (mut tx, mut rx) = ws.split();
@@ -433,7 +454,7 @@ async fn websocket_memory(conns: usize) {
                 server.addr
             );
             pending.push(tokio::spawn(async move {
-                tokio_tungstenite::connect_async(url).await
+                tokio_tungstenite::connect_async(as_admin(url)).await
             }));
         }
         for p in pending {

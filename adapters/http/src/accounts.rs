@@ -177,9 +177,8 @@ pub(crate) struct NewAccount {
     agent_id: Option<String>,
 }
 
-fn role(name: &str) -> Result<Role, Response> {
-    Role::parse(name)
-        .ok_or_else(|| Answer::invalid("role must be admin, supervisor or agent").into_response())
+fn role(name: &str) -> Result<Role, Answer> {
+    Role::parse(name).ok_or_else(|| Answer::invalid("role must be admin, supervisor or agent"))
 }
 
 pub(crate) async fn create_account(
@@ -189,7 +188,7 @@ pub(crate) async fn create_account(
 ) -> Response {
     let role = match role(&b.role) {
         Ok(r) => r,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let auth = app.auth.clone();
     let result = blocking(move || {
@@ -227,7 +226,7 @@ pub(crate) async fn update_account(
 ) -> Response {
     let role = match b.role.as_deref().map(role).transpose() {
         Ok(r) => r,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let change = AccountChange {
         role,
@@ -260,7 +259,7 @@ pub(crate) async fn create_token(
 ) -> Response {
     let role = match role(b.role.as_deref().unwrap_or("admin")) {
         Ok(r) => r,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let auth = app.auth.clone();
     let name = b.name.clone();

@@ -310,7 +310,7 @@ where
                 req.extensions_mut().insert(who);
                 GuardFuture::Inner(Box::pin(self.inner.call(req)))
             }
-            Err(refusal) => GuardFuture::Refused(Some(refusal)),
+            Err(refusal) => GuardFuture::Refused(Some(*refusal)),
         }
     }
 }
@@ -323,33 +323,38 @@ pub fn peer(req: &Request) -> IpAddr {
 }
 
 impl Guard {
-    fn admit(&self, req: &mut Request) -> Result<Who, Response> {
+    /// The caller, or the refusal (boxed: refusals are the rare path).
+    fn admit(&self, req: &mut Request) -> Result<Who, Box<Response>> {
         let address = peer(req);
         let headers = req.headers();
         let (caller, by_cookie) =
-            credential(&self.auth, headers, req.uri().query()).map_err(refuse)?;
+            credential(&self.auth, headers, req.uri().query()).map_err(|e| Box::new(refuse(e)))?;
         if by_cookie && needs_origin(req.method(), headers) && !self.same_origin(headers) {
-            return Err(forbidden(
-                "a request carrying the sign-in cookie must come from this server's pages",
-            )
-            .into_response());
+            return Err(Box::new(
+                forbidden(
+                    "a request carrying the sign-in cookie must come from this server's pages",
+                )
+                .into_response(),
+            ));
         }
         if let Err(wait) = self.auth.admit(&caller, address, Instant::now()) {
-            return Err(too_many(wait));
+            return Err(Box::new(too_many(wait)));
         }
         let id = path_param(self.route.path, req.uri().path());
         match self.route.access.judge(&caller, id) {
             Verdict::Allow => Ok(Who { caller, address }),
-            Verdict::Unauthenticated => {
-                Err(unauthorized("sign in or present a token").into_response())
-            }
-            Verdict::Forbidden => Err(forbidden(format!(
-                "a {} may not {} {}",
-                caller.role_name(),
-                self.route.method,
-                self.route.path
-            ))
-            .into_response()),
+            Verdict::Unauthenticated => Err(Box::new(
+                unauthorized("sign in or present a token").into_response(),
+            )),
+            Verdict::Forbidden => Err(Box::new(
+                forbidden(format!(
+                    "a {} may not {} {}",
+                    caller.role_name(),
+                    self.route.method,
+                    self.route.path
+                ))
+                .into_response(),
+            )),
         }
     }
 
