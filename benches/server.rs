@@ -47,11 +47,15 @@ struct Server {
 
 impl Server {
     fn start(customer_service: &str) -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = dir.path().join("bench.yaml");
         // The bench presents the admin token on every request (the check runs
         // as for any caller) with no rate limit and room for its connections.
         let security = "security:\n  per_credential: {per_sec: 0, burst: 0}\n  connections_per_address: 30000\n  connections_max: 30000\n";
+        Server::start_with(security, customer_service)
+    }
+
+    fn start_with(security: &str, customer_service: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("bench.yaml");
         std::fs::write(
             &config,
             format!("{security}customer_service:\n{customer_service}\n"),
@@ -600,6 +604,137 @@ async fn hello_server() {
     }
 }
 
+/// Sign-in latency at the default argon2id cost (19 MiB, 2 passes), and a
+/// request with a sign-in token (digest lookup) next to the same request
+/// with the configured admin token (a constant-time compare).
+async fn sign_in_cost(logins: usize) {
+    let server = Server::start("  max_queue_size: 10000");
+    let mut http = Http::connect(&server.addr).await;
+    let (status, body) = http
+        .call(
+            "POST",
+            "/customer-service/accounts",
+            r#"{"username":"bench","password":"bench-password","role":"supervisor"}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut times = Vec::with_capacity(logins);
+    let mut token = String::new();
+    for _ in 0..logins {
+        let started = Instant::now();
+        let (status, body) = http
+            .call(
+                "POST",
+                "/customer-service/auth/login",
+                r#"{"username":"bench","password":"bench-password"}"#,
+            )
+            .await;
+        times.push(started.elapsed());
+        assert_eq!(status, 200, "{body}");
+        token = field(&body, "token");
+    }
+    times.sort();
+    println!(
+        "sign-in (argon2id m=19456 KiB, t=2): median {:.1} ms, max {:.1} ms over {logins}",
+        times[times.len() / 2].as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3,
+    );
+    // Alternating rounds of /healthz under each credential, CPU per request.
+    let rounds = 5;
+    let per_round = 2_000;
+    let mut cpu = [Duration::ZERO; 2];
+    for _ in 0..rounds {
+        for (i, bearer) in [ADMIN, token.as_str()].into_iter().enumerate() {
+            let stream = TcpStream::connect(&server.addr).await.expect("connect");
+            stream.set_nodelay(true).ok();
+            let mut conn = tokio::io::BufReader::new(stream);
+            let before = server.cpu();
+            for _ in 0..per_round {
+                let req = format!(
+                    "GET /customer-service/queue/status HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {bearer}\r\n\r\n"
+                );
+                conn.get_mut()
+                    .write_all(req.as_bytes())
+                    .await
+                    .expect("write");
+                let mut len = 0usize;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    conn.read_line(&mut line).await.expect("header");
+                    if line == "\r\n" || line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; len];
+                conn.read_exact(&mut body).await.expect("body");
+            }
+            cpu[i] += server.cpu() - before;
+        }
+    }
+    let us = |d: Duration| d.as_secs_f64() * 1e6 / (rounds * per_round) as f64;
+    println!(
+        "queue/status server CPU per request: admin token {:.1} us, sign-in token {:.1} us ({} alternating rounds of {per_round}; /proc ticks are 10 ms)",
+        us(cpu[0]),
+        us(cpu[1]),
+        rounds
+    );
+}
+
+/// Idle clients against the connection limits: `n` connections that send
+/// nothing, from one address, with a cap of 512 per address and a 5 s
+/// header timeout.
+async fn idle_connections(n: usize) {
+    let security = "security:\n  header_read_timeout_secs: 5\n  idle_timeout_secs: 60\n  connections_per_address: 512\n";
+    let server = Server::start_with(security, "  max_queue_size: 10");
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        match TcpStream::connect(&server.addr).await {
+            Ok(c) => conns.push(c),
+            Err(_) => break,
+        }
+    }
+    async fn open(conns: &mut [TcpStream]) -> usize {
+        let mut count = 0;
+        for c in conns.iter_mut() {
+            let mut buf = [0u8; 64];
+            match tokio::time::timeout(Duration::from_millis(2), c.read(&mut buf)).await {
+                Err(_) => count += 1, // nothing to read: still open
+                Ok(Ok(n)) if n > 0 => count += 1,
+                Ok(_) => {}
+            }
+        }
+        count
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = open(&mut conns).await;
+    // Another client, from another loopback address, is still served.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.2:0".parse().expect("addr"))
+        .expect("bind");
+    let stream = socket
+        .connect(server.addr.parse().expect("server addr"))
+        .await
+        .expect("connect from 127.0.0.2");
+    let mut probe = Http {
+        stream: tokio::io::BufReader::new(stream),
+        host: server.addr.clone(),
+    };
+    let (status, _) = probe.call("GET", "/healthz", "").await;
+    drop(probe);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let after = open(&mut conns).await;
+    println!(
+        "idle connections: {} opened, {held} held after 0.5 s (cap 512 per address; the rest shed), \
+         /healthz meanwhile {status}, {after} still open after the 5 s header timeout",
+        conns.len()
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -619,7 +754,7 @@ fn main() {
     };
     // `-- throughput`, `-- dispatch` or `-- memory` runs only that part
     // (for profiling one phase); none named runs all three.
-    let parts = ["engine", "throughput", "dispatch", "memory"];
+    let parts = ["engine", "throughput", "dispatch", "memory", "auth"];
     let named: Vec<&str> = parts
         .into_iter()
         .filter(|p| args.iter().any(|a| a == p))
@@ -637,6 +772,10 @@ fn main() {
         }
         if wants("memory") {
             websocket_memory(if smoke { 500 } else { 10_000 }).await;
+        }
+        if wants("auth") {
+            sign_in_cost(if smoke { 3 } else { 21 }).await;
+            idle_connections(if smoke { 300 } else { 3_000 }).await;
         }
     });
 }

@@ -54,7 +54,7 @@ impl Server {
             .expect("read banner");
         let addr = line
             .trim()
-            .rsplit("http://")
+            .rsplit("://")
             .next()
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| panic!("no address in {line:?}"))
