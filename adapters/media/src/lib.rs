@@ -1,0 +1,219 @@
+//! # switchboard-media
+//!
+//! The media plane of a 1v1 call: one thread owning one UDP socket and every
+//! participant's [`str0m::Rtc`], forwarding each side's audio and video to
+//! the other. It follows the engine's decisions and never makes them: the
+//! engine tells it, with [`Media::update`], what a call is now (answered or
+//! not, by which agent, audio-only or video, who is muted, ended); it admits
+//! connections the HTTP layer has already authorized ([`Media::connect`]);
+//! and it reports quality back ([`Media::stats`]).
+//!
+//! A participant's connection is one peer connection, whatever its SDP
+//! directions: what it sends (a WHIP publisher, or a `sendrecv` page) is a
+//! source; what it can receive (a WHEP player, or a `sendrecv` page) is a
+//! sink. Media from one side goes to the other side's sinks of the same kind,
+//! the n-th incoming video to the n-th outgoing video (camera, then screen
+//! share). A transfer writes the new agent's media into the visitor's
+//! existing outgoing tracks, so the visitor's receivers stay up.
+//!
+//! ```no_run
+//! use switchboard_media::{CallState, Media, MediaConfig, Party};
+//! let media = Media::start(MediaConfig::default()).expect("udp socket");
+//! media.update("cs_1", Some(CallState { agent: Some("agent_001".into()), active: true, ..Default::default() }));
+//! # let offer = String::new();
+//! let answer = media.connect_blocking("cs_1", Party::Customer, "visitor:cs_1", &offer);
+//! ```
+
+mod peer;
+mod sfu;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use sfu::{Connected, MediaError, PeerQuality};
+
+/// Which side of a call a connection belongs to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The visitor.
+    #[default]
+    Customer,
+    /// The agent holding the call.
+    Agent,
+}
+
+/// What the engine decided about a call, as the media plane needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallState {
+    /// The agent holding (or being rung for) the call.
+    pub agent: Option<String>,
+    /// Answered: media flows only now.
+    pub active: bool,
+    /// Answered as audio-only: no video is forwarded.
+    pub audio_only: bool,
+    /// The agent's audio is not forwarded.
+    pub agent_muted: bool,
+    /// The visitor's audio is not forwarded.
+    pub customer_muted: bool,
+}
+
+/// Where the media plane listens and what it tells clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// UDP address for every call (one port: one firewall rule).
+    pub bind: SocketAddr,
+    /// The address put in ICE candidates, for a server behind 1:1 NAT; the
+    /// bound address when absent (which must then not be 0.0.0.0).
+    pub public_ip: Option<IpAddr>,
+    /// STUN/TURN servers handed to clients (`Link: rel="ice-server"`), e.g.
+    /// `stun:stun.example.com:3478` or a coturn `turn:` URL.
+    pub ice_servers: Vec<String>,
+    /// Quality figures are computed this often.
+    pub stats_interval_ms: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_ip: None,
+            ice_servers: Vec::new(),
+            stats_interval_ms: 1000,
+        }
+    }
+}
+
+/// A handle to the media thread; cheap to clone.
+#[derive(Clone)]
+pub struct Media {
+    tx: mpsc::Sender<sfu::Command>,
+    local: SocketAddr,
+}
+
+impl Media {
+    /// Binds the UDP socket and starts the media thread.
+    pub fn start(config: MediaConfig) -> Result<Media, MediaError> {
+        let (tx, local) = sfu::start(config)?;
+        Ok(Media { tx, local })
+    }
+
+    /// The address in the candidates this server hands out.
+    pub fn candidate_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// What the call `session` is now (None: ended or forgotten, which closes
+    /// its connections).
+    pub fn update(&self, session: &str, state: Option<CallState>) {
+        let _ = self.tx.send(sfu::Command::Update {
+            session: session.to_owned(),
+            state,
+        });
+    }
+
+    /// Admits an authorized participant's SDP offer for `session`; `owner`
+    /// names the credential, so that only it can change or end the
+    /// connection. A second connection of the same participant replaces the
+    /// first (a reconnect).
+    pub async fn connect(
+        &self,
+        session: &str,
+        party: Party,
+        owner: &str,
+        offer: &str,
+    ) -> Result<Connected, MediaError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(sfu::Command::Connect {
+            session: session.to_owned(),
+            party,
+            owner: owner.to_owned(),
+            offer: offer.to_owned(),
+            reply,
+        })?;
+        rx.await.map_err(|_| MediaError::Stopped)?
+    }
+
+    /// [`Media::connect`] for callers without a runtime.
+    pub fn connect_blocking(
+        &self,
+        session: &str,
+        party: Party,
+        owner: &str,
+        offer: &str,
+    ) -> Result<Connected, MediaError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(sfu::Command::Connect {
+            session: session.to_owned(),
+            party,
+            owner: owner.to_owned(),
+            offer: offer.to_owned(),
+            reply,
+        })?;
+        rx.blocking_recv().map_err(|_| MediaError::Stopped)?
+    }
+
+    /// Adds trickled remote candidates (`a=candidate:` lines) to connection `id`.
+    pub async fn trickle(&self, id: &str, owner: &str, fragment: &str) -> Result<(), MediaError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(sfu::Command::Trickle {
+            id: id.to_owned(),
+            owner: owner.to_owned(),
+            fragment: fragment.to_owned(),
+            reply,
+        })?;
+        rx.await.map_err(|_| MediaError::Stopped)?
+    }
+
+    /// Closes connection `id`.
+    pub async fn close(&self, id: &str, owner: &str) -> Result<(), MediaError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(sfu::Command::Close {
+            id: id.to_owned(),
+            owner: owner.to_owned(),
+            reply,
+        })?;
+        rx.await.map_err(|_| MediaError::Stopped)?
+    }
+
+    /// Quality of every live connection of `session`.
+    pub async fn stats(&self, session: &str) -> Vec<PeerQuality> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        if self
+            .send(sfu::Command::Stats {
+                session: Some(session.to_owned()),
+                reply,
+            })
+            .is_err()
+        {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// Quality of every live connection.
+    pub async fn all_stats(&self) -> Vec<PeerQuality> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        if self
+            .send(sfu::Command::Stats {
+                session: None,
+                reply,
+            })
+            .is_err()
+        {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    fn send(&self, command: sfu::Command) -> Result<(), MediaError> {
+        self.tx.send(command).map_err(|_| MediaError::Stopped)
+    }
+}
+
+/// How long the media thread sleeps at most between looks at its inbox.
+pub(crate) const INBOX_POLL: Duration = Duration::from_millis(5);

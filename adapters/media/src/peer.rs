@@ -1,0 +1,153 @@
+//! One participant's connection: its `Rtc`, which of its tracks carry media
+//! in (sources) and out (sinks), and its quality figures.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::Rtc;
+
+use crate::sfu::PeerQuality;
+use crate::Party;
+
+/// A live connection.
+pub(crate) struct Peer {
+    /// The resource id in the WHIP `Location`.
+    pub(crate) id: String,
+    pub(crate) session: String,
+    pub(crate) party: Party,
+    /// The credential that made it (only it may change or end it).
+    pub(crate) owner: String,
+    /// For an agent's connection, which agent: after a transfer the old
+    /// agent's media is no longer forwarded.
+    pub(crate) agent: Option<String>,
+    pub(crate) rtc: Rtc,
+    /// Tracks the participant sends on, in the offer's order.
+    pub(crate) incoming: Vec<(Mid, MediaKind)>,
+    /// Tracks the participant receives on, in the offer's order.
+    pub(crate) outgoing: Vec<(Mid, MediaKind)>,
+    /// Remote addresses seen for it (the demultiplexing map's keys).
+    pub(crate) addrs: Vec<SocketAddr>,
+    pub(crate) quality: PeerQuality,
+    /// Byte counters at the previous stats event, for bitrates.
+    last_bytes: Option<(u64, u64, Instant)>,
+    /// Keyframe requests to this peer's sources are throttled.
+    last_keyframe_request: Option<Instant>,
+}
+
+/// The fewest time between two keyframe requests to one source.
+const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
+
+impl Peer {
+    pub(crate) fn new(
+        id: String,
+        session: String,
+        party: Party,
+        owner: String,
+        agent: Option<String>,
+        rtc: Rtc,
+    ) -> Peer {
+        Peer {
+            quality: PeerQuality {
+                id: id.clone(),
+                session: session.clone(),
+                party,
+                ..PeerQuality::default()
+            },
+            id,
+            session,
+            party,
+            owner,
+            agent,
+            rtc,
+            incoming: Vec::new(),
+            outgoing: Vec::new(),
+            addrs: Vec::new(),
+            last_bytes: None,
+            last_keyframe_request: None,
+        }
+    }
+
+    /// Notes a negotiated track.
+    pub(crate) fn track_added(&mut self, mid: Mid, kind: MediaKind, direction: Direction) {
+        if matches!(direction, Direction::RecvOnly | Direction::SendRecv) {
+            self.incoming.push((mid, kind));
+        }
+        if matches!(direction, Direction::SendOnly | Direction::SendRecv) {
+            self.outgoing.push((mid, kind));
+        }
+    }
+
+    /// Which of its `kind` tracks `mid` is (0: camera or microphone, 1: screen share).
+    pub(crate) fn incoming_index(&self, mid: Mid, kind: MediaKind) -> Option<usize> {
+        self.incoming
+            .iter()
+            .filter(|(_, k)| *k == kind)
+            .position(|(m, _)| *m == mid)
+    }
+
+    /// The `index`-th outgoing track of `kind`.
+    pub(crate) fn outgoing_mid(&self, kind: MediaKind, index: usize) -> Option<Mid> {
+        self.outgoing
+            .iter()
+            .filter(|(_, k)| *k == kind)
+            .nth(index)
+            .map(|(m, _)| *m)
+    }
+
+    /// The outgoing track `mid`'s kind.
+    pub(crate) fn outgoing_kind(&self, mid: Mid) -> Option<MediaKind> {
+        Some(self.outgoing.iter().find(|(m, _)| *m == mid)?.1)
+    }
+
+    /// Asks the participant for a keyframe on every video it sends.
+    pub(crate) fn request_keyframes(&mut self, now: Instant) {
+        if self
+            .last_keyframe_request
+            .is_some_and(|t| now.duration_since(t) < KEYFRAME_REQUEST_GAP)
+        {
+            return;
+        }
+        self.last_keyframe_request = Some(now);
+        let videos: Vec<Mid> = self
+            .incoming
+            .iter()
+            .filter(|(_, k)| *k == MediaKind::Video)
+            .map(|(m, _)| *m)
+            .collect();
+        for mid in videos {
+            if let Some(mut writer) = self.rtc.writer(mid) {
+                let _ = writer.request_keyframe(None, str0m::media::KeyframeRequestKind::Pli);
+            }
+        }
+    }
+
+    /// Folds str0m's peer statistics into the quality figures.
+    pub(crate) fn peer_stats(&mut self, s: &str0m::stats::PeerStats) {
+        if let Some((rx, tx, at)) = self.last_bytes {
+            let secs = s.timestamp.saturating_duration_since(at).as_secs_f64();
+            if secs > 0.0 {
+                self.quality.bitrate_in_kbps =
+                    (s.peer_bytes_rx.saturating_sub(rx) as f64 * 8.0 / secs / 1000.0) as u64;
+                self.quality.bitrate_out_kbps =
+                    (s.peer_bytes_tx.saturating_sub(tx) as f64 * 8.0 / secs / 1000.0) as u64;
+            }
+        }
+        self.last_bytes = Some((s.peer_bytes_rx, s.peer_bytes_tx, s.timestamp));
+        self.quality.bytes_in = s.peer_bytes_rx;
+        self.quality.bytes_out = s.peer_bytes_tx;
+        if let Some(rtt) = s.rtt {
+            self.quality.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
+        }
+        self.quality.loss_in = s.ingress_loss_fraction.or(self.quality.loss_in);
+        self.quality.loss_out = s.egress_loss_fraction.or(self.quality.loss_out);
+    }
+
+    /// Folds one incoming track's statistics (jitter) into the figures.
+    pub(crate) fn ingress_stats(&mut self, s: &str0m::stats::MediaIngressStats) {
+        self.quality.jitter = Some(s.jitter);
+        if let Some(rtt) = s.rtt {
+            self.quality.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
+        }
+    }
+}

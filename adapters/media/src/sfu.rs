@@ -1,0 +1,516 @@
+//! The media loop: one thread, one UDP socket, every `Rtc`. Each turn it
+//! takes commands from its inbox, reads at most one datagram (routed by its
+//! remote address through a map; only an unknown address is offered to the
+//! peers' ICE), drains every peer's output until its next timeout, forwards
+//! what arrived, and sleeps until the earliest timeout.
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use str0m::change::SdpOffer;
+use str0m::media::{MediaData, MediaKind};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+use tokio::sync::oneshot;
+
+use crate::peer::Peer;
+use crate::{CallState, MediaConfig, Party, INBOX_POLL};
+
+/// Why the media plane refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// The UDP socket could not be bound or read.
+    #[error("udp: {0}")]
+    Io(#[from] std::io::Error),
+    /// The offer is not SDP str0m can answer.
+    #[error("bad offer: {0}")]
+    BadOffer(String),
+    /// The offer asks for more tracks than a 1v1 call carries.
+    #[error("too many tracks: {0}")]
+    TooManyTracks(String),
+    /// The call has ended or was never known.
+    #[error("no such call")]
+    NoCall,
+    /// No connection has this id.
+    #[error("no such media connection")]
+    NotFound,
+    /// The connection belongs to another credential.
+    #[error("this media connection belongs to someone else")]
+    NotOwner,
+    /// The media thread has stopped.
+    #[error("the media plane has stopped")]
+    Stopped,
+}
+
+/// An admitted connection.
+#[derive(Clone, Debug)]
+pub struct Connected {
+    /// Its id (the WHIP resource).
+    pub id: String,
+    /// The SDP answer, with the server's candidate.
+    pub answer: String,
+}
+
+/// Quality of one connection, both directions, as of the last stats tick.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PeerQuality {
+    /// The connection.
+    pub id: String,
+    /// Its call.
+    pub session: String,
+    /// Whose it is.
+    pub party: Party,
+    /// Whether ICE and DTLS are up.
+    pub connected: bool,
+    /// Received from the participant, kbit/s.
+    pub bitrate_in_kbps: u64,
+    /// Sent to the participant, kbit/s.
+    pub bitrate_out_kbps: u64,
+    /// Bytes received from the participant.
+    pub bytes_in: u64,
+    /// Bytes sent to the participant.
+    pub bytes_out: u64,
+    /// Loss of what the participant sends, 0 to 1.
+    pub loss_in: Option<f32>,
+    /// Loss of what we send, as the participant reports it, 0 to 1.
+    pub loss_out: Option<f32>,
+    /// Round trip, ms.
+    pub rtt_ms: Option<f64>,
+    /// Interarrival jitter of what the participant sends (RTP clock units).
+    pub jitter: Option<u32>,
+    /// Media packets forwarded from this participant to the other side.
+    pub forwarded: u64,
+}
+
+pub(crate) enum Command {
+    Connect {
+        session: String,
+        party: Party,
+        owner: String,
+        offer: String,
+        reply: oneshot::Sender<Result<Connected, MediaError>>,
+    },
+    Trickle {
+        id: String,
+        owner: String,
+        fragment: String,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    Close {
+        id: String,
+        owner: String,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    Update {
+        session: String,
+        state: Option<CallState>,
+    },
+    Stats {
+        session: Option<String>,
+        reply: oneshot::Sender<Vec<PeerQuality>>,
+    },
+}
+
+/// Most tracks of one kind in an offer: camera/microphone and a screen share.
+const TRACKS_PER_KIND_MAX: usize = 2;
+/// Largest datagram read.
+const DATAGRAM_MAX: usize = 2000;
+
+pub(crate) fn start(
+    config: MediaConfig,
+) -> Result<(mpsc::Sender<Command>, SocketAddr), MediaError> {
+    let socket = UdpSocket::bind(config.bind)?;
+    let bound = socket.local_addr()?;
+    let advertised = SocketAddr::new(config.public_ip.unwrap_or(bound.ip()), bound.port());
+    let (tx, rx) = mpsc::channel();
+    let mut sfu = Sfu {
+        socket,
+        bound,
+        advertised,
+        stats_interval: Duration::from_millis(config.stats_interval_ms.max(100)),
+        peers: Vec::new(),
+        by_addr: HashMap::new(),
+        calls: HashMap::new(),
+        next_id: 1,
+    };
+    std::thread::Builder::new()
+        .name("switchboard-media".into())
+        .spawn(move || sfu.run(rx))?;
+    Ok((tx, advertised))
+}
+
+struct Sfu {
+    socket: UdpSocket,
+    bound: SocketAddr,
+    advertised: SocketAddr,
+    stats_interval: Duration,
+    peers: Vec<Peer>,
+    /// Remote address -> index in `peers` (rebuilt when peers are removed).
+    by_addr: HashMap<SocketAddr, usize>,
+    calls: HashMap<String, CallState>,
+    next_id: u64,
+}
+
+/// What one peer's output asks of the others.
+enum Propagate {
+    Media(usize, MediaData),
+    /// Peer index asked for a keyframe on an outgoing track of this kind.
+    Keyframe(usize, MediaKind),
+}
+
+impl Sfu {
+    fn run(&mut self, rx: mpsc::Receiver<Command>) {
+        let mut buf = vec![0u8; DATAGRAM_MAX];
+        loop {
+            loop {
+                match rx.try_recv() {
+                    Ok(command) => self.command(command),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                }
+            }
+            let now = Instant::now();
+            let mut next = now + INBOX_POLL;
+            let mut queue = Vec::new();
+            for i in 0..self.peers.len() {
+                next = next.min(self.drain(i, &mut queue));
+            }
+            for p in queue {
+                self.propagate(p);
+            }
+            self.reap();
+            let wait = next
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1));
+            let _ = self.socket.set_read_timeout(Some(wait));
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, source)) => self.datagram(&buf[..n], source),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => tracing::warn!(error = %e, "udp read failed"),
+            }
+            let now = Instant::now();
+            for p in &mut self.peers {
+                if p.rtc.is_alive() {
+                    let _ = p.rtc.handle_input(Input::Timeout(now));
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Connect {
+                session,
+                party,
+                owner,
+                offer,
+                reply,
+            } => {
+                let _ = reply.send(self.connect(session, party, owner, &offer));
+            }
+            Command::Trickle {
+                id,
+                owner,
+                fragment,
+                reply,
+            } => {
+                let result = self.owned(&id, &owner).map(|i| {
+                    for line in fragment.lines() {
+                        let line = line.trim().trim_start_matches("a=");
+                        if let Ok(c) = Candidate::from_sdp_string(line) {
+                            self.peers[i].rtc.add_remote_candidate(c);
+                        }
+                    }
+                });
+                let _ = reply.send(result);
+            }
+            Command::Close { id, owner, reply } => {
+                let result = self
+                    .owned(&id, &owner)
+                    .map(|i| self.peers[i].rtc.disconnect());
+                let _ = reply.send(result);
+            }
+            Command::Update { session, state } => self.update(session, state),
+            Command::Stats { session, reply } => {
+                let all = self
+                    .peers
+                    .iter()
+                    .filter(|p| session.as_ref().is_none_or(|s| &p.session == s))
+                    .map(|p| p.quality.clone())
+                    .collect();
+                let _ = reply.send(all);
+            }
+        }
+    }
+
+    fn owned(&self, id: &str, owner: &str) -> Result<usize, MediaError> {
+        let i = self
+            .peers
+            .iter()
+            .position(|p| p.id == id && p.rtc.is_alive())
+            .ok_or(MediaError::NotFound)?;
+        if self.peers[i].owner == owner {
+            Ok(i)
+        } else {
+            Err(MediaError::NotOwner)
+        }
+    }
+
+    fn connect(
+        &mut self,
+        session: String,
+        party: Party,
+        owner: String,
+        offer: &str,
+    ) -> Result<Connected, MediaError> {
+        let Some(call) = self.calls.get(&session) else {
+            return Err(MediaError::NoCall);
+        };
+        let offer =
+            SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        let text = offer.to_sdp_string();
+        for kind in ["audio", "video"] {
+            let count = text
+                .lines()
+                .filter(|l| l.starts_with(&format!("m={kind} ")))
+                .count();
+            if count > TRACKS_PER_KIND_MAX {
+                return Err(MediaError::TooManyTracks(format!(
+                    "{count} {kind} tracks; a call carries at most {TRACKS_PER_KIND_MAX}"
+                )));
+            }
+        }
+        let agent = match party {
+            Party::Agent => call.agent.clone(),
+            Party::Customer => None,
+        };
+        let now = Instant::now();
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .set_stats_interval(Some(self.stats_interval))
+            .build(now);
+        let candidate = Candidate::host(self.advertised, "udp")
+            .map_err(|e| MediaError::BadOffer(format!("candidate: {e}")))?;
+        rtc.add_local_candidate(candidate);
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        // The same participant connecting again (a reconnect) replaces its
+        // old connection; nobody else can be a third.
+        for p in &mut self.peers {
+            if p.session == session && p.party == party && p.rtc.is_alive() {
+                p.rtc.disconnect();
+            }
+        }
+        let id = format!("m{}", self.next_id);
+        self.next_id += 1;
+        self.peers
+            .push(Peer::new(id.clone(), session, party, owner, agent, rtc));
+        Ok(Connected {
+            id,
+            answer: answer.to_sdp_string(),
+        })
+    }
+
+    /// Applies the engine's view of a call.
+    fn update(&mut self, session: String, state: Option<CallState>) {
+        let now = Instant::now();
+        match state {
+            None => {
+                for p in self.peers.iter_mut().filter(|p| p.session == session) {
+                    p.rtc.disconnect();
+                }
+                self.calls.remove(&session);
+            }
+            Some(state) => {
+                let before = self.calls.insert(session.clone(), state.clone());
+                let became_active = state.active && !before.as_ref().is_some_and(|b| b.active);
+                let new_agent = before.as_ref().is_some_and(|b| b.agent != state.agent);
+                for p in self.peers.iter_mut().filter(|p| p.session == session) {
+                    // A transfer: the old agent's connection is closed.
+                    if p.party == Party::Agent && p.agent != state.agent {
+                        p.rtc.disconnect();
+                        continue;
+                    }
+                    if state.active && (became_active || new_agent) {
+                        p.request_keyframes(now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Polls peer `i` until it has nothing but a timeout; returns that.
+    fn drain(&mut self, i: usize, queue: &mut Vec<Propagate>) -> Instant {
+        loop {
+            let peer = &mut self.peers[i];
+            if !peer.rtc.is_alive() {
+                return Instant::now() + INBOX_POLL;
+            }
+            let output = match peer.rtc.poll_output() {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::debug!(peer = %peer.id, error = %e, "peer failed");
+                    peer.rtc.disconnect();
+                    return Instant::now() + INBOX_POLL;
+                }
+            };
+            match output {
+                Output::Timeout(t) => return t,
+                Output::Transmit(t) => {
+                    if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
+                        tracing::debug!(error = %e, "udp send failed");
+                    }
+                }
+                Output::Event(event) => match event {
+                    Event::Connected => peer.quality.connected = true,
+                    Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                        peer.quality.connected = false;
+                        peer.rtc.disconnect();
+                    }
+                    Event::MediaAdded(m) => peer.track_added(m.mid, m.kind, m.direction),
+                    Event::MediaData(data) => queue.push(Propagate::Media(i, data)),
+                    Event::KeyframeRequest(req) => {
+                        if let Some(kind) = peer.outgoing_kind(req.mid) {
+                            queue.push(Propagate::Keyframe(i, kind));
+                        }
+                    }
+                    Event::PeerStats(s) => peer.peer_stats(&s),
+                    Event::MediaIngressStats(s) => peer.ingress_stats(&s),
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    /// Whether media from peer `from` of `kind` may reach the other side now.
+    fn forwardable(&self, from: usize, kind: MediaKind) -> bool {
+        let p = &self.peers[from];
+        let Some(call) = self.calls.get(&p.session) else {
+            return false;
+        };
+        let muted = match p.party {
+            Party::Agent => call.agent_muted,
+            Party::Customer => call.customer_muted,
+        };
+        let current = p.party == Party::Customer || p.agent == call.agent;
+        call.active
+            && current
+            && !(kind == MediaKind::Audio && muted)
+            && !(kind == MediaKind::Video && call.audio_only)
+    }
+
+    /// The live connections on the other side of peer `i`'s call.
+    fn others(&self, i: usize) -> Vec<usize> {
+        let me = &self.peers[i];
+        let agent = self.calls.get(&me.session).and_then(|c| c.agent.clone());
+        (0..self.peers.len())
+            .filter(|&j| {
+                let o = &self.peers[j];
+                o.session == me.session
+                    && o.party != me.party
+                    && o.rtc.is_alive()
+                    && (o.party == Party::Customer || o.agent == agent)
+            })
+            .collect()
+    }
+
+    fn propagate(&mut self, p: Propagate) {
+        match p {
+            Propagate::Media(from, data) => {
+                let Some(kind) = self.peers[from].rtc.media(data.mid).map(|m| m.kind()) else {
+                    return;
+                };
+                if !self.forwardable(from, kind) {
+                    return;
+                }
+                let Some(index) = self.peers[from].incoming_index(data.mid, kind) else {
+                    return;
+                };
+                for to in self.others(from) {
+                    let peer = &mut self.peers[to];
+                    let Some(mid) = peer.outgoing_mid(kind, index) else {
+                        continue;
+                    };
+                    let Some(writer) = peer.rtc.writer(mid) else {
+                        continue;
+                    };
+                    let Some(pt) = writer.match_params(data.params) else {
+                        continue;
+                    };
+                    if let Err(e) =
+                        writer.write(pt, data.network_time, data.time, data.data.clone())
+                    {
+                        tracing::debug!(error = %e, "forward failed");
+                        continue;
+                    }
+                    self.peers[from].quality.forwarded += 1;
+                }
+            }
+            Propagate::Keyframe(asker, kind) => {
+                if kind != MediaKind::Video {
+                    return;
+                }
+                let now = Instant::now();
+                for source in self.others(asker) {
+                    self.peers[source].request_keyframes(now);
+                }
+            }
+        }
+    }
+
+    fn datagram(&mut self, data: &[u8], source: SocketAddr) {
+        let Ok(contents) = data.try_into() else {
+            return; // not STUN, DTLS, RTP or RTCP: dropped
+        };
+        let input = Input::Receive(
+            Instant::now(),
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.bound,
+                contents,
+            },
+        );
+        let known = self
+            .by_addr
+            .get(&source)
+            .copied()
+            .filter(|&i| i < self.peers.len() && self.peers[i].rtc.is_alive());
+        let target = known.or_else(|| {
+            let i = self
+                .peers
+                .iter()
+                .position(|p| p.rtc.is_alive() && p.rtc.accepts(&input))?;
+            self.by_addr.insert(source, i);
+            self.peers[i].addrs.push(source);
+            Some(i)
+        });
+        if let Some(i) = target {
+            if let Err(e) = self.peers[i].rtc.handle_input(input) {
+                tracing::debug!(error = %e, "peer input failed");
+                self.peers[i].rtc.disconnect();
+            }
+        }
+    }
+
+    /// Drops dead connections and rebuilds the address map.
+    fn reap(&mut self) {
+        if self.peers.iter().all(|p| p.rtc.is_alive()) {
+            return;
+        }
+        self.peers.retain(|p| p.rtc.is_alive());
+        self.by_addr.clear();
+        for (i, p) in self.peers.iter().enumerate() {
+            for a in &p.addrs {
+                self.by_addr.insert(*a, i);
+            }
+        }
+    }
+}
