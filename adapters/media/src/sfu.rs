@@ -156,7 +156,9 @@ struct Sfu {
     next_id: u64,
 }
 
-/// What one peer's output asks of the others.
+/// What one peer's output asks of the others. Media dominates the queue,
+/// so it is kept inline rather than boxed per packet.
+#[allow(clippy::large_enum_variant)]
 enum Propagate {
     Media(usize, MediaData),
     /// Peer index asked for a keyframe on an outgoing track of this kind.
