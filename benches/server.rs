@@ -67,6 +67,7 @@ impl Server {
             .arg(&config)
             .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
             .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN)
+            .env("SWITCHBOARD_MEDIA_BIND", "127.0.0.1:0")
             .env("SWITCHBOARD_DB", dir.path().join("bench.db"))
             .env("RUST_LOG", "error");
         Server::spawn(&mut child, dir)

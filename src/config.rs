@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use switchboard_core::Config;
 use switchboard_http::auth::Security;
+use switchboard_media::MediaConfig;
 
 /// Default listen address, as in the seed.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8180";
@@ -42,7 +43,35 @@ pub struct ServerConfig {
     pub customer_service: Config,
     /// Credentials, rate and connection limits, TLS.
     pub security: Security,
+    /// The media plane (WebRTC over one UDP port).
+    pub media: MediaSettings,
 }
+
+/// The `media:` section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaSettings {
+    /// Run the media plane (calls get no audio or video without it).
+    pub enabled: bool,
+    /// Where it listens, what it advertises, which ICE servers clients get.
+    #[serde(flatten)]
+    pub config: MediaConfig,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        MediaSettings {
+            enabled: true,
+            config: MediaConfig {
+                bind: SocketAddr::from(([0, 0, 0, 0], DEFAULT_MEDIA_PORT)),
+                ..MediaConfig::default()
+            },
+        }
+    }
+}
+
+/// The UDP port every call's media uses by default.
+pub const DEFAULT_MEDIA_PORT: u16 = 8181;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -54,6 +83,7 @@ impl Default for ServerConfig {
             ws_grace_secs: 30,
             customer_service: Config::default(),
             security: Security::default(),
+            media: MediaSettings::default(),
         }
     }
 }
@@ -80,6 +110,17 @@ impl ServerConfig {
                 return Err("SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters".into());
             }
             config.security.admin_token = Some(token);
+        }
+        if let Ok(bind) = std::env::var("SWITCHBOARD_MEDIA_BIND") {
+            config.media.config.bind = bind
+                .parse()
+                .map_err(|e| format!("SWITCHBOARD_MEDIA_BIND {bind:?}: {e}"))?;
+        }
+        if let Ok(ip) = std::env::var("SWITCHBOARD_MEDIA_IP") {
+            config.media.config.public_ip = Some(
+                ip.parse()
+                    .map_err(|e| format!("SWITCHBOARD_MEDIA_IP {ip:?}: {e}"))?,
+            );
         }
         if let Ok(password) = std::env::var("SWITCHBOARD_ADMIN_PASSWORD") {
             config.security.admin_password = Some(password);

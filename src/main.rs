@@ -16,9 +16,13 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use config::{LogFormat, ServerConfig};
+use switchboard_core::{Session, SessionId};
 use switchboard_http::auth::{AccountChange, Caller, Role, Staff};
+use switchboard_http::engine::CallObserver;
 use switchboard_http::listener::{self, Limits};
+use switchboard_http::whip;
 use switchboard_http::{Auth, Engine, EngineSettings};
+use switchboard_media::Media;
 use switchboard_store::Store;
 use tracing_subscriber::EnvFilter;
 
@@ -246,10 +250,29 @@ fn fresh_seed() -> u64 {
 }
 
 async fn serve(config: ServerConfig) -> Result<(), String> {
+    let media = if config.media.enabled {
+        let mut media_config = config.media.config.clone();
+        if media_config.public_ip.is_none() && media_config.bind.ip().is_unspecified() {
+            media_config.public_ip = Some(local_ip());
+        }
+        let media = Media::start(media_config).map_err(|e| format!("media plane: {e}"))?;
+        tracing::info!(candidate = %media.candidate_addr(), "media plane listening");
+        Some(media)
+    } else {
+        None
+    };
+    let calls = media.clone().map(|m| {
+        CallObserver(Arc::new(
+            move |sid: &SessionId, session: Option<&Session>| {
+                m.update(sid.as_str(), session.and_then(whip::call_state));
+            },
+        ))
+    });
     let settings = EngineSettings {
         seed: fresh_seed(),
         snapshot_every: config.snapshot_every,
         ws_grace: Duration::from_secs(config.ws_grace_secs),
+        calls,
         ..EngineSettings::default()
     };
     let running = Engine::start(&config.database, &config.customer_service, settings)
@@ -292,7 +315,7 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
     };
     let limits = Limits::from(&config.security);
     let conns = auth.conns();
-    let router = switchboard_http::router(engine.clone(), auth);
+    let router = switchboard_http::router(engine.clone(), auth, media);
     listener::serve(listener, router, limits, tls, conns, shutdown)
         .await
         .map_err(|e| e.to_string())?;
@@ -300,6 +323,19 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         Ok(reason) => Err(format!("stopped: {reason}")),
         Err(_) => Ok(()),
     }
+}
+
+/// The address this machine would reach the world from, for the media
+/// candidate when listening on every interface: a UDP "connect" picks the
+/// route and sends nothing. 127.0.0.1 when there is no route.
+fn local_ip() -> std::net::IpAddr {
+    let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            s.connect("192.0.2.1:9")?; // TEST-NET-1: never routed to anyone
+            s.local_addr()
+        })
+        .map_or(loopback, |a| a.ip())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

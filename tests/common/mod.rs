@@ -40,6 +40,8 @@ impl Server {
             .arg(&config)
             .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
             .env("SWITCHBOARD_ADMIN_TOKEN", ADMIN)
+            // The media plane on a free loopback port: tests run servers side by side.
+            .env("SWITCHBOARD_MEDIA_BIND", "127.0.0.1:0")
             .env("SWITCHBOARD_ADMIN_PASSWORD", "admin-password-1")
             .env("SWITCHBOARD_DB", db)
             .env("RUST_LOG", "warn")

@@ -17,7 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_core::{Center, Clock, Command, Config, CoreError, Reply, RoomId, Timestamp};
+use switchboard_core::{
+    Center, Clock, Command, Config, CoreError, EventKind, Reply, RoomId, Session, SessionId,
+    Timestamp,
+};
 use switchboard_store::{AuditEntry, Record, Store, StoreError};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
@@ -34,6 +37,18 @@ pub type View = Box<dyn FnOnce(&Center, Result<Reply, CoreError>) -> Answer + Se
 /// Reads the state.
 pub type Read = Box<dyn FnOnce(&Center, &EngineStats) -> Answer + Send>;
 
+/// Told, after each turn's commit, the session of every call whose media
+/// must change (answered, transferred, muted, ended), with its state then:
+/// how the media plane follows the core's decisions.
+#[derive(Clone)]
+pub struct CallObserver(pub Arc<dyn Fn(&SessionId, Option<&Session>) + Send + Sync>);
+
+impl std::fmt::Debug for CallObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallObserver")
+    }
+}
+
 /// How the engine runs.
 #[derive(Clone, Debug)]
 pub struct EngineSettings {
@@ -47,6 +62,8 @@ pub struct EngineSettings {
     pub batch_max: usize,
     /// Most messages waiting for the engine; beyond it requests get 429.
     pub inbox_max: usize,
+    /// Who follows calls' media state (the media plane), if anyone.
+    pub calls: Option<CallObserver>,
 }
 
 impl Default for EngineSettings {
@@ -57,6 +74,7 @@ impl Default for EngineSettings {
             ws_grace: Duration::from_secs(30),
             batch_max: 512,
             inbox_max: 16_384,
+            calls: None,
         }
     }
 }
@@ -394,6 +412,11 @@ impl Worker {
             let _ = tx.send(answer);
         }
         while let Some(event) = self.center.poll_event() {
+            if let Some(observer) = &self.settings.calls {
+                if let Some(sid) = media_change(&event.event) {
+                    (observer.0)(sid, self.center.session(sid.as_str()));
+                }
+            }
             self.hub.deliver(&event);
         }
         Ok(())
@@ -430,5 +453,17 @@ impl Worker {
             tracing::warn!(error = %e, "snapshot failed");
         }
         Ok(())
+    }
+}
+
+/// The session whose media an event changes.
+fn media_change(event: &EventKind) -> Option<&SessionId> {
+    match event {
+        EventKind::CallAccepted { session_id, .. }
+        | EventKind::CallTransferred { session_id, .. }
+        | EventKind::CallEnded { session_id, .. }
+        | EventKind::MuteUser { session_id, .. }
+        | EventKind::UnmuteUser { session_id, .. } => Some(session_id),
+        _ => None,
     }
 }

@@ -19,6 +19,7 @@ pub mod listener;
 mod metrics;
 mod openapi;
 mod views;
+pub mod whip;
 mod workgroups;
 mod ws;
 
@@ -27,7 +28,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, patch, post, put, MethodRouter};
+use axum::routing::{delete, get, options, patch, post, put, MethodRouter};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -47,6 +48,7 @@ pub struct Shared {
     engine: Engine,
     auth: Arc<Auth>,
     http: Arc<HttpMetrics>,
+    media: Option<switchboard_media::Media>,
 }
 
 /// The handler of route `method path` of [`auth::access::ROUTES`].
@@ -100,6 +102,13 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("GET", "/stats/ratings") => get(api::rating_stats),
         ("GET", "/stats/trend") => get(api::trend),
         ("GET", "/openapi.json") => get(openapi),
+        ("POST", "/sessions/{id}/whip" | "/sessions/{id}/whep") => post(whip::offer),
+        ("OPTIONS", "/sessions/{id}/whip" | "/sessions/{id}/whep" | "/media/{id}") => {
+            options(whip::options)
+        }
+        ("PATCH", "/media/{id}") => patch(whip::patch),
+        ("DELETE", "/media/{id}") => delete(whip::delete),
+        ("GET", "/sessions/{id}/quality") => get(whip::quality),
         ("GET", "/room") => get(ws::room),
         ("GET", "/metrics") => get(metrics),
         ("GET", "/healthz") => get(healthz),
@@ -107,10 +116,10 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
     })
 }
 
-/// The whole HTTP surface over `engine`, every route behind its guard, with
-/// the rules of [`auth::access::ROUTES`].
-pub fn router(engine: Engine, auth: Arc<Auth>) -> Router {
-    router_with(engine, auth, auth::access::ROUTES)
+/// The whole HTTP surface over `engine` (and the media plane, if any), every
+/// route behind its guard, with the rules of [`auth::access::ROUTES`].
+pub fn router(engine: Engine, auth: Arc<Auth>, media: Option<switchboard_media::Media>) -> Router {
+    router_with(engine, auth, media, auth::access::ROUTES)
 }
 
 /// The router with another rule table: for tests that prove the
@@ -119,12 +128,18 @@ pub fn router(engine: Engine, auth: Arc<Auth>) -> Router {
 /// # Panics
 /// If a route in `routes` has no handler (a programming error, caught by
 /// the tests that build the router).
-pub fn router_with(engine: Engine, auth: Arc<Auth>, routes: &[auth::access::Route]) -> Router {
+pub fn router_with(
+    engine: Engine,
+    auth: Arc<Auth>,
+    media: Option<switchboard_media::Media>,
+    routes: &[auth::access::Route],
+) -> Router {
     let http = Arc::new(HttpMetrics::default());
     let app = Arc::new(Shared {
         engine,
         auth: auth.clone(),
         http: http.clone(),
+        media,
     });
     let mut router = Router::new();
     for route in routes {

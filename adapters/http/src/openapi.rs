@@ -87,6 +87,7 @@ pub fn document() -> Value {
     for (at, more) in [
         ("paths", workgroup_paths()),
         ("paths", auth_paths()),
+        ("paths", media_paths()),
         ("components", workgroup_schemas()),
         ("components", auth_schemas()),
     ] {
@@ -159,6 +160,10 @@ fn who_may(access: Access) -> Vec<&'static str> {
         Access::Held(min) => [vec!["agent (holding it)"], from(min)].concat(),
         Access::Rate => vec!["visitor (of this session)", "admin"],
         Access::VisitorOr(min) => [vec!["visitor (for themselves)"], from(min)].concat(),
+        Access::Participant => vec![
+            "visitor (of this session)",
+            "agent (holding it or rung for it)",
+        ],
     }
 }
 
@@ -188,6 +193,59 @@ fn auth_paths() -> Value {
     })
 }
 
+/// WHIP/WHEP and the media connections they make (SDP bodies, not JSON).
+fn media_paths() -> Value {
+    let sdp = |what: &str| json!({ "required": true, "content": { "application/sdp": { "schema": { "type": "string" }, "example": what } } });
+    let offer = |summary: &str| {
+        let mut o = op(
+            summary,
+            &["id"],
+            None,
+            ("201", "Status"),
+            &[400, 404, 409, 415],
+        );
+        o["requestBody"] = sdp("v=0 ... (an SDP offer)");
+        o["responses"]["201"] = json!({
+            "description": "the SDP answer; Location is the connection's URL, Link the ICE servers",
+            "headers": { "Location": { "schema": { "type": "string" } }, "Link": { "schema": { "type": "string" } } },
+            "content": { "application/sdp": { "schema": { "type": "string" } } },
+        });
+        o
+    };
+    let preflight = || {
+        let mut o = op(
+            "CORS preflight: what the URL accepts",
+            &["id"],
+            None,
+            ("204", "Status"),
+            &[],
+        );
+        o["responses"] = json!({ "204": { "description": "Accept-Post, Accept-Patch, Allow, Access-Control-*" } });
+        o
+    };
+    let mut trickle = op("Trickle ICE candidates (application/trickle-ice-sdpfrag); an ICE restart is refused (POST a new offer instead)", &["id"], None, ("204", "Status"), &[403, 404, 422]);
+    trickle["requestBody"] = json!({ "required": true, "content": { "application/trickle-ice-sdpfrag": { "schema": { "type": "string" } } } });
+    trickle["responses"]["204"] = json!({ "description": "candidates added" });
+    json!({
+        "/customer-service/sessions/{id}/whip": {
+            "post": offer("WHIP: publish (or, with a sendrecv offer, publish and play) the caller's side of the call"),
+            "options": preflight(),
+        },
+        "/customer-service/sessions/{id}/whep": {
+            "post": offer("WHEP: play the other side of the call"),
+            "options": preflight(),
+        },
+        "/customer-service/media/{id}": {
+            "patch": trickle,
+            "delete": op("Close this media connection (not the call)", &["id"], None, ("200", "Status"), &[403, 404]),
+            "options": preflight(),
+        },
+        "/customer-service/sessions/{id}/quality": {
+            "get": op("Call quality per connection: bitrate, loss, RTT, jitter", &["id"], None, ("200", "Quality"), &[403]),
+        },
+    })
+}
+
 fn auth_schemas() -> Value {
     let account = object(
         &["username", "role"],
@@ -213,6 +271,11 @@ fn auth_schemas() -> Value {
         "AuditLog": object(&["entries", "count"], json!({ "entries": { "type": "array", "items": object(&["at_ms", "actor", "role", "action", "outcome"], json!({
             "at_ms": t("integer"), "actor": t(S), "role": t(S), "action": t(S), "target": nullable(S), "address": nullable(S), "outcome": t(S),
         })) }, "count": t("integer") })),
+        "Quality": object(&["session_id", "connections"], json!({ "session_id": t(S), "connections": { "type": "array", "items": object(&["id", "party"], json!({
+            "id": t(S), "party": t(S), "connected": t("boolean"), "bitrate_in_kbps": t("integer"), "bitrate_out_kbps": t("integer"),
+            "bytes_in": t("integer"), "bytes_out": t("integer"), "loss_in": nullable("number"), "loss_out": nullable("number"),
+            "rtt_ms": nullable("number"), "jitter": nullable("integer"), "forwarded": t("integer"),
+        })) } })),
         "NewLink": object(&[], json!({ "expires_in_secs": { "type": "integer", "minimum": 1, "maximum": 604800 } })),
         "Link": object(&["link_id", "session_id", "url", "token", "expires_at"], json!({
             "link_id": t(S), "session_id": t(S), "url": t(S), "token": t(S), "expires_at": t("integer"), "qr_svg": t(S),

@@ -85,6 +85,7 @@ fn expect(route: &Route, who: Who) -> Expect {
             Access::Held(min) => who == Who::AgentX || at_least(min),
             Access::Rate => matches!(who, Who::VisitorA | Who::Admin),
             Access::VisitorOr(min) => who == Who::VisitorA || at_least(min),
+            Access::Participant => matches!(who, Who::VisitorA | Who::AgentX),
         },
     };
     if allowed {
@@ -229,7 +230,9 @@ fn fixture(routes: &'static [Route]) -> Fixture {
     let running =
         Engine::start(&db, &Config::default(), EngineSettings::default()).expect("engine");
     let auth = Arc::new(Auth::open(&db, security.clone()).expect("auth"));
-    let router = switchboard_http::router_with(running.engine, auth.clone(), routes);
+    let media = switchboard_media::Media::start(switchboard_media::MediaConfig::default())
+        .expect("media plane");
+    let router = switchboard_http::router_with(running.engine, auth.clone(), Some(media), routes);
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");

@@ -93,13 +93,24 @@ impl Default for MediaConfig {
 pub struct Media {
     tx: mpsc::Sender<sfu::Command>,
     local: SocketAddr,
+    ice_servers: Vec<String>,
 }
 
 impl Media {
     /// Binds the UDP socket and starts the media thread.
     pub fn start(config: MediaConfig) -> Result<Media, MediaError> {
+        let ice_servers = config.ice_servers.clone();
         let (tx, local) = sfu::start(config)?;
-        Ok(Media { tx, local })
+        Ok(Media {
+            tx,
+            local,
+            ice_servers,
+        })
+    }
+
+    /// The STUN/TURN servers clients are told about.
+    pub fn ice_servers(&self) -> &[String] {
+        &self.ice_servers
     }
 
     /// The address in the candidates this server hands out.

@@ -43,6 +43,9 @@ pub enum Access {
     Rate,
     /// A visitor (their own visitor id, checked live), or staff of at least this role.
     VisitorOr(Role),
+    /// A participant of session `{id}`'s call: its visitor, or the agent
+    /// holding it or rung for it (live). Nobody else sends or receives its media.
+    Participant,
 }
 
 /// One route and its rule.
@@ -180,6 +183,18 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/customer-service/stats/ratings", Staff(Supervisor)),
     r("GET", "/customer-service/stats/trend", Staff(Supervisor)),
     r("GET", "/customer-service/openapi.json", Public),
+    r("POST", "/customer-service/sessions/{id}/whip", Participant),
+    r("POST", "/customer-service/sessions/{id}/whep", Participant),
+    r("OPTIONS", "/customer-service/sessions/{id}/whip", Public),
+    r("OPTIONS", "/customer-service/sessions/{id}/whep", Public),
+    r("PATCH", "/customer-service/media/{id}", Signed),
+    r("DELETE", "/customer-service/media/{id}", Signed),
+    r("OPTIONS", "/customer-service/media/{id}", Public),
+    r(
+        "GET",
+        "/customer-service/sessions/{id}/quality",
+        Session(Supervisor),
+    ),
     r("GET", "/room", Signed),
     r("GET", "/metrics", Staff(Supervisor)),
     r("GET", "/healthz", Public),
@@ -220,6 +235,8 @@ impl Access {
             (Rate, c) => c.at_least(Admin),
             (VisitorOr(_), Caller::Visitor { .. }) => true,
             (VisitorOr(min), c) => c.at_least(min),
+            (Participant, Caller::Visitor { session, .. }) => Some(session.as_str()) == id,
+            (Participant, c) => c.agent().is_some(),
         };
         if ok {
             Verdict::Allow

@@ -1,0 +1,266 @@
+//! WHIP (RFC 9725) and WHEP over the media plane: a participant POSTs an
+//! SDP offer to its session's `whip` (publish) or `whep` (play) URL with its
+//! bearer token and gets `201 Created`, a `Location` to PATCH (trickle ICE)
+//! or DELETE, and the SDP answer with the server's candidate. A `sendrecv`
+//! offer (what the pages send) does both on one connection.
+//!
+//! Only the session's visitor and the agent holding it (or being rung for
+//! it) may connect; this is checked on the engine thread against the live
+//! session, which also gives the media plane the call's state.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use switchboard_core::{AgentId, Center, CoreError, Media as CallMedia, Session, SessionStatus};
+use switchboard_media::{CallState, MediaError, Party};
+
+use crate::answer::Answer;
+use crate::auth::{forbidden, Caller, Who};
+use crate::App;
+
+/// The media plane's view of a session: None once it has ended.
+pub fn call_state(s: &Session) -> Option<CallState> {
+    if s.status() == SessionStatus::Ended {
+        return None;
+    }
+    Some(CallState {
+        agent: s
+            .agent_id
+            .as_ref()
+            .or(s.ringing_agent())
+            .map(|a| a.to_string()),
+        active: s.status() == SessionStatus::Active,
+        audio_only: s.media == Some(CallMedia::Audio),
+        agent_muted: s.agent_muted,
+        customer_muted: s.customer_muted,
+    })
+}
+
+/// Which side `caller` is on in session `sid`, with the call's state, or why not.
+fn participant(c: &Center, caller: &Caller, sid: &str) -> Result<(Party, CallState), Answer> {
+    let Some(s) = c.session(sid) else {
+        return Err(Answer::refused(&CoreError::SessionNotFound(sid.into())));
+    };
+    let Some(state) = call_state(s) else {
+        return Err(Answer::error(
+            StatusCode::CONFLICT,
+            "session_ended",
+            format!("session {sid} has ended"),
+        ));
+    };
+    match caller {
+        Caller::Visitor { session, .. } if session.as_str() == sid => Ok((Party::Customer, state)),
+        Caller::Staff(staff) => {
+            let mine = staff
+                .agent_id
+                .as_ref()
+                .map(AgentId::as_str)
+                .is_some_and(|a| state.agent.as_deref() == Some(a));
+            if mine {
+                Ok((Party::Agent, state))
+            } else {
+                Err(forbidden(format!(
+                    "only the session's visitor and its agent take part in {sid}'s call"
+                )))
+            }
+        }
+        _ => Err(forbidden("this token is for another session")),
+    }
+}
+
+fn media_error(e: MediaError) -> Response {
+    let (status, code) = match &e {
+        MediaError::BadOffer(_) => (StatusCode::BAD_REQUEST, "invalid_sdp"),
+        MediaError::TooManyTracks(_) => (StatusCode::BAD_REQUEST, "too_many_tracks"),
+        MediaError::NoCall => (StatusCode::CONFLICT, "session_ended"),
+        MediaError::NotFound => (StatusCode::NOT_FOUND, "media_not_found"),
+        MediaError::NotOwner => (StatusCode::FORBIDDEN, "forbidden"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "media_unavailable"),
+    };
+    Answer::error(status, code, e.to_string()).into_response()
+}
+
+fn unavailable() -> Response {
+    Answer::error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "media_unavailable",
+        "this server runs without a media plane",
+    )
+    .into_response()
+}
+
+/// The credential a media connection belongs to.
+fn owner(who: &Who) -> String {
+    who.caller.actor()
+}
+
+/// `POST /sessions/{id}/whip` and `/whep`: an SDP offer in, 201 with the answer.
+pub(crate) async fn offer(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(media) = app.media.clone() else {
+        return unavailable();
+    };
+    let caller = who.caller.clone();
+    let sid = id.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let checked = app
+        .engine
+        .read(Box::new(move |c, _| match participant(c, &caller, &sid) {
+            Ok(found) => {
+                let _ = tx.send(found);
+                Answer::ok(())
+            }
+            Err(refusal) => refusal,
+        }))
+        .await;
+    let Ok((party, state)) = rx.try_recv() else {
+        return checked.into_response();
+    };
+    let sdp_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/sdp"));
+    if !sdp_type {
+        return Answer::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the offer as application/sdp",
+        )
+        .into_response();
+    }
+    let Ok(offer) = std::str::from_utf8(&body) else {
+        return Answer::invalid("the offer is not UTF-8").into_response();
+    };
+
+    // Seed the media plane with the call as it is now; the engine's
+    // updates follow.
+    media.update(&id, Some(state));
+    let connected = match media.connect(&id, party, &owner(&who), offer).await {
+        Ok(c) => c,
+        Err(e) => return media_error(e),
+    };
+    let mut response = (StatusCode::CREATED, connected.answer).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/sdp"),
+    );
+    let location = format!("/customer-service/media/{}", connected.id);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", connected.id)) {
+        h.insert(header::ETAG, v);
+    }
+    for server in media.ice_servers() {
+        if let Ok(v) = HeaderValue::from_str(&format!("<{server}>; rel=\"ice-server\"")) {
+            h.append(header::LINK, v);
+        }
+    }
+    cors(h);
+    response
+}
+
+/// `PATCH /media/{id}`: trickled candidates (`application/trickle-ice-sdpfrag`).
+pub(crate) async fn patch(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(media) = app.media.clone() else {
+        return unavailable();
+    };
+    let fragment = String::from_utf8_lossy(&body);
+    if fragment.contains("a=ice-ufrag") {
+        return Answer::error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ice_restart_unsupported",
+            "to reconnect, POST a new offer to the session's whip URL; it replaces this connection",
+        )
+        .into_response();
+    }
+    match media.trickle(&id, &owner(&who), &fragment).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => media_error(e),
+    }
+}
+
+/// `DELETE /media/{id}`: hangs up this connection (not the call).
+pub(crate) async fn delete(State(app): State<App>, who: Who, Path(id): Path<String>) -> Response {
+    let Some(media) = app.media.clone() else {
+        return unavailable();
+    };
+    match media.close(&id, &owner(&who)).await {
+        Ok(()) => Answer::ok(serde_json::json!({ "id": id, "status": "closed" })).into_response(),
+        Err(e) => media_error(e),
+    }
+}
+
+/// `GET /sessions/{id}/quality`: bitrate, loss, RTT and jitter per connection.
+pub(crate) async fn quality(State(app): State<App>, who: Who, Path(id): Path<String>) -> Response {
+    let caller = who.caller.clone();
+    let sid = id.clone();
+    let allowed = app
+        .engine
+        .read(Box::new(move |c, _| {
+            match caller.check_session(c, &sid, false) {
+                Ok(()) => Answer::ok(()),
+                Err(refusal) => refusal,
+            }
+        }))
+        .await;
+    if !allowed.is_ok() {
+        return allowed.into_response();
+    }
+    let connections = match &app.media {
+        Some(m) => m.stats(&id).await,
+        None => Vec::new(),
+    };
+    Answer::ok(serde_json::json!({ "session_id": id, "connections": connections })).into_response()
+}
+
+/// `OPTIONS` on the WHIP/WHEP and media URLs: what they take, for CORS.
+pub(crate) async fn options() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        HeaderName::from_static("accept-post"),
+        HeaderValue::from_static("application/sdp"),
+    );
+    h.insert(
+        HeaderName::from_static("accept-patch"),
+        HeaderValue::from_static("application/trickle-ice-sdpfrag"),
+    );
+    h.insert(
+        header::ALLOW,
+        HeaderValue::from_static("OPTIONS, POST, PATCH, DELETE"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("OPTIONS, POST, PATCH, DELETE"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type, if-match"),
+    );
+    cors(h);
+    response
+}
+
+fn cors(h: &mut HeaderMap) {
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("location, link, etag"),
+    );
+}
