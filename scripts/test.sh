@@ -9,3 +9,6 @@ cd "$(dirname "$0")/.."
 cargo test --workspace --all-targets --locked
 # The run-loop example in the core's crate docs.
 cargo test --workspace --doc --locked
+# Real browsers (Debian's Chromium, installed here if missing) over the real
+# binary and its media plane, in a loopback-only network namespace.
+bash tests/browser/run.sh

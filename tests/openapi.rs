@@ -58,7 +58,8 @@ fn every_route_is_documented_and_every_documented_route_exists() {
         let concrete = path
             .replace("{id}", "cs_x")
             .replace("{visitor_id}", "v_x")
-            .replace("{username}", "nobody");
+            .replace("{username}", "nobody")
+            .replace("{file}", "call.js");
         let (_, body) = s.call(method, &concrete, Some("{}"));
         let code = body["error"]["code"].as_str().unwrap_or("");
         assert!(

@@ -19,6 +19,7 @@ pub mod listener;
 mod metrics;
 mod openapi;
 mod views;
+mod web;
 pub mod whip;
 mod workgroups;
 mod ws;
@@ -110,6 +111,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("DELETE", "/media/{id}") => delete(whip::delete),
         ("GET", "/sessions/{id}/quality") => get(whip::quality),
         ("GET", "/room") => get(ws::room),
+        ("GET", "/web/{file}") => get(web::file),
         ("GET", "/metrics") => get(metrics),
         ("GET", "/healthz") => get(healthz),
         _ => return None,

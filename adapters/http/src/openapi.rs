@@ -240,6 +240,13 @@ fn media_paths() -> Value {
             "delete": op("Close this media connection (not the call)", &["id"], None, ("200", "Status"), &[403, 404]),
             "options": preflight(),
         },
+        "/web/{file}": {
+            "get": {
+                "summary": "The browser files (call.js, call-test.html), embedded in the binary",
+                "parameters": [{ "name": "file", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": { "200": { "description": "the file" }, "404": { "description": "no such file", "content": content("Error") } },
+            },
+        },
         "/customer-service/sessions/{id}/quality": {
             "get": op("Call quality per connection: bitrate, loss, RTT, jitter", &["id"], None, ("200", "Quality"), &[403]),
         },

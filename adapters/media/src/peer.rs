@@ -26,6 +26,8 @@ pub(crate) struct Peer {
     pub(crate) incoming: Vec<(Mid, MediaKind)>,
     /// Tracks the participant receives on, in the offer's order.
     pub(crate) outgoing: Vec<(Mid, MediaKind)>,
+    /// Open data channels, by label.
+    pub(crate) channels: Vec<(str0m::channel::ChannelId, String)>,
     /// Remote addresses seen for it (the demultiplexing map's keys).
     pub(crate) addrs: Vec<SocketAddr>,
     pub(crate) quality: PeerQuality,
@@ -62,6 +64,7 @@ impl Peer {
             rtc,
             incoming: Vec::new(),
             outgoing: Vec::new(),
+            channels: Vec::new(),
             addrs: Vec::new(),
             last_bytes: None,
             last_keyframe_request: None,

@@ -163,6 +163,9 @@ enum Propagate {
     Media(usize, MediaData),
     /// Peer index asked for a keyframe on an outgoing track of this kind.
     Keyframe(usize, MediaKind),
+    /// Data-channel message from peer index on the channel with this label
+    /// (remote-assistance annotations), binary or text.
+    Data(usize, String, bool, Vec<u8>),
 }
 
 impl Sfu {
@@ -383,6 +386,14 @@ impl Sfu {
                             queue.push(Propagate::Keyframe(i, kind));
                         }
                     }
+                    Event::ChannelOpen(cid, label) => peer.channels.push((cid, label)),
+                    Event::ChannelClose(cid) => peer.channels.retain(|(c, _)| *c != cid),
+                    Event::ChannelData(d) => {
+                        let label = peer.channels.iter().find(|(c, _)| *c == d.id).map(|(_, l)| l.clone());
+                        if let Some(label) = label {
+                            queue.push(Propagate::Data(i, label, d.binary, d.data));
+                        }
+                    }
                     Event::PeerStats(s) => peer.peer_stats(&s),
                     Event::MediaIngressStats(s) => peer.ingress_stats(&s),
                     _ => {}
@@ -453,6 +464,24 @@ impl Sfu {
                         continue;
                     }
                     self.peers[from].quality.forwarded += 1;
+                }
+            }
+            Propagate::Data(from, label, binary, data) => {
+                let active = self
+                    .calls
+                    .get(&self.peers[from].session)
+                    .is_some_and(|c| c.active);
+                if !active {
+                    return;
+                }
+                for to in self.others(from) {
+                    let peer = &mut self.peers[to];
+                    let Some(cid) = peer.channels.iter().find(|(_, l)| *l == label).map(|(c, _)| *c) else {
+                        continue;
+                    };
+                    if let Some(mut channel) = peer.rtc.channel(cid) {
+                        let _ = channel.write(binary, &data);
+                    }
                 }
             }
             Propagate::Keyframe(asker, kind) => {

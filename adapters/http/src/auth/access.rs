@@ -198,6 +198,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/room", Signed),
     r("GET", "/metrics", Staff(Supervisor)),
     r("GET", "/healthz", Public),
+    r("GET", "/web/{file}", Public),
 ];
 
 /// The rule of `method path`, if the route exists.

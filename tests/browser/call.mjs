@@ -1,0 +1,84 @@
+// A visitor and an agent in headless Chromium, through the real binary and
+// its media plane: both decode the other's video and play their audio; after
+// a transfer the visitor's same connection and receivers carry the new agent.
+import { mkdirSync } from 'node:fs';
+import { api, agent, browser, check, sleep, startServer } from './lib.mjs';
+
+const shots = new URL('../../target/browser/', import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
+
+async function open(b, base, session, token) {
+  const page = await b.newPage();
+  page.on('console', (m) => m.type() === 'error' && console.log(`  [page] ${m.text()}`));
+  await page.goto(`${base}/web/call-test.html?session=${session}&token=${token}`);
+  await page.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, {
+    timeout: 20_000,
+  });
+  return page;
+}
+
+const stats = (page) => page.evaluate(() => window.call.stats());
+const state = (page) => page.evaluate(() => window.call.pc.connectionState);
+
+async function grows(page, who) {
+  let a = await stats(page);
+  for (let i = 0; i < 80 && !(a.video.framesDecoded > 0 && a.audio.totalSamplesReceived > 0); i++) {
+    await sleep(250);
+    a = await stats(page);
+  }
+  await sleep(2500);
+  const b = await stats(page);
+  check(b.video.framesDecoded > a.video.framesDecoded + 10, `${who} decodes video (${a.video.framesDecoded} -> ${b.video.framesDecoded} frames)`);
+  check(b.audio.totalSamplesReceived > a.audio.totalSamplesReceived, `${who} plays audio (${a.audio.totalSamplesReceived} -> ${b.audio.totalSamplesReceived} samples)`);
+  return b;
+}
+
+const server = await startServer();
+const b = await browser();
+let failed = false;
+try {
+  const { base } = server;
+  const a1 = await agent(base, 'agent_a1');
+  const joined = await api(base, 'POST', '/queue/join', { visitor_id: 'visitor_1', visitor_name: '张三' }, '');
+  check(joined.status === 'assigned' && joined.agent_id === 'agent_a1', 'the visitor is rung through to agent_a1');
+  const session = joined.session_id;
+  await api(base, 'POST', '/agents/agent_a1/accept', { media: 'video' }, a1);
+
+  const visitor = await open(b, base, session, joined.token);
+  const agent1 = await open(b, base, session, a1);
+  await grows(visitor, 'the visitor');
+  await grows(agent1, 'agent_a1');
+  const before = await stats(visitor);
+  await visitor.screenshot({ path: `${shots}call-visitor.png` });
+
+  // A stranger's token cannot join the call's media.
+  const a3 = await agent(base, 'agent_a3');
+  const refused = await fetch(`${base}/customer-service/sessions/${session}/whip`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${a3}` },
+    body: 'v=0',
+  });
+  check(refused.status === 403, `a third agent's offer is refused (${refused.status})`);
+
+  // Transfer: agent_a2 takes over; the visitor's connection stays up.
+  const a2 = await agent(base, 'agent_a2');
+  await api(base, 'POST', `/sessions/${session}/transfer`, { target_agent_id: 'agent_a2' }, a1);
+  const agent2 = await open(b, base, session, a2);
+  const after = await grows(visitor, 'the visitor, after the transfer,');
+  check((await state(visitor)) === 'connected', 'the visitor never reconnected');
+  check(after.video.ssrc === before.video.ssrc, 'on the same receiver (same inbound SSRC)');
+  await grows(agent2, 'agent_a2');
+  await agent2.screenshot({ path: `${shots}call-agent2.png` });
+
+  // Ending the call closes the media.
+  await api(base, 'DELETE', `/sessions/${session}`, undefined, a2);
+  await visitor.waitForFunction(() => window.call.pc.connectionState !== 'connected', null, { timeout: 40_000 });
+  check(true, `the visitor's connection closed when the call ended (${await state(visitor)})`);
+} catch (e) {
+  failed = true;
+  console.error(`FAIL: ${e.message}`);
+} finally {
+  await b.close();
+  server.stop();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,89 @@
+// Helpers for the browser tests: start the real switchboard binary on a free
+// loopback port with a temporary journal, call its API, launch Chromium.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+export const ADMIN = 'browser-test-admin-token-0123456789';
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** Starts `target/debug/switchboard` and resolves with its base URL and process. */
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-browser-'));
+  const config = join(dir, 'switchboard.yaml');
+  writeFileSync(
+    config,
+    'ws_grace_secs: 5\nsecurity:\n  argon2: {memory_kib: 256, iterations: 1, parallelism: 1}\n' +
+      '  per_credential: {per_sec: 0, burst: 0}\n  per_address: {per_sec: 0, burst: 0}\n' +
+      '  public_join: {per_sec: 0, burst: 0}\nmedia:\n  bind: 127.0.0.1:0\n',
+  );
+  const bin = process.env.SWITCHBOARD_BIN || join(ROOT, 'target/debug/switchboard');
+  const child = spawn(bin, ['serve', '--config', config], {
+    env: {
+      ...process.env,
+      SWITCHBOARD_LISTEN: '127.0.0.1:0',
+      SWITCHBOARD_DB: join(dir, 'switchboard.db'),
+      SWITCHBOARD_ADMIN_TOKEN: ADMIN,
+      SWITCHBOARD_ADMIN_PASSWORD: 'browser-admin-password',
+      RUST_LOG: process.env.RUST_LOG || 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`switchboard exited ${code}`)));
+  });
+  const base = line.trim().split(' ').pop();
+  return { base, child, stop: () => child.kill('SIGKILL') };
+}
+
+/** Calls the API; throws unless the status is 2xx. */
+export async function api(base, method, path, body, token = ADMIN) {
+  const r = await fetch(`${base}/customer-service${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** An agent account signed in and registered Ready; resolves with its token. */
+export async function agent(base, id) {
+  await api(base, 'POST', '/accounts', { username: id, password: `password-${id}`, role: 'agent', agent_id: id });
+  const { token } = await api(base, 'POST', '/auth/login', { username: id, password: `password-${id}` }, '');
+  await api(base, 'POST', '/agents/register', { agent_id: id }, token);
+  return token;
+}
+
+/** Debian's Chromium, headless, with fake camera and microphone. */
+export function browser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Fails the run with `message` unless `ok`. */
+export function check(ok, message) {
+  if (!ok) throw new Error(message);
+  console.log(`  ok: ${message}`);
+}

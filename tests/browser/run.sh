@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Browser tests: Debian's Chromium driven by playwright-core, against the
+# debug `switchboard` binary (built by `cargo test`), inside a loopback-only
+# network namespace so that every packet stays on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v chromium >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+fi
+npm ci --no-audit --no-fund --silent
+cargo build --locked --bin switchboard --quiet --manifest-path ../../Cargo.toml
+
+for test in call.mjs; do
+  echo "browser: $test"
+  unshare -n bash -c "ip link set lo up && node $test"
+done

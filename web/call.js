@@ -1,0 +1,148 @@
+// Switchboard call client: one sendrecv peer connection per participant,
+// negotiated over WHIP (POST an SDP offer with the participant's token).
+// No build step; import it as an ES module:
+//
+//   import { connect } from '/web/call.js';
+//   const call = await connect({ session: 'cs_…', token: 'sbv_…' });
+//   video.srcObject = call.remoteStream;
+//
+// The server forwards the other side's media once the agent answers; after a
+// transfer the new agent's media arrives on the same receivers.
+
+const CS = '/customer-service';
+
+/** Waits until ICE gathering is complete (the server is ICE-lite and takes
+ *  the client's candidates from the offer), or 2 s. */
+function gathered(pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState === 'complete') {
+        pc.removeEventListener('icegatheringstatechange', done);
+        resolve();
+      }
+    };
+    pc.addEventListener('icegatheringstatechange', done);
+    setTimeout(resolve, 2000);
+  });
+}
+
+/** ICE servers from `Link: <url>; rel="ice-server"` headers. */
+function iceServers(response) {
+  const link = response.headers.get('link') || '';
+  return [...link.matchAll(/<([^>]+)>;\s*rel="ice-server"/g)].map((m) => ({ urls: m[1] }));
+}
+
+/**
+ * Joins a call's media.
+ * @param {object} o
+ * @param {string} o.session   the session id (cs_…)
+ * @param {string} o.token     the participant's bearer token (visitor or agent sign-in)
+ * @param {boolean} [o.audio=true] send the microphone
+ * @param {boolean} [o.video=true] send the camera
+ * @param {string} [o.base='']  the server's origin, if not this page's
+ */
+export async function connect({ session, token, audio = true, video = true, base = '' }) {
+  const localStream = await navigator.mediaDevices.getUserMedia({ audio, video });
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  const remoteStream = new MediaStream();
+  pc.addEventListener('track', (e) => remoteStream.addTrack(e.track));
+  const senders = {};
+  for (const kind of ['audio', 'video']) {
+    const track = localStream.getTracks().find((t) => t.kind === kind);
+    const t = pc.addTransceiver(track || kind, { direction: 'sendrecv', streams: [localStream] });
+    senders[kind] = t.sender;
+  }
+  // A second video m-line for a screen share, receive-only until shared.
+  const screen = pc.addTransceiver('video', { direction: 'sendrecv' });
+  const annotations = pc.createDataChannel('annotations');
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const response = await fetch(`${base}${CS}/sessions/${encodeURIComponent(session)}/whip`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
+    body: pc.localDescription.sdp,
+  });
+  if (response.status !== 201) {
+    localStream.getTracks().forEach((t) => t.stop());
+    pc.close();
+    const body = await response.text();
+    throw new Error(`WHIP ${response.status}: ${body}`);
+  }
+  const location = new URL(response.headers.get('location'), base || location_origin()).href;
+  const servers = iceServers(response);
+  if (servers.length) pc.setConfiguration({ ...pc.getConfiguration(), iceServers: servers });
+  await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+
+  let screenTrack = null;
+  return {
+    pc,
+    localStream,
+    remoteStream,
+    annotations,
+    location,
+    /** Turns the microphone on or off (the track keeps its place). */
+    setMic(on) {
+      localStream.getAudioTracks().forEach((t) => (t.enabled = on));
+    },
+    /** Turns the camera on or off. */
+    setCamera(on) {
+      localStream.getVideoTracks().forEach((t) => (t.enabled = on));
+    },
+    /** Switches to another camera or microphone (a deviceId from enumerateDevices). */
+    async switchDevice(kind, deviceId) {
+      const s = await navigator.mediaDevices.getUserMedia({ [kind]: { deviceId: { exact: deviceId } } });
+      const track = s.getTracks()[0];
+      await senders[kind].replaceTrack(track);
+      localStream.getTracks().filter((t) => t.kind === kind).forEach((t) => {
+        localStream.removeTrack(t);
+        t.stop();
+      });
+      localStream.addTrack(track);
+    },
+    /** Shares the screen as the second video track; resolves when it starts. */
+    async shareScreen() {
+      const s = await navigator.mediaDevices.getDisplayMedia({ video: true });
+      screenTrack = s.getVideoTracks()[0];
+      await screen.sender.replaceTrack(screenTrack);
+      screenTrack.addEventListener('ended', () => screen.sender.replaceTrack(null));
+      return screenTrack;
+    },
+    async stopScreen() {
+      if (screenTrack) screenTrack.stop();
+      await screen.sender.replaceTrack(null);
+    },
+    /** Inbound figures per kind: bytes, packets lost, jitter, frames decoded, audio samples. */
+    async stats() {
+      const out = { audio: {}, video: {}, rtt: null };
+      (await pc.getStats()).forEach((r) => {
+        // The busiest inbound track of each kind (the camera, not an idle screen share).
+        const best = out[r.kind];
+        if (r.type === 'inbound-rtp' && best && (best.bytesReceived ?? -1) < (r.bytesReceived ?? 0)) {
+          out[r.kind] = {
+            ssrc: r.ssrc,
+            bytesReceived: r.bytesReceived,
+            packetsLost: r.packetsLost,
+            jitter: r.jitter,
+            framesDecoded: r.framesDecoded,
+            totalSamplesReceived: r.totalSamplesReceived,
+          };
+        }
+        if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime != null) {
+          out.rtt = r.currentRoundTripTime;
+        }
+      });
+      return out;
+    },
+    /** Leaves the call's media (the call itself ends by the API or the room). */
+    async hangup() {
+      localStream.getTracks().forEach((t) => t.stop());
+      pc.close();
+      await fetch(location, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+    },
+  };
+}
+
+function location_origin() {
+  return globalThis.location ? globalThis.location.origin : 'http://localhost';
+}
