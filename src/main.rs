@@ -315,6 +315,9 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
     };
     let limits = Limits::from(&config.security);
     let conns = auth.conns();
+    if let Some(m) = media.clone() {
+        tokio::spawn(whip::push_quality(engine.clone(), m));
+    }
     let router = switchboard_http::router(engine.clone(), auth, media);
     listener::serve(listener, router, limits, tls, conns, shutdown)
         .await

@@ -2,7 +2,7 @@
 // its media plane: both decode the other's video and play their audio; after
 // a transfer the visitor's same connection and receivers carry the new agent.
 import { mkdirSync } from 'node:fs';
-import { api, agent, browser, check, sleep, startServer } from './lib.mjs';
+import { ADMIN, api, agent, browser, check, sleep, startServer } from './lib.mjs';
 
 const shots = new URL('../../target/browser/', import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
@@ -50,6 +50,25 @@ try {
   await grows(agent1, 'agent_a1');
   const before = await stats(visitor);
   await visitor.screenshot({ path: `${shots}call-visitor.png` });
+
+  // Remote-assistance annotations cross the server's data-channel relay.
+  await agent1.evaluate(() => {
+    window.received = [];
+    window.call.annotations.onmessage = (e) => window.received.push(e.data);
+  });
+  await visitor.waitForFunction(() => window.call.annotations.readyState === 'open');
+  await visitor.evaluate(() => window.call.annotations.send(JSON.stringify({ cursor: [0.25, 0.75] })));
+  await agent1.waitForFunction(() => window.received.length > 0, null, { timeout: 10_000 });
+  check((await agent1.evaluate(() => window.received[0])).includes('0.25'), 'an annotation reaches the agent');
+
+  // The server's own view of the call's quality.
+  await sleep(1500);
+  const quality = await api(base, 'GET', `/sessions/${session}/quality`);
+  const v = quality.connections.find((c) => c.party === 'customer');
+  check(v && v.connected && v.bitrate_in_kbps > 50, `the server measures the visitor's bitrate (${v && v.bitrate_in_kbps} kbit/s)`);
+  check(quality.summary && quality.summary.samples > 0, `and summarizes the call (${JSON.stringify(quality.summary)})`);
+  const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+  check(/switchboard_media_connections 2/.test(metrics), 'the media plane is in /metrics');
 
   // A stranger's token cannot join the call's media.
   const a3 = await agent(base, 'agent_a3');

@@ -111,6 +111,11 @@ enum Msg {
     Disconnect {
         conn: ConnId,
     },
+    Notify {
+        session: SessionId,
+        frame: String,
+        staff_only: bool,
+    },
 }
 
 /// A handle to the engine; cheap to clone.
@@ -266,6 +271,16 @@ impl Engine {
         .await
     }
 
+    /// Sends a frame that is not the core's (call quality, a finished
+    /// recording) to the WebSocket connections in a call's room.
+    pub fn notify(&self, session: SessionId, frame: String, staff_only: bool) {
+        let _ = self.tx.try_send(Msg::Notify {
+            session,
+            frame,
+            staff_only,
+        });
+    }
+
     /// A WebSocket connection closed.
     pub fn disconnect(&self, conn: ConnId) {
         let _ = self.tx.try_send(Msg::Disconnect { conn });
@@ -399,6 +414,11 @@ impl Worker {
                     answers.push((tx, answer));
                 }
                 Msg::Disconnect { conn } => self.hub.disconnect(conn, now),
+                Msg::Notify {
+                    session,
+                    frame,
+                    staff_only,
+                } => self.hub.notify_room(&session, &frame, staff_only),
             }
         }
 

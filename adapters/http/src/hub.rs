@@ -346,6 +346,29 @@ impl Hub {
         }
     }
 
+    /// Sends `text` to the connections in session `sid`'s room (both
+    /// participants), or only its agent's with `staff_only`.
+    pub(crate) fn notify_room(&mut self, sid: &SessionId, text: &str, staff_only: bool) {
+        let Some(members) = self.rooms.get(sid) else {
+            return;
+        };
+        for m in members {
+            if staff_only && !matches!(m.who, Identity::Agent(_)) {
+                continue;
+            }
+            let Some(c) = m.conn.and_then(|id| self.conns.get_mut(&id)) else {
+                continue;
+            };
+            let full = c
+                .out
+                .as_ref()
+                .is_some_and(|out| out.try_send(text.to_owned()).is_err());
+            if full {
+                c.out = None;
+            }
+        }
+    }
+
     /// Closes every connection (shutdown).
     pub(crate) fn close_all(&mut self) {
         self.conns.clear();

@@ -175,6 +175,9 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
     match serde_json::from_str::<String>(answer.body.get()) {
         Ok(mut text) if answer.is_ok() => {
             listener::render(&app.auth.conns(), &mut text);
+            if let Some(media) = &app.media {
+                whip::render_metrics(&media.all_stats().await, &mut text);
+            }
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
         }
         _ => answer.into_response(),

@@ -278,7 +278,9 @@ fn auth_schemas() -> Value {
         "AuditLog": object(&["entries", "count"], json!({ "entries": { "type": "array", "items": object(&["at_ms", "actor", "role", "action", "outcome"], json!({
             "at_ms": t("integer"), "actor": t(S), "role": t(S), "action": t(S), "target": nullable(S), "address": nullable(S), "outcome": t(S),
         })) }, "count": t("integer") })),
-        "Quality": object(&["session_id", "connections"], json!({ "session_id": t(S), "connections": { "type": "array", "items": object(&["id", "party"], json!({
+        "Quality": object(&["session_id", "connections"], json!({ "session_id": t(S),
+            "summary": { "type": "object", "nullable": true, "description": "average and worst over the call: samples, rtt_avg_ms, rtt_max_ms, loss_avg, loss_max, bitrate_in_avg_kbps" },
+            "connections": { "type": "array", "items": object(&["id", "party"], json!({
             "id": t(S), "party": t(S), "connected": t("boolean"), "bitrate_in_kbps": t("integer"), "bitrate_out_kbps": t("integer"),
             "bytes_in": t("integer"), "bytes_out": t("integer"), "loss_in": nullable("number"), "loss_out": nullable("number"),
             "rtt_ms": nullable("number"), "jitter": nullable("integer"), "forwarded": t("integer"),

@@ -24,8 +24,12 @@ const FILES: &[(&str, &str, &str)] = &[
 /// `GET /web/{file}`.
 pub(crate) async fn file(Path(name): Path<String>) -> Response {
     let Some((_, kind, body)) = FILES.iter().find(|(n, _, _)| *n == name) else {
-        return Answer::error(StatusCode::NOT_FOUND, "not_found", format!("no file {name}"))
-            .into_response();
+        return Answer::error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no file {name}"),
+        )
+        .into_response();
     };
     let mut response = (*body).into_response();
     let h = response.headers_mut();

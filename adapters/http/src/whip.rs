@@ -219,11 +219,64 @@ pub(crate) async fn quality(State(app): State<App>, who: Who, Path(id): Path<Str
     if !allowed.is_ok() {
         return allowed.into_response();
     }
-    let connections = match &app.media {
-        Some(m) => m.stats(&id).await,
-        None => Vec::new(),
+    let (connections, summary) = match &app.media {
+        Some(m) => (m.stats(&id).await, m.summary(&id).await),
+        None => (Vec::new(), None),
     };
-    Answer::ok(serde_json::json!({ "session_id": id, "connections": connections })).into_response()
+    Answer::ok(
+        serde_json::json!({ "session_id": id, "connections": connections, "summary": summary }),
+    )
+    .into_response()
+}
+
+/// Every second, sends each call's two participants a `call_quality` frame
+/// on their room WebSocket: bitrate, loss, RTT and jitter per connection.
+pub async fn push_quality(engine: crate::Engine, media: switchboard_media::Media) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let mut by_session: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+        for q in media.all_stats().await {
+            by_session.entry(q.session.clone()).or_default().push(q);
+        }
+        for (session, connections) in by_session {
+            let frame = serde_json::json!({
+                "type": "call_quality", "session_id": session, "connections": connections,
+            });
+            engine.notify(session.as_str().into(), frame.to_string(), false);
+        }
+    }
+}
+
+/// The media plane's figures in Prometheus text.
+pub fn render_metrics(all: &[switchboard_media::PeerQuality], out: &mut String) {
+    use std::fmt::Write;
+    let sum = |f: fn(&switchboard_media::PeerQuality) -> u64| all.iter().map(f).sum::<u64>();
+    let rtts: Vec<f64> = all.iter().filter_map(|q| q.rtt_ms).collect();
+    let worst_loss = all
+        .iter()
+        .map(|q| q.loss_in.unwrap_or(0.0).max(q.loss_out.unwrap_or(0.0)))
+        .fold(0.0f32, f32::max);
+    let _ = write!(
+        out,
+        "# HELP switchboard_media_connections Media connections (one per participant).\n\
+         # TYPE switchboard_media_connections gauge\nswitchboard_media_connections {}\n\
+         # HELP switchboard_media_bitrate_kbps Media bitrate across all connections.\n\
+         # TYPE switchboard_media_bitrate_kbps gauge\n\
+         switchboard_media_bitrate_kbps{{direction=\"in\"}} {}\nswitchboard_media_bitrate_kbps{{direction=\"out\"}} {}\n\
+         # HELP switchboard_media_forwarded_total Media samples forwarded between participants.\n\
+         # TYPE switchboard_media_forwarded_total counter\nswitchboard_media_forwarded_total {}\n\
+         # HELP switchboard_media_rtt_ms Mean round trip over the connections that report one.\n\
+         # TYPE switchboard_media_rtt_ms gauge\nswitchboard_media_rtt_ms {}\n\
+         # HELP switchboard_media_loss_worst Worst packet loss fraction of any connection.\n\
+         # TYPE switchboard_media_loss_worst gauge\nswitchboard_media_loss_worst {}\n",
+        all.len(),
+        sum(|q| q.bitrate_in_kbps),
+        sum(|q| q.bitrate_out_kbps),
+        sum(|q| q.forwarded),
+        if rtts.is_empty() { 0.0 } else { rtts.iter().sum::<f64>() / rtts.len() as f64 },
+        worst_loss,
+    );
 }
 
 /// `OPTIONS` on the WHIP/WHEP and media URLs: what they take, for CORS.

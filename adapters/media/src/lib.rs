@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use sfu::{Connected, MediaError, PeerQuality};
+pub use sfu::{Connected, MediaError, PeerQuality, QualitySummary, SUMMARIES_MAX};
 
 /// Which side of a call a connection belongs to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -204,6 +204,18 @@ impl Media {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
+    }
+
+    /// Average and worst quality over `session`'s call so far (or, once
+    /// ended, over all of it).
+    pub async fn summary(&self, session: &str) -> Option<QualitySummary> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(sfu::Command::Summary {
+            session: session.to_owned(),
+            reply,
+        })
+        .ok()?;
+        rx.await.ok().flatten()
     }
 
     /// Quality of every live connection.

@@ -87,6 +87,47 @@ pub struct PeerQuality {
     pub forwarded: u64,
 }
 
+/// Average and worst quality over a call's life, kept after it ends (for
+/// the last [`SUMMARIES_MAX`] calls).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct QualitySummary {
+    /// Stats ticks summed (per connection).
+    pub samples: u64,
+    /// Mean round trip, ms.
+    pub rtt_avg_ms: Option<f64>,
+    /// Worst round trip, ms.
+    pub rtt_max_ms: Option<f64>,
+    /// Mean loss (of either direction), 0 to 1.
+    pub loss_avg: f64,
+    /// Worst loss, 0 to 1.
+    pub loss_max: f64,
+    /// Mean bitrate received from a participant, kbit/s.
+    pub bitrate_in_avg_kbps: f64,
+    #[serde(skip)]
+    rtt_samples: u64,
+}
+
+impl QualitySummary {
+    fn add(&mut self, q: &PeerQuality) {
+        let n = self.samples as f64;
+        self.samples += 1;
+        let loss = f64::from(q.loss_in.unwrap_or(0.0).max(q.loss_out.unwrap_or(0.0)));
+        self.loss_avg = (self.loss_avg * n + loss) / (n + 1.0);
+        self.loss_max = self.loss_max.max(loss);
+        self.bitrate_in_avg_kbps =
+            (self.bitrate_in_avg_kbps * n + q.bitrate_in_kbps as f64) / (n + 1.0);
+        if let Some(rtt) = q.rtt_ms {
+            let m = self.rtt_samples as f64;
+            self.rtt_samples += 1;
+            self.rtt_avg_ms = Some((self.rtt_avg_ms.unwrap_or(0.0) * m + rtt) / (m + 1.0));
+            self.rtt_max_ms = Some(self.rtt_max_ms.unwrap_or(0.0).max(rtt));
+        }
+    }
+}
+
+/// Calls whose quality summary is kept.
+pub const SUMMARIES_MAX: usize = 10_000;
+
 pub(crate) enum Command {
     Connect {
         session: String,
@@ -114,6 +155,10 @@ pub(crate) enum Command {
         session: Option<String>,
         reply: oneshot::Sender<Vec<PeerQuality>>,
     },
+    Summary {
+        session: String,
+        reply: oneshot::Sender<Option<QualitySummary>>,
+    },
 }
 
 /// Most tracks of one kind in an offer: camera/microphone and a screen share.
@@ -136,6 +181,8 @@ pub(crate) fn start(
         peers: Vec::new(),
         by_addr: HashMap::new(),
         calls: HashMap::new(),
+        summaries: HashMap::new(),
+        summary_order: std::collections::VecDeque::new(),
         next_id: 1,
     };
     std::thread::Builder::new()
@@ -153,6 +200,9 @@ struct Sfu {
     /// Remote address -> index in `peers` (rebuilt when peers are removed).
     by_addr: HashMap<SocketAddr, usize>,
     calls: HashMap<String, CallState>,
+    summaries: HashMap<String, QualitySummary>,
+    /// Sessions in the order their summaries began, to forget the oldest.
+    summary_order: std::collections::VecDeque<String>,
     next_id: u64,
 }
 
@@ -241,6 +291,9 @@ impl Sfu {
                 let _ = reply.send(result);
             }
             Command::Update { session, state } => self.update(session, state),
+            Command::Summary { session, reply } => {
+                let _ = reply.send(self.summaries.get(&session).cloned());
+            }
             Command::Stats { session, reply } => {
                 let all = self
                     .peers
@@ -389,12 +442,30 @@ impl Sfu {
                     Event::ChannelOpen(cid, label) => peer.channels.push((cid, label)),
                     Event::ChannelClose(cid) => peer.channels.retain(|(c, _)| *c != cid),
                     Event::ChannelData(d) => {
-                        let label = peer.channels.iter().find(|(c, _)| *c == d.id).map(|(_, l)| l.clone());
+                        let label = peer
+                            .channels
+                            .iter()
+                            .find(|(c, _)| *c == d.id)
+                            .map(|(_, l)| l.clone());
                         if let Some(label) = label {
                             queue.push(Propagate::Data(i, label, d.binary, d.data));
                         }
                     }
-                    Event::PeerStats(s) => peer.peer_stats(&s),
+                    Event::PeerStats(s) => {
+                        peer.peer_stats(&s);
+                        if !self.summaries.contains_key(&peer.session) {
+                            if self.summary_order.len() >= SUMMARIES_MAX {
+                                if let Some(old) = self.summary_order.pop_front() {
+                                    self.summaries.remove(&old);
+                                }
+                            }
+                            self.summary_order.push_back(peer.session.clone());
+                        }
+                        self.summaries
+                            .entry(peer.session.clone())
+                            .or_default()
+                            .add(&peer.quality);
+                    }
                     Event::MediaIngressStats(s) => peer.ingress_stats(&s),
                     _ => {}
                 },
@@ -476,7 +547,12 @@ impl Sfu {
                 }
                 for to in self.others(from) {
                     let peer = &mut self.peers[to];
-                    let Some(cid) = peer.channels.iter().find(|(_, l)| *l == label).map(|(c, _)| *c) else {
+                    let Some(cid) = peer
+                        .channels
+                        .iter()
+                        .find(|(_, l)| *l == label)
+                        .map(|(c, _)| *c)
+                    else {
                         continue;
                     };
                     if let Some(mut channel) = peer.rtc.channel(cid) {
