@@ -41,7 +41,10 @@ pub type Read = Box<dyn FnOnce(&Center, &EngineStats) -> Answer + Send>;
 /// must change (answered, transferred, muted, ended), with its state then:
 /// how the media plane follows the core's decisions.
 #[derive(Clone)]
-pub struct CallObserver(pub Arc<dyn Fn(&SessionId, Option<&Session>) + Send + Sync>);
+pub struct CallObserver(pub Arc<CallChanged>);
+
+/// What a [`CallObserver`] runs: the session, and its state (None if forgotten).
+pub type CallChanged = dyn Fn(&SessionId, Option<&Session>) + Send + Sync;
 
 impl std::fmt::Debug for CallObserver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
