@@ -25,6 +25,7 @@
 //! ```
 
 mod peer;
+mod recorder;
 mod sfu;
 
 use std::net::{IpAddr, SocketAddr};
@@ -33,6 +34,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use recorder::{finish_leftovers, Recording};
 pub use sfu::{Connected, MediaError, PeerQuality, QualitySummary, SUMMARIES_MAX};
 
 /// Which side of a call a connection belongs to.
@@ -75,6 +77,10 @@ pub struct MediaConfig {
     pub ice_servers: Vec<String>,
     /// Quality figures are computed this often.
     pub stats_interval_ms: u64,
+    /// Record every answered call here (the seed's `auto_record` and
+    /// `recording_dir`), one WebM file per participant.
+    #[serde(skip)]
+    pub record_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for MediaConfig {
@@ -84,9 +90,13 @@ impl Default for MediaConfig {
             public_ip: None,
             ice_servers: Vec::new(),
             stats_interval_ms: 1000,
+            record_dir: None,
         }
     }
 }
+
+/// Told of each finished recording.
+pub type OnRecording = Box<dyn Fn(Recording) + Send>;
 
 /// A handle to the media thread; cheap to clone.
 #[derive(Clone)]
@@ -99,8 +109,21 @@ pub struct Media {
 impl Media {
     /// Binds the UDP socket and starts the media thread.
     pub fn start(config: MediaConfig) -> Result<Media, MediaError> {
+        Media::start_with(config, Box::new(|_| {}))
+    }
+
+    /// Like [`Media::start`], calling `recorded` (on the media thread) for
+    /// each finished recording. Recordings a crash left unfinished are
+    /// finished first.
+    pub fn start_with(config: MediaConfig, recorded: OnRecording) -> Result<Media, MediaError> {
+        if let Some(dir) = &config.record_dir {
+            let n = finish_leftovers(dir);
+            if n > 0 {
+                tracing::info!(dir = %dir.display(), n, "finished recordings cut short by a stop");
+            }
+        }
         let ice_servers = config.ice_servers.clone();
-        let (tx, local) = sfu::start(config)?;
+        let (tx, local) = sfu::start(config, recorded)?;
         Ok(Media {
             tx,
             local,

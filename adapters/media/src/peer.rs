@@ -35,6 +35,8 @@ pub(crate) struct Peer {
     last_bytes: Option<(u64, u64, Instant)>,
     /// Keyframe requests to this peer's sources are throttled.
     last_keyframe_request: Option<Instant>,
+    /// Its recording, while the call is recorded.
+    pub(crate) recorder: Option<crate::recorder::Recorder>,
 }
 
 /// The fewest time between two keyframe requests to one source.
@@ -68,6 +70,7 @@ impl Peer {
             addrs: Vec::new(),
             last_bytes: None,
             last_keyframe_request: None,
+            recorder: None,
         }
     }
 
@@ -79,6 +82,14 @@ impl Peer {
         if matches!(direction, Direction::SendOnly | Direction::SendRecv) {
             self.outgoing.push((mid, kind));
         }
+    }
+
+    /// Its first incoming track of `kind` (the microphone or the camera).
+    pub(crate) fn first_incoming(&self, kind: MediaKind) -> Option<Mid> {
+        self.incoming
+            .iter()
+            .find(|(_, k)| *k == kind)
+            .map(|(m, _)| *m)
     }
 
     /// Which of its `kind` tracks `mid` is (0: camera or microphone, 1: screen share).

@@ -18,7 +18,8 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::oneshot;
 
 use crate::peer::Peer;
-use crate::{CallState, MediaConfig, Party, INBOX_POLL};
+use crate::recorder::Recorder;
+use crate::{CallState, MediaConfig, OnRecording, Party, INBOX_POLL};
 
 /// Why the media plane refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +169,7 @@ const DATAGRAM_MAX: usize = 2000;
 
 pub(crate) fn start(
     config: MediaConfig,
+    recorded: OnRecording,
 ) -> Result<(mpsc::Sender<Command>, SocketAddr), MediaError> {
     let socket = UdpSocket::bind(config.bind)?;
     let bound = socket.local_addr()?;
@@ -183,6 +185,8 @@ pub(crate) fn start(
         calls: HashMap::new(),
         summaries: HashMap::new(),
         summary_order: std::collections::VecDeque::new(),
+        record_dir: config.record_dir,
+        recorded,
         next_id: 1,
     };
     std::thread::Builder::new()
@@ -203,6 +207,8 @@ struct Sfu {
     summaries: HashMap<String, QualitySummary>,
     /// Sessions in the order their summaries began, to forget the oldest.
     summary_order: std::collections::VecDeque<String>,
+    record_dir: Option<std::path::PathBuf>,
+    recorded: OnRecording,
     next_id: u64,
 }
 
@@ -517,6 +523,7 @@ impl Sfu {
                 let Some(index) = self.peers[from].incoming_index(data.mid, kind) else {
                     return;
                 };
+                self.record(from, kind, &data);
                 for to in self.others(from) {
                     let peer = &mut self.peers[to];
                     let Some(mid) = peer.outgoing_mid(kind, index) else {
@@ -607,10 +614,47 @@ impl Sfu {
         }
     }
 
-    /// Drops dead connections and rebuilds the address map.
+    /// Feeds what peer `from` sends (and is forwarded) to its recording,
+    /// starting one when the call is recorded.
+    fn record(&mut self, from: usize, kind: MediaKind, data: &MediaData) {
+        let Some(dir) = &self.record_dir else {
+            return;
+        };
+        let audio_only = self
+            .calls
+            .get(&self.peers[from].session)
+            .is_some_and(|c| c.audio_only);
+        let p = &mut self.peers[from];
+        if p.recorder.is_none() {
+            let who = match (&p.party, &p.agent) {
+                (Party::Agent, Some(agent)) => format!("agent-{agent}"),
+                _ => "customer".to_owned(),
+            };
+            let video = if audio_only {
+                None
+            } else {
+                p.first_incoming(MediaKind::Video)
+            };
+            let audio = p.first_incoming(MediaKind::Audio);
+            let name = format!("{who}-{}", p.id);
+            p.recorder = Some(Recorder::new(dir, &p.session, &name, audio, video));
+        }
+        if let Some(r) = &mut p.recorder {
+            r.frame(kind, data);
+        }
+    }
+
+    /// Drops dead connections (finishing their recordings) and rebuilds
+    /// the address map.
     fn reap(&mut self) {
         if self.peers.iter().all(|p| p.rtc.is_alive()) {
             return;
+        }
+        for p in self.peers.iter_mut().filter(|p| !p.rtc.is_alive()) {
+            if let Some(done) = p.recorder.take().and_then(Recorder::finish) {
+                tracing::info!(path = %done.path.display(), bytes = done.bytes, "recording finished");
+                (self.recorded)(done);
+            }
         }
         self.peers.retain(|p| p.rtc.is_alive());
         self.by_addr.clear();

@@ -23,6 +23,7 @@ struct Client {
     got: HashMap<MediaKind, usize>,
     start: Instant,
     sent_at: Instant,
+    frames: u64,
 }
 
 impl Client {
@@ -46,6 +47,7 @@ impl Client {
             got: HashMap::new(),
             start: now,
             sent_at: now,
+            frames: 0,
         })
     }
 
@@ -58,6 +60,7 @@ impl Client {
         let now = Instant::now();
         if self.rtc.is_alive() && now.duration_since(self.sent_at) >= Duration::from_millis(20) {
             self.sent_at = now;
+            self.frames += 1;
             for (mid, kind) in self.mids.clone() {
                 let codec = if kind == MediaKind::Audio {
                     Codec::Opus
@@ -73,9 +76,16 @@ impl Client {
                     continue;
                 };
                 let size = if kind == MediaKind::Audio { 80 } else { 1200 };
+                let mut payload = vec![0x11; size];
+                if kind == MediaKind::Video && self.frames % 25 == 1 {
+                    // A VP8 keyframe header: 320x240.
+                    payload[..10].copy_from_slice(&[
+                        0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00,
+                    ]);
+                }
                 let rtp = MediaTime::from(now - self.start);
                 if let Some(w) = self.rtc.writer(mid) {
-                    let _ = w.write(params.pt(), now, rtp, vec![0x10; size]);
+                    let _ = w.write(params.pt(), now, rtp, payload);
                 }
             }
         }
@@ -287,6 +297,129 @@ fn bad_offers_and_unknown_calls_are_refused() {
     let mut a = Client::new(&m, "cs_4", Party::Agent, "a1").unwrap();
     run(&mut [&mut v, &mut a], Duration::from_secs(2));
     assert!(v.got(MediaKind::Audio) > 2_000, "calls still work");
+}
+
+#[test]
+fn an_answered_call_is_recorded_as_webm_per_participant() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let done: Arc<Mutex<Vec<switchboard_media::Recording>>> = Arc::default();
+    let sink = done.clone();
+    let m = Media::start_with(
+        MediaConfig {
+            record_dir: Some(dir.path().to_owned()),
+            ..MediaConfig::default()
+        },
+        Box::new(move |r| sink.lock().unwrap().push(r)),
+    )
+    .unwrap();
+    m.update("cs_5", ringing("a1"));
+    let mut v = Client::new(&m, "cs_5", Party::Customer, "visitor").unwrap();
+    let mut a = Client::new(&m, "cs_5", Party::Agent, "a1").unwrap();
+    run(&mut [&mut v, &mut a], Duration::from_secs(1));
+    m.update("cs_5", answered("a1"));
+    run(&mut [&mut v, &mut a], Duration::from_secs(3));
+    m.update("cs_5", None);
+    run(&mut [&mut v, &mut a], Duration::from_millis(500));
+    let recordings = done.lock().unwrap().clone();
+    assert_eq!(recordings.len(), 2, "one per participant: {recordings:?}");
+    for r in &recordings {
+        assert_eq!(r.session, "cs_5");
+        let name = r.path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.ends_with(".webm") && !name.contains(".part"), "{name}");
+        let webm = Webm::read(&std::fs::read(&r.path).unwrap());
+        assert_eq!(webm.doc_type, "webm");
+        assert!(
+            webm.codecs.contains(&"V_VP8".to_owned()) && webm.codecs.contains(&"A_OPUS".to_owned()),
+            "{:?}",
+            webm.codecs
+        );
+        let frames = webm.blocks.len();
+        let last_ns = webm.blocks.iter().map(|b| b.1).max().unwrap_or(0) * 1_000_000;
+        let first_video_key = webm
+            .blocks
+            .iter()
+            .find(|b| b.0 == webm.video_track)
+            .map(|b| b.2);
+        assert_eq!(first_video_key, Some(true), "video starts on a keyframe");
+        assert!(frames > 100, "{name}: {frames} frames");
+        let secs = last_ns as f64 / 1e9;
+        assert!(
+            (1.5..3.5).contains(&secs),
+            "{name}: {secs:.2} s of a 3 s call"
+        );
+        assert!(r.duration_ms >= 1500, "{r:?}");
+    }
+}
+
+/// Just enough of a WebM reader for the test: the doc type, the tracks'
+/// codecs, and every SimpleBlock (track, time in ms, keyframe). Elements of
+/// unknown size (live-mode segments and clusters) are walked into.
+struct Webm {
+    doc_type: String,
+    codecs: Vec<String>,
+    video_track: u64,
+    blocks: Vec<(u64, u64, bool)>,
+}
+
+impl Webm {
+    fn vint(b: &[u8], at: &mut usize, keep_marker: bool) -> (u64, bool) {
+        let first = b[*at];
+        let len = first.leading_zeros() as usize + 1;
+        let mask = 0xffu8.checked_shr(len as u32).unwrap_or(0);
+        let mut v = u64::from(if keep_marker { first } else { first & mask });
+        let mut all_ones = v == u64::from(mask);
+        for i in 1..len {
+            v = (v << 8) | u64::from(b[*at + i]);
+            all_ones &= b[*at + i] == 0xff;
+        }
+        *at += len;
+        (v, all_ones && !keep_marker)
+    }
+
+    fn read(b: &[u8]) -> Webm {
+        const MASTERS: [u64; 5] = [0x1A45DFA3, 0x18538067, 0x1F43B675, 0x1654AE6B, 0xAE];
+        let mut w = Webm {
+            doc_type: String::new(),
+            codecs: Vec::new(),
+            video_track: 0,
+            blocks: Vec::new(),
+        };
+        let (mut at, mut cluster_ms, mut track) = (0, 0u64, 0u64);
+        while at < b.len() {
+            let (id, _) = Webm::vint(b, &mut at, true);
+            let (size, unknown) = Webm::vint(b, &mut at, false);
+            if MASTERS.contains(&id) {
+                continue; // walk into it
+            }
+            assert!(!unknown, "only masters may have an unknown size");
+            let body = &b[at..at + size as usize];
+            let uint = || body.iter().fold(0u64, |v, x| (v << 8) | u64::from(*x));
+            match id {
+                0x4282 => w.doc_type = String::from_utf8_lossy(body).into_owned(),
+                0xD7 => track = uint(),
+                0x86 => {
+                    let codec = String::from_utf8_lossy(body).into_owned();
+                    if codec == "V_VP8" {
+                        w.video_track = track;
+                    }
+                    w.codecs.push(codec);
+                }
+                0xE7 => cluster_ms = uint(),
+                0xA3 => {
+                    let mut i = 0;
+                    let (t, _) = Webm::vint(body, &mut i, false);
+                    let rel = i16::from_be_bytes([body[i], body[i + 1]]);
+                    let key = body[i + 2] & 0x80 != 0;
+                    w.blocks
+                        .push((t, (cluster_ms as i64 + i64::from(rel)) as u64, key));
+                }
+                _ => {}
+            }
+            at += size as usize;
+        }
+        w
+    }
 }
 
 fn futures_stats(m: &Media, session: &str) -> Vec<switchboard_media::PeerQuality> {
