@@ -250,12 +250,26 @@ fn fresh_seed() -> u64 {
 }
 
 async fn serve(config: ServerConfig) -> Result<(), String> {
+    // The engine is made after the media plane (which it tells of calls);
+    // finished recordings reach the engine's rooms through this slot.
+    let engine_slot: Arc<std::sync::OnceLock<Engine>> = Arc::default();
     let media = if config.media.enabled {
         let mut media_config = config.media.config.clone();
         if media_config.public_ip.is_none() && media_config.bind.ip().is_unspecified() {
             media_config.public_ip = Some(local_ip());
         }
-        let media = Media::start(media_config).map_err(|e| format!("media plane: {e}"))?;
+        let cs = &config.customer_service;
+        if cs.auto_record {
+            media_config.record_dir = Some(PathBuf::from(&cs.recording_dir));
+        }
+        let slot = engine_slot.clone();
+        let recorded = Box::new(move |r: switchboard_media::Recording| {
+            if let Some(engine) = slot.get() {
+                whip::announce_recording(engine, &r);
+            }
+        });
+        let media =
+            Media::start_with(media_config, recorded).map_err(|e| format!("media plane: {e}"))?;
         tracing::info!(candidate = %media.candidate_addr(), "media plane listening");
         Some(media)
     } else {
@@ -278,6 +292,7 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
     let running = Engine::start(&config.database, &config.customer_service, settings)
         .map_err(|e| e.to_string())?;
     let engine = running.engine.clone();
+    let _ = engine_slot.set(engine.clone());
     let auth =
         Arc::new(Auth::open(&config.database, config.security.clone()).map_err(|e| e.to_string())?);
     let tls = match &config.security.tls {

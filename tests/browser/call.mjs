@@ -89,10 +89,48 @@ try {
   await grows(agent2, 'agent_a2');
   await agent2.screenshot({ path: `${shots}call-agent2.png` });
 
+  // agent_a2's console hears of finished recordings.
+  const { ticket } = await api(base, 'POST', '/auth/ticket', undefined, a2);
+  await agent2.evaluate(
+    ({ ws, ticket }) =>
+      new Promise((resolve) => {
+        window.frames_ = [];
+        const s = new WebSocket(`${ws}/room?type=customer_service&role=agent&ticket=${ticket}`);
+        s.onmessage = (e) => window.frames_.push(JSON.parse(e.data));
+        s.onopen = resolve;
+      }),
+    { ws: base.replace('http', 'ws'), ticket },
+  );
+
   // Ending the call closes the media.
   await api(base, 'DELETE', `/sessions/${session}`, undefined, a2);
   await visitor.waitForFunction(() => window.call.pc.connectionState !== 'connected', null, { timeout: 40_000 });
   check(true, `the visitor's connection closed when the call ended (${await state(visitor)})`);
+
+  // Each participant was recorded; the staff can list, download and play it.
+  await agent2.waitForFunction(() => window.frames_.some((f) => f.type === 'recording_completed'), null, { timeout: 20_000 });
+  const done = await agent2.evaluate(() => window.frames_.filter((f) => f.type === 'recording_completed'));
+  check(done.length >= 1, `agent_a2's console got recording_completed (${done.map((d) => d.file).join(', ')})`);
+  const { recordings } = await api(base, 'GET', `/sessions/${session}/recordings`, undefined, a2);
+  check(recordings.length === 3, `three recordings: the visitor, agent_a1, agent_a2 (${recordings.map((r) => r.file).join(', ')})`);
+  const forbidden = await fetch(`${base}${recordings[0].url}`, { headers: { authorization: `Bearer ${joined.token}` } });
+  check(forbidden.status === 403, `the visitor's token cannot download recordings (${forbidden.status})`);
+  const visitorFile = recordings.find((r) => r.file.startsWith('customer'));
+  const played = await agent2.evaluate(
+    async ({ url, token }) => {
+      const r = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      const blob = await r.blob();
+      const v = document.createElement('video');
+      v.muted = true;
+      v.src = URL.createObjectURL(blob);
+      document.body.append(v);
+      await v.play();
+      await new Promise((ok) => setTimeout(ok, 1500));
+      return { type: r.headers.get('content-type'), width: v.videoWidth, time: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames };
+    },
+    { url: `${base}${visitorFile.url}`, token: a2 },
+  );
+  check(played.type === 'video/webm' && played.width > 0 && played.frames > 10, `the visitor's recording plays in Chromium (${JSON.stringify(played)})`);
 } catch (e) {
   failed = true;
   console.error(`FAIL: ${e.message}`);

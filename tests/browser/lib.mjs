@@ -13,12 +13,14 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 /** Starts `target/debug/switchboard` and resolves with its base URL and process. */
 export async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-browser-'));
+  const recordings = join(dir, 'recordings');
   const config = join(dir, 'switchboard.yaml');
   writeFileSync(
     config,
     'ws_grace_secs: 5\nsecurity:\n  argon2: {memory_kib: 256, iterations: 1, parallelism: 1}\n' +
       '  per_credential: {per_sec: 0, burst: 0}\n  per_address: {per_sec: 0, burst: 0}\n' +
-      '  public_join: {per_sec: 0, burst: 0}\nmedia:\n  bind: 127.0.0.1:0\n',
+      '  public_join: {per_sec: 0, burst: 0}\nmedia:\n  bind: 127.0.0.1:0\n' +
+      `customer_service:\n  auto_record: true\n  recording_dir: ${recordings}\n`,
   );
   const bin = process.env.SWITCHBOARD_BIN || join(ROOT, 'target/debug/switchboard');
   const child = spawn(bin, ['serve', '--config', config], {
@@ -37,7 +39,7 @@ export async function startServer() {
     child.once('exit', (code) => reject(new Error(`switchboard exited ${code}`)));
   });
   const base = line.trim().split(' ').pop();
-  return { base, child, stop: () => child.kill('SIGKILL') };
+  return { base, child, recordings, stop: () => child.kill('SIGKILL') };
 }
 
 /** Calls the API; throws unless the status is 2xx. */

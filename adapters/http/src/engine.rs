@@ -274,8 +274,9 @@ impl Engine {
         .await
     }
 
-    /// Sends a frame that is not the core's (call quality, a finished
-    /// recording) to the WebSocket connections in a call's room.
+    /// Sends a frame that is not the core's to the WebSocket connections in a
+    /// call's room (call quality), or with `staff_only` to its agent's
+    /// connections (a finished recording).
     pub fn notify(&self, session: SessionId, frame: String, staff_only: bool) {
         let _ = self.tx.try_send(Msg::Notify {
             session,
@@ -421,7 +422,16 @@ impl Worker {
                     session,
                     frame,
                     staff_only,
-                } => self.hub.notify_room(&session, &frame, staff_only),
+                } => match self.center.session(session.as_str()) {
+                    // The call's agent, wherever it is connected (the room
+                    // may be closed already: a recording ends after the call).
+                    Some(s) if staff_only => {
+                        if let Some(agent) = s.agent_id.clone() {
+                            self.hub.notify_agent(&agent, &frame);
+                        }
+                    }
+                    _ => self.hub.notify_room(&session, &frame),
+                },
             }
         }
 

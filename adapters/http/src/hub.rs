@@ -325,12 +325,38 @@ impl Hub {
             EventKind::CallEnded { session_id, .. } => self.close_room(session_id),
             _ => {}
         }
-        let Some(conns) = self.by_recipient.get(&event.to) else {
+        let Some(conns) = self.by_recipient.get(&event.to).cloned() else {
             return;
         };
         let Ok(text) = serde_json::to_string(&event.event) else {
             return;
         };
+        self.send_to(&conns, &text);
+    }
+
+    /// Sends `text` to the connections in session `sid`'s room (both participants).
+    pub(crate) fn notify_room(&mut self, sid: &SessionId, text: &str) {
+        let conns: Vec<ConnId> = self
+            .rooms
+            .get(sid)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.conn)
+            .collect();
+        self.send_to(&conns, text);
+    }
+
+    /// Sends `text` to every connection of agent `agent` (console and rooms).
+    pub(crate) fn notify_agent(&mut self, agent: &AgentId, text: &str) {
+        let conns = self
+            .by_recipient
+            .get(&Recipient::Agent(agent.clone()))
+            .cloned()
+            .unwrap_or_default();
+        self.send_to(&conns, text);
+    }
+
+    fn send_to(&mut self, conns: &[ConnId], text: &str) {
         for id in conns {
             let Some(c) = self.conns.get_mut(id) else {
                 continue;
@@ -338,32 +364,9 @@ impl Hub {
             let full = c
                 .out
                 .as_ref()
-                .is_some_and(|out| out.try_send(text.clone()).is_err());
-            if full {
-                tracing::warn!(conn = id, "cutting a connection that does not keep up");
-                c.out = None;
-            }
-        }
-    }
-
-    /// Sends `text` to the connections in session `sid`'s room (both
-    /// participants), or only its agent's with `staff_only`.
-    pub(crate) fn notify_room(&mut self, sid: &SessionId, text: &str, staff_only: bool) {
-        let Some(members) = self.rooms.get(sid) else {
-            return;
-        };
-        for m in members {
-            if staff_only && !matches!(m.who, Identity::Agent(_)) {
-                continue;
-            }
-            let Some(c) = m.conn.and_then(|id| self.conns.get_mut(&id)) else {
-                continue;
-            };
-            let full = c
-                .out
-                .as_ref()
                 .is_some_and(|out| out.try_send(text.to_owned()).is_err());
             if full {
+                tracing::warn!(conn = id, "cutting a connection that does not keep up");
                 c.out = None;
             }
         }

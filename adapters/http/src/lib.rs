@@ -110,6 +110,8 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("PATCH", "/media/{id}") => patch(whip::patch),
         ("DELETE", "/media/{id}") => delete(whip::delete),
         ("GET", "/sessions/{id}/quality") => get(whip::quality),
+        ("GET", "/sessions/{id}/recordings") => get(whip::recordings),
+        ("GET", "/sessions/{id}/recordings/{file}") => get(whip::recording),
         ("GET", "/room") => get(ws::room),
         ("GET", "/web/{file}") => get(web::file),
         ("GET", "/metrics") => get(metrics),

@@ -247,6 +247,22 @@ fn media_paths() -> Value {
                 "responses": { "200": { "description": "the file" }, "404": { "description": "no such file", "content": content("Error") } },
             },
         },
+        "/customer-service/sessions/{id}/recordings": {
+            "get": op("The call's finished recordings (WebM, one per participant)", &["id"], None, ("200", "Recordings"), &[403]),
+        },
+        "/customer-service/sessions/{id}/recordings/{file}": {
+            "get": {
+                "summary": "Download a recording (video/webm)",
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
+                    { "name": "file", "in": "path", "required": true, "schema": { "type": "string" } },
+                ],
+                "responses": {
+                    "200": { "description": "the file", "content": { "video/webm": { "schema": { "type": "string", "format": "binary" } } } },
+                    "404": { "description": "no such recording", "content": content("Error") },
+                },
+            },
+        },
         "/customer-service/sessions/{id}/quality": {
             "get": op("Call quality per connection: bitrate, loss, RTT, jitter", &["id"], None, ("200", "Quality"), &[403]),
         },
@@ -285,6 +301,7 @@ fn auth_schemas() -> Value {
             "bytes_in": t("integer"), "bytes_out": t("integer"), "loss_in": nullable("number"), "loss_out": nullable("number"),
             "rtt_ms": nullable("number"), "jitter": nullable("integer"), "forwarded": t("integer"),
         })) } })),
+        "Recordings": object(&["session_id", "recordings"], json!({ "session_id": t(S), "recordings": { "type": "array", "items": object(&["file", "bytes", "url"], json!({ "file": t(S), "bytes": t("integer"), "url": t(S) })) } })),
         "NewLink": object(&[], json!({ "expires_in_secs": { "type": "integer", "minimum": 1, "maximum": 604800 } })),
         "Link": object(&["link_id", "session_id", "url", "token", "expires_at"], json!({
             "link_id": t(S), "session_id": t(S), "url": t(S), "token": t(S), "expires_at": t("integer"), "qr_svg": t(S),

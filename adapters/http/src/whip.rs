@@ -317,3 +317,117 @@ fn cors(h: &mut HeaderMap) {
         HeaderValue::from_static("location, link, etag"),
     );
 }
+
+/// Tells the call's staff in its room that a recording is ready.
+pub fn announce_recording(engine: &crate::Engine, r: &switchboard_media::Recording) {
+    let file = r
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let frame = serde_json::json!({
+        "type": "recording_completed",
+        "session_id": r.session,
+        "file": file,
+        "bytes": r.bytes,
+        "duration_ms": r.duration_ms,
+        "url": format!("/customer-service/sessions/{}/recordings/{file}", r.session),
+    });
+    engine.notify(r.session.as_str().into(), frame.to_string(), true);
+}
+
+/// `GET /sessions/{id}/recordings`: the call's finished recordings.
+pub(crate) async fn recordings(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(refusal) = may_see(&app, &who, &id).await {
+        return refusal;
+    }
+    let Some(media) = app.media.clone() else {
+        return Answer::ok(serde_json::json!({ "session_id": id, "recordings": [] }))
+            .into_response();
+    };
+    let sid = id.clone();
+    let files = tokio::task::spawn_blocking(move || media.recordings(&sid))
+        .await
+        .unwrap_or_default();
+    let list: Vec<_> = files
+        .iter()
+        .map(|(name, bytes)| {
+            serde_json::json!({
+                "file": name, "bytes": bytes,
+                "url": format!("/customer-service/sessions/{id}/recordings/{name}"),
+            })
+        })
+        .collect();
+    Answer::ok(serde_json::json!({ "session_id": id, "recordings": list })).into_response()
+}
+
+/// `GET /sessions/{id}/recordings/{file}`: one recording, as `video/webm`.
+pub(crate) async fn recording(
+    State(app): State<App>,
+    who: Who,
+    Path((id, file)): Path<(String, String)>,
+) -> Response {
+    if let Err(refusal) = may_see(&app, &who, &id).await {
+        return refusal;
+    }
+    let safe = file.ends_with(".webm")
+        && file
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !file.starts_with('.');
+    let Some(dir) = app
+        .media
+        .as_ref()
+        .and_then(|m| m.record_dir())
+        .filter(|_| safe)
+    else {
+        return Answer::error(
+            StatusCode::NOT_FOUND,
+            "recording_not_found",
+            "no such recording",
+        )
+        .into_response();
+    };
+    let path = dir.join(&id).join(&file);
+    match tokio::task::spawn_blocking(move || std::fs::read(path)).await {
+        Ok(Ok(bytes)) => {
+            let mut response = bytes.into_response();
+            let h = response.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/webm"));
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            response
+        }
+        _ => Answer::error(
+            StatusCode::NOT_FOUND,
+            "recording_not_found",
+            "no such recording",
+        )
+        .into_response(),
+    }
+}
+
+/// The live session rule of `who` for `sid`, on the engine thread.
+async fn may_see(app: &App, who: &Who, sid: &str) -> Result<(), Response> {
+    let caller = who.caller.clone();
+    let sid = sid.to_owned();
+    let answer = app
+        .engine
+        .read(Box::new(move |c, _| {
+            match caller.check_session(c, &sid, false) {
+                Ok(()) => Answer::ok(()),
+                Err(refusal) => refusal,
+            }
+        }))
+        .await;
+    if answer.is_ok() {
+        Ok(())
+    } else {
+        Err(answer.into_response())
+    }
+}

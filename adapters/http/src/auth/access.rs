@@ -195,6 +195,16 @@ pub const ROUTES: &[Route] = &[
         "/customer-service/sessions/{id}/quality",
         Session(Supervisor),
     ),
+    r(
+        "GET",
+        "/customer-service/sessions/{id}/recordings",
+        Held(Supervisor),
+    ),
+    r(
+        "GET",
+        "/customer-service/sessions/{id}/recordings/{file}",
+        Held(Supervisor),
+    ),
     r("GET", "/room", Signed),
     r("GET", "/metrics", Staff(Supervisor)),
     r("GET", "/healthz", Public),
