@@ -11,9 +11,11 @@ if ! command -v chromium >/dev/null; then
   apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 npm ci --no-audit --no-fund --silent
+# Standard WHIP/WHEP clients (Eyevinn's, from npm) bundled for the browser.
+node_modules/.bin/esbuild vendor.mjs --bundle --format=esm --outfile=build/vendor.js --log-level=warning
 cargo build --locked --bin switchboard --quiet --manifest-path ../../Cargo.toml
 
-for test in call.mjs; do
+for test in call.mjs standard.mjs; do
   echo "browser: $test"
   unshare -n bash -c "ip link set lo up && node $test"
 done

@@ -76,6 +76,7 @@ fn media_error(e: MediaError) -> Response {
         MediaError::NoCall => (StatusCode::CONFLICT, "session_ended"),
         MediaError::NotFound => (StatusCode::NOT_FOUND, "media_not_found"),
         MediaError::NotOwner => (StatusCode::FORBIDDEN, "forbidden"),
+        MediaError::IceRestart => (StatusCode::UNPROCESSABLE_ENTITY, "ice_restart_unsupported"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "media_unavailable"),
     };
     Answer::error(status, code, e.to_string()).into_response()
@@ -178,14 +179,6 @@ pub(crate) async fn patch(
         return unavailable();
     };
     let fragment = String::from_utf8_lossy(&body);
-    if fragment.contains("a=ice-ufrag") {
-        return Answer::error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "ice_restart_unsupported",
-            "to reconnect, POST a new offer to the session's whip URL; it replaces this connection",
-        )
-        .into_response();
-    }
     match media.trickle(&id, &owner(&who), &fragment).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => media_error(e),

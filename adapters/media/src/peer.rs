@@ -35,6 +35,12 @@ pub(crate) struct Peer {
     last_bytes: Option<(u64, u64, Instant)>,
     /// Keyframe requests to this peer's sources are throttled.
     last_keyframe_request: Option<Instant>,
+    /// Whether its offer sends media (a publisher or a sendrecv page).
+    pub(crate) publishes: bool,
+    /// Whether its offer receives media (a player or a sendrecv page).
+    pub(crate) plays: bool,
+    /// The client's ICE username fragment, to tell trickle from restart.
+    pub(crate) remote_ufrag: Option<String>,
     /// Its recording, while the call is recorded.
     pub(crate) recorder: Option<crate::recorder::Recorder>,
 }
@@ -70,6 +76,9 @@ impl Peer {
             addrs: Vec::new(),
             last_bytes: None,
             last_keyframe_request: None,
+            publishes: true,
+            plays: true,
+            remote_ufrag: None,
             recorder: None,
         }
     }

@@ -40,6 +40,10 @@ pub enum MediaError {
     /// No connection has this id.
     #[error("no such media connection")]
     NotFound,
+    /// A trickle fragment with new ICE credentials (an ICE restart), which
+    /// this server does not do: POST a new offer instead.
+    #[error("ICE restart is not supported; POST a new offer, which replaces this connection")]
+    IceRestart,
     /// The connection belongs to another credential.
     #[error("this media connection belongs to someone else")]
     NotOwner,
@@ -162,6 +166,30 @@ pub(crate) enum Command {
     },
 }
 
+/// Whether an offer publishes (some audio or video the client sends) and
+/// plays (some it receives), from its media sections' directions.
+fn directions(sdp: &str) -> (bool, bool) {
+    let (mut publishes, mut plays) = (false, false);
+    for section in sdp.split("\nm=").skip(1) {
+        if section.starts_with("application") {
+            continue;
+        }
+        let direction = section
+            .lines()
+            .map(str::trim)
+            .find(|l| {
+                matches!(
+                    *l,
+                    "a=sendrecv" | "a=sendonly" | "a=recvonly" | "a=inactive"
+                )
+            })
+            .unwrap_or("a=sendrecv");
+        publishes |= matches!(direction, "a=sendrecv" | "a=sendonly");
+        plays |= matches!(direction, "a=sendrecv" | "a=recvonly");
+    }
+    (publishes, plays)
+}
+
 /// Most tracks of one kind in an offer: camera/microphone and a screen share.
 const TRACKS_PER_KIND_MAX: usize = 2;
 /// Largest datagram read.
@@ -280,13 +308,20 @@ impl Sfu {
                 fragment,
                 reply,
             } => {
-                let result = self.owned(&id, &owner).map(|i| {
+                let result = self.owned(&id, &owner).and_then(|i| {
+                    let ufrag = fragment
+                        .lines()
+                        .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"));
+                    if ufrag.is_some_and(|u| Some(u) != self.peers[i].remote_ufrag.as_deref()) {
+                        return Err(MediaError::IceRestart);
+                    }
                     for line in fragment.lines() {
                         let line = line.trim().trim_start_matches("a=");
                         if let Ok(c) = Candidate::from_sdp_string(line) {
                             self.peers[i].rtc.add_remote_candidate(c);
                         }
                     }
+                    Ok(())
                 });
                 let _ = reply.send(result);
             }
@@ -365,17 +400,25 @@ impl Sfu {
             .sdp_api()
             .accept_offer(offer)
             .map_err(|e| MediaError::BadOffer(e.to_string()))?;
-        // The same participant connecting again (a reconnect) replaces its
-        // old connection; nobody else can be a third.
+        // The same participant connecting again for the same purpose (a
+        // reconnect) replaces its old connection: a publisher replaces a
+        // publisher, a player a player, a sendrecv page both.
+        let (publishes, plays) = directions(&text);
         for p in &mut self.peers {
-            if p.session == session && p.party == party && p.rtc.is_alive() {
+            let overlaps = (publishes && p.publishes) || (plays && p.plays);
+            if p.session == session && p.party == party && overlaps && p.rtc.is_alive() {
                 p.rtc.disconnect();
             }
         }
         let id = format!("m{}", self.next_id);
         self.next_id += 1;
-        self.peers
-            .push(Peer::new(id.clone(), session, party, owner, agent, rtc));
+        let mut peer = Peer::new(id.clone(), session, party, owner, agent, rtc);
+        (peer.publishes, peer.plays) = (publishes, plays);
+        peer.remote_ufrag = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
+            .map(str::to_owned);
+        self.peers.push(peer);
         Ok(Connected {
             id,
             answer: answer.to_sdp_string(),
