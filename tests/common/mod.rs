@@ -144,6 +144,23 @@ impl Server {
         (status, body)
     }
 
+    /// One request with a body of content type `kind`.
+    pub fn exchange_typed(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        kind: &str,
+        headers: &str,
+    ) -> (u16, String, String) {
+        self.send(
+            method,
+            path,
+            body,
+            &format!("{headers}Content-Type: {kind}\r\n"),
+        )
+    }
+
     /// One request with `headers` (each line ending in CRLF) added; the
     /// status, the response head and the body text.
     pub fn exchange(
@@ -153,11 +170,15 @@ impl Server {
         body: Option<&[u8]>,
         headers: &str,
     ) -> (u16, String, String) {
+        let headers = format!("{headers}Content-Type: application/json\r\n");
+        self.send(method, path, body.unwrap_or_default(), &headers)
+    }
+
+    fn send(&self, method: &str, path: &str, body: &[u8], headers: &str) -> (u16, String, String) {
         let mut s = TcpStream::connect(&self.addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-        let body = body.unwrap_or_default();
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
             self.addr,
             body.len()
         );

@@ -24,6 +24,7 @@
 //! let answer = media.connect_blocking("cs_1", Party::Customer, "visitor:cs_1", &offer);
 //! ```
 
+pub mod fuzzing;
 mod peer;
 mod recorder;
 mod sfu;

@@ -199,31 +199,39 @@ pub(crate) fn start(
     config: MediaConfig,
     recorded: OnRecording,
 ) -> Result<(mpsc::Sender<Command>, SocketAddr), MediaError> {
-    let socket = UdpSocket::bind(config.bind)?;
-    let bound = socket.local_addr()?;
-    let advertised = SocketAddr::new(config.public_ip.unwrap_or(bound.ip()), bound.port());
+    let mut sfu = Sfu::bind(config, recorded)?;
+    let advertised = sfu.advertised;
     let (tx, rx) = mpsc::channel();
-    let mut sfu = Sfu {
-        socket,
-        bound,
-        advertised,
-        stats_interval: Duration::from_millis(config.stats_interval_ms.max(100)),
-        peers: Vec::new(),
-        by_addr: HashMap::new(),
-        calls: HashMap::new(),
-        summaries: HashMap::new(),
-        summary_order: std::collections::VecDeque::new(),
-        record_dir: config.record_dir,
-        recorded,
-        next_id: 1,
-    };
     std::thread::Builder::new()
         .name("switchboard-media".into())
         .spawn(move || sfu.run(rx))?;
     Ok((tx, advertised))
 }
 
-struct Sfu {
+impl Sfu {
+    /// The loop's state on a freshly bound socket (no thread yet).
+    pub(crate) fn bind(config: MediaConfig, recorded: OnRecording) -> Result<Sfu, MediaError> {
+        let socket = UdpSocket::bind(config.bind)?;
+        let bound = socket.local_addr()?;
+        let advertised = SocketAddr::new(config.public_ip.unwrap_or(bound.ip()), bound.port());
+        Ok(Sfu {
+            socket,
+            bound,
+            advertised,
+            stats_interval: Duration::from_millis(config.stats_interval_ms.max(100)),
+            peers: Vec::new(),
+            by_addr: HashMap::new(),
+            calls: HashMap::new(),
+            summaries: HashMap::new(),
+            summary_order: std::collections::VecDeque::new(),
+            record_dir: config.record_dir,
+            recorded,
+            next_id: 1,
+        })
+    }
+}
+
+pub(crate) struct Sfu {
     socket: UdpSocket,
     bound: SocketAddr,
     advertised: SocketAddr,
@@ -243,7 +251,7 @@ struct Sfu {
 /// What one peer's output asks of the others. Media dominates the queue,
 /// so it is kept inline rather than boxed per packet.
 #[allow(clippy::large_enum_variant)]
-enum Propagate {
+pub(crate) enum Propagate {
     Media(usize, MediaData),
     /// Peer index asked for a keyframe on an outgoing track of this kind.
     Keyframe(usize, MediaKind),
@@ -291,7 +299,17 @@ impl Sfu {
         }
     }
 
-    fn command(&mut self, command: Command) {
+    /// Connections held, dead or alive (for the fuzzing harness).
+    pub(crate) fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Whether the engine's last word on `session` was "answered".
+    pub(crate) fn call_active(&self, session: &str) -> bool {
+        self.calls.get(session).is_some_and(|c| c.active)
+    }
+
+    pub(crate) fn command(&mut self, command: Command) {
         match command {
             Command::Connect {
                 session,
@@ -454,7 +472,7 @@ impl Sfu {
     }
 
     /// Polls peer `i` until it has nothing but a timeout; returns that.
-    fn drain(&mut self, i: usize, queue: &mut Vec<Propagate>) -> Instant {
+    pub(crate) fn drain(&mut self, i: usize, queue: &mut Vec<Propagate>) -> Instant {
         loop {
             let peer = &mut self.peers[i];
             if !peer.rtc.is_alive() {
@@ -622,7 +640,7 @@ impl Sfu {
         }
     }
 
-    fn datagram(&mut self, data: &[u8], source: SocketAddr) {
+    pub(crate) fn datagram(&mut self, data: &[u8], source: SocketAddr) {
         let Ok(contents) = data.try_into() else {
             return; // not STUN, DTLS, RTP or RTCP: dropped
         };

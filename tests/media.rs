@@ -1,0 +1,158 @@
+//! WHIP/WHEP input handling against the real binary: who may connect, and
+//! clear 4xx answers for bad offers, with nothing changed.
+
+mod common;
+
+use std::time::Instant;
+
+use common::*;
+use str0m::media::{Direction, MediaKind};
+use str0m::Rtc;
+
+const CS: &str = "/customer-service";
+
+/// An SDP offer with `videos` video tracks (and one audio).
+fn offer(videos: usize) -> String {
+    let mut rtc = Rtc::builder().build(Instant::now());
+    let mut change = rtc.sdp_api();
+    change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+    for _ in 0..videos {
+        change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
+    }
+    change.apply().expect("an offer").0.to_sdp_string()
+}
+
+/// POSTs `sdp` to the session's `whip` with `token`; the status, head and body.
+fn whip(s: &Server, sid: &str, token: &str, sdp: &str, kind: &str) -> (u16, String, String) {
+    let headers = format!("Authorization: Bearer {token}\r\n");
+    let path = format!("{CS}/sessions/{sid}/whip");
+    let (status, head, body) = s.exchange_typed("POST", &path, sdp.as_bytes(), kind, &headers);
+    (status, head, body)
+}
+
+#[test]
+fn only_the_calls_participants_connect_and_bad_offers_are_refused() {
+    let s = Server::start(&yaml("  max_queue_size: 10"));
+    s.register("a1");
+    let a = s.post(&format!("{CS}/queue/join"), r#"{"visitor_id":"va"}"#);
+    let b = s.post(&format!("{CS}/queue/join"), r#"{"visitor_id":"vb"}"#);
+    let (sa, ta) = (
+        a["session_id"].as_str().unwrap(),
+        a["token"].as_str().unwrap(),
+    );
+    let tb = b["token"].as_str().unwrap();
+    s.post(&format!("{CS}/agents/a1/accept"), "");
+    let good = offer(1);
+    let sdp = "application/sdp";
+
+    assert_eq!(
+        whip(&s, sa, tb, &good, sdp).0,
+        403,
+        "another session's visitor"
+    );
+    assert_eq!(whip(&s, sa, "sbv_forged.x", &good, sdp).0, 401);
+    assert_eq!(whip(&s, sa, ta, &good, "application/json").0, 415);
+    let (status, _, body) = whip(&s, sa, ta, "v=0\r\nnonsense", sdp);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid_sdp"), "{body}");
+    let (status, _, body) = whip(&s, sa, ta, &offer(3), sdp);
+    assert_eq!(status, 400, "three video tracks: {body}");
+    assert!(body.contains("too_many_tracks"), "{body}");
+    assert_eq!(
+        s.get(&format!("{CS}/sessions/{sa}/quality"))["connections"]
+            .as_array()
+            .map(Vec::len),
+        Some(0),
+        "no refused offer left a connection"
+    );
+
+    let (status, head, answer) = whip(&s, sa, ta, &good, sdp);
+    assert_eq!(status, 201, "{answer}");
+    assert!(
+        answer.starts_with("v=0") && answer.contains("a=candidate"),
+        "{answer}"
+    );
+    let location = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("location: ")
+                .or_else(|| l.strip_prefix("Location: "))
+        })
+        .expect("a Location")
+        .to_owned();
+    // Only the credential that made the connection can change or end it.
+    let frag = b"a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n";
+    let kind = "application/trickle-ice-sdpfrag";
+    let (status, _, _) = s.exchange_typed(
+        "PATCH",
+        &location,
+        frag,
+        kind,
+        &format!("Authorization: Bearer {tb}\r\n"),
+    );
+    assert_eq!(status, 403);
+    let (status, _, _) = s.exchange_typed(
+        "PATCH",
+        &location,
+        frag,
+        kind,
+        &format!("Authorization: Bearer {ta}\r\n"),
+    );
+    assert_eq!(status, 204);
+    let restart = b"a=ice-ufrag:other\r\na=ice-pwd:otherotherotherotherother\r\n";
+    let (status, _, _) = s.exchange_typed(
+        "PATCH",
+        &location,
+        restart,
+        kind,
+        &format!("Authorization: Bearer {ta}\r\n"),
+    );
+    assert_eq!(status, 422, "an ICE restart is refused: POST a new offer");
+    let (status, _, _) = s.exchange_typed(
+        "DELETE",
+        &location,
+        b"",
+        "",
+        &format!("Authorization: Bearer {ta}\r\n"),
+    );
+    assert_eq!(status, 200);
+    let (status, _, _) = s.exchange_typed(
+        "DELETE",
+        &location,
+        b"",
+        "",
+        &format!("Authorization: Bearer {ta}\r\n"),
+    );
+    assert_eq!(status, 404);
+
+    // CORS preflight, no credential needed.
+    let (status, head, _) =
+        s.exchange_typed("OPTIONS", &format!("{CS}/sessions/{sa}/whip"), b"", "", "");
+    assert_eq!(status, 204);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("accept-post: application/sdp"),
+        "{head}"
+    );
+
+    // An ended call takes no media.
+    s.call("DELETE", &format!("{CS}/sessions/{sa}"), None);
+    let (status, _, body) = whip(&s, sa, ta, &good, sdp);
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("session_ended"), "{body}");
+    let agent_token = {
+        s.post(
+            &format!("{CS}/accounts"),
+            r#"{"username":"ag","password":"password-ag","role":"agent","agent_id":"a1"}"#,
+        );
+        let (_, v) = s.call_as(
+            None,
+            "POST",
+            &format!("{CS}/auth/login"),
+            Some(r#"{"username":"ag","password":"password-ag"}"#),
+        );
+        v["token"].as_str().unwrap().to_owned()
+    };
+    let (status, _, body) = whip(&s, sa, &agent_token, &good, sdp);
+    assert_eq!(status, 409, "{body}");
+}
