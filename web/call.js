@@ -103,23 +103,30 @@ export async function connect({ session, token, audio = true, video = true, base
     /** Shares the screen as the second video track; resolves when it starts. */
     async shareScreen() {
       const s = await navigator.mediaDevices.getDisplayMedia({ video: true });
-      screenTrack = s.getVideoTracks()[0];
-      await screen.sender.replaceTrack(screenTrack);
-      screenTrack.addEventListener('ended', () => screen.sender.replaceTrack(null));
-      return screenTrack;
+      return this.shareTrack(s.getVideoTracks()[0]);
+    },
+    /** Sends any video track (a screen, a canvas) as the second video track. */
+    async shareTrack(track) {
+      screenTrack = track;
+      await screen.sender.replaceTrack(track);
+      track.addEventListener('ended', () => screen.sender.replaceTrack(null));
+      return track;
     },
     async stopScreen() {
       if (screenTrack) screenTrack.stop();
       await screen.sender.replaceTrack(null);
     },
-    /** Inbound figures per kind: bytes, packets lost, jitter, frames decoded, audio samples. */
+    /** Inbound figures of the other side's microphone, camera and screen
+     *  share: bytes, packets lost, jitter, frames decoded, audio samples. */
     async stats() {
-      const out = { audio: {}, video: {}, rtt: null };
+      const out = { audio: {}, video: {}, screen: {}, rtt: null };
+      const slot = (r) => {
+        if (r.mid != null && r.mid === screen.mid) return 'screen';
+        return r.kind;
+      };
       (await pc.getStats()).forEach((r) => {
-        // The busiest inbound track of each kind (the camera, not an idle screen share).
-        const best = out[r.kind];
-        if (r.type === 'inbound-rtp' && best && (best.bytesReceived ?? -1) < (r.bytesReceived ?? 0)) {
-          out[r.kind] = {
+        if (r.type === 'inbound-rtp' && out[slot(r)]) {
+          out[slot(r)] = {
             ssrc: r.ssrc,
             bytesReceived: r.bytesReceived,
             packetsLost: r.packetsLost,

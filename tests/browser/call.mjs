@@ -48,7 +48,6 @@ try {
   const agent1 = await open(b, base, session, a1);
   await grows(visitor, 'the visitor');
   await grows(agent1, 'agent_a1');
-  const before = await stats(visitor);
   await visitor.screenshot({ path: `${shots}call-visitor.png` });
 
   // Remote-assistance annotations cross the server's data-channel relay.
@@ -61,6 +60,48 @@ try {
   await agent1.waitForFunction(() => window.received.length > 0, null, { timeout: 10_000 });
   check((await agent1.evaluate(() => window.received[0])).includes('0.25'), 'an annotation reaches the agent');
 
+  // A screen share (here a canvas) from the visitor reaches the agent's second video.
+  await visitor.evaluate(() => {
+    const c = document.createElement('canvas');
+    c.width = 320;
+    c.height = 180;
+    const g = c.getContext('2d');
+    let n = 0;
+    setInterval(() => {
+      g.fillStyle = `hsl(${(n += 7) % 360} 80% 50%)`;
+      g.fillRect(0, 0, 320, 180);
+    }, 40);
+    return window.call.shareTrack(c.captureStream(25).getVideoTracks()[0]);
+  });
+  const screenFrames = async () => (await stats(agent1)).screen.framesDecoded ?? 0;
+  let s1 = await screenFrames();
+  for (let i = 0; i < 40 && s1 === 0; i++) {
+    await sleep(250);
+    s1 = await screenFrames();
+  }
+  await sleep(2000);
+  const s2 = await screenFrames();
+  check(s2 > s1 + 10, `the agent decodes the visitor's screen share (${s1} -> ${s2} frames)`);
+
+  // The visitor's room WebSocket gets the call's quality every second.
+  const room = async () => {
+    const vt = await api(base, 'POST', '/auth/ticket', undefined, joined.token);
+    return visitor.evaluate(
+      ({ ws, ticket, session }) =>
+        new Promise((resolve, reject) => {
+          const s = new WebSocket(`${ws}/room?type=customer_service&role=customer&room_id=customer-service/${session}&ticket=${ticket}`);
+          s.onmessage = (e) => {
+            const f = JSON.parse(e.data);
+            if (f.type === 'call_quality') resolve(f);
+          };
+          setTimeout(() => reject(new Error('no call_quality frame')), 5000);
+        }),
+      { ws: base.replace('http', 'ws'), ticket: vt.ticket, session },
+    );
+  };
+  const pushed = await room();
+  check(pushed.connections.length === 2, `the room gets call_quality frames (${pushed.connections.map((c) => `${c.party} ${c.bitrate_in_kbps} kbit/s`).join(', ')})`);
+
   // The server's own view of the call's quality.
   await sleep(1500);
   const quality = await api(base, 'GET', `/sessions/${session}/quality`);
@@ -69,6 +110,15 @@ try {
   check(quality.summary && quality.summary.samples > 0, `and summarizes the call (${JSON.stringify(quality.summary)})`);
   const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
   check(/switchboard_media_connections 2/.test(metrics), 'the media plane is in /metrics');
+
+  // A reload (a dropped network) reconnects with a new offer; the call goes on.
+  // (Like a real page, it rejoins its room within the grace period.)
+  await visitor.reload();
+  await visitor.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, { timeout: 20_000 });
+  await room();
+  await grows(visitor, 'the visitor, after reconnecting,');
+  await grows(agent1, 'agent_a1, on its same connection,');
+  check((await state(agent1)) === 'connected', 'agent_a1 never reconnected');
 
   // A stranger's token cannot join the call's media.
   const a3 = await agent(base, 'agent_a3');
@@ -80,6 +130,7 @@ try {
   check(refused.status === 403, `a third agent's offer is refused (${refused.status})`);
 
   // Transfer: agent_a2 takes over; the visitor's connection stays up.
+  const before = await stats(visitor);
   const a2 = await agent(base, 'agent_a2');
   await api(base, 'POST', `/sessions/${session}/transfer`, { target_agent_id: 'agent_a2' }, a1);
   const agent2 = await open(b, base, session, a2);
@@ -112,7 +163,13 @@ try {
   const done = await agent2.evaluate(() => window.frames_.filter((f) => f.type === 'recording_completed'));
   check(done.length >= 1, `agent_a2's console got recording_completed (${done.map((d) => d.file).join(', ')})`);
   const { recordings } = await api(base, 'GET', `/sessions/${session}/recordings`, undefined, a2);
-  check(recordings.length === 3, `three recordings: the visitor, agent_a1, agent_a2 (${recordings.map((r) => r.file).join(', ')})`);
+  const names = recordings.map((r) => r.file);
+  check(
+    names.filter((n) => n.startsWith('customer')).length === 2 &&
+      names.some((n) => n.includes('agent_a1')) &&
+      names.some((n) => n.includes('agent_a2')),
+    `a recording per connection: the visitor's two (before and after the reload), agent_a1, agent_a2 (${names.join(', ')})`,
+  );
   const forbidden = await fetch(`${base}${recordings[0].url}`, { headers: { authorization: `Bearer ${joined.token}` } });
   check(forbidden.status === 403, `the visitor's token cannot download recordings (${forbidden.status})`);
   const visitorFile = recordings.find((r) => r.file.startsWith('customer'));
