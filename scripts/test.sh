@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: every test of the workspace, on a fresh machine.
-# Needs only the Rust toolchain; later steps (browser tests) install their own
-# packages here.
+# Needs the Rust toolchain; the browser tests install Debian's Chromium and
+# their npm packages themselves (tests/browser/run.sh), and run as root (a
+# network namespace of their own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
