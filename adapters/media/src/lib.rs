@@ -25,6 +25,7 @@
 //! ```
 
 pub mod fuzzing;
+pub mod loadgen;
 mod peer;
 mod recorder;
 mod sfu;

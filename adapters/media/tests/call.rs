@@ -3,135 +3,17 @@
 //! forwards no video, mute stops audio at the server, a transfer swaps the
 //! agent while the visitor's connection and receivers stay up.
 
-use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use str0m::change::{SdpAnswer, SdpPendingOffer};
-use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, MediaTime, Mid};
-use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, Input, Output, Rtc};
+use str0m::media::{Direction, MediaKind};
+use str0m::Rtc;
+use switchboard_media::loadgen::{run, Caller, Load};
 use switchboard_media::{CallState, Media, MediaConfig, MediaError, Party};
 
-/// A browser stand-in: one sendrecv audio and one sendrecv video track.
-struct Client {
-    rtc: Rtc,
-    socket: UdpSocket,
-    mids: Vec<(Mid, MediaKind)>,
-    /// Bytes of media received, per kind.
-    got: HashMap<MediaKind, usize>,
-    start: Instant,
-    sent_at: Instant,
-    frames: u64,
-}
-
-impl Client {
-    fn new(media: &Media, session: &str, party: Party, owner: &str) -> Result<Client, MediaError> {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_nonblocking(true).unwrap();
-        let mut rtc = Rtc::builder().build(Instant::now());
-        rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
-        let mut change = rtc.sdp_api();
-        let audio = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
-        let video = change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
-        let (offer, pending): (_, SdpPendingOffer) = change.apply().unwrap();
-        let connected = media.connect_blocking(session, party, owner, &offer.to_sdp_string())?;
-        let answer = SdpAnswer::from_sdp_string(&connected.answer).unwrap();
-        rtc.sdp_api().accept_answer(pending, answer).unwrap();
-        let now = Instant::now();
-        Ok(Client {
-            rtc,
-            socket,
-            mids: vec![(audio, MediaKind::Audio), (video, MediaKind::Video)],
-            got: HashMap::new(),
-            start: now,
-            sent_at: now,
-            frames: 0,
-        })
-    }
-
-    fn got(&self, kind: MediaKind) -> usize {
-        self.got.get(&kind).copied().unwrap_or(0)
-    }
-
-    /// One step: send 20 ms of media when due, read the socket, drain output.
-    fn step(&mut self) {
-        let now = Instant::now();
-        if self.rtc.is_alive() && now.duration_since(self.sent_at) >= Duration::from_millis(20) {
-            self.sent_at = now;
-            self.frames += 1;
-            for (mid, kind) in self.mids.clone() {
-                let codec = if kind == MediaKind::Audio {
-                    Codec::Opus
-                } else {
-                    Codec::Vp8
-                };
-                let Some(params) = self
-                    .rtc
-                    .codec_config()
-                    .find(|p| p.spec().codec == codec)
-                    .cloned()
-                else {
-                    continue;
-                };
-                let size = if kind == MediaKind::Audio { 80 } else { 1200 };
-                let mut payload = vec![0x11; size];
-                if kind == MediaKind::Video && self.frames % 25 == 1 {
-                    // A VP8 keyframe header: 320x240.
-                    payload[..10].copy_from_slice(&[
-                        0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00,
-                    ]);
-                }
-                let rtp = MediaTime::from(now - self.start);
-                if let Some(w) = self.rtc.writer(mid) {
-                    let _ = w.write(params.pt(), now, rtp, payload);
-                }
-            }
-        }
-        let mut buf = [0u8; 2000];
-        while let Ok((n, source)) = self.socket.recv_from(&mut buf) {
-            let Ok(contents) = buf[..n].try_into() else {
-                continue;
-            };
-            let input = Input::Receive(
-                Instant::now(),
-                Receive {
-                    proto: Protocol::Udp,
-                    source,
-                    destination: self.socket.local_addr().unwrap(),
-                    contents,
-                },
-            );
-            let _ = self.rtc.handle_input(input);
-        }
-        let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
-        while self.rtc.is_alive() {
-            match self.rtc.poll_output() {
-                Ok(Output::Timeout(_)) | Err(_) => break,
-                Ok(Output::Transmit(t)) => {
-                    let _ = self.socket.send_to(&t.contents, t.destination);
-                }
-                Ok(Output::Event(Event::MediaData(d))) => {
-                    let kind = self.rtc.media(d.mid).map(|m| m.kind());
-                    if let Some(kind) = kind {
-                        *self.got.entry(kind).or_default() += d.data.len();
-                    }
-                }
-                Ok(Output::Event(_)) => {}
-            }
-        }
-    }
-}
-
-fn run(clients: &mut [&mut Client], for_: Duration) {
-    let until = Instant::now() + for_;
-    while Instant::now() < until {
-        for c in clients.iter_mut() {
-            c.step();
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+/// A browser stand-in: sendrecv audio and video, at the load generator's default rates.
+fn client(m: &Media, session: &str, party: Party, owner: &str) -> Result<Caller, MediaError> {
+    Caller::connect(m, session, party, owner, Load::default())
 }
 
 fn media() -> Media {
@@ -161,8 +43,8 @@ fn answered(agent: &str) -> Option<CallState> {
 fn media_flows_both_ways_only_after_accept() {
     let m = media();
     m.update("cs_1", ringing("a1"));
-    let mut v = Client::new(&m, "cs_1", Party::Customer, "visitor").unwrap();
-    let mut a = Client::new(&m, "cs_1", Party::Agent, "a1").unwrap();
+    let mut v = client(&m, "cs_1", Party::Customer, "visitor").unwrap();
+    let mut a = client(&m, "cs_1", Party::Agent, "a1").unwrap();
     run(&mut [&mut v, &mut a], Duration::from_secs(2));
     assert_eq!(
         (v.got(MediaKind::Audio), v.got(MediaKind::Video)),
@@ -201,8 +83,8 @@ fn an_audio_only_call_forwards_no_video_and_mute_stops_audio() {
         ..CallState::default()
     };
     m.update("cs_2", Some(state.clone()));
-    let mut v = Client::new(&m, "cs_2", Party::Customer, "visitor").unwrap();
-    let mut a = Client::new(&m, "cs_2", Party::Agent, "a1").unwrap();
+    let mut v = client(&m, "cs_2", Party::Customer, "visitor").unwrap();
+    let mut a = client(&m, "cs_2", Party::Agent, "a1").unwrap();
     run(&mut [&mut v, &mut a], Duration::from_secs(2));
     assert!(v.got(MediaKind::Audio) > 2_000);
     assert_eq!(
@@ -230,14 +112,14 @@ fn an_audio_only_call_forwards_no_video_and_mute_stops_audio() {
 fn a_transfer_swaps_the_agent_while_the_visitor_stays_connected() {
     let m = media();
     m.update("cs_3", answered("a1"));
-    let mut v = Client::new(&m, "cs_3", Party::Customer, "visitor").unwrap();
-    let mut a1 = Client::new(&m, "cs_3", Party::Agent, "a1").unwrap();
+    let mut v = client(&m, "cs_3", Party::Customer, "visitor").unwrap();
+    let mut a1 = client(&m, "cs_3", Party::Agent, "a1").unwrap();
     run(&mut [&mut v, &mut a1], Duration::from_secs(2));
     assert!(v.got(MediaKind::Video) > 20_000);
     m.update("cs_3", answered("a2"));
     run(&mut [&mut v, &mut a1], Duration::from_millis(300));
     let a1_heard = a1.got(MediaKind::Audio);
-    let mut a2 = Client::new(&m, "cs_3", Party::Agent, "a2").unwrap();
+    let mut a2 = client(&m, "cs_3", Party::Agent, "a2").unwrap();
     let before = (v.got(MediaKind::Audio), v.got(MediaKind::Video));
     run(&mut [&mut v, &mut a1, &mut a2], Duration::from_secs(2));
     assert!(v.rtc.is_alive(), "the visitor's connection stayed up");
@@ -293,8 +175,8 @@ fn bad_offers_and_unknown_calls_are_refused() {
     for i in 0..200u8 {
         let _ = junk.send_to(&[i; 64], m.candidate_addr());
     }
-    let mut v = Client::new(&m, "cs_4", Party::Customer, "visitor").unwrap();
-    let mut a = Client::new(&m, "cs_4", Party::Agent, "a1").unwrap();
+    let mut v = client(&m, "cs_4", Party::Customer, "visitor").unwrap();
+    let mut a = client(&m, "cs_4", Party::Agent, "a1").unwrap();
     run(&mut [&mut v, &mut a], Duration::from_secs(2));
     assert!(v.got(MediaKind::Audio) > 2_000, "calls still work");
 }
@@ -314,8 +196,8 @@ fn an_answered_call_is_recorded_as_webm_per_participant() {
     )
     .unwrap();
     m.update("cs_5", ringing("a1"));
-    let mut v = Client::new(&m, "cs_5", Party::Customer, "visitor").unwrap();
-    let mut a = Client::new(&m, "cs_5", Party::Agent, "a1").unwrap();
+    let mut v = client(&m, "cs_5", Party::Customer, "visitor").unwrap();
+    let mut a = client(&m, "cs_5", Party::Agent, "a1").unwrap();
     run(&mut [&mut v, &mut a], Duration::from_secs(1));
     m.update("cs_5", answered("a1"));
     run(&mut [&mut v, &mut a], Duration::from_secs(3));

@@ -1,0 +1,265 @@
+//! A call participant built on str0m, for tests and the load generator: one
+//! `sendrecv` audio and one `sendrecv` video track over its own UDP socket,
+//! sending Opus-sized audio every 20 ms and VP8-shaped video at a chosen
+//! rate (a keyframe header every second), counting what it receives, and
+//! measuring how long each video frame took from its sender (the send time
+//! travels in the frame). The media plane forwards frames without decoding
+//! them, so synthetic payloads load it like real ones.
+
+use std::net::UdpSocket;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+use crate::{Media, MediaError, Party};
+
+/// What a participant sends.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    /// Video frames per second.
+    pub video_fps: u32,
+    /// Bytes per video frame (500 kbit/s at 30 fps is about 2,080).
+    pub video_frame_bytes: usize,
+    /// Bytes per 20 ms audio frame (Opus at 32 kbit/s: 80).
+    pub audio_frame_bytes: usize,
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Load {
+            video_fps: 30,
+            video_frame_bytes: 2_083,
+            audio_frame_bytes: 80,
+        }
+    }
+}
+
+/// Counters of one participant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Audio frames sent and received.
+    pub audio_sent: u64,
+    /// Audio frames received.
+    pub audio_received: u64,
+    /// Video frames sent.
+    pub video_sent: u64,
+    /// Video frames received.
+    pub video_received: u64,
+    /// Audio bytes received.
+    pub audio_bytes: u64,
+    /// Video bytes received.
+    pub video_bytes: u64,
+}
+
+/// One participant.
+pub struct Caller {
+    /// Its peer connection.
+    pub rtc: Rtc,
+    socket: UdpSocket,
+    mids: Vec<(Mid, MediaKind)>,
+    load: Load,
+    start: Instant,
+    next_audio: Instant,
+    next_video: Instant,
+    /// What it sent and received.
+    pub counts: Counts,
+    /// Sender-to-receiver time of each video frame received.
+    pub latencies: Vec<Duration>,
+}
+
+/// The instant send times in frames are counted from (one per process).
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Where the send time sits in a video frame, after the VP8 header.
+const STAMP: std::ops::Range<usize> = 10..18;
+
+impl Caller {
+    /// Connects to `session` as `party` through `media`, on a loopback socket.
+    ///
+    /// # Panics
+    /// If no loopback UDP socket can be bound (a broken test machine).
+    pub fn connect(
+        media: &Media,
+        session: &str,
+        party: Party,
+        owner: &str,
+        load: Load,
+    ) -> Result<Caller, MediaError> {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("a loopback UDP socket");
+        socket.set_nonblocking(true)?;
+        let mut rtc = Rtc::builder().build(Instant::now());
+        let local = socket.local_addr()?;
+        if let Ok(c) = Candidate::host(local, "udp") {
+            rtc.add_local_candidate(c);
+        }
+        let mut change = rtc.sdp_api();
+        let audio = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        let video = change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
+        let (offer, pending): (_, SdpPendingOffer) = change
+            .apply()
+            .ok_or_else(|| MediaError::BadOffer("no changes".into()))?;
+        let connected = media.connect_blocking(session, party, owner, &offer.to_sdp_string())?;
+        let answer = SdpAnswer::from_sdp_string(&connected.answer)
+            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        rtc.sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        let now = Instant::now();
+        epoch();
+        Ok(Caller {
+            rtc,
+            socket,
+            mids: vec![(audio, MediaKind::Audio), (video, MediaKind::Video)],
+            load,
+            start: now,
+            next_audio: now,
+            next_video: now,
+            counts: Counts::default(),
+            latencies: Vec::new(),
+        })
+    }
+
+    /// Bytes of `kind` received.
+    pub fn got(&self, kind: MediaKind) -> u64 {
+        match kind {
+            MediaKind::Audio => self.counts.audio_bytes,
+            MediaKind::Video => self.counts.video_bytes,
+        }
+    }
+
+    fn write(&mut self, kind: MediaKind, now: Instant) {
+        let Some(&(mid, _)) = self.mids.iter().find(|(_, k)| *k == kind) else {
+            return;
+        };
+        let codec = match kind {
+            MediaKind::Audio => Codec::Opus,
+            MediaKind::Video => Codec::Vp8,
+        };
+        let Some(pt) = self
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == codec)
+            .map(|p| p.pt())
+        else {
+            return;
+        };
+        let payload = match kind {
+            MediaKind::Audio => vec![0x11; self.load.audio_frame_bytes],
+            MediaKind::Video => {
+                let mut p = vec![0x11; self.load.video_frame_bytes.max(STAMP.end)];
+                if self.counts.video_sent % u64::from(self.load.video_fps.max(1)) == 0 {
+                    // A VP8 keyframe header, 320x240.
+                    p[..10].copy_from_slice(&[
+                        0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00,
+                    ]);
+                }
+                let sent = u64::try_from(now.duration_since(epoch()).as_nanos()).unwrap_or(0);
+                p[STAMP].copy_from_slice(&sent.to_le_bytes());
+                p
+            }
+        };
+        let rtp = MediaTime::from(now.saturating_duration_since(self.start));
+        if let Some(w) = self.rtc.writer(mid) {
+            if w.write(pt, now, rtp, payload).is_ok() {
+                match kind {
+                    MediaKind::Audio => self.counts.audio_sent += 1,
+                    MediaKind::Video => self.counts.video_sent += 1,
+                }
+            }
+        }
+    }
+
+    /// One step: send what is due, read the socket, drain the output.
+    /// Returns when it next needs to run.
+    pub fn step(&mut self) -> Instant {
+        let now = Instant::now();
+        if self.rtc.is_alive() {
+            if now >= self.next_audio {
+                self.write(MediaKind::Audio, now);
+                self.next_audio += Duration::from_millis(20);
+            }
+            if now >= self.next_video {
+                self.write(MediaKind::Video, now);
+                self.next_video += Duration::from_secs(1) / self.load.video_fps.max(1);
+            }
+        }
+        let mut buf = [0u8; 2000];
+        while let Ok((n, source)) = self.socket.recv_from(&mut buf) {
+            let Ok(contents) = buf[..n].try_into() else {
+                continue;
+            };
+            let Ok(destination) = self.socket.local_addr() else {
+                continue;
+            };
+            let input = Input::Receive(
+                Instant::now(),
+                Receive {
+                    proto: Protocol::Udp,
+                    source,
+                    destination,
+                    contents,
+                },
+            );
+            let _ = self.rtc.handle_input(input);
+        }
+        let _ = self.rtc.handle_input(Input::Timeout(Instant::now()));
+        let mut next = self.next_audio.min(self.next_video);
+        while self.rtc.is_alive() {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    next = next.min(t);
+                    break;
+                }
+                Err(_) => break,
+                Ok(Output::Transmit(t)) => {
+                    let _ = self.socket.send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(Event::MediaData(d))) => {
+                    match self.rtc.media(d.mid).map(|m| m.kind()) {
+                        Some(MediaKind::Audio) => {
+                            self.counts.audio_received += 1;
+                            self.counts.audio_bytes += d.data.len() as u64;
+                        }
+                        Some(MediaKind::Video) => {
+                            self.counts.video_received += 1;
+                            self.counts.video_bytes += d.data.len() as u64;
+                            if let Some(stamp) = d.data.get(STAMP) {
+                                let mut b = [0u8; 8];
+                                b.copy_from_slice(stamp);
+                                let sent = epoch() + Duration::from_nanos(u64::from_le_bytes(b));
+                                self.latencies
+                                    .push(Instant::now().saturating_duration_since(sent));
+                            }
+                        }
+                        None => {}
+                    }
+                }
+                Ok(Output::Event(_)) => {}
+            }
+        }
+        next
+    }
+}
+
+/// Runs `callers` for `period`, each stepped when due.
+pub fn run(callers: &mut [&mut Caller], period: Duration) {
+    let until = Instant::now() + period;
+    while Instant::now() < until {
+        let mut next = until;
+        for c in callers.iter_mut() {
+            next = next.min(c.step());
+        }
+        let wait = next
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(2));
+        std::thread::sleep(wait.max(Duration::from_micros(200)));
+    }
+}
