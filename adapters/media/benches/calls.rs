@@ -7,12 +7,20 @@
 //! clients' own work and the server's forwarding), and loss.
 //!
 //! `cargo bench -p switchboard-media --bench calls`; under `cargo test` it
-//! runs one short smoke call.
+//! runs one short smoke call. With `-- --janus` it runs the same load against
+//! Janus 1.1.2's EchoTest plugin (Debian's `janus`, started here with a config
+//! of its own) side by side; run that inside a loopback-only network
+//! namespace, where Janus gathers 127.0.0.1 only:
+//! `unshare -n bash -c 'ip link set lo up; cargo bench --offline -p switchboard-media --bench calls -- --janus'`.
 
 use std::time::{Duration, Instant};
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
 use switchboard_media::loadgen::{Caller, Load};
-use switchboard_media::{CallState, Media, MediaConfig, Party};
+use switchboard_media::{CallState, Media, MediaConfig, MediaError, Party};
 
 /// CPU time of this process's thread named `name`, from /proc.
 fn thread_cpu(name: &str) -> Duration {
@@ -22,29 +30,141 @@ fn thread_cpu(name: &str) -> Duration {
     for t in tasks.flatten() {
         let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
         if comm.trim() == name {
-            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
-            let ticks: u64 = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or_default()
-                .split_whitespace()
-                .skip(11)
-                .take(2)
-                .filter_map(|x| x.parse::<u64>().ok())
-                .sum();
-            return Duration::from_millis(ticks * 10);
+            return ticks(&std::fs::read_to_string(t.path().join("stat")).unwrap_or_default());
         }
     }
     Duration::ZERO
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// User + system time of a `/proc/.../stat` line (ticks of 10 ms).
+fn ticks(stat: &str) -> Duration {
+    let ticks: u64 = stat
+        .rsplit(')')
+        .next()
         .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Janus, started on loopback with its HTTP API and the EchoTest plugin.
+struct Janus {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+const JANUS_PORT: u16 = 18088;
+
+impl Janus {
+    fn start() -> Option<Janus> {
+        let dir = tempfile::tempdir().ok()?;
+        let cfg = dir.path();
+        std::fs::write(
+            cfg.join("janus.jcfg"),
+            format!(
+                "general: {{ configs_folder = \"{}\" plugins_folder = \"/usr/lib/x86_64-linux-gnu/janus/plugins\" \
+                 transports_folder = \"/usr/lib/x86_64-linux-gnu/janus/transports\" debug_level = 2 }}\n\
+                 plugins: {{ disable = \"libjanus_audiobridge.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_nosip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_videoroom.so,libjanus_voicemail.so,libjanus_duktape.so,libjanus_lua.so\" }}\n\
+                 transports: {{ disable = \"libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_rabbitmq.so,libjanus_nanomsg.so\" }}\n\
+                 media: {{ rtp_port_range = \"20000-40000\" }}\n\
+                 nat: {{ ice_enforce_list = \"lo\" }}\n",
+                cfg.display()
+            ),
+        )
+        .ok()?;
+        std::fs::write(
+            cfg.join("janus.transport.http.jcfg"),
+            format!("general: {{ json = \"indented\" base_path = \"/janus\" http = true port = {JANUS_PORT} ip = \"127.0.0.1\" https = false }}\n"),
+        )
+        .ok()?;
+        std::fs::write(cfg.join("janus.plugin.echotest.jcfg"), "general: {}\n").ok()?;
+        let child = Command::new("janus")
+            .args([
+                "-C",
+                &cfg.join("janus.jcfg").to_string_lossy(),
+                "-F",
+                &cfg.to_string_lossy(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let j = Janus { child, _dir: dir };
+        for _ in 0..50 {
+            if j.post("/janus", r#"{"janus":"info","transaction":"i"}"#)
+                .is_some()
+            {
+                return Some(j);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+
+    fn request(&self, method: &str, path: &str, body: &str) -> Option<serde_json::Value> {
+        let mut s = TcpStream::connect(("127.0.0.1", JANUS_PORT)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(35))).ok()?;
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: janus\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        serde_json::from_str(out.split_once("\r\n\r\n")?.1).ok()
+    }
+
+    fn post(&self, path: &str, body: &str) -> Option<serde_json::Value> {
+        self.request("POST", path, body)
+    }
+
+    /// One EchoTest peer: create a session, attach, send the offer, wait for the answer.
+    fn echotest(&self, offer: &str) -> Result<String, MediaError> {
+        let fail = |what: &str| MediaError::BadOffer(format!("janus: {what}"));
+        let session = self
+            .post("/janus", r#"{"janus":"create","transaction":"c"}"#)
+            .and_then(|v| v["data"]["id"].as_u64())
+            .ok_or_else(|| fail("create"))?;
+        let handle = self
+            .post(
+                &format!("/janus/{session}"),
+                r#"{"janus":"attach","plugin":"janus.plugin.echotest","transaction":"a"}"#,
+            )
+            .and_then(|v| v["data"]["id"].as_u64())
+            .ok_or_else(|| fail("attach"))?;
+        let msg = serde_json::json!({
+            "janus": "message", "transaction": "m",
+            "body": { "audio": true, "video": true },
+            "jsep": { "type": "offer", "sdp": offer, "trickle": false },
+        });
+        self.post(&format!("/janus/{session}/{handle}"), &msg.to_string())
+            .ok_or_else(|| fail("message"))?;
+        for _ in 0..10 {
+            let events = self
+                .request("GET", &format!("/janus/{session}?maxev=5"), "")
+                .ok_or_else(|| fail("poll"))?;
+            let list = match events {
+                serde_json::Value::Array(a) => a,
+                v => vec![v],
+            };
+            for e in list {
+                if let Some(sdp) = e["jsep"]["sdp"].as_str() {
+                    return Ok(sdp.to_owned());
+                }
+            }
+        }
+        Err(fail("no answer"))
+    }
+}
+
+impl Drop for Janus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 struct Figures {
@@ -57,9 +177,42 @@ struct Figures {
     loss: f64,
 }
 
-fn measure(calls: usize, period: Duration) -> Figures {
+/// Where the server's CPU and memory are read.
+enum Server {
+    /// Switchboard's media thread, in this process.
+    Switchboard,
+    /// Janus, another process.
+    Janus(u32),
+}
+
+impl Server {
+    fn cpu(&self) -> Duration {
+        match self {
+            Server::Switchboard => thread_cpu("switchboard-media"),
+            Server::Janus(pid) => {
+                ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+            }
+        }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let path = match self {
+            Server::Switchboard => "/proc/self/status".to_owned(),
+            Server::Janus(pid) => format!("/proc/{pid}/status"),
+        };
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// N calls through Switchboard: two participants each.
+fn switchboard(calls: usize, period: Duration) -> Figures {
     let media = Media::start(MediaConfig::default()).expect("media plane");
-    let before = rss_kib();
+    let before = Server::Switchboard.rss_kib();
     let mut callers = Vec::with_capacity(calls * 2);
     for i in 0..calls {
         let session = format!("cs_{i}");
@@ -75,6 +228,28 @@ fn measure(calls: usize, period: Duration) -> Figures {
             callers.push(c);
         }
     }
+    drive_and_measure(calls, callers, &Server::Switchboard, before, period)
+}
+
+/// The same streams through Janus's EchoTest: 2N peers, each echoed.
+fn janus(calls: usize, period: Duration, janus: &Janus) -> Figures {
+    let server = Server::Janus(janus.child.id());
+    let before = server.rss_kib();
+    let mut callers = Vec::with_capacity(calls * 2);
+    for _ in 0..calls * 2 {
+        let c = Caller::negotiate(Load::default(), |offer| janus.echotest(offer)).expect("janus");
+        callers.push(c);
+    }
+    drive_and_measure(calls, callers, &server, before, period)
+}
+
+fn drive_and_measure(
+    calls: usize,
+    mut callers: Vec<Caller>,
+    server: &Server,
+    before: u64,
+    period: Duration,
+) -> Figures {
     let drive = |callers: &mut Vec<Caller>, period: Duration| {
         let until = Instant::now() + period;
         while Instant::now() < until {
@@ -88,15 +263,15 @@ fn measure(calls: usize, period: Duration) -> Figures {
     };
     // ICE, DTLS and the first keyframes.
     drive(&mut callers, Duration::from_secs(2));
-    let kib_per_call = rss_kib().saturating_sub(before) as f64 / calls as f64;
+    let kib_per_call = server.rss_kib().saturating_sub(before) as f64 / calls as f64;
     for c in &mut callers {
         c.counts = Default::default();
         c.latencies.clear();
     }
-    let cpu0 = thread_cpu("switchboard-media");
+    let cpu0 = server.cpu();
     let t0 = Instant::now();
     drive(&mut callers, period);
-    let cpu = thread_cpu("switchboard-media") - cpu0;
+    let cpu = server.cpu().saturating_sub(cpu0);
     let elapsed = t0.elapsed().as_secs_f64();
     // Stop sending, let what is in flight land.
     let sent: u64 = callers
@@ -128,28 +303,49 @@ fn measure(calls: usize, period: Duration) -> Figures {
     }
 }
 
-fn print(f: &Figures) {
+fn print(who: &str, f: &Figures) {
     println!(
-        "{:>4} calls  media thread CPU {:>5.2}% of a core per forwarded stream, {:>5.1} us per forwarded frame  \
+        "{who:>11} {:>4} calls  server CPU {:>5.2}% of a core per forwarded stream, {:>5.1} us per forwarded frame  \
          memory {:>6.0} KiB/call  video frame sender->receiver p50 {:>5.2} ms p99 {:>6.2} ms  loss {:>5.2}%",
         f.calls, f.cpu_per_stream_pct, f.cpu_per_frame_us, f.kib_per_call, f.p50_ms, f.p99_ms, f.loss * 100.0
     );
 }
 
 fn main() {
-    let bench = std::env::args().any(|a| a == "--bench");
-    if !bench {
-        print(&measure(1, Duration::from_millis(500)));
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--bench") {
+        print("switchboard", &switchboard(1, Duration::from_millis(500)));
         return;
     }
-    println!("media plane: 1v1 calls, VP8-shaped video ~500 kbit/s at 30 fps + Opus-sized audio every 20 ms, each way (/proc ticks are 10 ms)");
+    println!("1v1 calls, VP8-shaped video ~500 kbit/s at 30 fps + Opus-sized audio every 20 ms, each way (/proc ticks are 10 ms)");
+    let janus_server = if args.iter().any(|a| a == "--janus") {
+        let j = Janus::start();
+        if j.is_none() {
+            println!("janus did not start (is Debian's janus installed, and are we in a loopback-only namespace?)");
+        }
+        j
+    } else {
+        None
+    };
     for n in [10, 50] {
-        print(&measure(n, Duration::from_secs(5)));
+        let ours = switchboard(n, Duration::from_secs(5));
+        print("switchboard", &ours);
+        if let Some(j) = &janus_server {
+            let theirs = janus(n, Duration::from_secs(5), j);
+            print("janus", &theirs);
+            println!(
+                "      CPU per forwarded stream, switchboard / janus = {:.2}",
+                ours.cpu_per_stream_pct / theirs.cpu_per_stream_pct
+            );
+        }
+    }
+    if janus_server.is_some() {
+        return;
     }
     let mut n = 75;
     loop {
-        let f = measure(n, Duration::from_secs(5));
-        print(&f);
+        let f = switchboard(n, Duration::from_secs(5));
+        print("switchboard", &f);
         if f.loss >= 0.01 || n >= 400 {
             break;
         }

@@ -83,15 +83,28 @@ const STAMP: std::ops::Range<usize> = 10..18;
 
 impl Caller {
     /// Connects to `session` as `party` through `media`, on a loopback socket.
-    ///
-    /// # Panics
-    /// If no loopback UDP socket can be bound (a broken test machine).
     pub fn connect(
         media: &Media,
         session: &str,
         party: Party,
         owner: &str,
         load: Load,
+    ) -> Result<Caller, MediaError> {
+        Caller::negotiate(load, |offer| {
+            media
+                .connect_blocking(session, party, owner, offer)
+                .map(|c| c.answer)
+        })
+    }
+
+    /// Connects to any SFU: `exchange` takes the SDP offer and returns the
+    /// answer (for comparing another server under the same load).
+    ///
+    /// # Panics
+    /// If no loopback UDP socket can be bound (a broken test machine).
+    pub fn negotiate(
+        load: Load,
+        exchange: impl FnOnce(&str) -> Result<String, MediaError>,
     ) -> Result<Caller, MediaError> {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("a loopback UDP socket");
         socket.set_nonblocking(true)?;
@@ -106,9 +119,9 @@ impl Caller {
         let (offer, pending): (_, SdpPendingOffer) = change
             .apply()
             .ok_or_else(|| MediaError::BadOffer("no changes".into()))?;
-        let connected = media.connect_blocking(session, party, owner, &offer.to_sdp_string())?;
-        let answer = SdpAnswer::from_sdp_string(&connected.answer)
-            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        let answer = exchange(&offer.to_sdp_string())?;
+        let answer =
+            SdpAnswer::from_sdp_string(&answer).map_err(|e| MediaError::BadOffer(e.to_string()))?;
         rtc.sdp_api()
             .accept_answer(pending, answer)
             .map_err(|e| MediaError::BadOffer(e.to_string()))?;
