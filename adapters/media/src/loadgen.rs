@@ -168,7 +168,11 @@ impl Caller {
             MediaKind::Audio => vec![0x11; self.load.audio_frame_bytes],
             MediaKind::Video => {
                 let mut p = vec![0x11; self.load.video_frame_bytes.max(STAMP.end)];
-                if self.counts.video_sent % u64::from(self.load.video_fps.max(1)) == 0 {
+                if self
+                    .counts
+                    .video_sent
+                    .is_multiple_of(u64::from(self.load.video_fps.max(1)))
+                {
                     // A VP8 keyframe header, 320x240.
                     p[..10].copy_from_slice(&[
                         0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00,
