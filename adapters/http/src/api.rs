@@ -318,6 +318,16 @@ pub(crate) async fn register(State(app): State<App>, who: Who, Body(b): Body<Reg
 async fn agent_state(app: &App, who: &Who, id: String, action: &str, command: Command) -> Answer {
     let own = who.caller.agent().map(AgentId::as_str) == Some(id.as_str());
     let entry = (!own).then(|| audit(who, action, &id)).flatten();
+    apply_to_agent(app, id, command, entry).await
+}
+
+/// Applies `command` to agent `id` (recording `entry`) and shows the agent.
+pub(crate) async fn apply_to_agent(
+    app: &App,
+    id: String,
+    command: Command,
+    entry: Option<AuditEntry>,
+) -> Answer {
     app.engine
         .audited(Box::new(move |_| Ok(command)), show_agent(id), entry)
         .await

@@ -198,19 +198,8 @@ pub(crate) async fn delete(State(app): State<App>, who: Who, Path(id): Path<Stri
 
 /// `GET /sessions/{id}/quality`: bitrate, loss, RTT and jitter per connection.
 pub(crate) async fn quality(State(app): State<App>, who: Who, Path(id): Path<String>) -> Response {
-    let caller = who.caller.clone();
-    let sid = id.clone();
-    let allowed = app
-        .engine
-        .read(Box::new(move |c, _| {
-            match caller.check_session(c, &sid, false) {
-                Ok(()) => Answer::ok(()),
-                Err(refusal) => refusal,
-            }
-        }))
-        .await;
-    if !allowed.is_ok() {
-        return allowed.into_response();
+    if let Err(refusal) = may_see(&app, &who, &id).await {
+        return refusal;
     }
     let (connections, summary) = match &app.media {
         Some(m) => (m.stats(&id).await, m.summary(&id).await),

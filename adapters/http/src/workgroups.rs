@@ -124,13 +124,7 @@ pub(crate) async fn set_agent_workgroups(
         workgroups: b.workgroups,
     };
     let entry = audit(&who, "agent.workgroups", &id);
-    app.engine
-        .audited(
-            Box::new(move |_| Ok(command)),
-            crate::api::show_agent(id),
-            entry,
-        )
-        .await
+    crate::api::apply_to_agent(&app, id, command, entry).await
 }
 
 /// `PUT /agents/{id}/capacity`.
@@ -150,13 +144,7 @@ pub(crate) async fn set_capacity(
         max_concurrent: b.max_concurrent,
     };
     let entry = audit(&who, "agent.capacity", &id);
-    app.engine
-        .audited(
-            Box::new(move |_| Ok(command)),
-            crate::api::show_agent(id),
-            entry,
-        )
-        .await
+    crate::api::apply_to_agent(&app, id, command, entry).await
 }
 
 /// `GET /routing`: each workgroup's mode and whom it would ring next,

@@ -191,14 +191,7 @@ impl Media {
         owner: &str,
         offer: &str,
     ) -> Result<Connected, MediaError> {
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        self.send(sfu::Command::Connect {
-            session: session.to_owned(),
-            party,
-            owner: owner.to_owned(),
-            offer: offer.to_owned(),
-            reply,
-        })?;
+        let rx = self.send_connect(session, party, owner, offer)?;
         rx.await.map_err(|_| MediaError::Stopped)?
     }
 
@@ -210,6 +203,17 @@ impl Media {
         owner: &str,
         offer: &str,
     ) -> Result<Connected, MediaError> {
+        let rx = self.send_connect(session, party, owner, offer)?;
+        rx.blocking_recv().map_err(|_| MediaError::Stopped)?
+    }
+
+    fn send_connect(
+        &self,
+        session: &str,
+        party: Party,
+        owner: &str,
+        offer: &str,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<Connected, MediaError>>, MediaError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         self.send(sfu::Command::Connect {
             session: session.to_owned(),
@@ -218,7 +222,7 @@ impl Media {
             offer: offer.to_owned(),
             reply,
         })?;
-        rx.blocking_recv().map_err(|_| MediaError::Stopped)?
+        Ok(rx)
     }
 
     /// Adds trickled remote candidates (`a=candidate:` lines) to connection `id`.
