@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use switchboard_core::Config;
 use switchboard_http::auth::Security;
+use switchboard_http::webhooks::DeliverySettings;
 use switchboard_media::MediaConfig;
 
 /// Default listen address, as in the seed.
@@ -45,6 +46,31 @@ pub struct ServerConfig {
     pub security: Security,
     /// The media plane (WebRTC over one UDP port).
     pub media: MediaSettings,
+    /// Webhook delivery, and subscriptions kept in the file.
+    pub webhooks: WebhookSettings,
+}
+
+/// The `webhooks:` section.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Timeouts, retries, the outbox's bound.
+    #[serde(flatten)]
+    pub delivery: DeliverySettings,
+    /// Subscriptions made at start if no subscription has their URL yet.
+    pub subscriptions: Vec<ConfiguredWebhook>,
+}
+
+/// A subscription in the config file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfiguredWebhook {
+    /// Where events are POSTed.
+    pub url: String,
+    /// The events wanted.
+    pub events: Vec<String>,
+    /// The signing secret the receiver was given.
+    pub secret: String,
 }
 
 /// The `media:` section.
@@ -84,6 +110,7 @@ impl Default for ServerConfig {
             customer_service: Config::default(),
             security: Security::default(),
             media: MediaSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }

@@ -20,7 +20,7 @@ use switchboard_core::{Session, SessionId};
 use switchboard_http::auth::{AccountChange, Caller, Role, Staff};
 use switchboard_http::engine::CallObserver;
 use switchboard_http::listener::{self, Limits};
-use switchboard_http::whip;
+use switchboard_http::{webhooks, whip};
 use switchboard_http::{Auth, Engine, EngineSettings};
 use switchboard_media::Media;
 use switchboard_store::Store;
@@ -333,7 +333,22 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
     if let Some(m) = media.clone() {
         tokio::spawn(whip::push_quality(engine.clone(), m));
     }
-    let router = switchboard_http::router(engine.clone(), auth, media);
+    for hook in &config.webhooks.subscriptions {
+        let answer = webhooks::ensure(&engine, &hook.url, &hook.events, &hook.secret).await;
+        if !answer.is_ok() {
+            return Err(format!("webhook {}: {}", hook.url, answer.body.get()));
+        }
+    }
+    let deliveries = webhooks::start(
+        config.database.clone(),
+        engine.outbox_wake(),
+        config.webhooks.delivery.clone(),
+    );
+    let extras = switchboard_http::Extras {
+        media,
+        deliveries: Some(deliveries),
+    };
+    let router = switchboard_http::router(engine.clone(), auth, extras);
     listener::serve(listener, router, limits, tls, conns, shutdown)
         .await
         .map_err(|e| e.to_string())?;

@@ -21,11 +21,12 @@ use switchboard_core::{
     Center, Clock, Command, Config, CoreError, EventKind, Reply, RoomId, Session, SessionId,
     Timestamp,
 };
-use switchboard_store::{AuditEntry, Record, Store, StoreError};
+use switchboard_store::{AuditEntry, NewEvent, Record, Store, StoreError, Webhook};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
 
 use crate::answer::Answer;
+use crate::hooks::Hooks;
 use crate::hub::{ConnId, Hub, Identity};
 use crate::SystemClock;
 
@@ -119,7 +120,20 @@ enum Msg {
         frame: String,
         staff_only: bool,
     },
+    Webhooks {
+        change: WebhookChange,
+        tx: oneshot::Sender<Answer>,
+    },
+    Emit {
+        session: SessionId,
+        name: &'static str,
+        data: serde_json::Value,
+    },
 }
+
+/// A change to the webhook subscriptions, made on the engine thread (the
+/// store and the engine's list change together).
+pub type WebhookChange = Box<dyn FnOnce(&mut Store, &mut Vec<Webhook>) -> Answer + Send>;
 
 /// A handle to the engine; cheap to clone.
 #[derive(Clone)]
@@ -127,6 +141,7 @@ pub struct Engine {
     tx: mpsc::Sender<Msg>,
     stop: Arc<Notify>,
     next_conn: Arc<AtomicU64>,
+    outbox_wake: Arc<Notify>,
 }
 
 /// A clock the engine can carry to its thread.
@@ -199,7 +214,11 @@ impl Engine {
 
         let (tx, rx) = mpsc::channel(settings.inbox_max);
         let stop = Arc::new(Notify::new());
+        let outbox_wake = Arc::new(Notify::new());
+        let hooks = Hooks::new(store.webhooks()?);
         let worker = Worker {
+            hooks,
+            outbox_wake: outbox_wake.clone(),
             hub: Hub::new(settings.ws_grace),
             center,
             store,
@@ -213,6 +232,7 @@ impl Engine {
             tx,
             stop,
             next_conn: Arc::new(AtomicU64::new(1)),
+            outbox_wake,
         };
         Ok((engine, worker))
     }
@@ -285,6 +305,27 @@ impl Engine {
         });
     }
 
+    /// Changes the webhook subscriptions.
+    pub async fn webhooks(&self, change: WebhookChange) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Webhooks { change, tx }, rx).await
+    }
+
+    /// Queues webhook event `name` about `session` (e.g. a finished
+    /// recording), committed with the next turn.
+    pub fn emit(&self, session: SessionId, name: &'static str, data: serde_json::Value) {
+        let _ = self.tx.try_send(Msg::Emit {
+            session,
+            name,
+            data,
+        });
+    }
+
+    /// Woken when a commit adds webhook events (the delivery worker waits on it).
+    pub fn outbox_wake(&self) -> Arc<Notify> {
+        self.outbox_wake.clone()
+    }
+
     /// A WebSocket connection closed.
     pub fn disconnect(&self, conn: ConnId) {
         let _ = self.tx.try_send(Msg::Disconnect { conn });
@@ -306,6 +347,8 @@ impl Engine {
 
 /// The engine's loop and everything it alone owns; see [`Worker::run`].
 pub struct Worker {
+    hooks: Hooks,
+    outbox_wake: Arc<Notify>,
     center: Center,
     store: Store,
     hub: Hub,
@@ -418,6 +461,15 @@ impl Worker {
                     answers.push((tx, answer));
                 }
                 Msg::Disconnect { conn } => self.hub.disconnect(conn, now),
+                Msg::Webhooks { change, tx } => {
+                    let answer = change(&mut self.store, self.hooks.subscriptions());
+                    answers.push((tx, answer));
+                }
+                Msg::Emit {
+                    session,
+                    name,
+                    data,
+                } => self.hooks.emit(name, session.as_str(), data),
                 Msg::Notify {
                     session,
                     frame,
@@ -435,16 +487,28 @@ impl Worker {
             }
         }
 
-        if let Err(e) = self.commit(&records, &audits) {
+        // The turn's events become webhook outbox rows, committed with it.
+        let mut events = Vec::new();
+        while let Some(event) = self.center.poll_event() {
+            self.hooks.on_event(&event);
+            events.push(event);
+        }
+        let outbox = self
+            .hooks
+            .take(i64::try_from(now.as_millis()).unwrap_or(i64::MAX));
+        if let Err(e) = self.commit(&records, &audits, &outbox) {
             for (tx, _) in answers {
                 let _ = tx.send(Answer::unavailable());
             }
             return Err(e);
         }
+        if !outbox.is_empty() {
+            self.outbox_wake.notify_waiters();
+        }
         for (tx, answer) in answers {
             let _ = tx.send(answer);
         }
-        while let Some(event) = self.center.poll_event() {
+        for event in events {
             if let Some(observer) = &self.settings.calls {
                 if let Some(sid) = media_change(&event.event) {
                     (observer.0)(sid, self.center.session(sid.as_str()));
@@ -464,7 +528,8 @@ impl Worker {
         // Refusals change no state and are not journaled; what they emit
         // (transfer_failed) goes out with this turn's events.
         let result = self.center.apply(now, command.clone());
-        if result.is_ok() {
+        if let Ok(reply) = &result {
+            self.hooks.on_command(&self.center, &command, reply);
             records.push((now, Record::Command(command)));
         }
         result
@@ -474,11 +539,12 @@ impl Worker {
         &mut self,
         records: &[(Timestamp, Record)],
         audits: &[AuditEntry],
+        outbox: &[NewEvent],
     ) -> Result<(), StoreError> {
-        if records.is_empty() && audits.is_empty() {
+        if records.is_empty() && audits.is_empty() && outbox.is_empty() {
             return Ok(());
         }
-        self.store.append_with_audit(records, audits)?;
+        self.store.append_all(records, audits, outbox)?;
         self.stats.commits += 1;
         self.stats.records += records.len() as u64;
         if let Err(e) = self.store.maybe_snapshot(&self.center) {

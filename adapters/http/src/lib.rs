@@ -14,12 +14,14 @@ mod clock;
 pub mod engine;
 pub mod frames;
 pub mod fuzzing;
+pub mod hooks;
 mod hub;
 pub mod listener;
 mod metrics;
 mod openapi;
 mod views;
 mod web;
+pub mod webhooks;
 pub mod whip;
 mod workgroups;
 mod ws;
@@ -50,6 +52,16 @@ pub struct Shared {
     auth: Arc<Auth>,
     http: Arc<HttpMetrics>,
     media: Option<switchboard_media::Media>,
+    deliveries: Option<Arc<webhooks::DeliveryStats>>,
+}
+
+/// The optional parts a server runs with.
+#[derive(Clone, Default)]
+pub struct Extras {
+    /// The media plane.
+    pub media: Option<switchboard_media::Media>,
+    /// The webhook delivery worker's figures.
+    pub deliveries: Option<Arc<webhooks::DeliveryStats>>,
 }
 
 /// The handler of route `method path` of [`auth::access::ROUTES`].
@@ -112,6 +124,12 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("GET", "/sessions/{id}/quality") => get(whip::quality),
         ("GET", "/sessions/{id}/recordings") => get(whip::recordings),
         ("GET", "/sessions/{id}/recordings/{file}") => get(whip::recording),
+        ("GET", "/webhooks") => get(webhooks::list),
+        ("POST", "/webhooks") => post(webhooks::create),
+        ("PATCH", "/webhooks/{id}") => patch(webhooks::update),
+        ("DELETE", "/webhooks/{id}") => delete(webhooks::delete),
+        ("GET", "/webhooks/{id}/deliveries") => get(webhooks::deliveries),
+        ("POST", "/webhooks/{id}/events/{event}/redeliver") => post(webhooks::redeliver),
         ("GET", "/room") => get(ws::room),
         ("GET", "/web/{file}") => get(web::file),
         ("GET", "/metrics") => get(metrics),
@@ -122,8 +140,8 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
 
 /// The whole HTTP surface over `engine` (and the media plane, if any), every
 /// route behind its guard, with the rules of [`auth::access::ROUTES`].
-pub fn router(engine: Engine, auth: Arc<Auth>, media: Option<switchboard_media::Media>) -> Router {
-    router_with(engine, auth, media, auth::access::ROUTES)
+pub fn router(engine: Engine, auth: Arc<Auth>, extras: Extras) -> Router {
+    router_with(engine, auth, extras, auth::access::ROUTES)
 }
 
 /// The router with another rule table: for tests that prove the
@@ -135,7 +153,7 @@ pub fn router(engine: Engine, auth: Arc<Auth>, media: Option<switchboard_media::
 pub fn router_with(
     engine: Engine,
     auth: Arc<Auth>,
-    media: Option<switchboard_media::Media>,
+    extras: Extras,
     routes: &[auth::access::Route],
 ) -> Router {
     let http = Arc::new(HttpMetrics::default());
@@ -143,7 +161,8 @@ pub fn router_with(
         engine,
         auth: auth.clone(),
         http: http.clone(),
-        media,
+        media: extras.media,
+        deliveries: extras.deliveries,
     });
     let mut router = Router::new();
     for route in routes {
@@ -179,6 +198,9 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
             listener::render(&app.auth.conns(), &mut text);
             if let Some(media) = &app.media {
                 whip::render_metrics(&media.all_stats().await, &mut text);
+            }
+            if let Some(stats) = &app.deliveries {
+                webhooks::render_metrics(stats, &mut text);
             }
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
         }

@@ -88,6 +88,7 @@ pub fn document() -> Value {
         ("paths", workgroup_paths()),
         ("paths", auth_paths()),
         ("paths", media_paths()),
+        ("paths", webhook_paths()),
         ("components", workgroup_schemas()),
         ("components", auth_schemas()),
     ] {
@@ -269,6 +270,28 @@ fn media_paths() -> Value {
     })
 }
 
+/// Webhook subscriptions, their delivery log and redelivery.
+fn webhook_paths() -> Value {
+    let id = &["id"][..];
+    let none: &[&str] = &[];
+    json!({
+        "/customer-service/webhooks": {
+            "get": op("List webhook subscriptions (never their secrets)", none, None, ("200", "WebhookList"), &[]),
+            "post": op("Subscribe a URL to events; the signing secret is shown once", none, Some("NewWebhook"), ("201", "Webhook"), &[400]),
+        },
+        "/customer-service/webhooks/{id}": {
+            "patch": op("Change a subscription's URL, events or enabled flag", id, Some("WebhookPatch"), ("200", "Webhook"), &[400, 404]),
+            "delete": op("Remove a subscription and what it is still owed", id, None, ("200", "Status"), &[400, 404]),
+        },
+        "/customer-service/webhooks/{id}/deliveries": {
+            "get": op("The subscription's delivery attempts, newest first", id, None, ("200", "Deliveries"), &[400, 404]),
+        },
+        "/customer-service/webhooks/{id}/events/{event}/redeliver": {
+            "post": op("Queue an event (evt_…) again", &["id", "event"], None, ("200", "Status"), &[400, 404]),
+        },
+    })
+}
+
 fn auth_schemas() -> Value {
     let account = object(
         &["username", "role"],
@@ -302,6 +325,16 @@ fn auth_schemas() -> Value {
             "rtt_ms": nullable("number"), "jitter": nullable("integer"), "forwarded": t("integer"),
         })) } })),
         "Recordings": object(&["session_id", "recordings"], json!({ "session_id": t(S), "recordings": { "type": "array", "items": object(&["file", "bytes", "url"], json!({ "file": t(S), "bytes": t("integer"), "url": t(S) })) } })),
+        "Webhook": object(&["id", "url", "events", "enabled"], json!({
+            "id": t("integer"), "url": t(S), "events": { "type": "array", "items": { "type": "string", "enum": crate::hooks::EVENTS } },
+            "enabled": t("boolean"), "created_at": t("integer"), "secret": { "type": "string", "description": "only when created" },
+        })),
+        "WebhookList": object(&["webhooks", "count"], json!({ "webhooks": { "type": "array", "items": schema("Webhook") }, "count": t("integer") })),
+        "NewWebhook": object(&["url", "events"], json!({ "url": t(S), "events": { "type": "array", "items": { "type": "string", "enum": crate::hooks::EVENTS } }, "enabled": t("boolean") })),
+        "WebhookPatch": object(&[], json!({ "url": t(S), "events": { "type": "array", "items": t(S) }, "enabled": t("boolean") })),
+        "Deliveries": object(&["webhook_id", "deliveries"], json!({ "webhook_id": t("integer"), "deliveries": { "type": "array", "items": object(&["outbox_id", "event", "at_ms", "latency_ms"], json!({
+            "outbox_id": t("integer"), "event": t(S), "at_ms": t("integer"), "status": nullable("integer"), "latency_ms": t("integer"), "error": nullable(S),
+        })) } })),
         "NewLink": object(&[], json!({ "expires_in_secs": { "type": "integer", "minimum": 1, "maximum": 604800 } })),
         "Link": object(&["link_id", "session_id", "url", "token", "expires_at"], json!({
             "link_id": t(S), "session_id": t(S), "url": t(S), "token": t(S), "expires_at": t("integer"), "qr_svg": t(S),

@@ -232,7 +232,11 @@ fn fixture(routes: &'static [Route]) -> Fixture {
     let auth = Arc::new(Auth::open(&db, security.clone()).expect("auth"));
     let media = switchboard_media::Media::start(switchboard_media::MediaConfig::default())
         .expect("media plane");
-    let router = switchboard_http::router_with(running.engine, auth.clone(), Some(media), routes);
+    let extras = switchboard_http::Extras {
+        media: Some(media),
+        ..switchboard_http::Extras::default()
+    };
+    let router = switchboard_http::router_with(running.engine, auth.clone(), extras, routes);
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");

@@ -11,6 +11,7 @@
 //! concurrent requests (group commit: one fsync for all of them).
 
 mod directory;
+mod outbox;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_core::{Center, Command, Config, ConfigError, RestoreError, Snapshot, Timestamp};
 
 pub use directory::{AccountRow, AuditEntry, AuditFilter, CredentialRow, Directory, LinkRow};
+pub use outbox::{Delivery, NewEvent, Outbox, OutboxRow, Outcome, Webhook};
 
 /// Identifies a Switchboard journal among SQLite files.
 const FORMAT: &str = "switchboard-journal";
@@ -131,6 +133,7 @@ impl Store {
             check_format(&conn).map_err(foreign)?;
         }
         conn.execute_batch(directory::SCHEMA)?;
+        conn.execute_batch(outbox::SCHEMA)?;
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -144,6 +147,36 @@ impl Store {
             store.append(&[(center.now(), Record::Config(config.clone()))])?;
         }
         Ok((store, center, recovery))
+    }
+
+    /// Every webhook subscription.
+    pub fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        outbox::webhooks(&self.conn)
+    }
+
+    /// Adds a subscription; returns its id.
+    pub fn insert_webhook(&mut self, w: &Webhook) -> Result<i64, StoreError> {
+        outbox::insert_webhook(&self.conn, w)
+    }
+
+    /// Changes a subscription's URL, events and enabled flag.
+    pub fn update_webhook(&mut self, w: &Webhook) -> Result<(), StoreError> {
+        outbox::update_webhook(&self.conn, w)
+    }
+
+    /// Removes a subscription and what it was still owed; false if absent.
+    pub fn delete_webhook(&mut self, id: i64) -> Result<bool, StoreError> {
+        outbox::delete_webhook(&self.conn, id)
+    }
+
+    /// The delivery log of subscription `webhook`, newest first.
+    pub fn deliveries(&self, webhook: i64, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+        outbox::deliveries(&self.conn, webhook, limit)
+    }
+
+    /// Queues event `id` of subscription `webhook` again, due at `now_ms`.
+    pub fn redeliver(&mut self, webhook: i64, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+        outbox::redeliver(&self.conn, webhook, id, now_ms)
     }
 
     /// The file this store writes.
@@ -164,13 +197,25 @@ impl Store {
         records: &[(Timestamp, Record)],
         audits: &[AuditEntry],
     ) -> Result<(), StoreError> {
-        if records.is_empty() && audits.is_empty() {
+        self.append_all(records, audits, &[])
+    }
+
+    /// Appends a turn: its records, the audit entries of its staff actions
+    /// and the webhook events it caused, in one transaction.
+    pub fn append_all(
+        &mut self,
+        records: &[(Timestamp, Record)],
+        audits: &[AuditEntry],
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        if records.is_empty() && audits.is_empty() && events.is_empty() {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
         for entry in audits {
             directory::insert_audit(&tx, entry)?;
         }
+        outbox::insert_events(&tx, events)?;
         {
             let mut insert =
                 tx.prepare_cached("INSERT INTO journal (seq, at_ms, record) VALUES (?1, ?2, ?3)")?;

@@ -86,7 +86,7 @@ pub async fn run(setup: ServerSetup) -> turmoil::Result {
     };
     let auth = Arc::new(Auth::open(&setup.db, security)?);
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
-    let router = switchboard_http::router(engine, auth, None);
+    let router = switchboard_http::router(engine, auth, switchboard_http::Extras::default());
     axum::serve(Listener(listener), router).await?;
     Ok(())
 }

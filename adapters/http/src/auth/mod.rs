@@ -22,7 +22,7 @@ use switchboard_core::{AgentId, Center, SessionId, SessionStatus};
 use crate::answer::Answer;
 pub use limits::{LoginLimits, Rate};
 pub use secrets::Argon2Cost;
-pub use service::{caller_entry, AccountChange, Auth, AuthError, Login};
+pub use service::{caller_entry, now_ms, AccountChange, Auth, AuthError, Login};
 
 /// A staff role, in increasing power.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
