@@ -221,13 +221,18 @@ impl Figures {
         self.latencies.get(i).copied().unwrap_or_default()
     }
 
+    /// Server CPU per operation, microseconds.
+    fn server_us(&self) -> f64 {
+        self.server_cpu.as_secs_f64() * 1e6 / self.count.max(1) as f64
+    }
+
     fn line(&mut self, what: &str, unit: &str) -> String {
         format!(
             "{what:<34} {:>9.0} {unit}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   CPU us/{unit}: server {:>5.1} client {:>5.1}   (n={})",
             self.per_sec(),
             self.pct(0.50).as_secs_f64() * 1e3,
             self.pct(0.99).as_secs_f64() * 1e3,
-            self.server_cpu.as_secs_f64() * 1e6 / self.count.max(1) as f64,
+            self.server_us(),
             self.client_cpu.as_secs_f64() * 1e6 / self.count.max(1) as f64,
             self.count
         )
@@ -605,6 +610,147 @@ async fn hello_server() {
     }
 }
 
+/// A webhook receiver on loopback: answers 200 to every POST and notes when
+/// each `session.created` arrived, by visitor id.
+async fn receiver(arrived: Arc<Mutex<HashMap<String, Instant>>>) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind receiver");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let arrived = arrived.clone();
+            tokio::spawn(async move {
+                let mut conn = tokio::io::BufReader::new(stream);
+                let mut line = String::new();
+                let mut len = 0usize;
+                loop {
+                    line.clear();
+                    if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; len];
+                if conn.read_exact(&mut body).await.is_err() {
+                    return;
+                }
+                let now = Instant::now();
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                if let Some(visitor) = v["data"]["visitor_id"].as_str() {
+                    arrived
+                        .lock()
+                        .expect("lock")
+                        .insert(visitor.to_owned(), now);
+                }
+                let _ = conn
+                    .get_mut()
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    port
+}
+
+/// Webhooks: `queue/join` server CPU with and without one subscription to
+/// `session.created` (alternating, side by side), and join -> event
+/// delivered to a local receiver at 500 events/s.
+async fn webhooks(run: Duration, events: usize) {
+    let arrived: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let port = receiver(arrived.clone()).await;
+    let subscribe =
+        format!(r#"{{"url":"http://127.0.0.1:{port}/hook","events":["session.created"]}}"#);
+    let mut cpu = [Vec::new(), Vec::new()];
+    for round in 0..3 {
+        for (i, with) in [false, true].into_iter().enumerate() {
+            let server = Server::start(BIG);
+            if with {
+                let mut h = Http::connect(&server.addr).await;
+                let (status, body) = h
+                    .call("POST", "/customer-service/webhooks", &subscribe)
+                    .await;
+                assert_eq!(status, 201, "{body}");
+            }
+            let join = drive(&server, 32, run, move |w, n, mut h| async move {
+                let body = format!(r#"{{"visitor_id":"h{round}{w}_{n}"}}"#);
+                let (status, _) = h.call("POST", "/customer-service/queue/join", &body).await;
+                assert_eq!(status, 200);
+                h
+            })
+            .await;
+            cpu[i].push(join.server_us());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (without, with) = (median(&mut cpu[0]), median(&mut cpu[1]));
+    println!(
+        "queue/join server CPU: {without:.1} us/req without webhooks, {with:.1} us/req with one subscription \
+         to session.created (median of 3 alternating runs; the delivery worker shares the process)"
+    );
+
+    // Latency at 500 events/s, paced, over one keep-alive connection, to a
+    // receiver of its own.
+    let arrived: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let port = receiver(arrived.clone()).await;
+    let subscribe =
+        format!(r#"{{"url":"http://127.0.0.1:{port}/hook","events":["session.created"]}}"#);
+    let server = Server::start(BIG);
+    let mut h = Http::connect(&server.addr).await;
+    let (status, body) = h
+        .call("POST", "/customer-service/webhooks", &subscribe)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut sent = HashMap::with_capacity(events);
+    let start = Instant::now();
+    for i in 0..events {
+        let due = start + Duration::from_micros(2_000 * i as u64);
+        tokio::time::sleep_until(due.into()).await;
+        let visitor = format!("lat{i}");
+        sent.insert(visitor.clone(), Instant::now());
+        let (status, _) = h
+            .call(
+                "POST",
+                "/customer-service/queue/join",
+                &format!(r#"{{"visitor_id":"{visitor}"}}"#),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let until = Instant::now() + Duration::from_secs(10);
+    while arrived.lock().expect("lock").len() < events && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let arrived = arrived.lock().expect("lock").clone();
+    let mut lat: Vec<Duration> = sent
+        .iter()
+        .filter_map(|(v, t)| arrived.get(v).map(|a| a.saturating_duration_since(*t)))
+        .collect();
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len().max(1) - 1) as f64 * p) as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    println!(
+        "webhook join -> session.created at the receiver, {} events at {:.0}/s: p50 {:.2} ms, p99 {:.2} ms, delivered {}/{}",
+        events,
+        events as f64 / start.elapsed().as_secs_f64(),
+        pct(0.5).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        lat.len(),
+        events
+    );
+}
+
 /// Sign-in latency at the default argon2id cost (19 MiB, 2 passes), and a
 /// request with a sign-in token (digest lookup) next to the same request
 /// with the configured admin token (a constant-time compare).
@@ -755,7 +901,14 @@ fn main() {
     };
     // `-- throughput`, `-- dispatch` or `-- memory` runs only that part
     // (for profiling one phase); none named runs all three.
-    let parts = ["engine", "throughput", "dispatch", "memory", "auth"];
+    let parts = [
+        "engine",
+        "throughput",
+        "dispatch",
+        "memory",
+        "auth",
+        "webhooks",
+    ];
     let named: Vec<&str> = parts
         .into_iter()
         .filter(|p| args.iter().any(|a| a == p))
@@ -773,6 +926,9 @@ fn main() {
         }
         if wants("memory") {
             websocket_memory(if smoke { 500 } else { 10_000 }).await;
+        }
+        if wants("webhooks") {
+            webhooks(run, if smoke { 50 } else { 2_000 }).await;
         }
         if wants("auth") {
             sign_in_cost(if smoke { 3 } else { 21 }).await;

@@ -372,6 +372,11 @@ async fn manage(
     let mut outbox = Outbox::open(&db)?;
     let mut tasks: HashMap<i64, (Webhook, tokio::task::JoinHandle<()>)> = HashMap::new();
     loop {
+        // Events for a subscription made a moment ago wake this loop too,
+        // so its task starts at once.
+        let woken = wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
         let hooks = outbox.webhooks()?;
         tasks.retain(|id, (w, task)| {
             let keep = hooks.iter().any(|h| h.id == *id && h.enabled && h == w);
@@ -397,7 +402,10 @@ async fn manage(
             tracing::warn!(dropped, "webhook outbox full: oldest dead letters dropped");
             stats.dropped.fetch_add(dropped, Ordering::Relaxed);
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::select! {
+            () = &mut woken => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
     }
 }
 
