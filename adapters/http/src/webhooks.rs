@@ -371,6 +371,7 @@ async fn manage(
 ) -> Result<(), switchboard_store::StoreError> {
     let mut outbox = Outbox::open(&db)?;
     let mut tasks: HashMap<i64, (Webhook, tokio::task::JoinHandle<()>)> = HashMap::new();
+    let mut last_prune = Instant::now();
     loop {
         // Events for a subscription made a moment ago wake this loop too,
         // so its task starts at once.
@@ -397,10 +398,13 @@ async fn manage(
                 slot.insert((h, task));
             }
         }
-        let dropped = outbox.prune(settings.outbox_max)?;
-        if dropped > 0 {
-            tracing::warn!(dropped, "webhook outbox full: oldest dead letters dropped");
-            stats.dropped.fetch_add(dropped, Ordering::Relaxed);
+        if last_prune.elapsed() >= Duration::from_secs(1) {
+            last_prune = Instant::now();
+            let dropped = outbox.prune(settings.outbox_max)?;
+            if dropped > 0 {
+                tracing::warn!(dropped, "webhook outbox full: oldest dead letters dropped");
+                stats.dropped.fetch_add(dropped, Ordering::Relaxed);
+            }
         }
         tokio::select! {
             () = &mut woken => {}
@@ -424,6 +428,7 @@ async fn subscription(
             return;
         }
     };
+    let mut conn: Option<Conn> = None;
     loop {
         let woken = wake.notified();
         tokio::pin!(woken);
@@ -449,10 +454,12 @@ async fn subscription(
             }
             continue;
         }
+        let mut done = Vec::with_capacity(due.len());
         for row in due {
             let started = Instant::now();
             let at_ms = crate::auth::now_ms();
-            let result = post(&hook, &row, Duration::from_millis(settings.timeout_ms)).await;
+            let timeout = Duration::from_millis(settings.timeout_ms);
+            let result = post(&mut conn, &hook, &row, timeout).await;
             let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
             let (status, error) = match &result {
                 Ok(status) => (Some(*status), None),
@@ -478,9 +485,10 @@ async fn subscription(
                 latency_ms,
                 error: error.or_else(|| (!ok).then(|| format!("HTTP {}", status.unwrap_or(0)))),
             };
-            if let Err(e) = outbox.record(&row, &attempt, outcome) {
-                tracing::warn!(error = %e, "outbox write failed");
-            }
+            done.push((row, attempt, outcome));
+        }
+        if let Err(e) = outbox.record(&done) {
+            tracing::warn!(error = %e, "outbox write failed");
         }
     }
 }
@@ -525,74 +533,105 @@ pub fn envelope(row: &OutboxRow) -> Value {
     })
 }
 
-/// POSTs one event; the receiver's status, or why there is none.
-async fn post(hook: &Webhook, row: &OutboxRow, timeout: Duration) -> Result<u16, String> {
-    let body = envelope(row).to_string();
+/// A subscription's connection to its receiver, kept alive between events.
+type Conn = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// POSTs one event over `conn` (reused if still open, else made anew; a
+/// reused connection the receiver had closed is retried once on a fresh
+/// one); the receiver's status, or why there is none.
+async fn post(
+    conn: &mut Option<Conn>,
+    hook: &Webhook,
+    row: &OutboxRow,
+    timeout: Duration,
+) -> Result<u16, String> {
+    let body = Bytes::from(envelope(row).to_string());
     let ts = u64::try_from(crate::auth::now_ms() / 1000).unwrap_or(0);
     let uri: hyper::Uri = hook.url.parse().map_err(|e| format!("bad url: {e}"))?;
-    let https = uri.scheme_str() == Some("https");
-    let host = uri.host().ok_or("no host")?.to_owned();
-    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let request = hyper::Request::post(path)
-        .header(
-            "host",
-            uri.authority().map_or(host.as_str(), |a| a.as_str()),
-        )
-        .header("content-type", "application/json")
-        .header("user-agent", "switchboard-webhooks")
-        .header("x-switchboard-event", &row.event)
-        .header("x-switchboard-timestamp", ts.to_string())
-        .header(
-            "x-switchboard-signature",
-            signature(&hook.secret, ts, body.as_bytes()),
-        )
-        .header("idempotency-key", format!("evt_{}", row.id))
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
+    let request = || {
+        hyper::Request::post(uri.path_and_query().map_or("/", |p| p.as_str()))
+            .header("host", uri.authority().map_or("", |a| a.as_str()))
+            .header("content-type", "application/json")
+            .header("user-agent", "switchboard-webhooks")
+            .header("x-switchboard-event", &row.event)
+            .header("x-switchboard-timestamp", ts.to_string())
+            .header(
+                "x-switchboard-signature",
+                signature(&hook.secret, ts, &body),
+            )
+            .header("idempotency-key", format!("evt_{}", row.id))
+            .body(Full::new(body.clone()))
+            .map_err(|e| e.to_string())
+    };
     let exchange = async {
-        let tcp = TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        let _ = tcp.set_nodelay(true);
-        if https {
-            let tls = tls_connector()
-                .connect(
-                    tokio_rustls::rustls::pki_types::ServerName::try_from(host.clone())
-                        .map_err(|e| e.to_string())?,
-                    tcp,
-                )
-                .await
-                .map_err(|e| format!("tls: {e}"))?;
-            send(hyper_util::rt::TokioIo::new(tls), request).await
-        } else {
-            send(hyper_util::rt::TokioIo::new(tcp), request).await
+        if let Some(mut sender) = conn.take().filter(|s| !s.is_closed()) {
+            if sender.ready().await.is_ok() {
+                if let Ok(response) = sender.send_request(request()?).await {
+                    let status = finish(response).await;
+                    *conn = Some(sender);
+                    return Ok(status);
+                }
+            }
         }
+        let mut sender = connect(&uri).await?;
+        let response = sender
+            .send_request(request()?)
+            .await
+            .map_err(|e| format!("request: {e}"))?;
+        let status = finish(response).await;
+        *conn = Some(sender);
+        Ok(status)
     };
     match tokio::time::timeout(timeout, exchange).await {
         Ok(result) => result,
-        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+        Err(_) => {
+            *conn = None;
+            Err(format!("no answer within {} ms", timeout.as_millis()))
+        }
     }
 }
 
-async fn send<T>(io: T, request: hyper::Request<Full<Bytes>>) -> Result<u16, String>
+/// The status of a response, after reading (and dropping) its body so the
+/// connection can carry the next event.
+async fn finish(response: hyper::Response<hyper::body::Incoming>) -> u16 {
+    let status = response.status().as_u16();
+    let _ = response.into_body().collect().await;
+    status
+}
+
+/// A new HTTP/1.1 connection to `uri`'s host (TLS for https).
+async fn connect(uri: &hyper::Uri) -> Result<Conn, String> {
+    let https = uri.scheme_str() == Some("https");
+    let host = uri.host().ok_or("no host")?.to_owned();
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    if https {
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host)
+            .map_err(|e| e.to_string())?;
+        let tls = tls_connector()
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("tls: {e}"))?;
+        handshake(hyper_util::rt::TokioIo::new(tls)).await
+    } else {
+        handshake(hyper_util::rt::TokioIo::new(tcp)).await
+    }
+}
+
+async fn handshake<T>(io: T) -> Result<Conn, String>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| format!("handshake: {e}"))?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| format!("request: {e}"))?;
-    let status = response.status().as_u16();
-    // Read (and drop) the body so the receiver is not cut off mid-answer.
-    let _ = response.into_body().collect().await;
-    Ok(status)
+    Ok(sender)
 }
 
 fn tls_connector() -> tokio_rustls::TlsConnector {

@@ -218,9 +218,14 @@ pub struct Outbox {
 
 impl Outbox {
     /// Opens the outbox of the journal at `path` (which the engine opened).
+    ///
+    /// Its writes (attempts, delivered marks) are not synced one by one: a
+    /// crash may forget that an event was delivered, which only means one
+    /// more delivery with the same idempotency key. The events themselves
+    /// are written, synced, by the engine.
     pub fn open(path: &Path) -> Result<Outbox, StoreError> {
         let conn = Connection::open(path)?;
-        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")?;
+        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;")?;
         conn.execute_batch(SCHEMA)?;
         Ok(Outbox { conn })
     }
@@ -258,27 +263,38 @@ impl Outbox {
             .flatten())
     }
 
-    /// Records an attempt: delivered, retried at `retry_at_ms`, or (None) dead.
+    /// Records a batch of attempts, each delivered, to retry at a time, or
+    /// dead, in one transaction.
     pub fn record(
         &mut self,
-        row: &OutboxRow,
-        attempt: &Delivery,
-        outcome: Outcome,
+        attempts: &[(OutboxRow, Delivery, Outcome)],
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        let (state, next) = match outcome {
-            Outcome::Delivered => ("delivered", row.next_at_ms),
-            Outcome::Retry(at) => ("pending", at),
-            Outcome::Dead => ("dead", row.next_at_ms),
-        };
-        tx.execute(
-            "UPDATE outbox SET state = ?2, attempts = attempts + 1, next_at_ms = ?3, last_status = ?4, last_error = ?5 WHERE id = ?1",
-            params![row.id, state, next, attempt.status, attempt.error],
-        )?;
-        tx.execute(
-            "INSERT INTO deliveries (outbox_id, webhook_id, event, at_ms, status, latency_ms, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![row.id, row.webhook_id, row.event, attempt.at_ms, attempt.status, attempt.latency_ms, attempt.error],
-        )?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE outbox SET state = ?2, attempts = attempts + 1, next_at_ms = ?3, last_status = ?4, last_error = ?5 WHERE id = ?1",
+            )?;
+            let mut log = tx.prepare_cached(
+                "INSERT INTO deliveries (outbox_id, webhook_id, event, at_ms, status, latency_ms, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for (row, attempt, outcome) in attempts {
+                let (state, next) = match outcome {
+                    Outcome::Delivered => ("delivered", row.next_at_ms),
+                    Outcome::Retry(at) => ("pending", *at),
+                    Outcome::Dead => ("dead", row.next_at_ms),
+                };
+                update.execute(params![row.id, state, next, attempt.status, attempt.error])?;
+                log.execute(params![
+                    row.id,
+                    row.webhook_id,
+                    row.event,
+                    attempt.at_ms,
+                    attempt.status,
+                    attempt.latency_ms,
+                    attempt.error
+                ])?;
+            }
+        }
         tx.commit()?;
         Ok(())
     }
