@@ -156,3 +156,105 @@ fn only_the_calls_participants_connect_and_bad_offers_are_refused() {
     let (status, _, body) = whip(&s, sa, &agent_token, &good, sdp);
     assert_eq!(status, 409, "{body}");
 }
+
+/// A participant connecting to the real binary's WHIP endpoint with `token`.
+fn caller(s: &Server, sid: &str, token: &str) -> switchboard_media::loadgen::Caller {
+    use switchboard_media::loadgen::{Caller, Load};
+    Caller::negotiate(Load::default(), |offer| {
+        let (status, _, answer) = whip(s, sid, token, offer, "application/sdp");
+        if status == 201 {
+            Ok(answer)
+        } else {
+            Err(switchboard_media::MediaError::BadOffer(format!(
+                "{status}: {answer}"
+            )))
+        }
+    })
+    .expect("connected")
+}
+
+#[test]
+fn a_recorded_call_through_the_binary_reaches_the_webhook_and_downloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("recordings");
+    let yaml = format!(
+        "ws_grace_secs: 1\n{TEST_SECURITY}customer_service:\n  auto_record: true\n  recording_dir: {}\n",
+        rec.display()
+    );
+    let s = Server::start(&yaml);
+    let r = Receiver::start(ok_always());
+    let body = format!(
+        r#"{{"url":"{}","events":["recording.completed","call.ended"]}}"#,
+        r.url()
+    );
+    s.post(&format!("{CS}/webhooks"), &body);
+    s.post(
+        &format!("{CS}/accounts"),
+        r#"{"username":"ann","password":"password-ann","role":"agent","agent_id":"a1"}"#,
+    );
+    let (_, login) = s.call_as(
+        None,
+        "POST",
+        &format!("{CS}/auth/login"),
+        Some(r#"{"username":"ann","password":"password-ann"}"#),
+    );
+    let agent = login["token"].as_str().unwrap().to_owned();
+    s.register("a1");
+    let (_, joined) = s.call_as(
+        None,
+        "POST",
+        &format!("{CS}/queue/join"),
+        Some(r#"{"visitor_id":"v1"}"#),
+    );
+    let (sid, visitor) = (
+        joined["session_id"].as_str().unwrap(),
+        joined["token"].as_str().unwrap(),
+    );
+    s.post(&format!("{CS}/agents/a1/accept"), "");
+
+    let mut v = caller(&s, sid, visitor);
+    let mut a = caller(&s, sid, &agent);
+    switchboard_media::loadgen::run(&mut [&mut v, &mut a], std::time::Duration::from_secs(3));
+    assert!(
+        v.counts.video_received > 30 && a.counts.video_received > 30,
+        "{:?} {:?}",
+        v.counts,
+        a.counts
+    );
+    s.call("DELETE", &format!("{CS}/sessions/{sid}"), None);
+    switchboard_media::loadgen::run(&mut [&mut v, &mut a], std::time::Duration::from_millis(500));
+
+    let got = r.wait(std::time::Duration::from_secs(10), |g| {
+        g.iter()
+            .filter(|g| g.json()["event"] == "recording.completed")
+            .count()
+            >= 2
+    });
+    let done: Vec<serde_json::Value> = got
+        .iter()
+        .map(Got::json)
+        .filter(|v| v["event"] == "recording.completed")
+        .collect();
+    assert_eq!(done.len(), 2, "one per participant: {done:?}");
+    let url = done[0]["data"]["url"].as_str().unwrap();
+    let (status, head, body) = s.exchange(
+        "GET",
+        url,
+        None,
+        &format!("Authorization: Bearer {ADMIN}\r\n"),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: video/webm"),
+        "{head}"
+    );
+    assert!(body.len() > 10_000, "{} bytes", body.len());
+    let (status, _, _) = s.exchange(
+        "GET",
+        url,
+        None,
+        &format!("Authorization: Bearer {visitor}\r\n"),
+    );
+    assert_eq!(status, 403, "never to the visitor");
+}

@@ -5,9 +5,8 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -16,106 +15,6 @@ use serde_json::Value;
 use sha2::Sha256;
 
 const CS: &str = "/customer-service";
-
-/// One request the receiver got.
-#[derive(Clone, Debug)]
-struct Got {
-    headers: HashMap<String, String>,
-    body: String,
-}
-
-impl Got {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-}
-
-/// How the receiver answers its n-th request.
-type Script = Arc<dyn Fn(usize) -> Option<u16> + Send + Sync>;
-
-/// A real HTTP receiver on a loopback port; `script(n)` is the status of the
-/// n-th request (None: never answer).
-struct Receiver {
-    port: u16,
-    got: Arc<Mutex<Vec<Got>>>,
-}
-
-impl Receiver {
-    fn start(script: Script) -> Receiver {
-        Receiver::on(TcpListener::bind("127.0.0.1:0").unwrap(), script)
-    }
-
-    fn on(listener: TcpListener, script: Script) -> Receiver {
-        let port = listener.local_addr().unwrap().port();
-        let got: Arc<Mutex<Vec<Got>>> = Arc::default();
-        let sink = got.clone();
-        std::thread::spawn(move || {
-            for (n, stream) in listener.incoming().enumerate() {
-                let Ok(stream) = stream else { continue };
-                let sink = sink.clone();
-                let status = script(n);
-                std::thread::spawn(move || serve(stream, status, &sink));
-            }
-        });
-        Receiver { port, got }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hook", self.port)
-    }
-
-    /// Waits until `done` holds of what arrived (up to `wait`).
-    fn wait(&self, wait: Duration, done: impl Fn(&[Got]) -> bool) -> Vec<Got> {
-        let until = Instant::now() + wait;
-        loop {
-            let got = self.got.lock().unwrap().clone();
-            if done(&got) || Instant::now() > until {
-                return got;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-fn serve(stream: TcpStream, status: Option<u16>, sink: &Mutex<Vec<Got>>) {
-    let mut reader = BufReader::new(stream);
-    let mut headers = HashMap::new();
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = line.trim_end().split_once(':') {
-            headers.insert(k.to_ascii_lowercase(), v.trim().to_owned());
-        }
-    }
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    let _ = reader.read_exact(&mut body);
-    sink.lock().unwrap().push(Got {
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    match status {
-        Some(code) => {
-            let reply =
-                format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            let _ = reader.get_mut().write_all(reply.as_bytes());
-        }
-        None => std::thread::sleep(Duration::from_secs(60)),
-    }
-}
-
-fn ok_always() -> Script {
-    Arc::new(|_| Some(200))
-}
 
 fn subscribe(s: &Server, url: &str, events: &[&str]) -> (i64, String) {
     let body = serde_json::json!({ "url": url, "events": events }).to_string();

@@ -3,10 +3,12 @@
 //! tungstenite, and kills it.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -322,4 +324,107 @@ pub const TEST_SECURITY: &str = "security:\n  argon2: {memory_kib: 256, iteratio
 /// A config file with the seed's keys; tests shorten timeouts through it.
 pub fn yaml(customer_service: &str) -> String {
     format!("ws_grace_secs: 1\n{TEST_SECURITY}customer_service:\n{customer_service}\n")
+}
+
+// ---- a webhook receiver ----
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+pub struct Got {
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl Got {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// How the receiver answers its n-th request.
+pub type Script = Arc<dyn Fn(usize) -> Option<u16> + Send + Sync>;
+
+/// A real HTTP receiver on a loopback port; `script(n)` is the status of the
+/// n-th request (None: never answer).
+pub struct Receiver {
+    pub port: u16,
+    pub got: Arc<Mutex<Vec<Got>>>,
+}
+
+impl Receiver {
+    pub fn start(script: Script) -> Receiver {
+        Receiver::on(TcpListener::bind("127.0.0.1:0").unwrap(), script)
+    }
+
+    pub fn on(listener: TcpListener, script: Script) -> Receiver {
+        let port = listener.local_addr().unwrap().port();
+        let got: Arc<Mutex<Vec<Got>>> = Arc::default();
+        let sink = got.clone();
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let Ok(stream) = stream else { continue };
+                let sink = sink.clone();
+                let status = script(n);
+                std::thread::spawn(move || serve(stream, status, &sink));
+            }
+        });
+        Receiver { port, got }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    /// Waits until `done` holds of what arrived (up to `wait`).
+    pub fn wait(&self, wait: Duration, done: impl Fn(&[Got]) -> bool) -> Vec<Got> {
+        let until = Instant::now() + wait;
+        loop {
+            let got = self.got.lock().unwrap().clone();
+            if done(&got) || Instant::now() > until {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn serve(stream: TcpStream, status: Option<u16>, sink: &Mutex<Vec<Got>>) {
+    let mut reader = BufReader::new(stream);
+    let mut headers = HashMap::new();
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.trim_end().split_once(':') {
+            headers.insert(k.to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    let _ = reader.read_exact(&mut body);
+    sink.lock().unwrap().push(Got {
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    match status {
+        Some(code) => {
+            let reply =
+                format!("HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = reader.get_mut().write_all(reply.as_bytes());
+        }
+        None => std::thread::sleep(Duration::from_secs(60)),
+    }
+}
+
+/// A receiver that takes everything.
+pub fn ok_always() -> Script {
+    Arc::new(|_| Some(200))
 }

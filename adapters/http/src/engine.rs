@@ -127,6 +127,7 @@ enum Msg {
     Emit {
         session: SessionId,
         name: &'static str,
+        key: String,
         data: serde_json::Value,
     },
 }
@@ -312,11 +313,18 @@ impl Engine {
     }
 
     /// Queues webhook event `name` about `session` (e.g. a finished
-    /// recording), committed with the next turn.
-    pub fn emit(&self, session: SessionId, name: &'static str, data: serde_json::Value) {
+    /// recording, `key` its file), committed with the next turn.
+    pub fn emit(
+        &self,
+        session: SessionId,
+        name: &'static str,
+        key: String,
+        data: serde_json::Value,
+    ) {
         let _ = self.tx.try_send(Msg::Emit {
             session,
             name,
+            key,
             data,
         });
     }
@@ -468,8 +476,9 @@ impl Worker {
                 Msg::Emit {
                     session,
                     name,
+                    key,
                     data,
-                } => self.hooks.emit(name, session.as_str(), data),
+                } => self.hooks.emit(name, session.as_str(), &key, data),
                 Msg::Notify {
                     session,
                     frame,

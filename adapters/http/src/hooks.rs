@@ -26,7 +26,7 @@ pub const EVENTS: &[&str] = &[
 pub(crate) struct Hooks {
     subscriptions: Vec<Webhook>,
     turn: Vec<(String, &'static str, Value)>,
-    /// (event, session) pairs already taken this turn: a core event sent to
+    /// (event, key) pairs already taken this turn: a core event sent to
     /// both sides of a call is one webhook event.
     seen: HashSet<(&'static str, String)>,
 }
@@ -50,9 +50,10 @@ impl Hooks {
             .any(|w| w.enabled && w.events.iter().any(|e| e == name))
     }
 
-    /// Notes `name` about `session` ("" for none) with `data`, once per turn.
-    pub(crate) fn emit(&mut self, name: &'static str, session: &str, data: Value) {
-        if !self.wanted(name) || !self.seen.insert((name, session.to_owned())) {
+    /// Notes `name` about `session` ("" for none) with `data`, once per
+    /// turn for each `key` (the session, for events both sides receive).
+    pub(crate) fn emit(&mut self, name: &'static str, session: &str, key: &str, data: Value) {
+        if !self.wanted(name) || !self.seen.insert((name, key.to_owned())) {
             return;
         }
         self.turn.push((session.to_owned(), name, data));
@@ -74,7 +75,7 @@ impl Hooks {
                         "session_id": s.id, "visitor_id": s.customer_id, "visitor_name": s.customer_name,
                         "workgroup": s.workgroup, "priority": s.priority,
                     });
-                    self.emit("session.created", s.id.as_str(), data);
+                    self.emit("session.created", s.id.as_str(), s.id.as_str(), data);
                 }
             }
             (Command::RateSession { session_id, .. }, _) => {
@@ -84,7 +85,7 @@ impl Hooks {
                         "session_id": s.id, "agent_id": s.agent_id,
                         "rating": r.map(|r| r.rating), "comment": r.and_then(|r| r.comment.clone()),
                     });
-                    self.emit("rating.submitted", s.id.as_str(), data);
+                    self.emit("rating.submitted", s.id.as_str(), s.id.as_str(), data);
                 }
             }
             (
@@ -96,7 +97,7 @@ impl Hooks {
             ) => {
                 if let Some(a) = center.agent(agent_id.as_str()) {
                     let data = json!({ "agent_id": a.id, "state": a.state });
-                    self.emit("agent.status_changed", "", data);
+                    self.emit("agent.status_changed", "", a.id.as_str(), data);
                 }
             }
             _ => {}
@@ -117,7 +118,7 @@ impl Hooks {
             _ => return,
         };
         let data = serde_json::to_value(&event.event).unwrap_or(Value::Null);
-        self.emit(name, session.as_str(), data);
+        self.emit(name, session.as_str(), session.as_str(), data);
     }
 
     /// The turn's events as outbox rows, one per interested subscription.

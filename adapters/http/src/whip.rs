@@ -300,7 +300,8 @@ fn cors(h: &mut HeaderMap) {
     );
 }
 
-/// Tells the call's staff in its room that a recording is ready.
+/// Tells the call's agent that a recording is ready, and queues the
+/// `recording.completed` webhook event.
 pub fn announce_recording(engine: &crate::Engine, r: &switchboard_media::Recording) {
     let file = r
         .path
@@ -316,6 +317,12 @@ pub fn announce_recording(engine: &crate::Engine, r: &switchboard_media::Recordi
         "url": format!("/customer-service/sessions/{}/recordings/{file}", r.session),
     });
     engine.notify(r.session.as_str().into(), frame.to_string(), true);
+    engine.emit(
+        r.session.as_str().into(),
+        "recording.completed",
+        file,
+        frame,
+    );
 }
 
 /// `GET /sessions/{id}/recordings`: the call's finished recordings.
