@@ -9,9 +9,12 @@
 //! `cargo bench -p switchboard-media --bench calls`; under `cargo test` it
 //! runs one short smoke call. With `-- --janus` it runs the same load against
 //! Janus 1.1.2's EchoTest plugin (Debian's `janus`, started here with a config
-//! of its own) side by side; run that inside a loopback-only network
-//! namespace, where Janus gathers 127.0.0.1 only:
-//! `unshare -n bash -c 'ip link set lo up; cargo bench --offline -p switchboard-media --bench calls -- --janus'`.
+//! of its own) side by side. libnice does not gather loopback addresses, so
+//! that run needs a network namespace with a veth interface at 10.99.0.1
+//! (nothing leaves the machine):
+//! `unshare -n bash -c 'ip link set lo up; ip link add sbjanus0 type veth peer name sbjanus1;
+//!  ip addr add 10.99.0.1/24 dev sbjanus0; ip link set sbjanus0 up; ip link set sbjanus1 up;
+//!  cargo bench --offline -p switchboard-media --bench calls -- --janus'`.
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +60,8 @@ struct Janus {
 }
 
 const JANUS_PORT: u16 = 18088;
+/// The address of the veth interface the Janus run creates in its namespace.
+const JANUS_IP: &str = "10.99.0.1";
 
 impl Janus {
     fn start() -> Option<Janus> {
@@ -70,7 +75,7 @@ impl Janus {
                  plugins: {{ disable = \"libjanus_audiobridge.so,libjanus_recordplay.so,libjanus_sip.so,libjanus_nosip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,libjanus_videoroom.so,libjanus_voicemail.so,libjanus_duktape.so,libjanus_lua.so\" }}\n\
                  transports: {{ disable = \"libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_rabbitmq.so,libjanus_nanomsg.so\" }}\n\
                  media: {{ rtp_port_range = \"20000-40000\" }}\n\
-                 nat: {{ ice_enforce_list = \"lo\" }}\n",
+                 nat: {{ ice_enforce_list = \"sbjanus0\" }}\n",
                 cfg.display()
             ),
         )
@@ -114,7 +119,24 @@ impl Janus {
         s.write_all(head.as_bytes()).ok()?;
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
-        serde_json::from_str(out.split_once("\r\n\r\n")?.1).ok()
+        let (head, body) = out.split_once("\r\n\r\n")?;
+        if !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            return serde_json::from_str(body).ok();
+        }
+        // Janus answers in chunks: size line, data, CRLF, until a zero size.
+        let (mut rest, mut json) = (body, String::new());
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).ok()?;
+            if n == 0 || tail.len() < n {
+                break;
+            }
+            json.push_str(&tail[..n]);
+            rest = tail[n..].trim_start_matches("\r\n");
+        }
+        serde_json::from_str(&json).ok()
     }
 
     fn post(&self, path: &str, body: &str) -> Option<serde_json::Value> {
@@ -142,6 +164,7 @@ impl Janus {
         });
         self.post(&format!("/janus/{session}/{handle}"), &msg.to_string())
             .ok_or_else(|| fail("message"))?;
+        let mut seen = Vec::new();
         for _ in 0..10 {
             let events = self
                 .request("GET", &format!("/janus/{session}?maxev=5"), "")
@@ -154,9 +177,10 @@ impl Janus {
                 if let Some(sdp) = e["jsep"]["sdp"].as_str() {
                     return Ok(sdp.to_owned());
                 }
+                seen.push(e);
             }
         }
-        Err(fail("no answer"))
+        Err(fail(&format!("no answer; events: {seen:?}")))
     }
 }
 
@@ -188,7 +212,7 @@ enum Server {
 impl Server {
     fn cpu(&self) -> Duration {
         match self {
-            Server::Switchboard => thread_cpu("switchboard-media"),
+            Server::Switchboard => thread_cpu("switchboard-med"), // names are cut at 15 bytes
             Server::Janus(pid) => {
                 ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
             }
@@ -237,7 +261,13 @@ fn janus(calls: usize, period: Duration, janus: &Janus) -> Figures {
     let before = server.rss_kib();
     let mut callers = Vec::with_capacity(calls * 2);
     for _ in 0..calls * 2 {
-        let c = Caller::negotiate(Load::default(), |offer| janus.echotest(offer)).expect("janus");
+        // Janus gathers on the namespace's veth address only (libnice skips
+        // loopback), so the callers use that address too.
+        let load = Load {
+            bind: JANUS_IP.parse().expect("an address"),
+            ..Load::default()
+        };
+        let c = Caller::negotiate(load, |offer| janus.echotest(offer)).expect("janus");
         callers.push(c);
     }
     drive_and_measure(calls, callers, &server, before, period)

@@ -27,6 +27,8 @@ pub struct Load {
     pub video_frame_bytes: usize,
     /// Bytes per 20 ms audio frame (Opus at 32 kbit/s: 80).
     pub audio_frame_bytes: usize,
+    /// The address the participant's socket binds (a loopback address by default).
+    pub bind: std::net::IpAddr,
 }
 
 impl Default for Load {
@@ -35,6 +37,7 @@ impl Default for Load {
             video_fps: 30,
             video_frame_bytes: 2_083,
             audio_frame_bytes: 80,
+            bind: std::net::IpAddr::from([127, 0, 0, 1]),
         }
     }
 }
@@ -101,12 +104,12 @@ impl Caller {
     /// answer (for comparing another server under the same load).
     ///
     /// # Panics
-    /// If no loopback UDP socket can be bound (a broken test machine).
+    /// If no UDP socket can be bound on `load.bind` (a broken test machine).
     pub fn negotiate(
         load: Load,
         exchange: impl FnOnce(&str) -> Result<String, MediaError>,
     ) -> Result<Caller, MediaError> {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("a loopback UDP socket");
+        let socket = UdpSocket::bind((load.bind, 0)).expect("a UDP socket on the load's address");
         socket.set_nonblocking(true)?;
         let mut rtc = Rtc::builder().build(Instant::now());
         let local = socket.local_addr()?;
