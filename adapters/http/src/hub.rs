@@ -325,50 +325,31 @@ impl Hub {
             EventKind::CallEnded { session_id, .. } => self.close_room(session_id),
             _ => {}
         }
-        let Some(conns) = self.by_recipient.get(&event.to).cloned() else {
+        let Some(ids) = self.by_recipient.get(&event.to) else {
             return;
         };
         let Ok(text) = serde_json::to_string(&event.event) else {
             return;
         };
-        self.send_to(&conns, &text);
+        send_to(&mut self.conns, ids, &text);
     }
 
     /// Sends `text` to the connections in session `sid`'s room (both participants).
     pub(crate) fn notify_room(&mut self, sid: &SessionId, text: &str) {
-        let conns: Vec<ConnId> = self
+        let ids: Vec<ConnId> = self
             .rooms
             .get(sid)
             .into_iter()
             .flatten()
             .filter_map(|m| m.conn)
             .collect();
-        self.send_to(&conns, text);
+        send_to(&mut self.conns, &ids, text);
     }
 
     /// Sends `text` to every connection of agent `agent` (console and rooms).
     pub(crate) fn notify_agent(&mut self, agent: &AgentId, text: &str) {
-        let conns = self
-            .by_recipient
-            .get(&Recipient::Agent(agent.clone()))
-            .cloned()
-            .unwrap_or_default();
-        self.send_to(&conns, text);
-    }
-
-    fn send_to(&mut self, conns: &[ConnId], text: &str) {
-        for id in conns {
-            let Some(c) = self.conns.get_mut(id) else {
-                continue;
-            };
-            let full = c
-                .out
-                .as_ref()
-                .is_some_and(|out| out.try_send(text.to_owned()).is_err());
-            if full {
-                tracing::warn!(conn = id, "cutting a connection that does not keep up");
-                c.out = None;
-            }
+        if let Some(ids) = self.by_recipient.get(&Recipient::Agent(agent.clone())) {
+            send_to(&mut self.conns, ids, text);
         }
     }
 
@@ -396,6 +377,24 @@ impl Hub {
             }
         }
         self.away.retain(|a| a.room.as_ref() != Some(sid));
+    }
+}
+
+/// Sends `text` to connections `ids`; one that cannot keep up is cut (its
+/// socket task then sees the channel closed and disconnects the usual way).
+fn send_to(conns: &mut HashMap<ConnId, Conn>, ids: &[ConnId], text: &str) {
+    for id in ids {
+        let Some(c) = conns.get_mut(id) else {
+            continue;
+        };
+        let full = c
+            .out
+            .as_ref()
+            .is_some_and(|out| out.try_send(text.to_owned()).is_err());
+        if full {
+            tracing::warn!(conn = id, "cutting a connection that does not keep up");
+            c.out = None;
+        }
     }
 }
 

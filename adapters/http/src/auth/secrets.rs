@@ -27,8 +27,18 @@ pub fn bearer(prefix: &str) -> String {
 /// How a bearer secret is stored and looked up: hex SHA-256. The secrets
 /// are 256 random bits, so a fast hash is enough (no dictionary to attack).
 pub fn digest(secret: &str) -> String {
-    let hash = Sha256::digest(secret.as_bytes());
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Lower-case hex of `bytes` (digests on every request: no allocation per byte).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// Whether `a` and `b` are equal, in time that does not depend on where they differ.
@@ -248,6 +258,11 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(digest(&a), digest(&a));
         assert_eq!(digest(&a).len(), 64);
+        // FIPS 180-2's example: SHA-256("abc").
+        assert_eq!(
+            digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"ab", b"abc"));
     }
 }
