@@ -25,16 +25,6 @@ fn subscribe(s: &Server, url: &str, events: &[&str]) -> (i64, String) {
     )
 }
 
-const ALL: &[&str] = &[
-    "session.created",
-    "session.assigned",
-    "call.accepted",
-    "call.transferred",
-    "call.ended",
-    "rating.submitted",
-    "queue.timeout",
-    "agent.status_changed",
-];
 
 fn config(extra: &str) -> String {
     format!("ws_grace_secs: 1\n{TEST_SECURITY}webhooks:\n  backoff_ms: 100\n  backoff_max_ms: 400\n  timeout_ms: 1500\n{extra}customer_service:\n  max_queue_size: 100\n")
@@ -61,7 +51,7 @@ fn events_of(got: &[Got], sid: &str) -> Vec<String> {
 fn events_arrive_signed_and_in_order_per_session() {
     let s = Server::start(&config(""));
     let r = Receiver::start(ok_always());
-    let (_, secret) = subscribe(&s, &r.url(), ALL);
+    let (_, secret) = subscribe(&s, &r.url(), switchboard_http::hooks::EVENTS);
     s.register("a1");
     let sid = a_call(&s, "v1");
     let got = r.wait(Duration::from_secs(10), |g| events_of(g, &sid).len() >= 5);
@@ -145,7 +135,7 @@ fn undelivered_events_survive_a_sigkill() {
     drop(listener);
     let url = format!("http://127.0.0.1:{port}/hook");
     let mut s = Server::start_on(&db, &config(""));
-    subscribe(&s, &url, ALL);
+    subscribe(&s, &url, switchboard_http::hooks::EVENTS);
     s.register("a1");
     let sessions: Vec<String> = (0..5).map(|i| a_call(&s, &format!("v{i}"))).collect();
     s.kill();

@@ -122,6 +122,7 @@ enum Msg {
     },
     Webhooks {
         change: WebhookChange,
+        audit: Option<AuditEntry>,
         tx: oneshot::Sender<Answer>,
     },
     Emit {
@@ -306,10 +307,11 @@ impl Engine {
         });
     }
 
-    /// Changes the webhook subscriptions.
-    pub async fn webhooks(&self, change: WebhookChange) -> Answer {
+    /// Changes (or reads) the webhook subscriptions, recording `audit` with
+    /// the outcome in the turn's transaction.
+    pub async fn webhooks(&self, change: WebhookChange, audit: Option<AuditEntry>) -> Answer {
         let (tx, rx) = oneshot::channel();
-        self.send(Msg::Webhooks { change, tx }, rx).await
+        self.send(Msg::Webhooks { change, audit, tx }, rx).await
     }
 
     /// Queues webhook event `name` about `session` (e.g. a finished
@@ -442,13 +444,7 @@ impl Worker {
                             view(&self.center, result)
                         }
                     };
-                    if let Some(mut entry) = audit {
-                        entry.outcome = match answer.error_detail() {
-                            None => "ok".to_owned(),
-                            Some(e) => e["code"].as_str().unwrap_or("refused").to_owned(),
-                        };
-                        audits.push(entry);
-                    }
+                    audits.extend(audit.map(|entry| outcome(entry, &answer)));
                     answers.push((tx, answer));
                 }
                 Msg::Read { read, tx } => {
@@ -469,8 +465,9 @@ impl Worker {
                     answers.push((tx, answer));
                 }
                 Msg::Disconnect { conn } => self.hub.disconnect(conn, now),
-                Msg::Webhooks { change, tx } => {
+                Msg::Webhooks { change, audit, tx } => {
                     let answer = change(&mut self.store, self.hooks.subscriptions());
+                    audits.extend(audit.map(|entry| outcome(entry, &answer)));
                     answers.push((tx, answer));
                 }
                 Msg::Emit {
@@ -562,6 +559,15 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// An audit entry with the answer's outcome: `ok` or the refusal's code.
+fn outcome(mut entry: AuditEntry, answer: &Answer) -> AuditEntry {
+    entry.outcome = match answer.error_detail() {
+        None => "ok".to_owned(),
+        Some(e) => e["code"].as_str().unwrap_or("refused").to_owned(),
+    };
+    entry
 }
 
 /// The session whose media an event changes.

@@ -97,10 +97,13 @@ fn not_found(id: i64) -> Answer {
 
 pub(crate) async fn list(State(app): State<App>) -> Answer {
     app.engine
-        .webhooks(Box::new(|_, hooks| {
-            let all: Vec<_> = hooks.iter().map(|w| shown(w, false)).collect();
-            Answer::ok(json!({ "count": all.len(), "webhooks": all }))
-        }))
+        .webhooks(
+            Box::new(|_, hooks| {
+                let all: Vec<_> = hooks.iter().map(|w| shown(w, false)).collect();
+                Answer::ok(json!({ "count": all.len(), "webhooks": all }))
+            }),
+            None,
+        )
         .await
 }
 
@@ -125,13 +128,10 @@ pub(crate) async fn create(State(app): State<App>, who: Who, Body(b): Body<NewWe
         enabled: b.enabled.unwrap_or(true),
         created_ms: crate::auth::now_ms(),
     };
-    if let Some(mut entry) = audit(&who, "webhook.create", &w.url) {
-        entry.outcome = "ok".into();
-        app.auth.audit(&entry);
-    }
+    let entry = audit(&who, "webhook.create", &w.url);
     app.engine
-        .webhooks(Box::new(move |store, hooks| {
-            match store.insert_webhook(&w) {
+        .webhooks(
+            Box::new(move |store, hooks| match store.insert_webhook(&w) {
                 Ok(id) => {
                     w.id = id;
                     let answer = Answer::created(shown(&w, true));
@@ -139,8 +139,9 @@ pub(crate) async fn create(State(app): State<App>, who: Who, Body(b): Body<NewWe
                     answer
                 }
                 Err(e) => stored(e),
-            }
-        }))
+            }),
+            entry,
+        )
         .await
 }
 
@@ -175,33 +176,33 @@ pub(crate) async fn update(
     if let Err(refusal) = checked {
         return refusal;
     }
-    if let Some(mut entry) = audit(&who, "webhook.update", &id.to_string()) {
-        entry.outcome = "ok".into();
-        app.auth.audit(&entry);
-    }
+    let entry = audit(&who, "webhook.update", &id.to_string());
     app.engine
-        .webhooks(Box::new(move |store, hooks| {
-            let Some(w) = hooks.iter_mut().find(|w| w.id == id) else {
-                return not_found(id);
-            };
-            let mut changed = w.clone();
-            if let Some(url) = b.url {
-                changed.url = url;
-            }
-            if let Some(events) = b.events {
-                changed.events = events;
-            }
-            if let Some(enabled) = b.enabled {
-                changed.enabled = enabled;
-            }
-            match store.update_webhook(&changed) {
-                Ok(()) => {
-                    *w = changed;
-                    Answer::ok(shown(w, false))
+        .webhooks(
+            Box::new(move |store, hooks| {
+                let Some(w) = hooks.iter_mut().find(|w| w.id == id) else {
+                    return not_found(id);
+                };
+                let mut changed = w.clone();
+                if let Some(url) = b.url {
+                    changed.url = url;
                 }
-                Err(e) => stored(e),
-            }
-        }))
+                if let Some(events) = b.events {
+                    changed.events = events;
+                }
+                if let Some(enabled) = b.enabled {
+                    changed.enabled = enabled;
+                }
+                match store.update_webhook(&changed) {
+                    Ok(()) => {
+                        *w = changed;
+                        Answer::ok(shown(w, false))
+                    }
+                    Err(e) => stored(e),
+                }
+            }),
+            entry,
+        )
         .await
 }
 
@@ -210,21 +211,19 @@ pub(crate) async fn delete(State(app): State<App>, who: Who, Path(id): Path<Stri
         Ok(id) => id,
         Err(refusal) => return refusal,
     };
-    if let Some(mut entry) = audit(&who, "webhook.delete", &id.to_string()) {
-        entry.outcome = "ok".into();
-        app.auth.audit(&entry);
-    }
+    let entry = audit(&who, "webhook.delete", &id.to_string());
     app.engine
-        .webhooks(Box::new(move |store, hooks| {
-            match store.delete_webhook(id) {
+        .webhooks(
+            Box::new(move |store, hooks| match store.delete_webhook(id) {
                 Ok(true) => {
                     hooks.retain(|w| w.id != id);
                     Answer::ok(json!({ "id": id, "status": "deleted" }))
                 }
                 Ok(false) => not_found(id),
                 Err(e) => stored(e),
-            }
-        }))
+            }),
+            entry,
+        )
         .await
 }
 
@@ -235,15 +234,18 @@ pub(crate) async fn deliveries(State(app): State<App>, Path(id): Path<String>) -
         Err(refusal) => return refusal,
     };
     app.engine
-        .webhooks(Box::new(move |store, hooks| {
-            if !hooks.iter().any(|w| w.id == id) {
-                return not_found(id);
-            }
-            match store.deliveries(id, 200) {
-                Ok(log) => Answer::ok(json!({ "webhook_id": id, "deliveries": log })),
-                Err(e) => stored(e),
-            }
-        }))
+        .webhooks(
+            Box::new(move |store, hooks| {
+                if !hooks.iter().any(|w| w.id == id) {
+                    return not_found(id);
+                }
+                match store.deliveries(id, 200) {
+                    Ok(log) => Answer::ok(json!({ "webhook_id": id, "deliveries": log })),
+                    Err(e) => stored(e),
+                }
+            }),
+            None,
+        )
         .await
 }
 
@@ -259,19 +261,22 @@ pub(crate) async fn redeliver(
     let wake = app.engine.outbox_wake();
     let answer = app
         .engine
-        .webhooks(Box::new(move |store, _| {
-            match store.redeliver(id, event, crate::auth::now_ms()) {
-                Ok(true) => {
-                    Answer::ok(json!({ "event_id": format!("evt_{event}"), "status": "pending" }))
-                }
-                Ok(false) => Answer::error(
-                    StatusCode::NOT_FOUND,
-                    "event_not_found",
-                    format!("webhook {id} has no event evt_{event}"),
-                ),
-                Err(e) => stored(e),
-            }
-        }))
+        .webhooks(
+            Box::new(
+                move |store, _| match store.redeliver(id, event, crate::auth::now_ms()) {
+                    Ok(true) => Answer::ok(
+                        json!({ "event_id": format!("evt_{event}"), "status": "pending" }),
+                    ),
+                    Ok(false) => Answer::error(
+                        StatusCode::NOT_FOUND,
+                        "event_not_found",
+                        format!("webhook {id} has no event evt_{event}"),
+                    ),
+                    Err(e) => stored(e),
+                },
+            ),
+            None,
+        )
         .await;
     wake.notify_waiters();
     answer
@@ -291,18 +296,21 @@ pub async fn ensure(engine: &crate::Engine, url: &str, events: &[String], secret
         created_ms: crate::auth::now_ms(),
     };
     engine
-        .webhooks(Box::new(move |store, hooks| {
-            if hooks.iter().any(|h| h.url == w.url) {
-                return Answer::ok(());
-            }
-            match store.insert_webhook(&w) {
-                Ok(id) => {
-                    hooks.push(Webhook { id, ..w });
-                    Answer::ok(())
+        .webhooks(
+            Box::new(move |store, hooks| {
+                if hooks.iter().any(|h| h.url == w.url) {
+                    return Answer::ok(());
                 }
-                Err(e) => stored(e),
-            }
-        }))
+                match store.insert_webhook(&w) {
+                    Ok(id) => {
+                        hooks.push(Webhook { id, ..w });
+                        Answer::ok(())
+                    }
+                    Err(e) => stored(e),
+                }
+            }),
+            None,
+        )
         .await
 }
 
