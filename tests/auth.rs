@@ -17,29 +17,10 @@ fn p(path: &str) -> String {
     format!("{CS}{path}")
 }
 
-/// Creates an account as the admin and signs it in; returns its token.
-fn account(s: &Server, user: &str, role: &str, agent: Option<&str>) -> String {
-    let agent = agent
-        .map(|a| format!(r#","agent_id":"{a}""#))
-        .unwrap_or_default();
-    let body =
-        format!(r#"{{"username":"{user}","password":"password-{user}","role":"{role}"{agent}}}"#);
-    s.post(&p("/accounts"), &body);
-    login(s, user).1["token"]
-        .as_str()
-        .expect("token")
-        .to_owned()
-}
-
-fn login(s: &Server, user: &str) -> (u16, Value) {
-    let body = format!(r#"{{"username":"{user}","password":"password-{user}"}}"#);
-    s.call_as(None, "POST", &p("/auth/login"), Some(&body))
-}
-
 #[test]
 fn sign_in_sets_an_http_only_cookie_and_the_cookie_needs_our_origin() {
     let s = Server::start(&yaml("  max_queue_size: 10"));
-    account(&s, "sam", "supervisor", None);
+    s.account("sam", "supervisor", None);
     let body = r#"{"username":"sam","password":"password-sam"}"#;
     let (status, head, text) = s.exchange("POST", &p("/auth/login"), Some(body.as_bytes()), "");
     assert_eq!(status, 200, "{text}");
@@ -94,7 +75,7 @@ fn repeated_failures_lock_the_account_with_retry_after() {
         "{TEST_SECURITY}  login: {{account_failures: 3, address_failures: 50, lockout_secs: 2, lockout_max_secs: 10}}\ncustomer_service:\n  max_queue_size: 10\n"
     );
     let s = Server::start(&yaml);
-    account(&s, "ann", "agent", Some("agent_1"));
+    s.account("ann", "agent", Some("agent_1"));
     let wrong = r#"{"username":"ann","password":"not-her-password"}"#;
     for _ in 0..3 {
         let (status, _) = s.call_as(None, "POST", &p("/auth/login"), Some(wrong));
@@ -112,7 +93,7 @@ fn repeated_failures_lock_the_account_with_retry_after() {
         "{head}"
     );
     sleep(Duration::from_millis(2100));
-    assert_eq!(login(&s, "ann").0, 200, "the lockout ends");
+    assert_eq!(s.login("ann").0, 200, "the lockout ends");
     let audit = s.get(&p("/audit?action=login&actor=ann"));
     let outcomes: Vec<&str> = audit["entries"]
         .as_array()
@@ -134,7 +115,7 @@ fn repeated_failures_lock_the_account_with_retry_after() {
 #[test]
 fn a_visitor_token_is_scoped_to_its_session_and_dies_with_it_except_for_rating() {
     let s = Server::start(&yaml("  max_queue_size: 10"));
-    let x = account(&s, "xavier", "agent", Some("agent_x"));
+    let x = s.account("xavier", "agent", Some("agent_x"));
     s.call_as(
         Some(&x),
         "POST",
@@ -261,8 +242,8 @@ fn a_link_expires_and_can_be_revoked() {
 #[test]
 fn a_websocket_claiming_another_agents_id_is_refused() {
     let s = Server::start(&yaml("  max_queue_size: 10"));
-    let x = account(&s, "xena", "agent", Some("agent_x"));
-    account(&s, "yuri", "agent", Some("agent_y"));
+    let x = s.account("xena", "agent", Some("agent_x"));
+    s.account("yuri", "agent", Some("agent_y"));
     s.register("agent_x");
     s.register("agent_y");
     assert_eq!(
@@ -293,8 +274,8 @@ fn changing_a_password_or_role_revokes_the_other_sign_ins_and_accounts_survive_a
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("switchboard.db");
     let mut s = Server::start_on(&db, &yaml("  max_queue_size: 10"));
-    let first = account(&s, "carl", "supervisor", None);
-    let second = login(&s, "carl").1["token"].as_str().unwrap().to_owned();
+    let first = s.account("carl", "supervisor", None);
+    let second = s.login("carl").1["token"].as_str().unwrap().to_owned();
     let change = r#"{"old_password":"password-carl","new_password":"password-carl-2"}"#;
     let (status, _) = s.call_as(Some(&second), "POST", &p("/auth/password"), Some(change));
     assert_eq!(status, 200);

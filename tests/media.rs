@@ -140,19 +140,7 @@ fn only_the_calls_participants_connect_and_bad_offers_are_refused() {
     let (status, _, body) = whip(&s, sa, ta, &good, sdp);
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("session_ended"), "{body}");
-    let agent_token = {
-        s.post(
-            &format!("{CS}/accounts"),
-            r#"{"username":"ag","password":"password-ag","role":"agent","agent_id":"a1"}"#,
-        );
-        let (_, v) = s.call_as(
-            None,
-            "POST",
-            &format!("{CS}/auth/login"),
-            Some(r#"{"username":"ag","password":"password-ag"}"#),
-        );
-        v["token"].as_str().unwrap().to_owned()
-    };
+    let agent_token = s.account("ag", "agent", Some("a1"));
     let (status, _, body) = whip(&s, sa, &agent_token, &good, sdp);
     assert_eq!(status, 409, "{body}");
 }
@@ -188,17 +176,7 @@ fn a_recorded_call_through_the_binary_reaches_the_webhook_and_downloads() {
         r.url()
     );
     s.post(&format!("{CS}/webhooks"), &body);
-    s.post(
-        &format!("{CS}/accounts"),
-        r#"{"username":"ann","password":"password-ann","role":"agent","agent_id":"a1"}"#,
-    );
-    let (_, login) = s.call_as(
-        None,
-        "POST",
-        &format!("{CS}/auth/login"),
-        Some(r#"{"username":"ann","password":"password-ann"}"#),
-    );
-    let agent = login["token"].as_str().unwrap().to_owned();
+    let agent = s.account("ann", "agent", Some("a1"));
     s.register("a1");
     let (_, joined) = s.call_as(
         None,

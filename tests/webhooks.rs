@@ -25,7 +25,6 @@ fn subscribe(s: &Server, url: &str, events: &[&str]) -> (i64, String) {
     )
 }
 
-
 fn config(extra: &str) -> String {
     format!("ws_grace_secs: 1\n{TEST_SECURITY}webhooks:\n  backoff_ms: 100\n  backoff_max_ms: 400\n  timeout_ms: 1500\n{extra}customer_service:\n  max_queue_size: 100\n")
 }

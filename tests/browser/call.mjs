@@ -2,7 +2,7 @@
 // its media plane: both decode the other's video and play their audio; after
 // a transfer the visitor's same connection and receivers carry the new agent.
 import { mkdirSync } from 'node:fs';
-import { ADMIN, api, agent, browser, check, sleep, startServer } from './lib.mjs';
+import { ADMIN, api, agent, check, growth, run, sleep } from './lib.mjs';
 
 const shots = new URL('../../target/browser/', import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
@@ -21,23 +21,16 @@ const stats = (page) => page.evaluate(() => window.call.stats());
 const state = (page) => page.evaluate(() => window.call.pc.connectionState);
 
 async function grows(page, who) {
-  let a = await stats(page);
-  for (let i = 0; i < 80 && !(a.video.framesDecoded > 0 && a.audio.totalSamplesReceived > 0); i++) {
-    await sleep(250);
-    a = await stats(page);
-  }
-  await sleep(2500);
-  const b = await stats(page);
+  const [a, b] = await growth(
+    () => stats(page),
+    (s) => s.video.framesDecoded > 0 && s.audio.totalSamplesReceived > 0,
+  );
   check(b.video.framesDecoded > a.video.framesDecoded + 10, `${who} decodes video (${a.video.framesDecoded} -> ${b.video.framesDecoded} frames)`);
   check(b.audio.totalSamplesReceived > a.audio.totalSamplesReceived, `${who} plays audio (${a.audio.totalSamplesReceived} -> ${b.audio.totalSamplesReceived} samples)`);
   return b;
 }
 
-const server = await startServer();
-const b = await browser();
-let failed = false;
-try {
-  const { base } = server;
+await run(async ({ base, browser: b }) => {
   const a1 = await agent(base, 'agent_a1');
   const joined = await api(base, 'POST', '/queue/join', { visitor_id: 'visitor_1', visitor_name: '张三' }, '');
   check(joined.status === 'assigned' && joined.agent_id === 'agent_a1', 'the visitor is rung through to agent_a1');
@@ -49,6 +42,9 @@ try {
   await grows(visitor, 'the visitor');
   await grows(agent1, 'agent_a1');
   await visitor.screenshot({ path: `${shots}call-visitor.png` });
+  await agent1.setViewportSize({ width: 390, height: 844 });
+  await agent1.screenshot({ path: `${shots}call-agent-phone.png` });
+  await agent1.setViewportSize({ width: 1280, height: 720 });
 
   // Remote-assistance annotations cross the server's data-channel relay.
   await agent1.evaluate(() => {
@@ -73,14 +69,7 @@ try {
     }, 40);
     return window.call.shareTrack(c.captureStream(25).getVideoTracks()[0]);
   });
-  const screenFrames = async () => (await stats(agent1)).screen.framesDecoded ?? 0;
-  let s1 = await screenFrames();
-  for (let i = 0; i < 40 && s1 === 0; i++) {
-    await sleep(250);
-    s1 = await screenFrames();
-  }
-  await sleep(2000);
-  const s2 = await screenFrames();
+  const [s1, s2] = await growth(async () => (await stats(agent1)).screen.framesDecoded ?? 0);
   check(s2 > s1 + 10, `the agent decodes the visitor's screen share (${s1} -> ${s2} frames)`);
 
   // The visitor's room WebSocket gets the call's quality every second.
@@ -188,11 +177,4 @@ try {
     { url: `${base}${visitorFile.url}`, token: a2 },
   );
   check(played.type === 'video/webm' && played.width > 0 && played.frames > 10, `the visitor's recording plays in Chromium (${JSON.stringify(played)})`);
-} catch (e) {
-  failed = true;
-  console.error(`FAIL: ${e.message}`);
-} finally {
-  await b.close();
-  server.stop();
-}
-process.exit(failed ? 1 : 0);
+});

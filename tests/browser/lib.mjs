@@ -89,3 +89,34 @@ export function check(ok, message) {
   if (!ok) throw new Error(message);
   console.log(`  ok: ${message}`);
 }
+
+/** Reads `sample` until it is `ready` (a positive count by default; 20 s at
+ *  most), waits 2.5 s and reads it again: `[before, after]`, to show that a
+ *  counter (frames, samples) grows. */
+export async function growth(sample, ready = (v) => v > 0) {
+  let before = await sample();
+  for (let i = 0; i < 80 && !ready(before); i++) {
+    await sleep(250);
+    before = await sample();
+  }
+  await sleep(2500);
+  return [before, await sample()];
+}
+
+/** Starts a server and a browser, runs `body({ base, server, browser })`,
+ *  and exits 1 (after printing why) if it throws. */
+export async function run(body) {
+  const server = await startServer();
+  const b = await browser();
+  let failed = false;
+  try {
+    await body({ base: server.base, server, browser: b });
+  } catch (e) {
+    failed = true;
+    console.error(`FAIL: ${e.message}`);
+  } finally {
+    await b.close();
+    server.stop();
+  }
+  process.exit(failed ? 1 : 0);
+}

@@ -3,7 +3,7 @@
 // with @eyevinn/webrtc-player's WHEP adapter, given only the session's URLs
 // and the visitor's token; the agent uses Switchboard's call.js.
 import { readFileSync } from 'node:fs';
-import { api, agent, browser, check, sleep, startServer } from './lib.mjs';
+import { api, agent, check, growth, run } from './lib.mjs';
 
 const vendor = readFileSync(new URL('./build/vendor.js', import.meta.url));
 const page = (session, token) => `<!doctype html><html><body>
@@ -19,11 +19,7 @@ await player.load(new URL(base + '/whep'), 'Bearer ${token}');
 window.ready = true;
 </script></body></html>`;
 
-const server = await startServer();
-const b = await browser();
-let failed = false;
-try {
-  const { base } = server;
+await run(async ({ base, browser: b }) => {
   const a1 = await agent(base, 'agent_s1');
   const joined = await api(base, 'POST', '/queue/join', { visitor_id: 'visitor_s' }, '');
   await api(base, 'POST', '/agents/agent_s1/accept', { media: 'video' }, a1);
@@ -46,30 +42,13 @@ try {
   await agentPage.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, {
     timeout: 20_000,
   });
-  const decoded = async () => (await agentPage.evaluate(() => window.call.stats())).video.framesDecoded ?? 0;
-  let first = await decoded();
-  for (let i = 0; i < 40 && first === 0; i++) {
-    await sleep(250);
-    first = await decoded();
-  }
-  await sleep(2500);
-  const second = await decoded();
+  const [first, second] = await growth(
+    async () => (await agentPage.evaluate(() => window.call.stats())).video.framesDecoded ?? 0,
+  );
   check(second > first + 10, `the agent decodes what the standard WHIP client publishes (${first} -> ${second})`);
 
-  const played = () => visitor.evaluate(() => document.getElementById('v').getVideoPlaybackQuality().totalVideoFrames);
-  let p1 = await played();
-  for (let i = 0; i < 40 && p1 === 0; i++) {
-    await sleep(250);
-    p1 = await played();
-  }
-  await sleep(2500);
-  const p2 = await played();
+  const [p1, p2] = await growth(() =>
+    visitor.evaluate(() => document.getElementById('v').getVideoPlaybackQuality().totalVideoFrames),
+  );
   check(p2 > p1 + 10, `the WHEP player shows the agent (${p1} -> ${p2} frames)`);
-} catch (e) {
-  failed = true;
-  console.error(`FAIL: ${e.message}`);
-} finally {
-  await b.close();
-  server.stop();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -126,6 +126,28 @@ impl Server {
         v
     }
 
+    /// Creates an account as the admin (password `password-{user}`) and
+    /// signs it in; returns its token.
+    pub fn account(&self, user: &str, role: &str, agent: Option<&str>) -> String {
+        let agent = agent
+            .map(|a| format!(r#","agent_id":"{a}""#))
+            .unwrap_or_default();
+        let body = format!(
+            r#"{{"username":"{user}","password":"password-{user}","role":"{role}"{agent}}}"#
+        );
+        self.post("/customer-service/accounts", &body);
+        self.login(user).1["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    /// Signs `user` in with the password `account` gave it.
+    pub fn login(&self, user: &str) -> (u16, Value) {
+        let body = format!(r#"{{"username":"{user}","password":"password-{user}"}}"#);
+        self.call_as(None, "POST", "/customer-service/auth/login", Some(&body))
+    }
+
     /// Registers agent `id` (Ready).
     pub fn register(&self, id: &str) {
         let body = format!(r#"{{"agent_id":"{id}"}}"#);

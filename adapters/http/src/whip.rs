@@ -401,6 +401,15 @@ pub(crate) async fn recording(
     }
 }
 
+fn no_recording() -> Response {
+    Answer::error(
+        StatusCode::NOT_FOUND,
+        "recording_not_found",
+        "no such recording",
+    )
+    .into_response()
+}
+
 /// The live session rule of `who` for `sid`, on the engine thread.
 async fn may_see(app: &App, who: &Who, sid: &str) -> Result<(), Response> {
     let caller = who.caller.clone();
