@@ -374,12 +374,7 @@ pub(crate) async fn recording(
         .and_then(|m| m.record_dir())
         .filter(|_| safe)
     else {
-        return Answer::error(
-            StatusCode::NOT_FOUND,
-            "recording_not_found",
-            "no such recording",
-        )
-        .into_response();
+        return no_recording();
     };
     let path = dir.join(&id).join(&file);
     match tokio::task::spawn_blocking(move || std::fs::read(path)).await {
@@ -392,12 +387,7 @@ pub(crate) async fn recording(
             }
             response
         }
-        _ => Answer::error(
-            StatusCode::NOT_FOUND,
-            "recording_not_found",
-            "no such recording",
-        )
-        .into_response(),
+        _ => no_recording(),
     }
 }
 
