@@ -50,6 +50,7 @@ impl SteadyState {
                 visitor_name: None,
                 preferred_skill: None,
                 priority: 0,
+                channel: Default::default(),
             };
             center.apply(now, join).expect("join");
             let accept = Command::AcceptCall {
@@ -64,6 +65,7 @@ impl SteadyState {
                 visitor_name: None,
                 preferred_skill: None,
                 priority: 0,
+                channel: Default::default(),
             };
             center.apply(now, join).expect("join queue");
         }
@@ -112,6 +114,7 @@ impl SteadyState {
             visitor_name: None,
             preferred_skill: None,
             priority: 0,
+            channel: Default::default(),
         };
         black_box(c.apply(self.now, join).ok());
         let accept = Command::AcceptCall {

@@ -548,6 +548,7 @@ async fn engine_alone(run: Duration) {
                     visitor_name: None,
                     preferred_skill: None,
                     priority: 0,
+                    channel: Default::default(),
                 };
                 let answer = engine
                     .apply(

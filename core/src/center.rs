@@ -14,8 +14,9 @@ use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals, Work
 use crate::timers::{Deadline, Due, Lane, Timers};
 use crate::workgroup::{Workgroup, WorkgroupSettings, DEFAULT_WORKGROUP};
 use crate::{
-    Agent, AgentId, Command, Config, ConfigError, CoreError, EndReason, Event, EventKind, Party,
-    Prng, Recipient, Reply, Session, SessionId, SessionStatus, Timestamp, VisitorId, WorkgroupId,
+    Agent, AgentId, Channel, Command, Config, ConfigError, CoreError, EndReason, Event, EventKind,
+    Party, Prng, Recipient, Reply, Session, SessionId, SessionStatus, Timestamp, VisitorId,
+    WorkgroupId,
 };
 
 /// Hash maps with a hasher seeded from the center's seed: fast, and the same
@@ -397,6 +398,7 @@ impl Center {
                         description,
                         preferred_skill: None,
                         priority: 0,
+                        channel: Channel::Video,
                     },
                 )
             }
@@ -405,6 +407,7 @@ impl Center {
                 visitor_name,
                 preferred_skill,
                 priority,
+                channel,
             } => {
                 // Queue joins carry no title; views show the visitor's name.
                 st.open_session(
@@ -417,6 +420,7 @@ impl Center {
                         description: None,
                         preferred_skill,
                         priority,
+                        channel,
                     },
                 )
             }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::workgroup::{Membership, WorkgroupSettings};
-use crate::{AgentId, SessionId, VisitorId, WorkgroupId};
+use crate::{AgentId, Channel, SessionId, VisitorId, WorkgroupId};
 
 /// How an agent answers a call; recorded on the session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -58,6 +58,9 @@ pub enum Command {
         /// everyone up (see `priority_aging_secs`).
         #[serde(default)]
         priority: u8,
+        /// A call (default) or text chat only.
+        #[serde(default)]
+        channel: Channel,
     },
     /// A waiting visitor gives up (queued or while an agent is being rung).
     LeaveQueue {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentId, EndReason, Media, Party, RoomId, SessionId, VisitorId};
+use crate::{AgentId, Channel, EndReason, Media, Party, RoomId, SessionId, VisitorId};
 
 /// Who an event is for. The server delivers it on that participant's
 /// WebSocket connection(s).
@@ -41,6 +41,8 @@ pub enum EventKind {
         visitor_name: String,
         /// Seconds until the offer lapses.
         timeout_secs: u64,
+        /// A call, or text chat only.
+        channel: Channel,
     },
     /// To an agent: the offer lapsed unanswered; the visitor was re-queued.
     RingTimeout {

@@ -8,7 +8,7 @@
 //! The run loop, in the style of str0m and quinn-proto:
 //!
 //! ```
-//! use switchboard_core::{Center, Command, Config, Media, Timestamp};
+//! use switchboard_core::{Center, Channel, Command, Config, Media, Timestamp};
 //!
 //! let mut center = Center::new(Config::default(), 42).unwrap();
 //! let t0 = Timestamp::from_millis(1_700_000_000_000);
@@ -19,6 +19,7 @@
 //!     visitor_name: Some("Zhang San".into()),
 //!     preferred_skill: None,
 //!     priority: 0,
+//!     channel: Channel::Video,
 //! })?;
 //! // A Ready agent existed, so the visitor skipped the queue and the agent is ringing.
 //! assert!(matches!(reply, switchboard_core::Reply::Assigned { .. }));
@@ -47,6 +48,7 @@
 
 mod agent;
 mod center;
+mod chat;
 mod clock;
 mod command;
 mod config;
@@ -69,6 +71,7 @@ mod workgroup;
 
 pub use agent::{Agent, AgentCallStats, AgentState, Call, Resume, ResumeReason, CONCURRENT_MAX};
 pub use center::{Center, RestoreError, Snapshot, SnapshotRef, VisitorStatus};
+pub use chat::{Channel, ChatAccess, Speaker};
 pub use clock::{Clock, ManualClock};
 pub use command::{Command, Media, Party, Reply};
 pub use config::{Config, ConfigError};

@@ -288,6 +288,7 @@ impl State {
                 visitor_id: s.customer_id.clone(),
                 visitor_name: s.visitor_name().to_owned(),
                 timeout_secs: timeout.as_secs(),
+                channel: s.channel,
             },
         );
         out.push(

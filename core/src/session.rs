@@ -12,8 +12,8 @@ use crate::routing::Placing;
 use crate::timers::{Lane, TimerKey};
 use crate::workgroup::DEFAULT_WORKGROUP;
 use crate::{
-    AgentId, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId, SessionId, Timestamp,
-    VisitorId, WorkgroupId,
+    AgentId, Channel, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId, SessionId,
+    Timestamp, VisitorId, WorkgroupId,
 };
 
 /// Longest id, name or title the core accepts, in bytes.
@@ -119,6 +119,9 @@ pub struct Session {
     pub agent_id: Option<AgentId>,
     /// How the call was answered.
     pub media: Option<Media>,
+    /// A call or text chat only, as the visitor asked.
+    #[serde(default)]
+    pub channel: Channel,
     /// When the session was created (the visitor joined).
     pub created_at: Timestamp,
     /// When the call was answered.
@@ -236,6 +239,7 @@ pub(crate) struct NewSession {
     pub(crate) description: Option<String>,
     pub(crate) preferred_skill: Option<String>,
     pub(crate) priority: u8,
+    pub(crate) channel: Channel,
 }
 
 /// Highest visitor priority.
@@ -320,6 +324,7 @@ impl State {
             priority: new.priority,
             agent_id: None,
             media: None,
+            channel: new.channel,
             created_at: now,
             started_at: None,
             ended_at: None,

@@ -55,6 +55,8 @@ pub struct WorkgroupSettings {
     /// Whether visitors without a credential may join this group's queue
     /// (the public entry page and link); staff may always queue a visitor.
     pub public_join: bool,
+    /// Whether visitors see when the agent has read their messages.
+    pub read_receipts: bool,
 }
 
 impl Default for WorkgroupSettings {
@@ -66,6 +68,7 @@ impl Default for WorkgroupSettings {
             overflow_to: None,
             service_level_secs: 20,
             public_join: true,
+            read_receipts: true,
         }
     }
 }

@@ -39,6 +39,7 @@ fn trace(center_seed: u64) -> String {
                 visitor_name: None,
                 preferred_skill: None,
                 priority: 0,
+                channel: Default::default(),
             },
             3 | 4 => Command::AcceptCall {
                 agent_id: a.into(),
@@ -141,6 +142,7 @@ fn timestamps_in_the_trace_come_only_from_inputs() {
             visitor_name: None,
             preferred_skill: None,
             priority: 0,
+            channel: Default::default(),
         },
     )
     .unwrap();

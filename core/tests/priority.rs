@@ -28,6 +28,7 @@ fn join(h: &mut Harness, visitor: &str, priority: u8) -> Result<Reply, CoreError
         visitor_name: None,
         preferred_skill: None,
         priority,
+        channel: Default::default(),
     })
 }
 

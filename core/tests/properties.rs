@@ -7,8 +7,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use switchboard_core::routing::RoutingMode;
 use switchboard_core::{
-    AgentState, Center, Command, Config, EndReason, EventKind, Media, Party, Recipient, Reply,
-    SessionId, SessionStatus, Timestamp,
+    AgentState, Center, ChatAccess, Command, Config, EndReason, EventKind, Media, Party, Recipient,
+    Reply, SessionId, SessionStatus, Speaker, Timestamp,
 };
 
 const AGENTS: usize = 5;
@@ -172,6 +172,7 @@ impl Run {
                 visitor_name: None,
                 preferred_skill: None,
                 priority: 0,
+                channel: Default::default(),
             },
             Op::Create(v) => Command::CreateSession {
                 title: "售后咨询".into(),
@@ -385,6 +386,39 @@ impl Run {
             );
         }
         prop_assert!(open_per_visitor.values().all(|n| *n == 1));
+
+        // Chat: the visitor writes while open; exactly the agent holding an
+        // Active session writes too; nobody writes in an ended one; a visitor
+        // never reads notes; another visitor has no access at all.
+        for s in &sessions {
+            let id = s.id.as_str();
+            let open = s.status() != SessionStatus::Ended;
+            let own = c.chat_access(id, &Speaker::Visitor(s.customer_id.clone()));
+            prop_assert_eq!(
+                own.map(|a| (a.read, a.write, a.notes)),
+                Some((true, open, false))
+            );
+            let stranger = c.chat_access(id, &Speaker::Visitor("nobody".into()));
+            prop_assert_eq!(stranger, Some(ChatAccess::default()));
+            let writers: Vec<_> = c
+                .agents()
+                .into_iter()
+                .filter(|a| {
+                    c.chat_access(id, &Speaker::Agent(a.id.clone()))
+                        .is_some_and(|x| x.write)
+                })
+                .map(|a| a.id.clone())
+                .collect();
+            let holder = (s.status() == SessionStatus::Active)
+                .then(|| s.agent_id.clone())
+                .flatten();
+            prop_assert_eq!(
+                writers,
+                holder.into_iter().collect::<Vec<_>>(),
+                "writers of {}",
+                id
+            );
+        }
 
         // None vanish: every accepted join is queued, offered, in session,
         // served, left or timed out.

@@ -235,6 +235,7 @@ fn firing_timers_late_gives_the_same_state_as_on_time() {
                 visitor_name: None,
                 preferred_skill: None,
                 priority: 0,
+                channel: Default::default(),
             },
         ),
         (
@@ -244,6 +245,7 @@ fn firing_timers_late_gives_the_same_state_as_on_time() {
                 visitor_name: None,
                 preferred_skill: None,
                 priority: 0,
+                channel: Default::default(),
             },
         ),
         (
@@ -253,6 +255,7 @@ fn firing_timers_late_gives_the_same_state_as_on_time() {
                 visitor_name: None,
                 preferred_skill: None,
                 priority: 0,
+                channel: Default::default(),
             },
         ),
         (

@@ -61,6 +61,7 @@ fn offer_rings_a_ready_agent_with_visitor_name_and_timeout() {
             visitor_id: "v1".into(),
             visitor_name: "Visitor v1".into(),
             timeout_secs: 30,
+            channel: Default::default(),
         })
     );
     assert!(events
@@ -590,6 +591,7 @@ fn queue_full_refuses_the_next_join() {
         visitor_name: None,
         preferred_skill: None,
         priority: 0,
+        channel: Default::default(),
     });
     assert_eq!(e, CoreError::QueueFull { max: 3 });
     assert_eq!(e.kind(), ErrorKind::LimitReached);
@@ -629,6 +631,7 @@ fn a_visitor_holds_one_open_session_at_a_time() {
         visitor_name: None,
         preferred_skill: None,
         priority: 0,
+        channel: Default::default(),
     });
     assert_eq!(
         e,
@@ -656,6 +659,7 @@ fn bad_input_is_invalid_input() {
             visitor_name: None,
             preferred_skill: None,
             priority: 0,
+            channel: Default::default(),
         },
         Command::CreateSession {
             title: "".into(),
@@ -817,4 +821,62 @@ fn stats_and_trend_reflect_what_happened() {
     assert_eq!(counts[2].0, 1);
     assert!(h.center.trend(0).is_err() && h.center.trend(367).is_err());
     assert_eq!(h.center.stats().ratings.total, 1);
+}
+
+#[test]
+fn chat_follows_the_call_preview_while_ringing_handed_over_on_transfer_read_only_after() {
+    use switchboard_core::{ChatAccess, Speaker};
+    let access = |h: &Harness, sid: &str, who: Speaker| {
+        let a = h.center.chat_access(sid, &who).unwrap();
+        (a.read, a.write, a.notes)
+    };
+    let mut h = Harness::new();
+    h.register("a1");
+    h.register("a2");
+    h.not_ready("a2");
+    let sid = session_id(&h.join("v1"));
+    let id = sid.as_str();
+    assert_eq!(
+        access(&h, id, Speaker::Agent("a1".into())),
+        (true, false, false)
+    );
+    assert_eq!(
+        access(&h, id, Speaker::Visitor("v1".into())),
+        (true, true, false)
+    );
+    h.accept("a1");
+    assert_eq!(
+        access(&h, id, Speaker::Agent("a1".into())),
+        (true, true, true)
+    );
+    assert_eq!(
+        access(&h, id, Speaker::Agent("a2".into())),
+        (false, false, false)
+    );
+    h.available("a2");
+    h.cmd(Command::TransferSession {
+        session_id: sid.clone(),
+        target_agent_id: "a2".into(),
+    })
+    .unwrap();
+    assert_eq!(
+        access(&h, id, Speaker::Agent("a2".into())),
+        (true, true, true)
+    );
+    assert_eq!(
+        h.center.chat_access(id, &Speaker::Agent("a1".into())),
+        Some(ChatAccess::default()),
+        "the agent it was transferred away from is shut out"
+    );
+    h.end(&sid, Party::Customer);
+    assert_eq!(
+        access(&h, id, Speaker::Agent("a2".into())),
+        (true, false, true)
+    );
+    assert_eq!(
+        access(&h, id, Speaker::Visitor("v1".into())),
+        (true, false, false)
+    );
+    assert_eq!(access(&h, id, Speaker::Staff), (true, false, true));
+    assert_eq!(h.center.chat_access("cs_missing", &Speaker::Staff), None);
 }

@@ -47,6 +47,7 @@ fn unknown_workgroups_and_bad_memberships_are_refused_and_change_nothing() {
         visitor_name: None,
         preferred_skill: Some("nope".into()),
         priority: 0,
+        channel: Default::default(),
     });
     assert!(matches!(e, CoreError::WorkgroupNotFound(_)), "{e}");
     let set = |groups: Vec<(&str, u8)>| Command::SetAgentWorkgroups {
@@ -602,6 +603,7 @@ fn command(c: &Center, op: &Op) -> Option<Command> {
             visitor_name: None,
             preferred_skill: Some(GROUPS[*g].into()),
             priority: *p,
+            channel: Default::default(),
         },
         Op::Leave(v) => Command::LeaveQueue {
             visitor_id: format!("v{v}").into(),

@@ -485,6 +485,7 @@ impl Run<'_> {
                         .checked_sub(1)
                         .map(|g| self.p.groups[g].id.to_string()),
                     priority: 0,
+                    channel: Default::default(),
                 });
                 let session = match reply {
                     Some(Reply::Queued { session_id, .. } | Reply::Assigned { session_id, .. }) => {

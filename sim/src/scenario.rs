@@ -263,7 +263,7 @@ impl Scenario {
                     service_level_secs: g
                         .service_level_secs
                         .unwrap_or(self.service_level_secs.round() as u64),
-                    public_join: true,
+                    ..WorkgroupSettings::default()
                 },
             });
         }

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_core::{
-    AgentId, Center, Command, CoreError, Media, Party, Reply, RoomId, SessionId, DEFAULT_WORKGROUP,
+    AgentId, Center, Channel, Command, CoreError, Media, Party, Reply, RoomId, SessionId,
+    DEFAULT_WORKGROUP,
 };
 use switchboard_store::AuditEntry;
 
@@ -436,6 +437,9 @@ pub(crate) struct Join {
     visitor_name: Option<String>,
     preferred_skill: Option<String>,
     priority: Option<u8>,
+    /// `video` (default) or `chat` for text chat without media.
+    #[serde(default)]
+    channel: Channel,
 }
 
 /// The answer to `queue/join`: `assigned` with the agent rung, or `queued`
@@ -475,6 +479,7 @@ pub(crate) async fn join(State(app): State<App>, who: Who, Body(b): Body<Join>) 
         visitor_name: b.visitor_name,
         preferred_skill: b.preferred_skill,
         priority: b.priority.unwrap_or(0),
+        channel: b.channel,
     };
     let build: Build = Box::new(move |c| {
         let closed = c.workgroup(&group).is_some_and(|g| !g.settings.public_join);

@@ -27,6 +27,7 @@ fn script() -> Vec<(Timestamp, Command)> {
                 visitor_name: None,
                 preferred_skill: None,
                 priority: 0,
+                channel: Default::default(),
             },
         ),
         (
@@ -36,6 +37,7 @@ fn script() -> Vec<(Timestamp, Command)> {
                 visitor_name: None,
                 preferred_skill: None,
                 priority: 0,
+                channel: Default::default(),
             },
         ),
         (

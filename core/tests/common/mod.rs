@@ -101,6 +101,7 @@ impl Harness {
             visitor_name: Some(format!("Visitor {visitor}")),
             preferred_skill: None,
             priority: 0,
+            channel: Default::default(),
         })
         .expect("join")
     }
@@ -201,6 +202,7 @@ impl Harness {
             visitor_name: None,
             preferred_skill: Some(group.into()),
             priority,
+            channel: Default::default(),
         })
         .expect("join")
     }
