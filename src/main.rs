@@ -344,9 +344,16 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         engine.outbox_wake(),
         config.webhooks.delivery.clone(),
     );
+    // Chat attachments live beside the journal they are referenced from.
+    let attachments = config
+        .database
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .join("attachments");
     let extras = switchboard_http::Extras {
         media,
         deliveries: Some(deliveries),
+        attachments: Some(attachments),
     };
     let router = switchboard_http::router(engine.clone(), auth, extras);
     listener::serve(listener, router, limits, tls, conns, shutdown)

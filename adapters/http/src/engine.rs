@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{
-    Center, Clock, Command, Config, CoreError, EventKind, Reply, RoomId, Session, SessionId,
+    Center, Clock, Command, Config, CoreError, EventKind, Recipient, Reply, RoomId, Session,
+    SessionId,
     Timestamp,
 };
 use switchboard_store::{AuditEntry, NewEvent, Record, Store, StoreError, Webhook};
@@ -26,6 +27,8 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
 
 use crate::answer::Answer;
+use crate::chat::state::Chats;
+use crate::chat::{Asker, Op};
 use crate::hooks::Hooks;
 use crate::hub::{ConnId, Hub, Identity};
 use crate::SystemClock;
@@ -131,6 +134,12 @@ enum Msg {
         key: String,
         data: serde_json::Value,
     },
+    Chat {
+        asker: Asker,
+        op: Op,
+        audit: Option<AuditEntry>,
+        tx: oneshot::Sender<Answer>,
+    },
 }
 
 /// A change to the webhook subscriptions, made on the engine thread (the
@@ -218,8 +227,10 @@ impl Engine {
         let stop = Arc::new(Notify::new());
         let outbox_wake = Arc::new(Notify::new());
         let hooks = Hooks::new(store.webhooks()?);
+        let chats = Chats::open(&store)?;
         let worker = Worker {
             hooks,
+            chats,
             outbox_wake: outbox_wake.clone(),
             hub: Hub::new(settings.ws_grace),
             center,
@@ -331,6 +342,22 @@ impl Engine {
         });
     }
 
+    /// Runs a chat operation for `asker`; the answer (and what it sends)
+    /// comes once its writes are durable. `audit` is recorded with the outcome.
+    pub async fn chat(&self, asker: Asker, op: Op, audit: Option<AuditEntry>) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.send(
+            Msg::Chat {
+                asker,
+                op,
+                audit,
+                tx,
+            },
+            rx,
+        )
+        .await
+    }
+
     /// Woken when a commit adds webhook events (the delivery worker waits on it).
     pub fn outbox_wake(&self) -> Arc<Notify> {
         self.outbox_wake.clone()
@@ -358,6 +385,7 @@ impl Engine {
 /// The engine's loop and everything it alone owns; see [`Worker::run`].
 pub struct Worker {
     hooks: Hooks,
+    chats: Chats,
     outbox_wake: Arc<Notify>,
     center: Center,
     store: Store,
@@ -476,6 +504,16 @@ impl Worker {
                     key,
                     data,
                 } => self.hooks.emit(name, session.as_str(), &key, data),
+                Msg::Chat {
+                    asker,
+                    op,
+                    audit,
+                    tx,
+                } => {
+                    let answer = self.chat(now, &asker, op, &mut records);
+                    audits.extend(audit.map(|entry| outcome(entry, &answer)));
+                    answers.push((tx, answer));
+                }
                 Msg::Notify {
                     session,
                     frame,
@@ -485,7 +523,7 @@ impl Worker {
                     // may be closed already: a recording ends after the call).
                     Some(s) if staff_only => {
                         if let Some(agent) = s.agent_id.clone() {
-                            self.hub.notify_agent(&agent, &frame);
+                            self.hub.send_recipient(&Recipient::Agent(agent), &frame);
                         }
                     }
                     _ => self.hub.notify_room(&session, &frame),
@@ -497,6 +535,9 @@ impl Worker {
         let mut events = Vec::new();
         while let Some(event) = self.center.poll_event() {
             self.hooks.on_event(&event);
+            if let Err(e) = self.chats.on_event(&self.center, &self.store, &event, now) {
+                tracing::error!(error = %e, "cannot number a system message");
+            }
             events.push(event);
         }
         let outbox = self
@@ -522,7 +563,40 @@ impl Worker {
             }
             self.hub.deliver(&event);
         }
+        for (to, text) in self.chats.out.drain(..) {
+            self.hub.send_recipient(&to, &text);
+        }
         Ok(())
+    }
+
+    /// A chat operation; a close ends the session through the core first.
+    fn chat(
+        &mut self,
+        now: Timestamp,
+        asker: &Asker,
+        op: Op,
+        records: &mut Vec<(Timestamp, Record)>,
+    ) -> Answer {
+        let Op::Close {
+            session,
+            comment,
+            tags,
+        } = op
+        else {
+            return self
+                .chats
+                .handle(&self.center, &mut self.store, now, asker, op);
+        };
+        match self
+            .chats
+            .closing(&self.center, asker, session, comment, tags)
+        {
+            Err(refusal) => refusal,
+            Ok(close) => match self.apply(now, close.command(), records) {
+                Ok(_) => self.chats.closed(close, now),
+                Err(e) => Answer::refused(&e),
+            },
+        }
     }
 
     fn apply(
@@ -547,10 +621,13 @@ impl Worker {
         audits: &[AuditEntry],
         outbox: &[NewEvent],
     ) -> Result<(), StoreError> {
-        if records.is_empty() && audits.is_empty() && outbox.is_empty() {
+        if records.is_empty() && audits.is_empty() && outbox.is_empty() && self.chats.writes.is_empty()
+        {
             return Ok(());
         }
-        self.store.append_all(records, audits, outbox)?;
+        self.store
+            .append_all(records, audits, outbox, &self.chats.writes)?;
+        self.chats.committed();
         self.stats.commits += 1;
         self.stats.records += records.len() as u64;
         if let Err(e) = self.store.maybe_snapshot(&self.center) {

@@ -346,9 +346,9 @@ impl Hub {
         send_to(&mut self.conns, &ids, text);
     }
 
-    /// Sends `text` to every connection of agent `agent` (console and rooms).
-    pub(crate) fn notify_agent(&mut self, agent: &AgentId, text: &str) {
-        if let Some(ids) = self.by_recipient.get(&Recipient::Agent(agent.clone())) {
+    /// Sends `text` to every connection of `to`.
+    pub(crate) fn send_recipient(&mut self, to: &Recipient, text: &str) {
+        if let Some(ids) = self.by_recipient.get(to) {
             send_to(&mut self.conns, ids, text);
         }
     }

@@ -10,6 +10,7 @@ mod answer;
 mod api;
 pub mod auth;
 mod body;
+mod chat;
 mod clock;
 pub mod engine;
 pub mod frames;
@@ -53,6 +54,7 @@ pub struct Shared {
     http: Arc<HttpMetrics>,
     media: Option<switchboard_media::Media>,
     deliveries: Option<Arc<webhooks::DeliveryStats>>,
+    attachments: Option<std::path::PathBuf>,
 }
 
 /// The optional parts a server runs with.
@@ -62,6 +64,8 @@ pub struct Extras {
     pub media: Option<switchboard_media::Media>,
     /// The webhook delivery worker's figures.
     pub deliveries: Option<Arc<webhooks::DeliveryStats>>,
+    /// Where chat attachments are stored (none: uploads are refused).
+    pub attachments: Option<std::path::PathBuf>,
 }
 
 /// The handler of route `method path` of [`auth::access::ROUTES`].
@@ -130,6 +134,21 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("DELETE", "/webhooks/{id}") => delete(webhooks::delete),
         ("GET", "/webhooks/{id}/deliveries") => get(webhooks::deliveries),
         ("POST", "/webhooks/{id}/events/{event}/redeliver") => post(webhooks::redeliver),
+        ("GET", "/sessions/{id}/messages") => get(chat::routes::history),
+        ("POST", "/sessions/{id}/messages") => post(chat::routes::send),
+        ("POST", "/sessions/{id}/receipts") => post(chat::routes::receipt),
+        ("POST", "/sessions/{id}/close") => post(chat::routes::close),
+        ("GET", "/sessions/{id}/transcript") => get(chat::routes::transcript),
+        ("POST", "/sessions/{id}/attachments") => post(chat::routes::upload)
+            .layer(DefaultBodyLimit::max(chat::files::ATTACHMENT_MAX)),
+        ("GET", "/sessions/{id}/attachments/{file}") => get(chat::routes::download),
+        ("GET", "/chats") => get(chat::routes::list),
+        ("GET", "/internal/messages") => get(chat::routes::internal_history),
+        ("POST", "/internal/messages") => post(chat::routes::internal_send),
+        ("GET", "/canned-responses") => get(chat::routes::canned),
+        ("PUT", "/canned-responses/{id}") => put(chat::routes::put_canned),
+        ("DELETE", "/canned-responses/{id}") => delete(chat::routes::delete_canned),
+        ("POST", "/notifications") => post(chat::routes::notify),
         ("GET", "/room") => get(ws::room),
         ("GET", "/web/{file}") => get(web::file),
         ("GET", "/metrics") => get(metrics),
@@ -163,6 +182,7 @@ pub fn router_with(
         http: http.clone(),
         media: extras.media,
         deliveries: extras.deliveries,
+        attachments: extras.attachments,
     });
     let mut router = Router::new();
     for route in routes {

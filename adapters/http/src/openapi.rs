@@ -89,6 +89,8 @@ pub fn document() -> Value {
         ("paths", auth_paths()),
         ("paths", media_paths()),
         ("paths", webhook_paths()),
+        ("paths", chat_paths()),
+        ("components", chat_schemas()),
         ("components", workgroup_schemas()),
         ("components", auth_schemas()),
     ] {
@@ -289,6 +291,116 @@ fn webhook_paths() -> Value {
         "/customer-service/webhooks/{id}/events/{event}/redeliver": {
             "post": op("Queue an event (evt_…) again", &["id", "event"], None, ("200", "Status"), &[400, 404]),
         },
+    })
+}
+
+/// Query parameters of a history page.
+fn paged(mut o: Value, extra: &[&str]) -> Value {
+    let mut params: Vec<Value> = o["parameters"].as_array().cloned().unwrap_or_default();
+    for q in extra.iter().chain(&["after", "before", "limit"]) {
+        params.push(json!({ "name": q, "in": "query", "required": false, "schema": { "type": "string" } }));
+    }
+    o["parameters"] = Value::Array(params);
+    o
+}
+
+fn chat_paths() -> Value {
+    let id = &["id"][..];
+    let none: &[&str] = &[];
+    json!({
+        "/customer-service/sessions/{id}/messages": {
+            "get": paged(op("A page of the session's chat (notes for staff only)", id, None, ("200", "History"), &[400, 403, 404]), &[]),
+            "post": op("Send a message (or, with private, a note for staff); retries with the same client_id are not stored twice", id, Some("SendMessage"), ("200", "Sent"), &[400, 403, 404, 409, 413]),
+        },
+        "/customer-service/sessions/{id}/receipts": {
+            "post": op("Move the caller's delivered / read watermarks", id, Some("ReceiptBody"), ("200", "Object"), &[400, 403, 404]),
+        },
+        "/customer-service/sessions/{id}/close": {
+            "post": op("End the chat with a comment and tags", id, Some("CloseBody"), ("200", "Object"), &[400, 403, 404, 409]),
+        },
+        "/customer-service/sessions/{id}/transcript": {
+            "get": {
+                "summary": "The whole conversation, as JSON or (format=text) plain text",
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
+                    { "name": "format", "in": "query", "required": false, "schema": { "type": "string", "enum": ["json", "text"] } },
+                ],
+                "responses": {
+                    "200": { "description": "the transcript", "content": { "application/json": { "schema": schema("Object") }, "text/plain": { "schema": { "type": "string" } } } },
+                    "403": { "description": "not a participant", "content": content("Error") },
+                    "404": { "description": "unknown session", "content": content("Error") },
+                },
+            },
+        },
+        "/customer-service/sessions/{id}/attachments": {
+            "post": {
+                "summary": "Upload a file (the body; Content-Type one of png, jpeg, gif, webp, pdf, text, true to its bytes; at most 10 MiB) as a message",
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
+                    { "name": "name", "in": "query", "required": false, "schema": { "type": "string" } },
+                    { "name": "caption", "in": "query", "required": false, "schema": { "type": "string" } },
+                    { "name": "client_id", "in": "query", "required": false, "schema": { "type": "string" } },
+                ],
+                "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                "responses": {
+                    "200": { "description": "the message carrying it", "content": content("Sent") },
+                    "413": { "description": "too large", "content": content("Error") },
+                    "415": { "description": "type not accepted, or not what the bytes are", "content": content("Error") },
+                },
+            },
+        },
+        "/customer-service/sessions/{id}/attachments/{file}": {
+            "get": {
+                "summary": "Download an attachment (participants and staff; served with nosniff and a sandbox policy)",
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
+                    { "name": "file", "in": "path", "required": true, "schema": { "type": "string" } },
+                ],
+                "responses": {
+                    "200": { "description": "the file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                    "404": { "description": "no such attachment here", "content": content("Error") },
+                },
+            },
+        },
+        "/customer-service/chats": {
+            "get": op("The calling agent's conversations with unread counts", none, None, ("200", "Object"), &[403]),
+        },
+        "/customer-service/internal/messages": {
+            "get": paged(op("A page of a direct conversation or a workgroup channel", none, None, ("200", "History"), &[400, 403, 404]), &["to_agent", "workgroup"]),
+            "post": op("Message another agent (to_agent) or a workgroup channel (workgroup)", none, Some("SendMessage"), ("200", "Sent"), &[400, 403, 404, 413]),
+        },
+        "/customer-service/canned-responses": {
+            "get": op("Every canned response", none, None, ("200", "Object"), &[]),
+        },
+        "/customer-service/canned-responses/{id}": {
+            "put": op("Create or replace the canned response /{id}", id, Some("CannedBody"), ("200", "Object"), &[400]),
+            "delete": op("Delete a canned response", id, None, ("200", "Status"), &[404]),
+        },
+        "/customer-service/notifications": {
+            "post": op("Send a system_notification to agents (all, a workgroup's, or one)", none, Some("NotificationBody"), ("200", "Object"), &[400, 404]),
+        },
+    })
+}
+
+fn chat_schemas() -> Value {
+    let message = object(
+        &["conversation", "seq", "from", "kind", "text", "at"],
+        json!({
+            "conversation": t(S), "seq": t("integer"), "kind": { "type": "string", "enum": ["text", "note", "file", "system"] },
+            "from": object(&["role", "id", "name"], json!({ "role": t(S), "id": t(S), "name": t(S) })),
+            "text": t(S), "client_id": t(S), "at": t("integer"), "attachment": t("object"), "data": t("object"),
+        }),
+    );
+    json!({
+        "Object": t("object"),
+        "Message": message,
+        "History": object(&["conversation", "messages"], json!({ "conversation": t(S), "messages": { "type": "array", "items": schema("Message") }, "receipts": { "type": "array", "items": t("object") }, "has_more": t("boolean") })),
+        "Sent": object(&["status", "duplicate", "message"], json!({ "status": t(S), "duplicate": t("boolean"), "message": schema("Message") })),
+        "SendMessage": object(&[], json!({ "text": t(S), "client_id": t(S), "private": t("boolean"), "to_agent": t(S), "workgroup": t(S) })),
+        "ReceiptBody": object(&[], json!({ "delivered": t("integer"), "read": t("integer") })),
+        "CloseBody": object(&[], json!({ "comment": t(S), "tags": { "type": "array", "items": t(S) } })),
+        "CannedBody": object(&["text"], json!({ "text": t(S) })),
+        "NotificationBody": object(&["text"], json!({ "text": t(S), "level": { "type": "string", "enum": ["info", "warning", "urgent"] }, "workgroup": t(S), "agent_id": t(S) })),
     })
 }
 

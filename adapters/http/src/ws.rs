@@ -23,6 +23,8 @@ use tokio::time::Instant;
 use crate::answer::Answer;
 use crate::api::audit;
 use crate::auth::{forbidden, Caller, Role, Who};
+use crate::chat::frames::{self, ChatFrame};
+use crate::chat::{Asker, Op};
 use crate::engine::{Build, View};
 use crate::frames::{ClientFrame, Control};
 use crate::hub::Identity;
@@ -285,6 +287,9 @@ async fn handle(
     room: Option<&SessionId>,
     text: &str,
 ) -> String {
+    if let Some(chat) = frames::parse(text) {
+        return chat_frame(app, caller, who, room, chat).await;
+    }
     let control = match ClientFrame::parse(text) {
         Ok(ClientFrame::Ping) => return Reply::Pong.text(),
         Ok(ClientFrame::Control(c)) => c,
@@ -309,6 +314,49 @@ async fn handle(
         .engine
         .audited(build(control, who.clone(), room.cloned()), view, entry)
         .await;
+    if answer.is_ok() {
+        Reply::Ack {
+            action,
+            result: &answer.body,
+        }
+        .text()
+    } else {
+        Reply::refused(action, &answer).text()
+    }
+}
+
+/// Answers one `chat_*` frame.
+async fn chat_frame(
+    app: &App,
+    caller: &Who,
+    who: &Identity,
+    room: Option<&SessionId>,
+    chat: Result<ChatFrame, String>,
+) -> String {
+    let frame = match chat {
+        Ok(f) => f,
+        Err(message) => return Reply::invalid("invalid_frame", &message).text(),
+    };
+    let action = frame.name();
+    let op = match frame.op(room) {
+        Ok(op) => op,
+        Err(message) => {
+            return Reply::Error {
+                action: Some(action),
+                error: json!({ "code": "invalid_input", "message": message }),
+            }
+            .text()
+        }
+    };
+    let entry = match &op {
+        Op::Close { session, .. } => audit(caller, "session.close", session.as_str()),
+        _ => None,
+    };
+    let asker = match who {
+        Identity::Agent(a) => Asker::Agent(a.clone()),
+        Identity::Customer(v) => Asker::Visitor(v.clone()),
+    };
+    let answer = app.engine.chat(asker, op, entry).await;
     if answer.is_ok() {
         Reply::Ack {
             action,

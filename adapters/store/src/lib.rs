@@ -10,6 +10,7 @@
 //! when [`Store::append`] returns, and one call carries a whole batch of
 //! concurrent requests (group commit: one fsync for all of them).
 
+mod chat;
 mod directory;
 mod outbox;
 
@@ -19,6 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use switchboard_core::{Center, Command, Config, ConfigError, RestoreError, Snapshot, Timestamp};
 
+pub use chat::{Canned, ChatWrites, Closure, MessageRow, Receipt};
 pub use directory::{AccountRow, AuditEntry, AuditFilter, CredentialRow, Directory, LinkRow};
 pub use outbox::{Delivery, NewEvent, Outbox, OutboxRow, Outcome, Webhook};
 
@@ -134,6 +136,7 @@ impl Store {
         }
         conn.execute_batch(directory::SCHEMA)?;
         conn.execute_batch(outbox::SCHEMA)?;
+        conn.execute_batch(chat::SCHEMA)?;
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -197,7 +200,7 @@ impl Store {
         records: &[(Timestamp, Record)],
         audits: &[AuditEntry],
     ) -> Result<(), StoreError> {
-        self.append_all(records, audits, &[])
+        self.append_all(records, audits, &[], &ChatWrites::default())
     }
 
     /// Appends a turn: its records, the audit entries of its staff actions
@@ -207,11 +210,13 @@ impl Store {
         records: &[(Timestamp, Record)],
         audits: &[AuditEntry],
         events: &[NewEvent],
+        chat: &ChatWrites,
     ) -> Result<(), StoreError> {
-        if records.is_empty() && audits.is_empty() && events.is_empty() {
+        if records.is_empty() && audits.is_empty() && events.is_empty() && chat.is_empty() {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
+        chat::insert(&tx, chat)?;
         for entry in audits {
             directory::insert_audit(&tx, entry)?;
         }

@@ -1,0 +1,492 @@
+//! Chat over HTTP: history, sending, receipts, closing, transcripts,
+//! attachments, the agent's chat list, internal messages, canned responses
+//! and notifications to agents. Each route's static rule is in the access
+//! table; who may see which conversation is checked on the engine thread.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use switchboard_core::{SessionId, Timestamp};
+
+use super::files::{self, ATTACHMENT_MAX, TYPES};
+use super::frames::{CloseData, HistoryData, ReceiptData, SendData};
+use super::{Address, Asker, Attachment, Op, Target, MESSAGE_MAX};
+use crate::answer::Answer;
+use crate::api::audit;
+use crate::auth::{Caller, Role, Who};
+use crate::body::Body;
+use crate::App;
+
+/// The chat identity of an HTTP caller.
+pub(crate) fn asker(caller: &Caller) -> Option<Asker> {
+    match caller {
+        Caller::Anonymous => None,
+        Caller::Visitor { session, .. } => Some(Asker::VisitorOf(session.clone())),
+        Caller::Staff(s) => Some(Asker::Staff {
+            account: s.name.clone(),
+            agent: s.agent_id.clone(),
+            supervisor: s.role >= Role::Supervisor,
+        }),
+    }
+}
+
+async fn run(app: &App, who: &Who, op: Op) -> Response {
+    run_audited(app, who, op, None).await
+}
+
+async fn run_audited(
+    app: &App,
+    who: &Who,
+    op: Op,
+    entry: Option<switchboard_store::AuditEntry>,
+) -> Response {
+    let Some(asker) = asker(&who.caller) else {
+        return crate::auth::unauthorized("a credential is required").into_response();
+    };
+    app.engine.chat(asker, op, entry).await.into_response()
+}
+
+fn bad_query() -> Response {
+    Answer::invalid("malformed query string").into_response()
+}
+
+/// `GET /sessions/{id}/messages?after=&before=&limit=`.
+pub(crate) async fn history(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+    q: Result<Query<HistoryData>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else { return bad_query() };
+    let op = Op::History {
+        to: Target::Session(id.as_str().into()),
+        after: q.after,
+        before: q.before,
+        limit: q.limit,
+    };
+    run(&app, &who, op).await
+}
+
+/// `POST /sessions/{id}/messages`: `{"text", "client_id", "private"}`.
+pub(crate) async fn send(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+    Body(b): Body<SendData>,
+) -> Response {
+    let op = Op::Send {
+        to: Target::Session(id.as_str().into()),
+        text: b.text,
+        client_id: b.client_id,
+        note: b.private,
+        attachment: None,
+    };
+    run(&app, &who, op).await
+}
+
+/// `POST /sessions/{id}/receipts`: `{"delivered", "read"}`.
+pub(crate) async fn receipt(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+    Body(b): Body<ReceiptData>,
+) -> Response {
+    let op = Op::Receipt {
+        to: Target::Session(id.as_str().into()),
+        delivered: b.delivered,
+        read: b.read,
+    };
+    run(&app, &who, op).await
+}
+
+/// `POST /sessions/{id}/close`: ends the chat with `{"comment", "tags"}`.
+pub(crate) async fn close(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+    Body(b): Body<CloseData>,
+) -> Response {
+    let entry = audit(&who, "session.close", &id);
+    let op = Op::Close {
+        session: id.as_str().into(),
+        comment: b.comment,
+        tags: b.tags,
+    };
+    run_audited(&app, &who, op, entry).await
+}
+
+/// `?format=json|text`.
+#[derive(Deserialize)]
+pub(crate) struct Format {
+    format: Option<String>,
+}
+
+/// `GET /sessions/{id}/transcript?format=json|text`.
+pub(crate) async fn transcript(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+    q: Result<Query<Format>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else { return bad_query() };
+    let text = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("text") => true,
+        Some(_) => return Answer::invalid("format must be json or text").into_response(),
+    };
+    let Some(asker) = asker(&who.caller) else {
+        return crate::auth::unauthorized("a credential is required").into_response();
+    };
+    let op = Op::Transcript {
+        session: id.as_str().into(),
+    };
+    let answer = app.engine.chat(asker, op, None).await;
+    if !text || !answer.is_ok() {
+        return answer.into_response();
+    }
+    let Ok(t) = serde_json::from_str::<Value>(answer.body.get()) else {
+        return Answer::unavailable().into_response();
+    };
+    let mut response = plain(&t).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    let disposition = format!("attachment; filename=\"transcript-{}.txt\"", safe(&id));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+fn safe(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// A transcript as text: one line a message, UTC times.
+fn plain(t: &Value) -> String {
+    let mut out = format!(
+        "Session {}  visitor: {}  agent: {}\n",
+        t["session_id"].as_str().unwrap_or_default(),
+        t["visitor_name"].as_str().unwrap_or_default(),
+        t["agent_id"].as_str().unwrap_or("-"),
+    );
+    for m in t["messages"].as_array().into_iter().flatten() {
+        let at = Timestamp::from_millis(m["at"].as_u64().unwrap_or(0));
+        let name = m["from"]["name"].as_str().unwrap_or_default();
+        let text = m["text"].as_str().unwrap_or_default();
+        let line = match m["kind"].as_str() {
+            Some("system") => format!("-- {text} {}", m["data"]),
+            Some("note") => format!("{name} (private note): {text}"),
+            Some("file") => format!(
+                "{name}: [file {}] {text}",
+                m["attachment"]["name"].as_str().unwrap_or_default()
+            ),
+            _ => format!("{name}: {text}"),
+        };
+        out.push_str(&format!("[{at}] {line}\n"));
+    }
+    if let Some(c) = t["closure"].as_object() {
+        out.push_str(&format!(
+            "Closed by {}: {} tags: {}\n",
+            c["closed_by"].as_str().unwrap_or_default(),
+            c["comment"].as_str().unwrap_or_default(),
+            c["tags"]
+        ));
+    }
+    out
+}
+
+/// `?name=&caption=&client_id=` of an upload.
+#[derive(Deserialize)]
+pub(crate) struct Upload {
+    name: Option<String>,
+    caption: Option<String>,
+    client_id: Option<String>,
+}
+
+/// `POST /sessions/{id}/attachments?name=…`: the body is the file, its
+/// `Content-Type` one of [`TYPES`] and true to its bytes. Answers with the
+/// message that carries it.
+pub(crate) async fn upload(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+    q: Result<Query<Upload>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else { return bad_query() };
+    let Some(dir) = app.attachments.clone() else {
+        return Answer::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "attachments_disabled",
+            "this server stores no attachments",
+        )
+        .into_response();
+    };
+    let bytes = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return Answer::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "attachment_too_large",
+                format!("an attachment is at most {ATTACHMENT_MAX} bytes: {e}"),
+            )
+            .into_response()
+        }
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !TYPES.contains(&content_type.as_str()) {
+        return Answer::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_type",
+            format!("attachments are one of {}", TYPES.join(", ")),
+        )
+        .into_response();
+    }
+    if bytes.is_empty() || !files::sniff(&content_type, &bytes) {
+        return Answer::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "type_mismatch",
+            format!("the file is not {content_type}"),
+        )
+        .into_response();
+    }
+    let name = q.name.unwrap_or_else(|| "file".into());
+    let caption = q.caption.unwrap_or_default();
+    if name.len() > 255 || caption.len() > MESSAGE_MAX {
+        return Answer::invalid("name is at most 255 bytes, caption 4096").into_response();
+    }
+    // Refuse before writing anything when the sender may not write here.
+    let probe = Op::History {
+        to: Target::Session(id.as_str().into()),
+        after: Some(u64::MAX),
+        before: None,
+        limit: Some(1),
+    };
+    let Some(asker) = asker(&who.caller) else {
+        return crate::auth::unauthorized("a credential is required").into_response();
+    };
+    let seen = app.engine.chat(asker.clone(), probe, None).await;
+    if !seen.is_ok() {
+        return seen.into_response();
+    }
+    let att = Attachment {
+        id: files::new_id(),
+        name,
+        content_type,
+        size: bytes.len() as u64,
+    };
+    let (d, sid, aid) = (dir.clone(), safe(&id), att.id.clone());
+    let written =
+        tokio::task::spawn_blocking(move || files::write(&d, &sid, &aid, &bytes)).await;
+    if !matches!(written, Ok(Ok(()))) {
+        tracing::error!(session = %id, "cannot write attachment");
+        return Answer::unavailable().into_response();
+    }
+    let op = Op::Send {
+        to: Target::Session(id.as_str().into()),
+        text: caption,
+        client_id: q.client_id,
+        note: false,
+        attachment: Some(att.clone()),
+    };
+    let answer = app.engine.chat(asker, op, None).await;
+    let duplicate = serde_json::from_str::<Value>(answer.body.get())
+        .is_ok_and(|v| v["duplicate"] == Value::Bool(true));
+    if !answer.is_ok() || duplicate {
+        // Not stored (refused, or a retry of an upload already kept): the file goes.
+        let _ = std::fs::remove_file(files::path(&dir, &safe(&id), &att.id));
+    }
+    answer.into_response()
+}
+
+/// `GET /sessions/{id}/attachments/{file}`.
+pub(crate) async fn download(
+    State(app): State<App>,
+    who: Who,
+    Path((id, file)): Path<(String, String)>,
+) -> Response {
+    let not_found = || {
+        Answer::error(
+            StatusCode::NOT_FOUND,
+            "attachment_not_found",
+            "no such attachment in this session",
+        )
+        .into_response()
+    };
+    let (Some(dir), true) = (app.attachments.clone(), files::valid_id(&file)) else {
+        return not_found();
+    };
+    let Some(asker) = asker(&who.caller) else {
+        return crate::auth::unauthorized("a credential is required").into_response();
+    };
+    let op = Op::File {
+        session: SessionId::from(id.as_str()),
+        id: file.clone(),
+    };
+    let answer = app.engine.chat(asker, op, None).await;
+    if !answer.is_ok() {
+        return answer.into_response();
+    }
+    let Ok(meta) = serde_json::from_str::<Attachment>(answer.body.get()) else {
+        return Answer::unavailable().into_response();
+    };
+    let path = files::path(&dir, &safe(&id), &file);
+    match tokio::task::spawn_blocking(move || std::fs::read(path)).await {
+        Ok(Ok(bytes)) => (files::headers(&meta.content_type, &meta.name), bytes).into_response(),
+        _ => not_found(),
+    }
+}
+
+/// `GET /chats`: the calling agent's conversations with unread counts.
+pub(crate) async fn list(State(app): State<App>, who: Who) -> Response {
+    run(&app, &who, Op::List).await
+}
+
+/// `GET /internal/messages?to_agent=|workgroup=&after=&before=&limit=`.
+pub(crate) async fn internal_history(
+    State(app): State<App>,
+    who: Who,
+    q: Result<Query<HistoryData>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else { return bad_query() };
+    let to = match internal(&q.to) {
+        Ok(to) => to,
+        Err(refusal) => return refusal,
+    };
+    let op = Op::History {
+        to,
+        after: q.after,
+        before: q.before,
+        limit: q.limit,
+    };
+    run(&app, &who, op).await
+}
+
+/// `POST /internal/messages`: `{"to_agent" | "workgroup", "text", "client_id"}`.
+pub(crate) async fn internal_send(
+    State(app): State<App>,
+    who: Who,
+    Body(b): Body<SendData>,
+) -> Response {
+    let to = match internal(&b.to) {
+        Ok(to) => to,
+        Err(refusal) => return refusal,
+    };
+    let op = Op::Send {
+        to,
+        text: b.text,
+        client_id: b.client_id,
+        note: false,
+        attachment: None,
+    };
+    run(&app, &who, op).await
+}
+
+fn internal(to: &Address) -> Result<Target, Response> {
+    match to.target(None) {
+        Ok(Target::Session(_)) | Err(_) => {
+            Err(Answer::invalid("give exactly one of to_agent and workgroup").into_response())
+        }
+        Ok(t) => Ok(t),
+    }
+}
+
+/// `GET /canned-responses`.
+pub(crate) async fn canned(State(app): State<App>, who: Who) -> Response {
+    run(&app, &who, Op::CannedList).await
+}
+
+/// `{"text"}` of a canned response.
+#[derive(Default, Deserialize)]
+pub(crate) struct CannedText {
+    text: String,
+}
+
+/// `PUT /canned-responses/{id}`.
+pub(crate) async fn put_canned(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+    Body(b): Body<CannedText>,
+) -> Response {
+    let entry = audit(&who, "canned.put", &id);
+    let op = Op::CannedPut {
+        shortcode: id,
+        text: b.text,
+    };
+    run_audited(&app, &who, op, entry).await
+}
+
+/// `DELETE /canned-responses/{id}`.
+pub(crate) async fn delete_canned(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Response {
+    let entry = audit(&who, "canned.delete", &id);
+    run_audited(&app, &who, Op::CannedDelete { shortcode: id }, entry).await
+}
+
+/// `{"text", "level", "workgroup", "agent_id"}` of a notification.
+#[derive(Default, Deserialize)]
+pub(crate) struct Notification {
+    text: String,
+    level: Option<String>,
+    workgroup: Option<String>,
+    agent_id: Option<String>,
+}
+
+/// `POST /notifications`: a `system_notification` to agents.
+pub(crate) async fn notify(
+    State(app): State<App>,
+    who: Who,
+    Body(b): Body<Notification>,
+) -> Response {
+    let op = Op::Notify {
+        text: b.text,
+        level: b.level.unwrap_or_else(|| "info".into()),
+        workgroup: b.workgroup.map(|g| g.as_str().into()),
+        agent: b.agent_id.map(|a| a.as_str().into()),
+    };
+    run(&app, &who, op).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::message_view;
+    use super::*;
+    use switchboard_store::MessageRow;
+
+    #[test]
+    fn a_text_transcript_keeps_markup_as_text() {
+        let m = MessageRow {
+            conversation: "cs_1".into(),
+            seq: 1,
+            sender: "customer:v1".into(),
+            sender_name: "Zhang".into(),
+            client_id: None,
+            kind: "text".into(),
+            body: "<script>alert(1)</script>".into(),
+            attachment_id: None,
+            data: None,
+            at_ms: 0,
+        };
+        let t = serde_json::json!({ "session_id": "cs_1", "visitor_name": "Zhang", "messages": [message_view(&m)] });
+        let text = plain(&t);
+        assert!(text.contains("[1970-01-01T00:00:00.000Z] Zhang: <script>alert(1)</script>"));
+    }
+}

@@ -1,0 +1,944 @@
+//! The engine's chat state: next sequence per conversation, watermarks,
+//! typing throttles and canned responses, plus what the current turn will
+//! write and send. Owned by the engine thread, like the center.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use switchboard_core::{
+    AgentId, Center, ChatAccess, CoreError, Event, EventKind, Party, Recipient, SessionId,
+    SessionStatus, Speaker, Timestamp, VisitorId,
+};
+use switchboard_store::{Canned, ChatWrites, Closure, MessageRow, Receipt, Store, StoreError};
+
+use super::{
+    check_close, message_view, sender_parts, Asker, Attachment, Op, Target, CLIENT_ID_MAX,
+    MESSAGE_MAX, PAGE_DEFAULT, PAGE_MAX, TYPING_INTERVAL_MS, TYPING_TTL_MS,
+};
+use crate::answer::Answer;
+use crate::auth::forbidden;
+
+/// The asker, resolved against the live state.
+struct Me {
+    speaker: Speaker,
+    /// As stored: `customer:{id}`, `agent:{id}`, `staff:{account}`.
+    sender: String,
+    name: String,
+    agent: Option<AgentId>,
+    supervisor: bool,
+}
+
+/// A conversation the asker may see, with who is in it.
+struct Conv {
+    key: String,
+    access: ChatAccess,
+    members: Members,
+}
+
+enum Members {
+    /// The visitor, and the agent holding the session (or the last one, once
+    /// ended); `read_receipts` is the workgroup's switch.
+    Session {
+        visitor: VisitorId,
+        agent: Option<AgentId>,
+        read_receipts: bool,
+    },
+    /// Two agents.
+    Agents(Vec<AgentId>),
+}
+
+/// A close that may go ahead: the engine ends the session, then records it.
+pub(crate) struct Closing {
+    session: SessionId,
+    by: Party,
+    closed_by: String,
+    comment: Option<String>,
+    tags: Vec<String>,
+}
+
+impl Closing {
+    /// The command that ends the session.
+    pub(crate) fn command(&self) -> switchboard_core::Command {
+        switchboard_core::Command::EndSession {
+            session_id: self.session.clone(),
+            by: self.by,
+        }
+    }
+}
+
+/// See the module documentation.
+#[derive(Default)]
+pub(crate) struct Chats {
+    seqs: HashMap<String, u64>,
+    marks: HashMap<(String, String), (u64, u64)>,
+    typing: HashMap<(String, String), Timestamp>,
+    canned: BTreeMap<String, Canned>,
+    /// This turn's messages by (conversation, sender, client id), for retries
+    /// that arrive before the first is committed.
+    pending: HashMap<(String, String, String), usize>,
+    /// Written with the turn's journal records.
+    pub(crate) writes: ChatWrites,
+    /// Sent once the turn is committed.
+    pub(crate) out: Vec<(Recipient, String)>,
+}
+
+fn unavailable(e: &StoreError) -> Answer {
+    tracing::error!(error = %e, "chat store read failed");
+    Answer::unavailable()
+}
+
+fn ms(now: Timestamp) -> i64 {
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn frame(v: Value) -> String {
+    v.to_string()
+}
+
+impl Chats {
+    /// Loads the canned responses.
+    pub(crate) fn open(store: &Store) -> Result<Chats, StoreError> {
+        let canned = store
+            .canned()?
+            .into_iter()
+            .map(|c| (c.shortcode.clone(), c))
+            .collect();
+        Ok(Chats {
+            canned,
+            ..Chats::default()
+        })
+    }
+
+    /// After a commit: the turn's writes are durable.
+    pub(crate) fn committed(&mut self) {
+        self.writes.clear();
+        self.pending.clear();
+    }
+
+    fn me(&self, center: &Center, asker: &Asker) -> Result<Me, Answer> {
+        Ok(match asker {
+            Asker::Visitor(v) => Me {
+                speaker: Speaker::Visitor(v.clone()),
+                sender: format!("customer:{v}"),
+                name: v.to_string(),
+                agent: None,
+                supervisor: false,
+            },
+            Asker::VisitorOf(sid) => {
+                let s = center
+                    .session(sid.as_str())
+                    .ok_or_else(|| Answer::refused(&CoreError::SessionNotFound(sid.clone())))?;
+                if s.status() == SessionStatus::Ended {
+                    return Err(forbidden(
+                        "this session has ended; its visitor token can only rate it",
+                    ));
+                }
+                Me {
+                    speaker: Speaker::Visitor(s.customer_id.clone()),
+                    sender: format!("customer:{}", s.customer_id),
+                    name: s.visitor_name().to_owned(),
+                    agent: None,
+                    supervisor: false,
+                }
+            }
+            Asker::Agent(a) => Me {
+                speaker: Speaker::Agent(a.clone()),
+                sender: format!("agent:{a}"),
+                name: center
+                    .agent(a.as_str())
+                    .map_or_else(|| a.to_string(), |x| x.name.clone()),
+                agent: Some(a.clone()),
+                supervisor: false,
+            },
+            Asker::Staff {
+                account,
+                agent: Some(a),
+                supervisor,
+            } if center.agent(a.as_str()).is_some() => Me {
+                speaker: Speaker::Agent(a.clone()),
+                sender: format!("agent:{a}"),
+                name: center
+                    .agent(a.as_str())
+                    .map_or_else(|| account.clone(), |x| x.name.clone()),
+                agent: Some(a.clone()),
+                supervisor: *supervisor,
+            },
+            Asker::Staff {
+                account,
+                supervisor,
+                ..
+            } => Me {
+                speaker: Speaker::Staff,
+                sender: format!("staff:{account}"),
+                name: account.clone(),
+                agent: None,
+                supervisor: *supervisor,
+            },
+        })
+    }
+
+    /// The conversation `to`, if `me` may see it.
+    fn conv(&self, center: &Center, me: &Me, to: &Target) -> Result<Conv, Answer> {
+        match to {
+            Target::Session(sid) => {
+                let s = center
+                    .session(sid.as_str())
+                    .ok_or_else(|| Answer::refused(&CoreError::SessionNotFound(sid.clone())))?;
+                let mut access = center
+                    .chat_access(sid.as_str(), &me.speaker)
+                    .unwrap_or_default();
+                if !access.read && me.supervisor {
+                    access = center
+                        .chat_access(sid.as_str(), &Speaker::Staff)
+                        .unwrap_or_default();
+                }
+                if !access.read {
+                    return Err(forbidden(format!("not a participant of session {sid}")));
+                }
+                let agent = match s.status() {
+                    SessionStatus::Waiting => None,
+                    _ => s.agent_id.clone(),
+                };
+                let read_receipts = center
+                    .workgroup(s.workgroup.as_str())
+                    .is_none_or(|g| g.settings.read_receipts);
+                Ok(Conv {
+                    key: sid.to_string(),
+                    access,
+                    members: Members::Session {
+                        visitor: s.customer_id.clone(),
+                        agent,
+                        read_receipts,
+                    },
+                })
+            }
+            Target::Direct(other) => {
+                let Some(me_agent) = &me.agent else {
+                    return Err(forbidden("only agents send direct messages"));
+                };
+                if center.agent(other.as_str()).is_none() {
+                    return Err(Answer::refused(&CoreError::AgentNotFound(other.clone())));
+                }
+                if other == me_agent {
+                    return Err(Answer::invalid("to_agent must be another agent"));
+                }
+                let (a, b) = if me_agent < other {
+                    (me_agent, other)
+                } else {
+                    (other, me_agent)
+                };
+                Ok(Conv {
+                    key: format!("dm/{a}/{b}"),
+                    access: open_access(),
+                    members: Members::Agents(vec![a.clone(), b.clone()]),
+                })
+            }
+            Target::Channel(group) => {
+                if center.workgroup(group.as_str()).is_none() {
+                    return Err(Answer::refused(&CoreError::WorkgroupNotFound(
+                        group.clone(),
+                    )));
+                }
+                let member = me
+                    .agent
+                    .as_ref()
+                    .is_some_and(|a| center.in_channel(a.as_str(), group));
+                if !member && !me.supervisor {
+                    return Err(forbidden(format!("not a member of workgroup {group}")));
+                }
+                let members = center
+                    .agents()
+                    .into_iter()
+                    .filter(|a| a.workgroups.contains_key(group))
+                    .map(|a| a.id.clone())
+                    .collect();
+                Ok(Conv {
+                    key: format!("wg/{group}"),
+                    access: open_access(),
+                    members: Members::Agents(members),
+                })
+            }
+        }
+    }
+
+    /// Applies one operation (all but [`Op::Close`], which the engine runs
+    /// with [`Chats::closing`] and [`Chats::closed`]).
+    pub(crate) fn handle(
+        &mut self,
+        center: &Center,
+        store: &mut Store,
+        now: Timestamp,
+        asker: &Asker,
+        op: Op,
+    ) -> Answer {
+        let me = match self.me(center, asker) {
+            Ok(me) => me,
+            Err(refusal) => return refusal,
+        };
+        let result = match op {
+            Op::Send {
+                to,
+                text,
+                client_id,
+                note,
+                attachment,
+            } => self.send(
+                center, store, now, &me, &to, text, client_id, note, attachment,
+            ),
+            Op::Receipt {
+                to,
+                delivered,
+                read,
+            } => self.receipt(center, store, &me, &to, delivered, read),
+            Op::Typing { to, typing } => self.typing(center, now, &me, &to, typing),
+            Op::History {
+                to,
+                after,
+                before,
+                limit,
+            } => self.history(center, store, &me, &to, after, before, limit),
+            Op::List => self.list(center, store, &me),
+            Op::Transcript { session } => self.transcript(center, store, &me, &session),
+            Op::File { session, id } => self.file(center, store, &me, &session, &id),
+            Op::Notify {
+                text,
+                level,
+                workgroup,
+                agent,
+            } => self.notify(center, now, &me, text, level, workgroup, agent),
+            Op::CannedList => Ok(Answer::ok(json!({
+                "canned_responses": self.canned.values().collect::<Vec<_>>(),
+            }))),
+            Op::CannedPut { shortcode, text } => self.canned_put(store, now, shortcode, text),
+            Op::CannedDelete { shortcode } => self.canned_delete(store, &shortcode),
+            Op::Close { .. } => Err(Answer::unavailable()),
+        };
+        result.unwrap_or_else(|refusal| refusal)
+    }
+
+    fn last_seq(&self, store: &Store, key: &str) -> Result<u64, StoreError> {
+        match self.seqs.get(key) {
+            Some(s) => Ok(*s),
+            None => store.last_seq(key),
+        }
+    }
+
+    fn next_seq(&mut self, store: &Store, key: &str) -> Result<u64, StoreError> {
+        let next = self.last_seq(store, key)? + 1;
+        self.seqs.insert(key.to_owned(), next);
+        Ok(next)
+    }
+
+    fn recipients(conv: &Conv, note: bool) -> Vec<Recipient> {
+        match &conv.members {
+            Members::Session { visitor, agent, .. } => {
+                let mut to: Vec<Recipient> = agent.iter().cloned().map(Recipient::Agent).collect();
+                if !note {
+                    to.push(Recipient::Visitor(visitor.clone()));
+                }
+                to
+            }
+            Members::Agents(agents) => agents.iter().cloned().map(Recipient::Agent).collect(),
+        }
+    }
+
+    /// Stores a message and queues it for every member's connections.
+    fn post(&mut self, conv: &Conv, row: MessageRow) -> Value {
+        let view = message_view(&row);
+        let text = frame(json!({ "type": "chat_message", "message": view }));
+        for to in Self::recipients(conv, row.kind == "note") {
+            self.out.push((to, text.clone()));
+        }
+        if let Some(c) = &row.client_id {
+            let key = (row.conversation.clone(), row.sender.clone(), c.clone());
+            self.pending.insert(key, self.writes.messages.len());
+        }
+        self.writes.messages.push(row);
+        view
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &mut self,
+        center: &Center,
+        store: &mut Store,
+        now: Timestamp,
+        me: &Me,
+        to: &Target,
+        text: String,
+        client_id: Option<String>,
+        note: bool,
+        attachment: Option<Attachment>,
+    ) -> Result<Answer, Answer> {
+        if text.len() > MESSAGE_MAX {
+            return Err(Answer::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "message_too_large",
+                format!("a message is at most {MESSAGE_MAX} bytes"),
+            ));
+        }
+        if text.trim().is_empty() && attachment.is_none() {
+            return Err(Answer::invalid("text must not be empty"));
+        }
+        if client_id
+            .as_ref()
+            .is_some_and(|c| c.is_empty() || c.len() > CLIENT_ID_MAX)
+        {
+            return Err(Answer::invalid("client_id is 1 to 64 bytes"));
+        }
+        let conv = self.conv(center, me, to)?;
+        if note && !conv.access.notes {
+            return Err(forbidden("private notes are for staff"));
+        }
+        if !note && !conv.access.write {
+            return Err(Answer::error(
+                StatusCode::CONFLICT,
+                "chat_closed",
+                format!("{} may not write in {} now", me.sender, conv.key),
+            ));
+        }
+        if let Some(c) = &client_id {
+            let key = (conv.key.clone(), me.sender.clone(), c.clone());
+            let earlier = match self.pending.get(&key) {
+                Some(i) => self.writes.messages.get(*i).cloned(),
+                None => store
+                    .by_client_id(&conv.key, &me.sender, c)
+                    .map_err(|e| unavailable(&e))?,
+            };
+            if let Some(m) = earlier {
+                return Ok(Answer::ok(
+                    json!({ "status": "sent", "duplicate": true, "message": message_view(&m) }),
+                ));
+            }
+        }
+        let body = match (&me.agent, text.strip_prefix('/')) {
+            (Some(_), Some(code)) if !note => self
+                .canned
+                .get(code.trim())
+                .map_or(text.clone(), |c| c.text.clone()),
+            _ => text,
+        };
+        let seq = self
+            .next_seq(store, &conv.key)
+            .map_err(|e| unavailable(&e))?;
+        let kind = match (note, &attachment) {
+            (true, _) => "note",
+            (false, Some(_)) => "file",
+            (false, None) => "text",
+        };
+        let row = MessageRow {
+            conversation: conv.key.clone(),
+            seq,
+            sender: me.sender.clone(),
+            sender_name: conv_name(me, &conv, center),
+            client_id,
+            kind: kind.to_owned(),
+            body,
+            attachment_id: attachment.as_ref().map(|a| a.id.clone()),
+            data: attachment.map(|a| json!(a).to_string()),
+            at_ms: ms(now),
+        };
+        let view = self.post(&conv, row);
+        Ok(Answer::ok(
+            json!({ "status": "sent", "duplicate": false, "message": view }),
+        ))
+    }
+
+    fn reader(me: &Me, conv: &Conv) -> Option<String> {
+        match (&conv.members, &me.speaker) {
+            (Members::Session { .. }, Speaker::Visitor(_)) => Some("customer".into()),
+            (Members::Session { .. }, Speaker::Agent(_)) => Some("agent".into()),
+            (Members::Session { .. }, Speaker::Staff) => None,
+            (Members::Agents(_), _) => me.agent.as_ref().map(|a| a.to_string()),
+        }
+    }
+
+    fn mark(&mut self, store: &Store, key: &str, reader: &str) -> Result<(u64, u64), Answer> {
+        let k = (key.to_owned(), reader.to_owned());
+        if let Some(m) = self.marks.get(&k) {
+            return Ok(*m);
+        }
+        let m = store
+            .receipts(key)
+            .map_err(|e| unavailable(&e))?
+            .into_iter()
+            .find(|r| r.reader == reader)
+            .map_or((0, 0), |r| (r.delivered, r.read));
+        self.marks.insert(k, m);
+        Ok(m)
+    }
+
+    fn receipt(
+        &mut self,
+        center: &Center,
+        store: &mut Store,
+        me: &Me,
+        to: &Target,
+        delivered: Option<u64>,
+        read: Option<u64>,
+    ) -> Result<Answer, Answer> {
+        let conv = self.conv(center, me, to)?;
+        let Some(reader) = Self::reader(me, &conv) else {
+            // Staff reading over a shoulder moves nobody's watermark.
+            return Ok(Answer::ok(json!({ "conversation": conv.key })));
+        };
+        let last = self
+            .last_seq(store, &conv.key)
+            .map_err(|e| unavailable(&e))?;
+        let (d0, r0) = self.mark(store, &conv.key, &reader)?;
+        let read = read.unwrap_or(0).min(last).max(r0);
+        let delivered = delivered.unwrap_or(0).min(last).max(d0).max(read);
+        let answer = json!({
+            "conversation": conv.key, "reader": reader, "delivered": delivered, "read": read,
+        });
+        if (delivered, read) == (d0, r0) {
+            return Ok(Answer::ok(answer));
+        }
+        self.marks
+            .insert((conv.key.clone(), reader.clone()), (delivered, read));
+        self.writes.receipts.push(Receipt {
+            conversation: conv.key.clone(),
+            reader: reader.clone(),
+            delivered,
+            read,
+        });
+        let mut status = answer.clone();
+        status["type"] = json!("chat_status");
+        match &conv.members {
+            Members::Session {
+                visitor,
+                agent,
+                read_receipts,
+            } => {
+                if reader == "customer" {
+                    if let Some(a) = agent {
+                        self.out
+                            .push((Recipient::Agent(a.clone()), frame(status.clone())));
+                    }
+                } else {
+                    if !read_receipts {
+                        // The workgroup hides when agents read: visitors see delivery only.
+                        status["read"] = Value::Null;
+                        if delivered == d0 {
+                            return Ok(Answer::ok(answer));
+                        }
+                    }
+                    self.out
+                        .push((Recipient::Visitor(visitor.clone()), frame(status)));
+                }
+            }
+            Members::Agents(agents) if agents.len() == 2 => {
+                for a in agents.iter().filter(|a| a.as_str() != reader) {
+                    self.out
+                        .push((Recipient::Agent(a.clone()), frame(status.clone())));
+                }
+            }
+            Members::Agents(_) => {}
+        }
+        Ok(Answer::ok(answer))
+    }
+
+    fn typing(
+        &mut self,
+        center: &Center,
+        now: Timestamp,
+        me: &Me,
+        to: &Target,
+        typing: bool,
+    ) -> Result<Answer, Answer> {
+        let conv = self.conv(center, me, to)?;
+        if !conv.access.write {
+            return Err(Answer::error(
+                StatusCode::CONFLICT,
+                "chat_closed",
+                format!("{} may not write in {} now", me.sender, conv.key),
+            ));
+        }
+        let key = (conv.key.clone(), me.sender.clone());
+        if typing {
+            let recent = self.typing.get(&key).is_some_and(|at| {
+                now.saturating_since(*at).as_millis() < u128::from(TYPING_INTERVAL_MS)
+            });
+            if recent {
+                return Ok(Answer::ok(json!({ "forwarded": false })));
+            }
+            self.typing.insert(key, now);
+        } else {
+            self.typing.remove(&key);
+        }
+        if self.typing.len() > 10_000 {
+            self.typing.retain(|_, at| {
+                now.saturating_since(*at).as_millis() < u128::from(TYPING_TTL_MS)
+            });
+        }
+        let (role, id) = sender_parts(&me.sender);
+        let text = frame(json!({
+            "type": "chat_typing", "conversation": conv.key,
+            "from": { "role": role, "id": id, "name": conv_name(me, &conv, center) },
+            "typing": typing, "expires_in_ms": TYPING_TTL_MS,
+        }));
+        let mine = match &me.speaker {
+            Speaker::Visitor(v) => Some(Recipient::Visitor(v.clone())),
+            Speaker::Agent(a) => Some(Recipient::Agent(a.clone())),
+            Speaker::Staff => None,
+        };
+        for r in Self::recipients(&conv, false) {
+            if Some(&r) != mine.as_ref() {
+                self.out.push((r, text.clone()));
+            }
+        }
+        Ok(Answer::ok(json!({ "forwarded": true })))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn history(
+        &mut self,
+        center: &Center,
+        store: &Store,
+        me: &Me,
+        to: &Target,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: Option<u32>,
+    ) -> Result<Answer, Answer> {
+        let conv = self.conv(center, me, to)?;
+        let limit = limit.unwrap_or(PAGE_DEFAULT).clamp(1, PAGE_MAX);
+        // Before a commit the store lags this turn's messages: commit first
+        // is the engine's order, so reads see every acknowledged message.
+        let rows = store
+            .history(&conv.key, after, before, limit, conv.access.notes)
+            .map_err(|e| unavailable(&e))?;
+        let receipts = store.receipts(&conv.key).map_err(|e| unavailable(&e))?;
+        let messages: Vec<Value> = rows.iter().map(message_view).collect();
+        Ok(Answer::ok(json!({
+            "conversation": conv.key,
+            "messages": messages,
+            "receipts": receipts,
+            "has_more": rows.len() as u32 == limit,
+        })))
+    }
+
+    fn list(&mut self, center: &Center, store: &mut Store, me: &Me) -> Result<Answer, Answer> {
+        let Some(agent) = me.agent.as_ref().and_then(|a| center.agent(a.as_str())) else {
+            return Err(forbidden("only agents have a chat list"));
+        };
+        let mut chats = Vec::new();
+        let offered = agent.offer.iter();
+        for sid in agent.sessions().chain(offered) {
+            let Some(s) = center.session(sid.as_str()) else {
+                continue;
+            };
+            let (_, read) = self.mark(store, sid.as_str(), "agent")?;
+            let unread = store
+                .unread(sid.as_str(), read, "agent:")
+                .map_err(|e| unavailable(&e))?;
+            let last = store
+                .history(sid.as_str(), None, Some(u64::MAX), 1, true)
+                .map_err(|e| unavailable(&e))?;
+            chats.push(json!({
+                "session_id": sid,
+                "visitor_id": s.customer_id,
+                "visitor_name": s.visitor_name(),
+                "channel": s.channel,
+                "status": s.status(),
+                "ringing": s.ringing_agent() == Some(&agent.id),
+                "unread": unread,
+                "last_message": last.first().map(message_view),
+            }));
+        }
+        Ok(Answer::ok(json!({ "chats": chats })))
+    }
+
+    fn transcript(
+        &mut self,
+        center: &Center,
+        store: &Store,
+        me: &Me,
+        session: &SessionId,
+    ) -> Result<Answer, Answer> {
+        let conv = self.conv(center, me, &Target::Session(session.clone()))?;
+        let rows = store
+            .history(&conv.key, None, None, u32::MAX, conv.access.notes)
+            .map_err(|e| unavailable(&e))?;
+        let closure = store
+            .closure(session.as_str())
+            .map_err(|e| unavailable(&e))?;
+        let s = center.session(session.as_str());
+        Ok(Answer::ok(json!({
+            "session_id": session,
+            "visitor_name": s.map(|s| s.visitor_name()),
+            "agent_id": s.and_then(|s| s.agent_id.as_ref()),
+            "status": s.map(|s| s.status()),
+            "closure": closure,
+            "messages": rows.iter().map(message_view).collect::<Vec<_>>(),
+        })))
+    }
+
+    fn file(
+        &mut self,
+        center: &Center,
+        store: &Store,
+        me: &Me,
+        session: &SessionId,
+        id: &str,
+    ) -> Result<Answer, Answer> {
+        let conv = self.conv(center, me, &Target::Session(session.clone()))?;
+        let not_found = || {
+            Answer::error(
+                StatusCode::NOT_FOUND,
+                "attachment_not_found",
+                "no such attachment in this session",
+            )
+        };
+        let row = store
+            .attachment(id)
+            .map_err(|e| unavailable(&e))?
+            .ok_or_else(not_found)?;
+        if row.conversation != conv.key || (row.kind == "note" && !conv.access.notes) {
+            return Err(not_found());
+        }
+        let meta: Attachment = row
+            .data
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .ok_or_else(not_found)?;
+        Ok(Answer::ok(meta))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &mut self,
+        center: &Center,
+        now: Timestamp,
+        me: &Me,
+        text: String,
+        level: String,
+        workgroup: Option<switchboard_core::WorkgroupId>,
+        agent: Option<AgentId>,
+    ) -> Result<Answer, Answer> {
+        if !me.supervisor {
+            return Err(forbidden("notifications are sent by supervisors and admins"));
+        }
+        if text.trim().is_empty() || text.len() > MESSAGE_MAX {
+            return Err(Answer::invalid("text is 1 to 4096 bytes"));
+        }
+        if !["info", "warning", "urgent"].contains(&level.as_str()) {
+            return Err(Answer::invalid("level must be info, warning or urgent"));
+        }
+        if let Some(g) = &workgroup {
+            if center.workgroup(g.as_str()).is_none() {
+                return Err(Answer::refused(&CoreError::WorkgroupNotFound(g.clone())));
+            }
+        }
+        let to: Vec<AgentId> = center
+            .agents()
+            .into_iter()
+            .filter(|a| agent.as_ref().is_none_or(|x| x == &a.id))
+            .filter(|a| workgroup.as_ref().is_none_or(|g| a.workgroups.contains_key(g)))
+            .map(|a| a.id.clone())
+            .collect();
+        if let (Some(a), true) = (&agent, to.is_empty()) {
+            return Err(Answer::refused(&CoreError::AgentNotFound(a.clone())));
+        }
+        let text = frame(json!({
+            "type": "system_notification", "text": text, "level": level,
+            "from": me.name, "at": ms(now),
+        }));
+        for a in &to {
+            self.out.push((Recipient::Agent(a.clone()), text.clone()));
+        }
+        Ok(Answer::ok(json!({ "recipients": to.len() })))
+    }
+
+    fn canned_put(
+        &mut self,
+        store: &mut Store,
+        now: Timestamp,
+        shortcode: String,
+        text: String,
+    ) -> Result<Answer, Answer> {
+        let valid = !shortcode.is_empty()
+            && shortcode.len() <= 32
+            && shortcode
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(Answer::invalid(
+                "shortcode is 1 to 32 letters, digits, - or _",
+            ));
+        }
+        if text.trim().is_empty() || text.len() > MESSAGE_MAX {
+            return Err(Answer::invalid("text is 1 to 4096 bytes"));
+        }
+        let c = Canned {
+            shortcode: shortcode.clone(),
+            text,
+            updated_ms: ms(now),
+        };
+        store.put_canned(&c).map_err(|e| unavailable(&e))?;
+        let answer = Answer::ok(&c);
+        self.canned.insert(shortcode, c);
+        Ok(answer)
+    }
+
+    fn canned_delete(
+        &mut self,
+        store: &mut Store,
+        shortcode: &str,
+    ) -> Result<Answer, Answer> {
+        if !store
+            .delete_canned(shortcode)
+            .map_err(|e| unavailable(&e))?
+        {
+            return Err(Answer::error(
+                StatusCode::NOT_FOUND,
+                "canned_not_found",
+                format!("no canned response /{shortcode}"),
+            ));
+        }
+        self.canned.remove(shortcode);
+        Ok(Answer::ok(json!({ "status": "deleted" })))
+    }
+
+    /// Whether `asker` may close session `session` (its holding agent, or a
+    /// supervisor), and how.
+    pub(crate) fn closing(
+        &self,
+        center: &Center,
+        asker: &Asker,
+        session: SessionId,
+        comment: Option<String>,
+        tags: Vec<String>,
+    ) -> Result<Closing, Answer> {
+        check_close(comment.as_deref(), &tags).map_err(Answer::invalid)?;
+        let me = self.me(center, asker)?;
+        let conv = self.conv(center, &me, &Target::Session(session.clone()))?;
+        let by = match (&me.speaker, conv.access.write) {
+            (Speaker::Agent(_), true) => Party::Agent,
+            _ if me.supervisor => Party::Admin,
+            _ => return Err(forbidden("only the agent holding the chat, or a supervisor, closes it")),
+        };
+        Ok(Closing {
+            session,
+            by,
+            closed_by: me.sender,
+            comment,
+            tags,
+        })
+    }
+
+    /// Records a close whose session just ended.
+    pub(crate) fn closed(&mut self, close: Closing, now: Timestamp) -> Answer {
+        let closure = Closure {
+            session_id: close.session.to_string(),
+            comment: close.comment,
+            tags: close.tags,
+            closed_by: close.closed_by,
+            at_ms: ms(now),
+        };
+        let answer = Answer::ok(&closure);
+        self.writes.closures.push(closure);
+        answer
+    }
+
+    /// Puts the system messages of a core event in its session's stream:
+    /// answered, transferred, ended. Each event reaches the visitor once, so
+    /// that copy is the one taken.
+    pub(crate) fn on_event(
+        &mut self,
+        center: &Center,
+        store: &Store,
+        event: &Event,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if !matches!(event.to, Recipient::Visitor(_)) {
+            return Ok(());
+        }
+        let (sid, name, data) = match &event.event {
+            EventKind::CallAccepted {
+                session_id,
+                agent_id,
+                ..
+            } => (
+                session_id,
+                "call_accepted",
+                json!({ "agent_id": agent_id, "agent_name": agent_name(center, agent_id) }),
+            ),
+            EventKind::CallTransferred {
+                session_id,
+                from_agent_id,
+                to_agent_id,
+                ..
+            } => (
+                session_id,
+                "call_transferred",
+                json!({
+                    "from_agent_id": from_agent_id, "to_agent_id": to_agent_id,
+                    "agent_name": agent_name(center, to_agent_id),
+                }),
+            ),
+            EventKind::CallEnded {
+                session_id,
+                reason,
+                ended_by,
+                ..
+            } => (
+                session_id,
+                "call_ended",
+                json!({ "reason": reason, "ended_by": ended_by }),
+            ),
+            _ => return Ok(()),
+        };
+        let to = Target::Session(sid.clone());
+        let staff = Me {
+            speaker: Speaker::Staff,
+            sender: "system".into(),
+            name: "system".into(),
+            agent: None,
+            supervisor: true,
+        };
+        let Ok(conv) = self.conv(center, &staff, &to) else {
+            return Ok(());
+        };
+        let seq = self.next_seq(store, &conv.key)?;
+        let row = MessageRow {
+            conversation: conv.key.clone(),
+            seq,
+            sender: "system".into(),
+            sender_name: String::new(),
+            client_id: None,
+            kind: "system".into(),
+            body: name.into(),
+            attachment_id: None,
+            data: Some(data.to_string()),
+            at_ms: ms(now),
+        };
+        self.post(&conv, row);
+        Ok(())
+    }
+}
+
+fn open_access() -> ChatAccess {
+    ChatAccess {
+        read: true,
+        write: true,
+        notes: false,
+    }
+}
+
+fn agent_name(center: &Center, id: &AgentId) -> String {
+    center
+        .agent(id.as_str())
+        .map_or_else(|| id.to_string(), |a| a.name.clone())
+}
+
+/// The sender's display name in `conv`: a visitor is named as in their session.
+fn conv_name(me: &Me, conv: &Conv, center: &Center) -> String {
+    match (&me.speaker, &conv.members) {
+        (Speaker::Visitor(_), Members::Session { .. }) => center
+            .session(conv.key.as_str())
+            .map_or_else(|| me.name.clone(), |s| s.visitor_name().to_owned()),
+        _ => me.name.clone(),
+    }
+}
