@@ -244,12 +244,18 @@ impl Server {
             Err(e) => panic!("ws connect: {e}"),
         };
         if let tungstenite::stream::MaybeTlsStream::Plain(s) = socket.get_ref() {
-            s.set_read_timeout(Some(Duration::from_millis(200))).ok();
+            s.set_read_timeout(Some(Duration::from_millis(10))).ok();
+            s.set_nodelay(true).ok();
         }
         Ok(Ws {
             socket,
             seen: Vec::new(),
         })
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: no shutdown, no flush.
@@ -324,6 +330,21 @@ impl Ws {
                 && !self.seen.iter().any(|f| f["type"] == kind)
             {
                 panic!("socket closed before a {kind} frame; saw {:?}", self.seen);
+            }
+        }
+    }
+
+    /// The first frame of `kind`, if one arrives within `wait` (none if the
+    /// socket closes first).
+    pub fn wait_for(&mut self, kind: &str, wait: Duration) -> Option<Value> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let open = self.pump(Duration::from_millis(10));
+            if let Some(i) = self.seen.iter().position(|f| f["type"] == kind) {
+                return Some(self.seen.remove(i));
+            }
+            if !open || Instant::now() >= deadline {
+                return None;
             }
         }
     }

@@ -19,8 +19,7 @@ use std::time::Duration;
 
 use switchboard_core::{
     Center, Clock, Command, Config, CoreError, EventKind, Recipient, Reply, RoomId, Session,
-    SessionId,
-    Timestamp,
+    SessionId, Timestamp,
 };
 use switchboard_store::{AuditEntry, NewEvent, Record, Store, StoreError, Webhook};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -621,7 +620,10 @@ impl Worker {
         audits: &[AuditEntry],
         outbox: &[NewEvent],
     ) -> Result<(), StoreError> {
-        if records.is_empty() && audits.is_empty() && outbox.is_empty() && self.chats.writes.is_empty()
+        if records.is_empty()
+            && audits.is_empty()
+            && outbox.is_empty()
+            && self.chats.writes.is_empty()
         {
             return Ok(());
         }

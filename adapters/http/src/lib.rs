@@ -139,8 +139,9 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("POST", "/sessions/{id}/receipts") => post(chat::routes::receipt),
         ("POST", "/sessions/{id}/close") => post(chat::routes::close),
         ("GET", "/sessions/{id}/transcript") => get(chat::routes::transcript),
-        ("POST", "/sessions/{id}/attachments") => post(chat::routes::upload)
-            .layer(DefaultBodyLimit::max(chat::files::ATTACHMENT_MAX)),
+        ("POST", "/sessions/{id}/attachments") => {
+            post(chat::routes::upload).layer(DefaultBodyLimit::max(chat::files::ATTACHMENT_MAX))
+        }
         ("GET", "/sessions/{id}/attachments/{file}") => get(chat::routes::download),
         ("GET", "/chats") => get(chat::routes::list),
         ("GET", "/internal/messages") => get(chat::routes::internal_history),

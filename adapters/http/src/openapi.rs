@@ -298,7 +298,9 @@ fn webhook_paths() -> Value {
 fn paged(mut o: Value, extra: &[&str]) -> Value {
     let mut params: Vec<Value> = o["parameters"].as_array().cloned().unwrap_or_default();
     for q in extra.iter().chain(&["after", "before", "limit"]) {
-        params.push(json!({ "name": q, "in": "query", "required": false, "schema": { "type": "string" } }));
+        params.push(
+            json!({ "name": q, "in": "query", "required": false, "schema": { "type": "string" } }),
+        );
     }
     o["parameters"] = Value::Array(params);
     o

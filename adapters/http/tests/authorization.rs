@@ -77,6 +77,9 @@ fn expect(route: &Route, who: Who) -> Expect {
         ("POST", "/customer-service/sessions/{id}/assign") => {
             who == Who::AgentX || at_least(Role::Supervisor)
         }
+        // A direct message is from one agent to another: staff who are not
+        // agents are refused by the live check.
+        ("POST", "/customer-service/internal/messages") => matches!(who, Who::AgentX | Who::AgentY),
         _ => match route.access {
             Access::Public | Access::Signed => true,
             Access::Staff(min) => at_least(min),
@@ -145,6 +148,15 @@ fn request(route: &Route, f: &Fixture) -> (String, Option<String>) {
         ("PATCH", _) => r#"{"name":"x"}"#.into(),
         ("POST", "/customer-service/queue/join") => r#"{"visitor_id":"visitor_new"}"#.into(),
         ("POST", "/customer-service/queue/leave") => r#"{"visitor_id":"visitor_a"}"#.into(),
+        ("POST", "/customer-service/sessions/{id}/messages") => r#"{"text":"hi"}"#.into(),
+        ("POST", "/customer-service/sessions/{id}/receipts") => r#"{"read":0}"#.into(),
+        ("POST", "/customer-service/sessions/{id}/close") => r#"{"comment":"done"}"#.into(),
+        ("POST", "/customer-service/sessions/{id}/attachments") => "plain text".into(),
+        ("POST", "/customer-service/internal/messages") => {
+            r#"{"to_agent":"agent_y","text":"hi"}"#.into()
+        }
+        ("PUT", "/customer-service/canned-responses/{id}") => r#"{"text":"thanks"}"#.into(),
+        ("POST", "/customer-service/notifications") => r#"{"text":"hi"}"#.into(),
         _ => String::new(),
     };
     (path, (!body.is_empty()).then_some(body))

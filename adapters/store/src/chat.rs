@@ -313,15 +313,16 @@ impl crate::Store {
         Ok(stmt.query_row([id], message).optional()?)
     }
 
-    /// How many messages of `conversation` after `after` a reader has not
-    /// read: those not sent by senders starting with `own` (their side), notes
-    /// left out.
-    pub fn unread(&self, conversation: &str, after: u64, own: &str) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.prepare_cached(
-            "SELECT count(*) FROM messages WHERE conversation = ?1 AND seq > ?2
-               AND kind != 'note' AND substr(sender, 1, length(?3)) != ?3",
-        )?
-        .query_row(params![conversation, after as i64, own], |r| r.get(0))?;
+    /// How many messages of `conversation` after `after` came from senders
+    /// starting with `from` (the other side): a reader's unread count.
+    pub fn unread(&self, conversation: &str, after: u64, from: &str) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM messages WHERE conversation = ?1 AND seq > ?2
+                   AND substr(sender, 1, length(?3)) = ?3",
+            )?
+            .query_row(params![conversation, after as i64, from], |r| r.get(0))?;
         Ok(n as u64)
     }
 

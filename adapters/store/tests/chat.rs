@@ -59,7 +59,10 @@ fn history_pages_before_and_after_and_hides_notes_from_visitors() {
     let all = store.history("cs_a", None, None, 100, true).unwrap();
     assert_eq!(seqs(&all), (1..=10).collect::<Vec<_>>());
     let visitor = store.history("cs_a", None, None, 100, false).unwrap();
-    assert!(!seqs(&visitor).contains(&5), "a note reached a visitor's history");
+    assert!(
+        !seqs(&visitor).contains(&5),
+        "a note reached a visitor's history"
+    );
     assert_eq!(
         seqs(&store.history("cs_a", None, Some(9), 3, true).unwrap()),
         vec![6, 7, 8],
@@ -75,6 +78,9 @@ fn history_pages_before_and_after_and_hides_notes_from_visitors() {
         .by_client_id("cs_a", "agent:a1", "c4")
         .unwrap()
         .is_none());
+    assert_eq!(store.unread("cs_a", 0, "customer:").unwrap(), 10);
+    assert_eq!(store.unread("cs_a", 7, "customer:").unwrap(), 3);
+    assert_eq!(store.unread("cs_a", 0, "agent:").unwrap(), 0);
     let marks = store.receipts("cs_a").unwrap();
     assert_eq!(
         (marks[0].delivered, marks[0].read),

@@ -81,7 +81,10 @@ pub fn headers(content_type: &str, name: &str) -> HeaderMap {
     } else {
         "application/octet-stream"
     };
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(static_type(ct)));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(static_type(ct)),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -6,7 +6,9 @@
 use serde::Deserialize;
 use switchboard_core::SessionId;
 
-use super::{Address, Op, Target};
+#[cfg(test)]
+use super::Target;
+use super::{Address, Op};
 
 /// `chat_send`: a message (or a private note) to a conversation.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -79,20 +81,26 @@ pub struct CloseData {
 
 /// A chat frame from a client.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+#[serde(tag = "type", content = "data")]
 pub enum ChatFrame {
-    /// A message.
-    ChatSend(SendData),
-    /// Watermarks.
-    ChatReceipt(ReceiptData),
-    /// Typing.
-    ChatTyping(TypingData),
-    /// A history page.
-    ChatHistory(HistoryData),
-    /// Close a chat.
-    ChatClose(CloseData),
-    /// The agent's conversations with unread counts.
-    ChatList,
+    /// `chat_send`: a message.
+    #[serde(rename = "chat_send")]
+    Send(SendData),
+    /// `chat_receipt`: watermarks.
+    #[serde(rename = "chat_receipt")]
+    Receipt(ReceiptData),
+    /// `chat_typing`.
+    #[serde(rename = "chat_typing")]
+    Typing(TypingData),
+    /// `chat_history`: a page.
+    #[serde(rename = "chat_history")]
+    History(HistoryData),
+    /// `chat_close`: close a chat.
+    #[serde(rename = "chat_close")]
+    Close(CloseData),
+    /// `chat_list`: the agent's conversations with unread counts.
+    #[serde(rename = "chat_list")]
+    List,
 }
 
 #[derive(Deserialize)]
@@ -127,35 +135,35 @@ impl ChatFrame {
     /// The frame's type, for its ack.
     pub fn name(&self) -> &'static str {
         match self {
-            ChatFrame::ChatSend(_) => "chat_send",
-            ChatFrame::ChatReceipt(_) => "chat_receipt",
-            ChatFrame::ChatTyping(_) => "chat_typing",
-            ChatFrame::ChatHistory(_) => "chat_history",
-            ChatFrame::ChatClose(_) => "chat_close",
-            ChatFrame::ChatList => "chat_list",
+            ChatFrame::Send(_) => "chat_send",
+            ChatFrame::Receipt(_) => "chat_receipt",
+            ChatFrame::Typing(_) => "chat_typing",
+            ChatFrame::History(_) => "chat_history",
+            ChatFrame::Close(_) => "chat_close",
+            ChatFrame::List => "chat_list",
         }
     }
 
     /// The operation, with `room` the connection's call.
     pub fn op(self, room: Option<&SessionId>) -> Result<Op, &'static str> {
         Ok(match self {
-            ChatFrame::ChatSend(d) => d.op(room)?,
-            ChatFrame::ChatReceipt(d) => Op::Receipt {
+            ChatFrame::Send(d) => d.op(room)?,
+            ChatFrame::Receipt(d) => Op::Receipt {
                 to: d.to.target(room)?,
                 delivered: d.delivered,
                 read: d.read,
             },
-            ChatFrame::ChatTyping(d) => Op::Typing {
+            ChatFrame::Typing(d) => Op::Typing {
                 to: d.to.target(room)?,
                 typing: d.typing,
             },
-            ChatFrame::ChatHistory(d) => Op::History {
+            ChatFrame::History(d) => Op::History {
                 to: d.to.target(room)?,
                 after: d.after,
                 before: d.before,
                 limit: d.limit,
             },
-            ChatFrame::ChatClose(d) => {
+            ChatFrame::Close(d) => {
                 let session = match d.session_id.filter(|s| !s.is_empty()) {
                     Some(s) => SessionId::from(s.as_str()),
                     None => room.cloned().ok_or("give session_id")?,
@@ -166,18 +174,8 @@ impl ChatFrame {
                     tags: d.tags,
                 }
             }
-            ChatFrame::ChatList => Op::List,
+            ChatFrame::List => Op::List,
         })
-    }
-}
-
-impl Target {
-    /// The session, for a session's conversation.
-    pub fn session(&self) -> Option<&SessionId> {
-        match self {
-            Target::Session(s) => Some(s),
-            _ => None,
-        }
     }
 }
 
@@ -194,7 +192,13 @@ mod tests {
             .unwrap();
         assert_eq!(f.name(), "chat_send");
         match f.op(None).unwrap() {
-            Op::Send { to, text, client_id, note, .. } => {
+            Op::Send {
+                to,
+                text,
+                client_id,
+                note,
+                ..
+            } => {
                 assert_eq!(to, Target::Session("cs_1".into()));
                 assert_eq!(text, "<b>hi</b>");
                 assert_eq!(client_id.as_deref(), Some("c1"));
@@ -208,7 +212,9 @@ mod tests {
         assert!(unknown.is_err());
         let list = parse(r#"{"type":"chat_list"}"#).unwrap().unwrap();
         assert!(matches!(list.op(None), Ok(Op::List)));
-        let typing = parse(r#"{"type":"chat_typing","data":{}}"#).unwrap().unwrap();
+        let typing = parse(r#"{"type":"chat_typing","data":{}}"#)
+            .unwrap()
+            .unwrap();
         assert!(typing.op(None).is_err(), "no room, no address");
     }
 }

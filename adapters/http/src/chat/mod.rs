@@ -267,10 +267,7 @@ mod tests {
     fn an_address_names_one_conversation_or_the_room() {
         let room = SessionId::from("cs_room");
         let none = Address::default();
-        assert_eq!(
-            none.target(Some(&room)),
-            Ok(Target::Session(room.clone()))
-        );
+        assert_eq!(none.target(Some(&room)), Ok(Target::Session(room.clone())));
         assert!(none.target(None).is_err());
         let two = Address {
             session_id: Some("cs_a".into()),

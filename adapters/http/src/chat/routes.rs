@@ -224,6 +224,20 @@ pub(crate) async fn upload(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let Ok(Query(q)) = q else { return bad_query() };
+    // Refuse before writing anything when the sender may not write here.
+    let probe = Op::History {
+        to: Target::Session(id.as_str().into()),
+        after: Some(u64::MAX),
+        before: None,
+        limit: Some(1),
+    };
+    let Some(asker) = asker(&who.caller) else {
+        return crate::auth::unauthorized("a credential is required").into_response();
+    };
+    let seen = app.engine.chat(asker.clone(), probe, None).await;
+    if !seen.is_ok() {
+        return seen.into_response();
+    }
     let Some(dir) = app.attachments.clone() else {
         return Answer::error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -246,7 +260,13 @@ pub(crate) async fn upload(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     if !TYPES.contains(&content_type.as_str()) {
         return Answer::error(
@@ -269,20 +289,6 @@ pub(crate) async fn upload(
     if name.len() > 255 || caption.len() > MESSAGE_MAX {
         return Answer::invalid("name is at most 255 bytes, caption 4096").into_response();
     }
-    // Refuse before writing anything when the sender may not write here.
-    let probe = Op::History {
-        to: Target::Session(id.as_str().into()),
-        after: Some(u64::MAX),
-        before: None,
-        limit: Some(1),
-    };
-    let Some(asker) = asker(&who.caller) else {
-        return crate::auth::unauthorized("a credential is required").into_response();
-    };
-    let seen = app.engine.chat(asker.clone(), probe, None).await;
-    if !seen.is_ok() {
-        return seen.into_response();
-    }
     let att = Attachment {
         id: files::new_id(),
         name,
@@ -290,8 +296,7 @@ pub(crate) async fn upload(
         size: bytes.len() as u64,
     };
     let (d, sid, aid) = (dir.clone(), safe(&id), att.id.clone());
-    let written =
-        tokio::task::spawn_blocking(move || files::write(&d, &sid, &aid, &bytes)).await;
+    let written = tokio::task::spawn_blocking(move || files::write(&d, &sid, &aid, &bytes)).await;
     if !matches!(written, Ok(Ok(()))) {
         tracing::error!(session = %id, "cannot write attachment");
         return Answer::unavailable().into_response();
@@ -327,9 +332,6 @@ pub(crate) async fn download(
         )
         .into_response()
     };
-    let (Some(dir), true) = (app.attachments.clone(), files::valid_id(&file)) else {
-        return not_found();
-    };
     let Some(asker) = asker(&who.caller) else {
         return crate::auth::unauthorized("a credential is required").into_response();
     };
@@ -343,6 +345,9 @@ pub(crate) async fn download(
     }
     let Ok(meta) = serde_json::from_str::<Attachment>(answer.body.get()) else {
         return Answer::unavailable().into_response();
+    };
+    let (Some(dir), true) = (app.attachments.clone(), files::valid_id(&file)) else {
+        return not_found();
     };
     let path = files::path(&dir, &safe(&id), &file);
     match tokio::task::spawn_blocking(move || std::fs::read(path)).await {
@@ -365,7 +370,7 @@ pub(crate) async fn internal_history(
     let Ok(Query(q)) = q else { return bad_query() };
     let to = match internal(&q.to) {
         Ok(to) => to,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let op = Op::History {
         to,
@@ -384,7 +389,7 @@ pub(crate) async fn internal_send(
 ) -> Response {
     let to = match internal(&b.to) {
         Ok(to) => to,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let op = Op::Send {
         to,
@@ -396,11 +401,11 @@ pub(crate) async fn internal_send(
     run(&app, &who, op).await
 }
 
-fn internal(to: &Address) -> Result<Target, Response> {
+fn internal(to: &Address) -> Result<Target, Answer> {
     match to.target(None) {
-        Ok(Target::Session(_)) | Err(_) => {
-            Err(Answer::invalid("give exactly one of to_agent and workgroup").into_response())
-        }
+        Ok(Target::Session(_)) | Err(_) => Err(Answer::invalid(
+            "give exactly one of to_agent and workgroup",
+        )),
         Ok(t) => Ok(t),
     }
 }
