@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Browser tests: Debian's Chromium driven by playwright-core, against the
+# The socket.io client test (npm socket.io-client), then the browser tests:
+# Debian's Chromium driven by playwright-core, against the
 # debug `switchboard` binary (built by `cargo test`), inside a loopback-only
 # network namespace so that every packet stays on 127.0.0.1.
 set -euo pipefail
@@ -14,6 +15,9 @@ npm ci --no-audit --no-fund --silent
 # Standard WHIP/WHEP clients (Eyevinn's, from npm) bundled for the browser.
 node_modules/.bin/esbuild vendor.mjs --bundle --format=esm --outfile=build/vendor.js --log-level=warning
 cargo build --locked --bin switchboard --quiet --manifest-path ../../Cargo.toml
+
+echo "node: socketio.mjs"
+node socketio.mjs
 
 for test in call.mjs standard.mjs; do
   echo "browser: $test"

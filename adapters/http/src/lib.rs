@@ -20,6 +20,7 @@ mod hub;
 pub mod listener;
 mod metrics;
 mod openapi;
+mod socketio;
 mod views;
 mod web;
 pub mod webhooks;
@@ -185,9 +186,15 @@ pub fn router_with(
         deliveries: extras.deliveries,
         attachments: extras.attachments,
     });
+    let (socketio_get, socketio_post) = socketio::routes(app.clone());
     let mut router = Router::new();
     for route in routes {
-        let Some(h) = handler(route.method, route.path) else {
+        let h = match (route.method, route.path) {
+            ("GET", socketio::PATH) => Some(socketio_get.clone()),
+            ("POST", socketio::PATH) => Some(socketio_post.clone()),
+            _ => handler(route.method, route.path),
+        };
+        let Some(h) = h else {
             panic!("no handler for {} {}", route.method, route.path);
         };
         let guard = auth::access::Guard::new(*route, auth.clone());

@@ -121,6 +121,30 @@ impl RoomQuery {
     }
 }
 
+/// The participant `caller` connects as over socket.io: `role` agent or
+/// customer (by default what the credential is), with the same rules as `/room`.
+pub(crate) async fn participant(
+    app: &App,
+    caller: &Caller,
+    role: Option<String>,
+    agent_id: Option<String>,
+) -> Result<Identity, Answer> {
+    let role = role.or_else(|| {
+        Some(match caller {
+            Caller::Visitor { .. } => "customer".into(),
+            _ => "agent".into(),
+        })
+    });
+    let query = RoomQuery {
+        kind: Some("customer_service".into()),
+        role,
+        agent_id,
+        ..RoomQuery::default()
+    };
+    let (claim, _) = query.claim(caller)?;
+    identify(app, claim).await
+}
+
 /// Resolves a claim against the live state: a visitor token names a session,
 /// whose visitor this is while it is open.
 async fn identify(app: &App, claim: Claim) -> Result<Identity, Answer> {
@@ -296,6 +320,26 @@ async fn handle(
         Err(e) => return Reply::invalid(e.code, &e.message).text(),
     };
     let action = control.name();
+    let answer = run_control(app, caller, who, room, control).await;
+    if answer.is_ok() {
+        Reply::Ack {
+            action,
+            result: &answer.body,
+        }
+        .text()
+    } else {
+        Reply::refused(action, &answer).text()
+    }
+}
+
+/// Applies a call-control action for `who` (a transfer is audited).
+pub(crate) async fn run_control(
+    app: &App,
+    caller: &Who,
+    who: &Identity,
+    room: Option<&SessionId>,
+    control: Control,
+) -> Answer {
     let entry = match &control {
         Control::TransferCall { session_id, .. } => {
             let target = session_id
@@ -310,19 +354,9 @@ async fn handle(
         Ok(reply) => Answer::ok(reply),
         Err(e) => Answer::refused(&e),
     });
-    let answer = app
-        .engine
+    app.engine
         .audited(build(control, who.clone(), room.cloned()), view, entry)
-        .await;
-    if answer.is_ok() {
-        Reply::Ack {
-            action,
-            result: &answer.body,
-        }
-        .text()
-    } else {
-        Reply::refused(action, &answer).text()
-    }
+        .await
 }
 
 /// Answers one `chat_*` frame.
@@ -352,11 +386,7 @@ async fn chat_frame(
         Op::Close { session, .. } => audit(caller, "session.close", session.as_str()),
         _ => None,
     };
-    let asker = match who {
-        Identity::Agent(a) => Asker::Agent(a.clone()),
-        Identity::Customer(v) => Asker::Visitor(v.clone()),
-    };
-    let answer = app.engine.chat(asker, op, entry).await;
+    let answer = app.engine.chat(Asker::from(who), op, entry).await;
     if answer.is_ok() {
         Reply::Ack {
             action,

@@ -270,6 +270,9 @@ pub const ROUTES: &[Route] = &[
     ),
     r("POST", "/customer-service/notifications", Staff(Supervisor)),
     r("GET", "/room", Signed),
+    // socket.io checks the credential of its connect packet itself.
+    r("GET", "/socket.io/", Public),
+    r("POST", "/socket.io/", Public),
     r("GET", "/metrics", Staff(Supervisor)),
     r("GET", "/healthz", Public),
     r("GET", "/web/{file}", Public),

@@ -53,6 +53,15 @@ fn yes() -> bool {
     true
 }
 
+impl Default for TypingData {
+    fn default() -> Self {
+        TypingData {
+            to: Address::default(),
+            typing: true,
+        }
+    }
+}
+
 /// `chat_history`: a page of messages.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct HistoryData {

@@ -103,6 +103,15 @@ pub enum Asker {
     },
 }
 
+impl From<&crate::hub::Identity> for Asker {
+    fn from(who: &crate::hub::Identity) -> Asker {
+        match who {
+            crate::hub::Identity::Agent(a) => Asker::Agent(a.clone()),
+            crate::hub::Identity::Customer(v) => Asker::Visitor(v.clone()),
+        }
+    }
+}
+
 /// An attachment's metadata, carried in its message's `data`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
