@@ -8,13 +8,17 @@
 //! 3. dispatch latency: visitor join sent -> `incoming_call` received on the
 //!    agent's WebSocket, at 1,000 joins/s (target p99 < 5 ms);
 //! 4. idle WebSocket memory per connection at 10,000 connections (target
-//!    < 20 KiB each), from the server's RSS;
+//!    < 20 KiB each), from the server's RSS: the `/room` connection that
+//!    carries chat;
+//! 5. chat: message sent by a visitor -> delivered on the agent's
+//!    WebSocket, and -> acknowledged (on disk) to the sender, at 1,000
+//!    messages/s with the journal's durability on (target p99 < 5 ms);
 //!
 //! and first, the engine alone (no HTTP) driven in-process, with its thread's
 //! CPU per command: where a request's cost is, HTTP or engine.
 //!
 //! `cargo bench --bench server` (add `-- quick` for a shorter run, or
-//! `-- engine`, `-- throughput`, `-- dispatch` or `-- memory` for one part; under
+//! `-- engine`, `-- throughput`, `-- dispatch`, `-- memory` or `-- chat` for one part; under
 //! `cargo test` it runs as a short smoke test).
 
 use std::collections::HashMap;
@@ -446,6 +450,129 @@ async fn dispatch_latency(run: Duration) {
     );
     for c in consoles {
         c.abort();
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// A `/room` connection as the admin for `query`.
+async fn room(addr: &str, query: &str) -> Ws {
+    let url = format!("ws://{addr}/room?type=customer_service&{query}");
+    let (ws, _) = tokio_tungstenite::connect_async(as_admin(url))
+        .await
+        .expect("ws");
+    ws
+}
+
+async fn chat_latency(run: Duration) {
+    use tokio_tungstenite::tungstenite::Message;
+    let pairs = 50;
+    let server = with_agents("c", pairs).await;
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let delivered: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let acked: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    // Agents answer what they are offered and time what visitors say.
+    let mut tasks = Vec::new();
+    for a in 0..pairs {
+        let ws = room(&server.addr, &format!("role=agent&agent_id=c{a:03}")).await;
+        let (sent, delivered) = (sent.clone(), delivered.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut tx, mut rx) = ws.split();
+            while let Some(Ok(msg)) = rx.next().await {
+                let at = Instant::now();
+                let Ok(text) = msg.to_text() else { continue };
+                let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+                match v["type"].as_str() {
+                    Some("incoming_call") => {
+                        let accept = r#"{"type":"control","data":{"type":"AcceptCall"}}"#;
+                        let _ = tx.send(Message::text(accept)).await;
+                    }
+                    Some("chat_message") if v["message"]["from"]["role"] == "customer" => {
+                        let id = v["message"]["client_id"].as_str().unwrap_or_default();
+                        if let Some(t0) = sent.lock().unwrap().get(id) {
+                            delivered.lock().unwrap().push(at - *t0);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }));
+    }
+    let mut setup = Http::connect(&server.addr).await;
+    let mut sessions = Vec::new();
+    for v in 0..pairs {
+        let body = format!(r#"{{"visitor_id":"cv{v}","channel":"chat"}}"#);
+        let (_, reply) = setup.call("POST", "/customer-service/queue/join", &body).await;
+        sessions.push(field(&reply, "session_id"));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Each visitor says 20 messages a second: 1,000 messages/s in all.
+    let start = Instant::now();
+    let mut senders = Vec::new();
+    for (v, sid) in sessions.into_iter().enumerate() {
+        let ws = room(&server.addr, &format!("role=customer&visitor_id=cv{v}")).await;
+        let (sent, acked) = (sent.clone(), acked.clone());
+        senders.push(tokio::spawn(async move {
+            let (mut tx, mut rx) = ws.split();
+            let pending: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+            let waiting = pending.clone();
+            let reader = tokio::spawn(async move {
+                while let Some(Ok(msg)) = rx.next().await {
+                    let at = Instant::now();
+                    let Ok(text) = msg.to_text() else { continue };
+                    let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+                    if v["type"] == "ack" {
+                        let id = v["result"]["message"]["client_id"].as_str().unwrap_or_default();
+                        if let Some(t0) = waiting.lock().unwrap().remove(id) {
+                            acked.lock().unwrap().push(at - t0);
+                        }
+                    }
+                }
+            });
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            let mut i = 0;
+            while start.elapsed() < run {
+                tick.tick().await;
+                let id = format!("cv{v}-{i}");
+                let frame = format!(
+                    r#"{{"type":"chat_send","data":{{"session_id":"{sid}","text":"message {i}","client_id":"{id}"}}}}"#
+                );
+                let now = Instant::now();
+                sent.lock().unwrap().insert(id.clone(), now);
+                pending.lock().unwrap().insert(id, now);
+                if tx.send(Message::text(frame)).await.is_err() {
+                    break;
+                }
+                i += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            reader.abort();
+        }));
+    }
+    for s in senders {
+        s.await.expect("sender");
+    }
+    // The senders stopped at `run`; what followed was draining.
+    let elapsed = run;
+    for (what, samples) in [("delivered", &delivered), ("acknowledged", &acked)] {
+        let mut f = Figures {
+            count: 0,
+            elapsed,
+            latencies: std::mem::take(&mut *samples.lock().unwrap()),
+            server_cpu: Duration::ZERO,
+            client_cpu: Duration::ZERO,
+        };
+        f.count = f.latencies.len();
+        println!(
+            "chat send -> {what:<12}         {:>6.0} msgs/s    p50 {:>6.2} ms   p99 {:>6.2} ms   (n={})",
+            f.per_sec(),
+            f.pct(0.50).as_secs_f64() * 1e3,
+            f.pct(0.99).as_secs_f64() * 1e3,
+            f.count
+        );
+    }
+    for t in tasks {
+        t.abort();
     }
 }
 
@@ -919,6 +1046,7 @@ fn main() {
         "throughput",
         "dispatch",
         "memory",
+        "chat",
         "auth",
         "webhooks",
     ];
@@ -939,6 +1067,9 @@ fn main() {
         }
         if wants("memory") {
             websocket_memory(if smoke { 500 } else { 10_000 }).await;
+        }
+        if wants("chat") {
+            chat_latency(run).await;
         }
         if wants("webhooks") {
             webhooks(run, if smoke { 50 } else { 2_000 }).await;
