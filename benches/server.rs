@@ -502,7 +502,9 @@ async fn chat_latency(run: Duration) {
     let mut sessions = Vec::new();
     for v in 0..pairs {
         let body = format!(r#"{{"visitor_id":"cv{v}","channel":"chat"}}"#);
-        let (_, reply) = setup.call("POST", "/customer-service/queue/join", &body).await;
+        let (_, reply) = setup
+            .call("POST", "/customer-service/queue/join", &body)
+            .await;
         sessions.push(field(&reply, "session_id"));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;

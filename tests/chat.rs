@@ -272,6 +272,54 @@ fn visitor_and_agent_chat_both_ways_with_statuses_typing_history_retries_and_not
 }
 
 #[test]
+fn a_workgroup_can_hide_read_receipts_from_visitors() {
+    let s = server();
+    let (status, v) = s.call(
+        "PATCH",
+        "/customer-service/workgroups/default",
+        Some(r#"{"read_receipts":false}"#),
+    );
+    assert_eq!(
+        (status, v["read_receipts"].as_bool()),
+        (200, Some(false)),
+        "{v}"
+    );
+    let (_, mut console) = agent(&s, "a1");
+    let (sid, vtoken) = chat_join(&s, "v1");
+    let mut visitor = s.try_ws(Some(&vtoken), "role=customer").unwrap();
+    accept(&mut console);
+    let seq = send(&mut visitor, &sid, "hello", "v-1").unwrap()["message"]["seq"]
+        .as_u64()
+        .unwrap();
+    ask(
+        &mut console,
+        json!({ "type": "chat_receipt", "data": { "session_id": sid, "delivered": seq } }),
+    )
+    .unwrap();
+    let status = visitor.expect("chat_status");
+    assert_eq!(
+        (status["delivered"].as_u64(), status["read"].clone()),
+        (Some(seq), Value::Null)
+    );
+    ask(
+        &mut console,
+        json!({ "type": "chat_receipt", "data": { "session_id": sid, "read": seq } }),
+    )
+    .unwrap();
+    assert!(
+        nothing_new(&mut visitor, "chat_status", 300),
+        "a read the visitor may not see"
+    );
+    // The agent still sees the visitor's receipts.
+    ask(
+        &mut visitor,
+        json!({ "type": "chat_receipt", "data": { "session_id": sid, "read": seq } }),
+    )
+    .unwrap();
+    assert_eq!(console.expect("chat_status")["read"].as_u64(), Some(seq));
+}
+
+#[test]
 fn after_a_transfer_the_new_agent_reads_the_history_and_the_old_one_is_refused() {
     let s = server();
     let (_, mut a1) = agent(&s, "a1");

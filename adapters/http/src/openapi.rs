@@ -495,11 +495,12 @@ fn workgroup_schemas() -> Value {
                 "overflow_to": nullable(S),
                 "service_level_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "default": 20 },
                 "public_join": { "type": "boolean", "default": true },
+                "read_receipts": { "type": "boolean", "default": true, "description": "whether visitors are told when agents have read their messages" },
             })),
             "CreateWorkgroup": { "allOf": [object(&["workgroup_id"], json!({ "workgroup_id": t(S) })), schema("WorkgroupSettings")] },
             "Workgroup": object(&["workgroup_id", "routing_mode"], json!({
                 "workgroup_id": t(S), "name": t(S), "routing_mode": schema("RoutingMode"),
-                "overflow_after_secs": nullable("integer"), "overflow_to": nullable(S), "public_join": t("boolean"),
+                "overflow_after_secs": nullable("integer"), "overflow_to": nullable(S), "public_join": t("boolean"), "read_receipts": t("boolean"),
                 "waiting": t("integer"), "overflowed_in": t("integer"), "longest_wait_ms": t("integer"),
                 "ready_agents": t("integer"), "next_agent_id": nullable(S),
                 "service_level": nullable("number"), "service_level_secs": t("integer"), "average_answer_ms": nullable("integer"),

@@ -263,6 +263,7 @@ pub fn workgroup(center: &Center, g: &Workgroup) -> Value {
     v["overflow_after_secs"] = json!(g.settings.overflow_after_secs);
     v["overflow_to"] = json!(g.settings.overflow_to);
     v["public_join"] = json!(g.settings.public_join);
+    v["read_receipts"] = json!(g.settings.read_receipts);
     if let Some(sl) = v["service_level"].as_f64() {
         v["service_level"] = json!((sl * 10_000.0).round() / 10_000.0);
     }
