@@ -86,6 +86,9 @@ pub struct VisitorStatus {
     pub queue_length: usize,
     /// The agent being rung or talking to the visitor.
     pub agent_id: Option<AgentId>,
+    /// While queued: how long the wait may still be, in ms
+    /// ([`Center::estimated_wait`]); None if nobody who could answer is in.
+    pub estimated_wait_ms: Option<u64>,
 }
 
 /// A whole contact center as a deterministic state machine.
@@ -243,13 +246,52 @@ impl Center {
             Stage::Ringing { agent, .. } | Stage::Active { agent } => (None, Some(agent.clone())),
             Stage::Ended => (None, None),
         };
+        let estimated_wait_ms = match (&s.stage, position) {
+            (Stage::Queued { .. } | Stage::Held { .. }, Some(p)) => {
+                self.estimated_wait(&s.workgroup, p)
+            }
+            _ => None,
+        };
         Ok(VisitorStatus {
             session_id: s.id.clone(),
             status: s.status(),
             position,
             queue_length: queue.map_or(0, |q| q.len()),
             agent_id,
+            estimated_wait_ms,
         })
+    }
+
+    /// How long the visitor at `position` in `group`'s queue may still wait,
+    /// by the queue model the simulator uses: the group's signed-in agents
+    /// serve like `c` parallel servers, each freed after the mean handle time
+    /// its members have measured (3 minutes until there is a measure), so
+    /// places come free every `handle / c` and the visitor needs `position`
+    /// of them. None while nobody who could answer is signed in.
+    pub fn estimated_wait(&self, group: &WorkgroupId, position: usize) -> Option<u64> {
+        const HANDLE_DEFAULT_MS: u64 = 180_000;
+        let members = self
+            .state
+            .agents
+            .values()
+            .filter(|a| a.workgroups.contains_key(group));
+        let (mut serving, mut talk, mut calls) = (0u64, 0u64, 0u64);
+        for a in members {
+            if a.signed_in {
+                serving += u64::from(a.max_concurrent.max(1));
+            }
+            talk += a.stats.talk_ms_total;
+            calls += a.stats.answered;
+        }
+        if serving == 0 {
+            return None;
+        }
+        let handle = if calls == 0 {
+            HANDLE_DEFAULT_MS
+        } else {
+            talk / calls
+        };
+        Some(handle.saturating_mul(position as u64) / serving)
     }
 
     /// The agent workgroup `id` would ring next for its next visitor (or a

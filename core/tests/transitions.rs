@@ -880,3 +880,25 @@ fn chat_follows_the_call_preview_while_ringing_handed_over_on_transfer_read_only
     assert_eq!(access(&h, id, Speaker::Staff), (true, false, true));
     assert_eq!(h.center.chat_access("cs_missing", &Speaker::Staff), None);
 }
+
+#[test]
+fn the_estimated_wait_grows_with_the_position_and_shrinks_with_agents() {
+    let mut h = Harness::new();
+    h.register("a1");
+    let first = session_id(&h.join("v0"));
+    h.accept("a1");
+    h.advance_secs(60);
+    h.end(&first, Party::Agent);
+    h.advance_secs(120); // wrap-up off by default: a1 is Ready again
+    h.not_ready("a1");
+    h.join("v1");
+    h.join("v2");
+    let wait = |h: &Harness, v: &str| h.center.visitor(v).unwrap().estimated_wait_ms;
+    // One signed-in agent, a measured 60 s handle time.
+    assert_eq!(wait(&h, "v1"), Some(60_000));
+    assert_eq!(wait(&h, "v2"), Some(120_000));
+    h.capacity("a1", 2);
+    assert_eq!(wait(&h, "v2"), Some(60_000), "two places at once halve it");
+    h.offline("a1");
+    assert_eq!(wait(&h, "v1"), None, "nobody signed in: no estimate");
+}

@@ -586,6 +586,7 @@ pub(crate) async fn position(
                 "position": v.position,
                 "queue_length": v.queue_length,
                 "agent_id": v.agent_id,
+                "estimated_wait_ms": v.estimated_wait_ms,
             })),
         }))
         .await
