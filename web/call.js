@@ -116,6 +116,36 @@ export async function connect({ session, token, audio = true, video = true, base
       if (screenTrack) screenTrack.stop();
       await screen.sender.replaceTrack(null);
     },
+    /**
+     * Mixes an audio file (a URL or a File) into the outgoing audio with the
+     * microphone, as the seed's `mixAudio`: Web Audio gain nodes into one
+     * destination whose track replaces the microphone's on the connection.
+     * Resolves with `{setVolume(v), stop()}`; volume 0.0 to 1.0.
+     */
+    async mixAudio(source, volume = 0.5) {
+      const ctx = new AudioContext();
+      const out = ctx.createMediaStreamDestination();
+      const mic = localStream.getAudioTracks()[0];
+      if (mic) ctx.createMediaStreamSource(new MediaStream([mic])).connect(out);
+      const element = new Audio(typeof source === 'string' ? source : URL.createObjectURL(source));
+      element.loop = true;
+      const gain = ctx.createGain();
+      gain.gain.value = volume;
+      ctx.createMediaElementSource(element).connect(gain).connect(out);
+      await ctx.resume();
+      await element.play();
+      await senders.audio.replaceTrack(out.stream.getAudioTracks()[0]);
+      return {
+        setVolume(v) {
+          gain.gain.value = v;
+        },
+        async stop() {
+          element.pause();
+          await senders.audio.replaceTrack(mic || null);
+          await ctx.close();
+        },
+      };
+    },
     /** Inbound figures of the other side's microphone, camera and screen
      *  share: bytes, packets lost, jitter, frames decoded, audio samples. */
     async stats() {
@@ -141,11 +171,15 @@ export async function connect({ session, token, audio = true, video = true, base
       });
       return out;
     },
-    /** Leaves the call's media (the call itself ends by the API or the room). */
-    async hangup() {
+    /** Leaves the call's media (the call itself ends by the API or the
+     *  room). With `{ ended: true }` (the call is over, so the server has
+     *  closed the connection already) nothing is sent. */
+    async hangup({ ended = false } = {}) {
       localStream.getTracks().forEach((t) => t.stop());
       pc.close();
-      await fetch(location, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+      if (!ended) {
+        await fetch(location, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+      }
     },
   };
 }

@@ -19,7 +19,7 @@ cargo build --locked --bin switchboard --quiet --manifest-path ../../Cargo.toml
 echo "node: socketio.mjs"
 node socketio.mjs
 
-for test in call.mjs standard.mjs; do
+for test in call.mjs standard.mjs ui.mjs; do
   echo "browser: $test"
   unshare -n bash -c "ip link set lo up && node $test"
 done

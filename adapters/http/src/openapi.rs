@@ -243,9 +243,12 @@ fn media_paths() -> Value {
             "delete": op("Close this media connection (not the call)", &["id"], None, ("200", "Status"), &[403, 404]),
             "options": preflight(),
         },
+        "/": { "get": page("The pages' home: the visitor entry and the agent console") },
+        "/visit": { "get": page("The visitor's page: public entry (?workgroup=), or a visitor link (/?session=…&role=customer&token=…)") },
+        "/agent": { "get": page("The agent console") },
         "/web/{file}": {
             "get": {
-                "summary": "The browser files (call.js, call-test.html), embedded in the binary",
+                "summary": "The browser files (the pages' modules and style, call.js, call-test.html), embedded in the binary",
                 "parameters": [{ "name": "file", "in": "path", "required": true, "schema": { "type": "string" } }],
                 "responses": { "200": { "description": "the file" }, "404": { "description": "no such file", "content": content("Error") } },
             },
@@ -304,6 +307,11 @@ fn paged(mut o: Value, extra: &[&str]) -> Value {
     }
     o["parameters"] = Value::Array(params);
     o
+}
+
+/// A page of the browser UI (the embedded shell).
+fn page(summary: &str) -> Value {
+    json!({ "summary": summary, "responses": { "200": { "description": "the page (text/html)" } } })
 }
 
 fn chat_paths() -> Value {
@@ -377,6 +385,10 @@ fn chat_paths() -> Value {
         "/customer-service/canned-responses/{id}": {
             "put": op("Create or replace the canned response /{id}", id, Some("CannedBody"), ("200", "Object"), &[400]),
             "delete": op("Delete a canned response", id, None, ("200", "Status"), &[404]),
+        },
+        "/socket.io/": {
+            "get": { "summary": "socket.io (protocol v5): engine.io polling and the WebSocket upgrade; the connect packet's auth.token is the credential (see docs/chat.md)", "responses": { "200": { "description": "engine.io" } } },
+            "post": { "summary": "socket.io polling: client packets", "responses": { "200": { "description": "engine.io" } } },
         },
         "/customer-service/notifications": {
             "post": op("Send a system_notification to agents (all, a workgroup's, or one)", none, Some("NotificationBody"), ("200", "Object"), &[400, 404]),

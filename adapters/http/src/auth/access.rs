@@ -276,6 +276,9 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/metrics", Staff(Supervisor)),
     r("GET", "/healthz", Public),
     r("GET", "/web/{file}", Public),
+    r("GET", "/", Public),
+    r("GET", "/visit", Public),
+    r("GET", "/agent", Public),
 ];
 
 /// The rule of `method path`, if the route exists.

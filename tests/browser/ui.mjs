@@ -1,0 +1,199 @@
+// The pages served by the binary, in Chromium: an agent signs in and goes
+// Ready; a visitor comes through the public entry, waits with a place and an
+// estimate, is rung through; the agent's ring panel is a focused alert
+// dialog and accepts with video; both decode each other's video; they chat
+// both ways (markup stays text, read statuses arrive); the visitor hangs up
+// and gives 4 stars with a comment, which the statistics then show. Also an
+// audio-only accept, a reject, and a visitor link that cannot open another
+// session. Screenshots of every page, desktop and phone, English and
+// Chinese, are written under target/ui/.
+import { mkdirSync } from 'node:fs';
+import { ADMIN, api, check, growth, run, sleep } from './lib.mjs';
+
+const SHOTS = new URL('../../target/ui/', import.meta.url).pathname;
+mkdirSync(SHOTS, { recursive: true });
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+
+/** A page that fails the run on any console error or uncaught exception. */
+async function page(browser, viewport, lang = 'en') {
+  const context = await browser.newContext({ viewport, locale: lang, permissions: ['camera', 'microphone'] });
+  const p = await context.newPage();
+  p.errors = [];
+  p.on('console', (m) => m.type() === 'error' && p.errors.push(m.text()));
+  p.on('pageerror', (e) => p.errors.push(e.message));
+  p.on('response', (r) => r.status() >= 400 && p.errors.push(`${r.status()} ${r.request().method()} ${r.url()}`));
+  if (process.env.DEBUG) {
+    p.on('console', (m) => console.log('console', m.type(), m.text()));
+    p.on('websocket', (ws) => ws.on('framereceived', (f) => console.log('ws <-', String(f.payload).slice(0, 160))));
+  }
+  return p;
+}
+
+async function shot(p, name) {
+  await p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+}
+
+async function signIn(p, base, user) {
+  await p.goto(`${base}/agent`);
+  await p.fill('#username', user);
+  await p.fill('#password', `password-${user}`);
+  await p.click('button[type=submit]');
+  await p.waitForSelector('#go-ready');
+}
+
+await run(async ({ base, browser }) => {
+  for (const a of ['a1', 'a2']) {
+    await api(base, 'POST', '/accounts', { username: a, password: `password-${a}`, role: 'agent', agent_id: a });
+  }
+
+  // The agent signs in (Ready on entering the console, as the seed's) and
+  // takes a break: the visitor will queue.
+  const agent = await page(browser, DESKTOP);
+  await agent.goto(`${base}/agent`);
+  await shot(agent, 'agent-login-desktop');
+  await signIn(agent, base, 'a1');
+  await agent.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'ready');
+  await shot(agent, 'agent-console-desktop');
+  await agent.click('#go-not-ready');
+  await agent.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'online');
+  check(true, 'the agent signs in, goes Ready and Not ready');
+
+  // The visitor comes through the public entry and waits.
+  const visitor = await page(browser, DESKTOP);
+  await visitor.goto(`${base}/visit?workgroup=default`);
+  await shot(visitor, 'visitor-entry-desktop');
+  await visitor.fill('#name', 'Alice <b>');
+  await visitor.fill('#question', 'My order is late');
+  await visitor.click('button[type=submit]');
+  await visitor.waitForFunction(() => document.querySelector('#position')?.textContent === '1');
+  await visitor.waitForFunction(() => /min/.test(document.querySelector('#estimate')?.textContent || ''));
+  check(true, `the visitor waits at place 1 with an estimate (${await visitor.textContent('#estimate')})`);
+  await shot(visitor, 'visitor-waiting-desktop');
+
+  // Ready: the ring panel, focused, with the visitor's name and a countdown.
+  await agent.click('#go-ready');
+  await agent.waitForSelector('#ring[role=alertdialog]');
+  const ring = await agent.evaluate(() => ({
+    name: document.querySelector('#ring-who').textContent,
+    focused: document.activeElement?.id,
+    countdown: document.querySelector('#countdown').textContent,
+  }));
+  check(ring.name === 'Alice <b>' && ring.focused === 'accept-video' && /\d+/.test(ring.countdown), `ring panel: ${JSON.stringify(ring)}`);
+  await shot(agent, 'agent-ring-desktop');
+  await agent.keyboard.press('v');
+  await agent.waitForSelector('section.call video#remote');
+  await visitor.waitForSelector('section.call video#remote');
+
+  // Both decode each other's video.
+  const frames = (p) => p.evaluate(async () => (await window.call.stats()).video.framesDecoded || 0);
+  const [v0, v1] = await growth(() => frames(visitor));
+  const [g0, g1] = await growth(() => frames(agent));
+  check(v1 > v0 && g1 > g0, `video both ways: visitor ${v0}->${v1}, agent ${g0}->${g1} frames decoded`);
+
+  // Chat: the question arrived first; then both ways, as text, with statuses.
+  await agent.waitForFunction(() => [...document.querySelectorAll('.messages li .text')].some((e) => e.textContent === 'My order is late'));
+  await visitor.fill('.compose textarea', '<img src=x onerror=alert(1)> order 42');
+  await visitor.press('.compose textarea', 'Enter');
+  await agent.waitForFunction(() => [...document.querySelectorAll('.messages li .text')].some((e) => e.textContent === '<img src=x onerror=alert(1)> order 42'));
+  check(await agent.$$eval('.messages img', (x) => x.length) === 0, 'markup in a message arrives as text');
+  await agent.fill('.compose textarea', 'Let me check order 42.');
+  await agent.press('.compose textarea', 'Enter');
+  await visitor.waitForFunction(() => [...document.querySelectorAll('.messages li .text')].some((e) => e.textContent === 'Let me check order 42.'));
+  await visitor.waitForFunction(() => [...document.querySelectorAll('.messages li.own .status')].some((e) => e.dataset.t === 'read'));
+  check(true, 'messages cross both ways and the visitor sees them read');
+  await shot(visitor, 'visitor-call-desktop');
+  await shot(agent, 'agent-call-desktop');
+
+  // A second agent comes in (Ready); the first transfers the call to them
+  // from the live list; the visitor's video goes on.
+  const agent2 = await page(browser, DESKTOP);
+  await signIn(agent2, base, 'a2');
+  await agent2.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'ready');
+  await agent.focus('#transfer-target');
+  await agent.waitForFunction(() => [...document.querySelectorAll('#transfer-target option')].some((o) => o.value === 'a2'));
+  await agent.selectOption('#transfer-target', 'a2');
+  const beforeTransfer = await frames(visitor);
+  const visitorPc = await visitor.evaluate(() => window.call.pc.connectionState);
+  await agent.click('#transfer');
+  await agent2.waitForSelector('section.call video#remote');
+  await agent.waitForFunction(() => !document.querySelector('section.call'));
+  await agent2.waitForFunction(() => [...document.querySelectorAll('.messages li .text')].some((e) => e.textContent === 'Let me check order 42.'));
+  const [t0, t1] = await growth(() => frames(agent2));
+  const [w0, w1] = await growth(() => frames(visitor), (v) => v > beforeTransfer);
+  const samePc = await visitor.evaluate(() => window.call.pc.connectionState);
+  check(t1 > t0 && w1 > w0 && visitorPc === 'connected' && samePc === 'connected',
+    `transferred: the new agent decodes ${t0}->${t1} and reads the history; the visitor's same connection decodes ${w0}->${w1}`);
+  await shot(agent2, 'agent2-after-transfer-desktop');
+
+  // The visitor hangs up and rates.
+  await visitor.click('#hangup');
+  await visitor.waitForSelector('form.rating');
+  await agent2.waitForFunction(() => !document.querySelector('section.call'));
+  await visitor.click('button[data-stars="4"]');
+  await visitor.fill('#comment', 'Quick and kind');
+  await shot(visitor, 'visitor-rating-desktop');
+  await visitor.click('form.rating button[type=submit]');
+  await visitor.waitForSelector('.thanks');
+  await shot(visitor, 'visitor-thanks-desktop');
+  const ratings = await api(base, 'GET', '/stats/ratings');
+  check(JSON.stringify(ratings).includes('"4"') || ratings.distribution?.['4'] === 1 || ratings.count === 1, `the rating is counted: ${JSON.stringify(ratings)}`);
+
+  // Audio only, and a reject, from the ring panel's keys (the second agent
+  // takes a break so that the first is rung).
+  await agent2.click('#go-not-ready');
+  await agent2.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'online');
+  const v2 = await page(browser, PHONE);
+  await v2.goto(`${base}/visit`);
+  await v2.fill('#name', 'Bob');
+  await v2.click('button[type=submit]');
+  await agent.waitForSelector('#ring');
+  await shot(agent, 'agent-ring-second');
+  const first = await agent.evaluate(() => window.ringShown.at);
+  await agent.keyboard.press('r');
+  // Rejected, the visitor goes back to the head of the queue and, this agent
+  // being the only one Ready, is offered again.
+  await agent.waitForFunction((t0) => window.ringShown.at > t0 && document.querySelector('#ring'), first);
+  check(true, 'R rejects the call, which is offered again');
+  await agent.click('#accept-audio');
+  await v2.waitForSelector('section.call');
+  const bob = await v2.evaluate(() => JSON.parse(sessionStorage.getItem('visit')).session);
+  await agent.waitForFunction((sid) => window.callSession === sid, bob);
+  const sentVideo = await agent.evaluate(() => window.call.localStream.getVideoTracks().length);
+  const pictures = await v2.$$eval('section.call video', (x) => x.length);
+  check(sentVideo === 0 && pictures === 0, 'an audio-only accept sends no camera and shows no video');
+  await shot(v2, 'visitor-call-phone');
+  await shot(agent, 'agent-call-audio-desktop');
+
+  // A visitor link for one session cannot open another.
+  const other = await api(base, 'POST', '/queue/join', { visitor_id: 'intruder', channel: 'chat' }, '');
+  const sessions = await api(base, 'GET', '/sessions');
+  const target = sessions.sessions.find((s) => s.session_id !== other.session_id && s.status === 'active');
+  const r = await fetch(`${base}/customer-service/sessions/${target.session_id}`, { headers: { authorization: `Bearer ${other.token}` } });
+  const intruder = await page(browser, DESKTOP);
+  await intruder.goto(`${base}/?session=${target.session_id}&role=customer&token=${other.token}`);
+  await intruder.waitForSelector('.error[role=alert]');
+  // The refusal itself is the expected console error of this page.
+  intruder.errors = intruder.errors.filter((e) => !/403/.test(e));
+  check(r.status === 403, 'a visitor token for one session is refused on another (403), and the page says so');
+
+  // Chinese and phone layouts.
+  const zh = await page(browser, PHONE, 'zh-CN');
+  await zh.goto(`${base}/visit?lang=zh-CN`);
+  check((await zh.textContent('label[for=name]')) === '您的称呼', 'the visitor page renders in Chinese');
+  await shot(zh, 'visitor-entry-phone-zh');
+  const zhAgent = await page(browser, PHONE, 'zh-CN');
+  await zhAgent.goto(`${base}/agent?lang=zh-CN`);
+  await shot(zhAgent, 'agent-login-phone-zh');
+  await signIn(zhAgent, base, 'a2');
+  await shot(zhAgent, 'agent-console-phone-zh');
+  const home = await page(browser, PHONE);
+  await home.goto(`${base}/`);
+  await shot(home, 'home-phone');
+
+  for (const p of [agent, agent2, visitor, v2, intruder, zh, zhAgent, home]) {
+    check(p.errors.length === 0, `no console errors on ${p.url().replace(base, '') || '/'}${p.errors.length ? `: ${p.errors.join(' | ')}` : ''}`);
+  }
+  await sleep(100);
+  void ADMIN;
+});

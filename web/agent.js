@@ -1,0 +1,296 @@
+// The agent console (`/agent`): sign in, go Ready, the ring panel with its
+// countdown (accept with video, audio only, reject; keys V, A, R), the call
+// page (videos, chat, transfer, live figures, mixing an audio file into the
+// outgoing audio, end), wrap-up, chat-only conversations with unread counts,
+// and the agent's own figures.
+import { connect } from '/web/call.js';
+import { t } from '/web/i18n.js';
+import { api, chatPanel, clock, h, header, qualityOf, room } from '/web/lib.js';
+
+const main = h('main', { class: 'agent' });
+document.body.append(header('agent_console'), main);
+
+function signIn() {
+  return new Promise((resolve) => {
+    const user = h('input', { id: 'username', required: true, autocomplete: 'username' });
+    const pass = h('input', { id: 'password', type: 'password', required: true, autocomplete: 'current-password' });
+    const error = h('p', { class: 'error', role: 'alert' });
+    const form = h(
+      'form',
+      {
+        class: 'card login',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            const r = await api('POST', '/auth/login', { username: user.value, password: pass.value });
+            sessionStorage.setItem('staff', r.token);
+            resolve(r.token);
+          } catch (err) {
+            error.textContent = err.status === 401 ? t('bad_login') : `${t('error')}: ${err.message}`;
+          }
+        },
+      },
+      h('h2', { text: 'sign_in' }),
+      h('label', { for: 'username', text: 'username' }),
+      user,
+      h('label', { for: 'password', text: 'password' }),
+      pass,
+      error,
+      h('button', { type: 'submit', class: 'primary', text: 'sign_in' }),
+    );
+    main.replaceChildren(form);
+    user.focus();
+  });
+}
+
+async function token() {
+  const saved = sessionStorage.getItem('staff');
+  if (saved) {
+    try {
+      const me = await api('GET', '/auth/me', undefined, saved);
+      if (me.agent_id) return { token: saved, me };
+    } catch {
+      sessionStorage.removeItem('staff');
+    }
+  }
+  const fresh = await signIn();
+  return { token: fresh, me: await api('GET', '/auth/me', undefined, fresh) };
+}
+
+async function console_({ token, me }) {
+  const id = me.agent_id;
+  const call = (method, path, body) => api(method, path, body, token);
+  const state = h('strong', { id: 'agent-state', 'aria-live': 'polite' });
+  const queueLength = h('strong', { id: 'queue-length' }, '0');
+  const readyAgents = h('strong', { id: 'ready-agents' }, '0');
+  const figures = h('dl', { class: 'figures', 'aria-label': t('today') });
+  const chats = h('ul', { class: 'chat-list', 'aria-label': t('chats') });
+  const stage = h('div', { class: 'stage-area' });
+  const open = new Map(); // session id -> {panel, media}
+
+  function setState(s) {
+    state.dataset.state = s;
+    state.textContent = t(`state_${s}`);
+  }
+  async function refresh() {
+    try {
+      const [q, agents] = await Promise.all([call('GET', '/queue/status'), call('GET', '/agents')]);
+      queueLength.textContent = q.length;
+      readyAgents.textContent = q.ready_agents;
+      const mine = agents.agents.find((a) => a.agent_id === id);
+      if (mine) {
+        setState(mine.status);
+        const st = mine.stats;
+        figures.replaceChildren(
+          h('dt', { text: 'answered' }), h('dd', {}, st.answered),
+          h('dt', { text: 'talk_time' }), h('dd', {}, clock(st.talk_ms)),
+          h('dt', { text: 'avg_rating' }), h('dd', {}, st.avg_rating ? st.avg_rating.toFixed(1) : '–'),
+        );
+      }
+    } catch {
+      // Shown as it was; the next refresh tries again.
+    }
+  }
+
+  // As the seed's console: entering it signs the agent in, Ready (an agent
+  // already signed in keeps its state and calls).
+  const before = (await call('GET', '/agents')).agents.find((a) => a.agent_id === id);
+  if (!before || before.status === 'offline') await call('POST', '/agents/register', { agent_id: id });
+  const ws = room({
+    token,
+    query: `role=agent&agent_id=${encodeURIComponent(id)}`,
+    onframe: (f) => {
+      for (const o of open.values()) if (o.panel.receive(f)) return listChats();
+      if (f.type === 'incoming_call') ring(f);
+      if (f.type === 'ring_timeout' || f.type === 'call_accepted') closeRing();
+      if (f.type === 'call_accepted') openSession(f.session_id, f.media);
+      if (f.type === 'call_transferred' && f.from_agent_id === id) closeSession(f.session_id);
+      if (f.type === 'call_transferred' && f.to_agent_id === id) openSession(f.session_id);
+      if (f.type === 'call_ended') closeSession(f.session_id);
+      if (f.type === 'call_quality') open.get(f.session_id)?.quality(f);
+      if (f.type === 'chat_message') listChats();
+      if (f.type === 'system_notification') notify(f);
+      refresh();
+    },
+  });
+
+  // The ring panel: a focused alert dialog with a countdown.
+  let ringing = null;
+  function ring(f) {
+    closeRing();
+    const chat = f.channel === 'chat';
+    const left = h('span', { class: 'countdown', id: 'countdown', role: 'timer' });
+    const deadline = Date.now() + f.timeout_secs * 1000;
+    const tick = () => (left.textContent = t('seconds_left', Math.max(0, Math.ceil((deadline - Date.now()) / 1000))));
+    tick();
+    const timer = setInterval(tick, 250);
+    const answer = (media) => ws.request({ type: 'control', data: { type: 'AcceptCall', data: { media } } }).catch(() => {});
+    const reject = () => ws.request({ type: 'control', data: { type: 'RejectCall' } }).catch(() => {}).then(closeRing);
+    const buttons = chat
+      ? [h('button', { type: 'button', class: 'primary', id: 'accept-video', text: 'accept_chat', onclick: () => answer('video') })]
+      : [
+          h('button', { type: 'button', class: 'primary', id: 'accept-video', text: 'accept_video', onclick: () => answer('video'), 'aria-keyshortcuts': 'V' }),
+          h('button', { type: 'button', id: 'accept-audio', text: 'accept_audio', onclick: () => answer('audio'), 'aria-keyshortcuts': 'A' }),
+        ];
+    const keys = (e) => {
+      const k = e.key.toLowerCase();
+      if (k === 'v') answer('video');
+      else if (k === 'a' && !chat) answer('audio');
+      else if (k === 'r' || k === 'escape') reject();
+    };
+    const panel = h(
+      'div',
+      { class: 'ring', role: 'alertdialog', 'aria-modal': 'true', 'aria-labelledby': 'ring-title', 'aria-describedby': 'ring-who', id: 'ring' },
+      h('div', { class: 'ring-box' },
+        h('h2', { id: 'ring-title', text: chat ? 'incoming_chat' : 'incoming' }),
+        h('p', { id: 'ring-who', class: 'visitor-name' }, f.visitor_name),
+        left,
+        h('div', { class: 'actions' }, buttons, h('button', { type: 'button', class: 'danger', id: 'reject', text: 'reject', onclick: reject, 'aria-keyshortcuts': 'R' })),
+      ),
+    );
+    document.addEventListener('keydown', keys);
+    document.body.append(panel);
+    buttons[0].focus();
+    ringing = { panel, timer, keys, shownAt: performance.now(), session: f.session_id };
+    window.ringShown = { session: f.session_id, at: performance.timeOrigin + performance.now() };
+  }
+  function closeRing() {
+    if (!ringing) return;
+    clearInterval(ringing.timer);
+    document.removeEventListener('keydown', ringing.keys);
+    ringing.panel.remove();
+    ringing = null;
+  }
+
+  // A call or chat this agent holds.
+  async function openSession(sid, media) {
+    if (open.has(sid)) return;
+    const detail = await call('GET', `/sessions/${sid}`);
+    const panel = chatPanel({ ws, session: sid, me: { role: 'agent', id } });
+    const entry = { panel, media: null, quality: () => {} };
+    open.set(sid, entry);
+    const figuresLine = h('p', { class: 'live', id: 'live-figures', 'aria-live': 'off' });
+    const controls = h('nav', { class: 'controls', 'aria-label': detail.visitor_name || sid });
+    const videos = h('div', { class: 'videos' });
+    const started = Date.now();
+    const elapsed = h('span', { class: 'timer', role: 'timer' }, '00:00');
+    const timer = setInterval(() => (elapsed.textContent = clock(Date.now() - started)), 1000);
+    entry.stop = () => clearInterval(timer);
+    entry.quality = (f) => {
+      const q = qualityOf(f, 'agent');
+      if (q) figuresLine.textContent = `${t('bitrate')} ${q.kbpsIn}/${q.kbpsOut} kbps · ${t('loss')} ${(q.loss * 100).toFixed(1)}% · ${t('rtt')} ${Math.round(q.rtt)} ms`;
+    };
+    // Transfer to a Ready agent from the live list.
+    const target = h('select', { id: 'transfer-target', 'aria-label': t('transfer_to') });
+    const fillTargets = async () => {
+      const list = await call('GET', '/agents/available').catch(() => ({ agents: [] }));
+      target.replaceChildren(...(list.agents || []).filter((a) => a.agent_id !== id).map((a) => h('option', { value: a.agent_id }, a.agent_name || a.agent_id)));
+    };
+    target.addEventListener('focus', fillTargets);
+    fillTargets();
+    const transfer = () =>
+      target.value && ws.request({ type: 'control', data: { type: 'TransferCall', data: { target_agent_id: target.value, session_id: sid } } }).catch((e) => (figuresLine.textContent = `${t('error')}: ${e.message}`));
+    controls.append(target, h('button', { type: 'button', id: 'transfer', text: 'transfer', onclick: transfer }));
+    if (detail.channel !== 'chat') {
+      const audioOnly = (media || detail.media) === 'audio';
+      const remote = h(audioOnly ? 'audio' : 'video', { id: 'remote', autoplay: true, playsinline: true, 'aria-label': t('other') });
+      const local = h('video', { id: 'local', autoplay: true, playsinline: true, muted: true, 'aria-label': t('you') });
+      if (audioOnly) videos.append(h('p', { class: 'audio-only', 'aria-hidden': 'true' }, '🎧'), remote);
+      else videos.append(h('figure', {}, remote), h('figure', { class: 'self' }, local));
+      try {
+        const m = await connect({ session: sid, token, video: (media || detail.media) !== 'audio' });
+        entry.media = m;
+        window.call = m;
+        window.callSession = sid;
+        local.srcObject = m.localStream;
+        remote.srcObject = m.remoteStream;
+        let mix = null;
+        const volume = h('input', { type: 'range', min: 0, max: 1, step: 0.05, value: 0.5, id: 'mix-volume', 'aria-label': t('mix_volume'), oninput: () => mix?.setVolume(Number(volume.value)) });
+        const file = h('input', { type: 'file', accept: 'audio/*', id: 'mix-file', 'aria-label': t('mix'), onchange: async () => {
+          await mix?.stop();
+          mix = file.files[0] ? await m.mixAudio(file.files[0], Number(volume.value)) : null;
+        } });
+        controls.prepend(
+          h('button', { type: 'button', 'aria-pressed': 'true', text: 'mic', onclick: (e) => toggle(e.target, (on) => m.setMic(on)) }),
+          h('button', { type: 'button', 'aria-pressed': 'true', text: 'camera', onclick: (e) => toggle(e.target, (on) => m.setCamera(on)) }),
+          h('label', { class: 'mix' }, h('span', { text: 'mix' }), file, volume),
+        );
+      } catch (e) {
+        figuresLine.textContent = `${t('error')}: ${e.message}`;
+      }
+    }
+    controls.append(h('button', { type: 'button', class: 'danger', id: 'end-call', text: 'end_call', onclick: () => ws.request({ type: 'control', data: { type: 'EndCall', data: { session_id: sid } } }).catch(() => {}) }));
+    entry.el = h('section', { class: `call ${detail.channel}`, 'data-session': sid }, h('div', { class: 'bar' }, h('strong', {}, detail.visitor_name || detail.customer_id), elapsed, figuresLine), videos, panel.el, controls);
+    stage.replaceChildren(entry.el);
+    await panel.load().catch(() => {});
+    listChats();
+  }
+  function toggle(button, set) {
+    const on = button.getAttribute('aria-pressed') !== 'true';
+    button.setAttribute('aria-pressed', String(on));
+    set(on);
+  }
+  function closeSession(sid) {
+    const o = open.get(sid);
+    if (!o) return;
+    o.stop?.();
+    o.media?.hangup({ ended: true });
+    o.el?.remove();
+    open.delete(sid);
+    listChats();
+  }
+  async function listChats() {
+    const r = await ws.request({ type: 'chat_list' }).catch(() => null);
+    if (!r) return;
+    chats.replaceChildren(...r.chats.filter((c) => !c.ringing).map((c) =>
+      h('li', {}, h('button', { type: 'button', 'data-session': c.session_id, onclick: () => show(c.session_id) },
+        c.visitor_name, c.unread ? h('span', { class: 'badge', 'aria-label': t('unread', c.unread) }, c.unread) : null)),
+    ));
+  }
+  function show(sid) {
+    const o = open.get(sid);
+    if (o?.el) stage.replaceChildren(o.el);
+    else openSession(sid);
+  }
+  function notify(f) {
+    stage.prepend(h('p', { class: `notice ${f.level}`, role: 'status' }, `${f.from}: ${f.text}`));
+  }
+
+  const manual = h('input', { id: 'manual-session', placeholder: 'cs_…', 'aria-label': t('manual') });
+  main.replaceChildren(
+    h('section', { class: 'console card' },
+      h('p', {}, h('span', { text: 'state' }), ': ', state),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'primary', id: 'go-ready', text: 'go_ready', onclick: async () => {
+          await call('POST', '/agents/register', { agent_id: id }).catch(() => call('POST', `/agents/${id}/available`));
+          refresh();
+        } }),
+        h('button', { type: 'button', id: 'go-not-ready', text: 'go_not_ready', onclick: () => call('POST', `/agents/${id}/unavailable`).then(refresh, refresh) }),
+        h('button', { type: 'button', id: 'sign-out', text: 'sign_out', onclick: async () => {
+          await call('POST', `/agents/${id}/offline`).catch(() => {});
+          await call('POST', '/auth/logout').catch(() => {});
+          sessionStorage.removeItem('staff');
+          ws.close();
+          location.reload();
+        } }),
+      ),
+      h('p', {}, h('span', { text: 'queue_length' }), ': ', queueLength, ' · ', h('span', { text: 'ready_agents' }), ': ', readyAgents),
+      h('h2', { text: 'today' }), figures,
+      h('h2', { text: 'chats' }), chats,
+      h('form', { class: 'manual', onsubmit: (e) => { e.preventDefault(); if (manual.value.trim()) show(manual.value.trim()); } },
+        h('label', { for: 'manual-session', text: 'manual' }), manual, h('button', { type: 'submit', text: 'open' })),
+    ),
+    stage,
+  );
+  await ws.ready;
+  await refresh();
+  setInterval(refresh, 5000);
+  const held = (await call('GET', '/agents')).agents.find((a) => a.agent_id === id)?.sessions || [];
+  held.forEach((sid) => openSession(sid));
+}
+
+try {
+  await console_(await token());
+} catch (e) {
+  main.replaceChildren(h('p', { class: 'error', role: 'alert' }, `${t('error')}: ${e.message}`));
+}

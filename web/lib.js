@@ -1,0 +1,272 @@
+// What the pages share: DOM building, the API, the `/room` WebSocket, the
+// header with the language switch, and the chat panel.
+import { LANGS, language, setLanguage, t } from '/web/i18n.js';
+
+export const CS = '/customer-service';
+
+/** Builds an element: `h('button', {class: 'x', onclick}, 'text', child)`.
+ *  Strings become text nodes: message text is never parsed as markup. */
+export function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'text') e.dataset.t = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  if (attrs.text) e.textContent = t(attrs.text);
+  for (const c of children.flat()) if (c != null) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+/** Relabels every element built with `text:` (after a language switch). */
+export function relabel(root = document) {
+  root.querySelectorAll('[data-t]').forEach((e) => (e.textContent = t(e.dataset.t)));
+}
+
+/** The page header: title and language switch. */
+export function header(titleKey) {
+  const select = h(
+    'select',
+    { 'aria-label': t('language'), onchange: (e) => setLanguage(e.target.value) },
+    Object.entries(LANGS).map(([v, name]) => h('option', { value: v, selected: v === language() }, name)),
+  );
+  window.addEventListener('langchange', () => {
+    relabel();
+    document.title = `${t(titleKey)} · ${t('app')}`;
+  });
+  document.title = `${t(titleKey)} · ${t('app')}`;
+  return h('header', { class: 'top' }, h('h1', { text: titleKey }), select);
+}
+
+/** Calls the API with `token`; resolves with the JSON body, throws an Error
+ *  carrying `status` and `code` otherwise. */
+export async function api(method, path, body, token) {
+  const r = await fetch(`${CS}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!r.ok) {
+    const e = new Error(json?.error?.message || `${r.status}`);
+    e.status = r.status;
+    e.code = json?.error?.code;
+    throw e;
+  }
+  return json;
+}
+
+/**
+ * The `/room` WebSocket, with a single-use ticket (browsers cannot set an
+ * Authorization header on a WebSocket). `onframe` gets every server frame;
+ * `request(frame)` sends a frame and resolves with its ack's result (or
+ * rejects with its error). Reconnects after a drop.
+ */
+export function room({ token, query, onframe }) {
+  let ws;
+  let closed = false;
+  const waiting = [];
+  // Resolves once the server has admitted the connection (its `joined`
+  // frame); renewed on every reconnect. Requests wait for it.
+  let joined;
+  let admit;
+  const renew = () => (joined = new Promise((resolve) => (admit = resolve)));
+  renew();
+  async function open() {
+    const { ticket } = await api('POST', '/auth/ticket', {}, token);
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    ws = new WebSocket(`${scheme}://${location.host}/room?type=customer_service&${query}&ticket=${encodeURIComponent(ticket)}`);
+    ws.onmessage = (m) => {
+      const f = JSON.parse(m.data);
+      if (f.type === 'joined') return admit();
+      if ((f.type === 'ack' || f.type === 'error') && waiting.length && (!f.action || waiting[0].action === f.action)) {
+        const w = waiting.shift();
+        if (f.type === 'ack') w.resolve(f.result);
+        else w.reject(Object.assign(new Error(f.error?.message), { code: f.error?.code }));
+        return;
+      }
+      onframe(f);
+    };
+    ws.onclose = () => {
+      while (waiting.length) waiting.shift().reject(new Error('disconnected'));
+      renew();
+      if (!closed) setTimeout(() => open().catch(() => {}), 1000);
+    };
+  }
+  open().catch(() => setTimeout(() => open().catch(() => {}), 1000));
+  return {
+    get ready() {
+      return joined;
+    },
+    async request(frame) {
+      await joined;
+      return new Promise((resolve, reject) => {
+        const action = frame.type === 'control' ? frame.data.type : frame.type;
+        waiting.push({ action, resolve, reject });
+        ws.send(JSON.stringify(frame));
+      });
+    },
+    close() {
+      closed = true;
+      ws?.close();
+    },
+  };
+}
+
+/** The figures of `party`'s own connection in a `call_quality` frame, with
+ *  a level: poor past 5 % loss or 400 ms RTT, fair past 1 % or 150 ms. */
+export function qualityOf(frame, party) {
+  const c = (frame.connections || []).find((x) => x.party === party);
+  if (!c) return null;
+  const loss = Math.max(c.loss_in ?? 0, c.loss_out ?? 0);
+  const rtt = c.rtt_ms ?? 0;
+  const level = loss > 0.05 || rtt > 400 ? 'poor' : loss > 0.01 || rtt > 150 ? 'fair' : 'good';
+  return { level, loss, rtt, kbpsIn: c.bitrate_in_kbps, kbpsOut: c.bitrate_out_kbps };
+}
+
+/** `mm:ss` of `ms`. */
+export function clock(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** A random id for idempotent sends. */
+export function uid() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+}
+
+/**
+ * The chat panel of one conversation over `ws`: history, live messages with
+ * statuses, typing both ways, receipts. `me` is `{role, id}`; `session` the
+ * conversation. Returns `{el, receive(frame), load()}`.
+ */
+export function chatPanel({ ws, session, me, notes = false }) {
+  const list = h('ol', { class: 'messages', 'aria-live': 'polite', 'aria-label': t('chat') });
+  const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
+  const input = h('textarea', { rows: 2, 'aria-label': t('message'), placeholder: t('message') });
+  const bySeq = new Map();
+  let lastTyping = 0;
+  let typingTimer;
+  let mine = new Map(); // client_id -> element, for status updates
+  let highest = 0;
+
+  function line(m) {
+    if (bySeq.has(m.seq)) return;
+    const own = m.from.role === me.role && m.from.id === me.id;
+    let li;
+    if (m.kind === 'system') {
+      const data = m.data || {};
+      li = h('li', { class: 'system' }, t(`system_${m.text}`, data));
+    } else {
+      const status = own ? h('span', { class: 'status', text: 'sent' }) : null;
+      li = h(
+        'li',
+        { class: `${own ? 'own' : 'theirs'}${m.kind === 'note' ? ' note' : ''}`, 'data-seq': m.seq },
+        h('span', { class: 'who' }, own ? t('you') : m.from.name),
+        h('span', { class: 'text' }, m.text),
+        m.attachment ? h('a', { href: `${CS}/sessions/${session}/attachments/${m.attachment.id}`, target: '_blank' }, m.attachment.name) : null,
+        status,
+      );
+      if (own && m.client_id) mine.set(m.client_id, li);
+    }
+    bySeq.set(m.seq, li);
+    // In order of sequence, whatever the order of arrival.
+    const after = [...list.children].find((c) => Number(c.dataset.seq || 0) > m.seq);
+    li.dataset.seq = m.seq;
+    list.insertBefore(li, after || null);
+    list.scrollTop = list.scrollHeight;
+    highest = Math.max(highest, m.seq);
+  }
+
+  function markStatus(kind, upTo) {
+    for (const li of list.querySelectorAll('li.own')) {
+      if (Number(li.dataset.seq) <= upTo) {
+        const s = li.querySelector('.status');
+        if (s && !(kind === 'delivered' && s.dataset.t === 'read')) {
+          s.dataset.t = kind;
+          s.textContent = t(kind);
+        }
+      }
+    }
+  }
+
+  function acknowledge() {
+    if (!highest) return;
+    const read = document.visibilityState === 'visible' ? highest : undefined;
+    ws.request({ type: 'chat_receipt', data: { session_id: session, delivered: highest, read } }).catch(() => {});
+  }
+
+  async function send() {
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = '';
+    const client_id = uid();
+    try {
+      const r = await ws.request({ type: 'chat_send', data: { session_id: session, text, client_id } });
+      line(r.message);
+    } catch (e) {
+      input.value = text;
+      typing.textContent = `${t('error')}: ${e.message}`;
+    }
+  }
+
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      send();
+    } else if (Date.now() - lastTyping > 2000) {
+      lastTyping = Date.now();
+      ws.request({ type: 'chat_typing', data: { session_id: session } }).catch(() => {});
+    }
+  });
+  document.addEventListener('visibilitychange', acknowledge);
+
+  const el = h(
+    'section',
+    { class: 'chat', 'aria-label': t('chat') },
+    h('h2', { text: 'chat' }),
+    list,
+    typing,
+    h('form', { class: 'compose', onsubmit: (e) => { e.preventDefault(); send(); } }, input, h('button', { type: 'submit', text: 'send' })),
+  );
+  return {
+    el,
+    input,
+    /** Handles a server frame; true if it was this conversation's. */
+    receive(f) {
+      if (f.type === 'chat_message' && f.message.conversation === session) {
+        line(f.message);
+        if (f.message.from.role !== me.role) acknowledge();
+        return true;
+      }
+      if (f.type === 'chat_typing' && f.conversation === session) {
+        typing.textContent = f.typing ? t('typing', f.from.name) : '';
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(() => (typing.textContent = ''), f.expires_in_ms);
+        return true;
+      }
+      if (f.type === 'chat_status' && f.conversation === session) {
+        if (f.delivered) markStatus('delivered', f.delivered);
+        if (f.read) markStatus('read', f.read);
+        return true;
+      }
+      return false;
+    },
+    async load() {
+      const page = await ws.request({ type: 'chat_history', data: { session_id: session } });
+      page.messages.forEach(line);
+      for (const r of page.receipts || []) {
+        if (r.reader !== me.role) {
+          markStatus('delivered', r.delivered);
+          if (r.read) markStatus('read', r.read);
+        }
+      }
+      acknowledge();
+    },
+  };
+}

@@ -1,0 +1,249 @@
+// The visitor's page: no login. From a link (`/?session=cs_…&role=customer&token=…`)
+// or the public entry (`/visit?workgroup=…`): waiting with place and estimate,
+// then the call (or the chat), then the rating. Stages as the seed's
+// CallStage: waiting → connecting → connected → ended.
+import { connect } from '/web/call.js';
+import { t } from '/web/i18n.js';
+import { api, chatPanel, clock, h, header, qualityOf, room, uid } from '/web/lib.js';
+
+const main = h('main', { class: 'visitor' });
+document.body.append(header('visitor_title'), main);
+
+function show(...children) {
+  main.replaceChildren(...children);
+}
+
+/** The public entry form; resolves with the joined session. */
+function entry(workgroup) {
+  return new Promise((resolve) => {
+    const name = h('input', { id: 'name', required: true, autocomplete: 'name', maxlength: 100 });
+    const question = h('textarea', { id: 'question', rows: 3, maxlength: 2000 });
+    const channel = (value, key, checked) =>
+      h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'channel', value, checked }), h('span', { text: key }));
+    const error = h('p', { class: 'error', role: 'alert' });
+    const form = h(
+      'form',
+      {
+        class: 'card entry',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const data = new FormData(form);
+          try {
+            const visitor_id = `v_${uid().slice(0, 12)}`;
+            const body = { visitor_id, visitor_name: name.value.trim(), channel: data.get('channel') };
+            if (workgroup && workgroup !== 'default') body.preferred_skill = workgroup;
+            const j = await api('POST', '/queue/join', body);
+            resolve({ session: j.session_id, token: j.token, visitor: visitor_id, question: question.value.trim(), channel: body.channel });
+          } catch (err) {
+            error.textContent = `${t('error')}: ${err.message}`;
+          }
+        },
+      },
+      h('label', { for: 'name', text: 'your_name' }),
+      name,
+      h('label', { for: 'question', text: 'question' }),
+      question,
+      h('fieldset', {}, h('legend', { text: 'how' }), channel('video', 'video_call', true), channel('chat', 'text_chat', false)),
+      error,
+      h('button', { type: 'submit', class: 'primary', text: 'start' }),
+    );
+    show(form);
+    name.focus();
+  });
+}
+
+/** Runs one session from waiting to the rating. */
+async function visit(s) {
+  sessionStorage.setItem('visit', JSON.stringify(s));
+  const detail = await api('GET', `/sessions/${s.session}`, undefined, s.token);
+  s.visitor = detail.customer_id;
+  s.channel = detail.channel || s.channel || 'video';
+  const stage = h('p', { class: 'stage', role: 'status' });
+  const setStage = (key) => {
+    stage.dataset.stage = key;
+    stage.dataset.t = key;
+    stage.textContent = t(key);
+  };
+  let call = null;
+  let started = null;
+  let timer;
+  let ended = false;
+  const ws = room({
+    token: s.token,
+    query: `role=customer&room_id=customer-service/${s.session}`,
+    onframe: (f) => {
+      if (chat.receive(f)) return;
+      if (f.type === 'agent_assignment') setStage('connecting');
+      if (f.type === 'call_accepted') connected(f.media);
+      if (f.type === 'call_quality') quality(f);
+      if (f.type === 'call_ended') finish();
+    },
+  });
+  const chat = chatPanel({ ws, session: s.session, me: { role: 'customer', id: s.visitor } });
+
+  // Waiting: place and estimate, refreshed.
+  const place = h('strong', { id: 'position' }, '–');
+  const estimate = h('strong', { id: 'estimate' }, '–');
+  const waiting = h(
+    'section',
+    { class: 'card waiting' },
+    h('div', { class: 'pulse', 'aria-hidden': 'true' }),
+    stage,
+    h('p', {}, h('span', { text: 'position' }), ': ', place),
+    h('p', {}, h('span', { text: 'estimate' }), ': ', estimate),
+    h('button', { type: 'button', id: 'leave', onclick: leave, text: 'leave' }),
+  );
+  async function refresh() {
+    try {
+      const p = await api('GET', `/queue/position/${encodeURIComponent(s.visitor)}`, undefined, s.token);
+      if (p.status !== 'waiting') return;
+      place.textContent = p.position ?? '–';
+      estimate.textContent = p.estimated_wait_ms == null ? t('no_estimate') : t('minutes', Math.round(p.estimated_wait_ms / 60000));
+    } catch {
+      // The next refresh tries again.
+    }
+  }
+  const poll = setInterval(refresh, 3000);
+  async function leave() {
+    clearInterval(poll);
+    await api('POST', '/queue/leave', { visitor_id: s.visitor }, s.token).catch(() => {});
+    ws.close();
+    sessionStorage.removeItem('visit');
+    show(h('section', { class: 'card' }, h('p', { text: 'left' })));
+  }
+
+  // Connected: the call page.
+  const remote = h('video', { id: 'remote', autoplay: true, playsinline: true, 'aria-label': t('other') });
+  const local = h('video', { id: 'local', autoplay: true, playsinline: true, muted: true, 'aria-label': t('you') });
+  const remoteAudio = h('audio', { id: 'remote-audio', autoplay: true });
+  const elapsed = h('span', { class: 'timer', id: 'timer', role: 'timer' }, '00:00');
+  const signal = h('span', { class: 'quality', id: 'quality' });
+  function quality(f) {
+    const q = qualityOf(f, 'customer');
+    if (!q) return;
+    signal.dataset.level = q.level;
+    signal.textContent = `${t('quality')}: ${t(`quality_${q.level}`)}`;
+  }
+  const toggle = (key, set) => {
+    const b = h('button', { type: 'button', 'aria-pressed': 'true', text: key });
+    b.onclick = () => {
+      const on = b.getAttribute('aria-pressed') !== 'true';
+      b.setAttribute('aria-pressed', String(on));
+      set(on);
+    };
+    return b;
+  };
+  async function connected(media) {
+    clearInterval(poll);
+    setStage('connected');
+    started = Date.now();
+    timer = setInterval(() => (elapsed.textContent = clock(Date.now() - started)), 1000);
+    const controls = h('nav', { class: 'controls', 'aria-label': t('connected') });
+    const videos = h('div', { class: 'videos' });
+    if (s.channel === 'video') {
+      // An audio-only answer plays through an audio element, no pictures.
+      const audioOnly = media === 'audio';
+      if (audioOnly) videos.append(h('p', { class: 'audio-only', 'aria-hidden': 'true' }, '🎧'), remoteAudio);
+      else videos.append(h('figure', {}, remote), h('figure', { class: 'self' }, local));
+      try {
+        call = await connect({ session: s.session, token: s.token, video: media !== 'audio' });
+        window.call = call;
+        local.srcObject = call.localStream;
+        remote.srcObject = call.remoteStream;
+        remoteAudio.srcObject = call.remoteStream;
+        controls.append(
+          toggle('mic', (on) => call.setMic(on)),
+          toggle('camera', (on) => call.setCamera(on)),
+          h('button', { type: 'button', text: 'share', onclick: () => call.shareScreen().catch(() => {}) }),
+        );
+      } catch (e) {
+        signal.textContent = `${t('error')}: ${e.message}`;
+      }
+    }
+    controls.append(h('button', { type: 'button', class: 'danger', id: 'hangup', text: 'hangup', onclick: hangup }));
+    show(h('section', { class: `call ${s.channel}` }, h('div', { class: 'bar' }, stage, elapsed, signal), videos, chat.el, controls));
+  }
+  async function hangup() {
+    await ws.request({ type: 'control', data: { type: 'EndCall' } }).catch(() => finish());
+  }
+
+  // Ended: duration and rating.
+  function finish() {
+    if (ended) return;
+    ended = true;
+    clearInterval(poll);
+    clearInterval(timer);
+    call?.hangup({ ended: true });
+    ws.close();
+    setStage('ended');
+    sessionStorage.removeItem('visit');
+    if (!started) {
+      show(h('section', { class: 'card' }, stage));
+      return;
+    }
+    let stars = 0;
+    const starButtons = [1, 2, 3, 4, 5].map((n) =>
+      h('button', {
+        type: 'button', class: 'star', 'aria-label': t('stars', n), 'aria-pressed': 'false', 'data-stars': n,
+        onclick: () => {
+          stars = n;
+          starButtons.forEach((b, i) => b.setAttribute('aria-pressed', String(i < n)));
+        },
+      }, '★'),
+    );
+    const comment = h('textarea', { id: 'comment', rows: 3, maxlength: 2000 });
+    const error = h('p', { class: 'error', role: 'alert' });
+    const form = h(
+      'form',
+      {
+        class: 'card rating',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          if (!stars) return;
+          try {
+            await api('POST', `/sessions/${s.session}/rate`, { rating: stars, comment: comment.value.trim() || undefined }, s.token);
+            show(h('section', { class: 'card' }, h('p', { class: 'thanks', role: 'status', text: 'thanks' })));
+          } catch (err) {
+            error.textContent = `${t('error')}: ${err.message}`;
+          }
+        },
+      },
+      stage,
+      h('p', {}, h('span', { text: 'duration' }), ': ', clock(Date.now() - started)),
+      h('h2', { text: 'rate' }),
+      h('div', { class: 'stars', role: 'group', 'aria-label': t('rate') }, starButtons),
+      h('label', { for: 'comment', text: 'comment' }),
+      comment,
+      error,
+      h('button', { type: 'submit', class: 'primary', text: 'submit' }),
+    );
+    show(form);
+  }
+
+  setStage(detail.status === 'active' ? 'connected' : 'waiting');
+  if (s.channel === 'chat') waiting.append(chat.el);
+  show(waiting);
+  await ws.ready;
+  await chat.load().catch(() => {});
+  if (s.question) {
+    await ws.request({ type: 'chat_send', data: { session_id: s.session, text: s.question, client_id: `q-${s.session}` } }).then((r) => chat.receive({ type: 'chat_message', message: r.message })).catch(() => {});
+    s.question = '';
+    sessionStorage.setItem('visit', JSON.stringify(s));
+  }
+  if (detail.status === 'active') connected(detail.media);
+  else refresh();
+}
+
+const q = new URLSearchParams(location.search);
+const saved = JSON.parse(sessionStorage.getItem('visit') || 'null');
+try {
+  if (q.get('session') && q.get('token')) {
+    await visit({ session: q.get('session'), token: q.get('token') });
+  } else if (saved) {
+    await visit(saved);
+  } else {
+    await visit(await entry(q.get('workgroup') || 'default'));
+  }
+} catch (e) {
+  show(h('section', { class: 'card' }, h('p', { class: 'error', role: 'alert' }, `${t('error')}: ${e.message}`)));
+}
