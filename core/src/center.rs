@@ -286,11 +286,7 @@ impl Center {
         if serving == 0 {
             return None;
         }
-        let handle = if calls == 0 {
-            HANDLE_DEFAULT_MS
-        } else {
-            talk / calls
-        };
+        let handle = talk.checked_div(calls).unwrap_or(HANDLE_DEFAULT_MS);
         Some(handle.saturating_mul(position as u64) / serving)
     }
 
