@@ -102,7 +102,8 @@ async function console_({ token, me }) {
     onframe: (f) => {
       for (const o of open.values()) if (o.panel.receive(f)) return listChats();
       if (f.type === 'incoming_call') ring(f);
-      if (f.type === 'ring_timeout' || f.type === 'call_accepted') closeRing();
+      // The offer ends: answered, lapsed, or the visitor left while ringing.
+      if (['ring_timeout', 'call_accepted', 'call_ended'].includes(f.type) && ringing?.session === f.session_id) closeRing();
       if (f.type === 'call_accepted') openSession(f.session_id, f.media);
       if (f.type === 'call_transferred' && f.from_agent_id === id) closeSession(f.session_id);
       if (f.type === 'call_transferred' && f.to_agent_id === id) openSession(f.session_id);
