@@ -5,57 +5,11 @@
 // and the agent's own figures.
 import { connect } from '/web/call.js';
 import { t } from '/web/i18n.js';
-import { api, chatPanel, clock, h, header, qualityOf, room } from '/web/lib.js';
+import { api, chatPanel, clock, h, header, qualityOf, room, staff } from '/web/lib.js';
 
 const main = h('main', { class: 'agent' });
 document.body.append(header('agent_console'), main);
 
-function signIn() {
-  return new Promise((resolve) => {
-    const user = h('input', { id: 'username', required: true, autocomplete: 'username' });
-    const pass = h('input', { id: 'password', type: 'password', required: true, autocomplete: 'current-password' });
-    const error = h('p', { class: 'error', role: 'alert' });
-    const form = h(
-      'form',
-      {
-        class: 'card login',
-        onsubmit: async (e) => {
-          e.preventDefault();
-          try {
-            const r = await api('POST', '/auth/login', { username: user.value, password: pass.value });
-            sessionStorage.setItem('staff', r.token);
-            resolve(r.token);
-          } catch (err) {
-            error.textContent = err.status === 401 ? t('bad_login') : `${t('error')}: ${err.message}`;
-          }
-        },
-      },
-      h('h2', { text: 'sign_in' }),
-      h('label', { for: 'username', text: 'username' }),
-      user,
-      h('label', { for: 'password', text: 'password' }),
-      pass,
-      error,
-      h('button', { type: 'submit', class: 'primary', text: 'sign_in' }),
-    );
-    main.replaceChildren(form);
-    user.focus();
-  });
-}
-
-async function token() {
-  const saved = sessionStorage.getItem('staff');
-  if (saved) {
-    try {
-      const me = await api('GET', '/auth/me', undefined, saved);
-      if (me.agent_id) return { token: saved, me };
-    } catch {
-      sessionStorage.removeItem('staff');
-    }
-  }
-  const fresh = await signIn();
-  return { token: fresh, me: await api('GET', '/auth/me', undefined, fresh) };
-}
 
 async function console_({ token, me }) {
   const id = me.agent_id;
@@ -291,7 +245,7 @@ async function console_({ token, me }) {
 }
 
 try {
-  await console_(await token());
+  await console_(await staff(main, (me) => Boolean(me.agent_id)));
 } catch (e) {
   main.replaceChildren(h('p', { class: 'error', role: 'alert' }, `${t('error')}: ${e.message}`));
 }

@@ -270,3 +270,58 @@ export function chatPanel({ ws, session, me, notes = false }) {
     },
   };
 }
+
+/** The sign-in form in `main`; resolves with the sign-in token. */
+function signIn(main) {
+  return new Promise((resolve) => {
+    const user = h('input', { id: 'username', required: true, autocomplete: 'username' });
+    const pass = h('input', { id: 'password', type: 'password', required: true, autocomplete: 'current-password' });
+    const error = h('p', { class: 'error', role: 'alert' });
+    const form = h(
+      'form',
+      {
+        class: 'card login',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            const r = await api('POST', '/auth/login', { username: user.value, password: pass.value });
+            sessionStorage.setItem('staff', r.token);
+            resolve(r.token);
+          } catch (err) {
+            error.textContent = err.status === 401 ? t('bad_login') : `${t('error')}: ${err.message}`;
+          }
+        },
+      },
+      h('h2', { text: 'sign_in' }),
+      h('label', { for: 'username', text: 'username' }),
+      user,
+      h('label', { for: 'password', text: 'password' }),
+      pass,
+      error,
+      h('button', { type: 'submit', class: 'primary', text: 'sign_in' }),
+    );
+    main.replaceChildren(form);
+    user.focus();
+  });
+}
+
+/** A staff sign-in that `fits` (e.g. has an agent): the saved one, or a
+ *  fresh one from the form. Resolves with `{token, me}`. */
+export async function staff(main, fits) {
+  const saved = sessionStorage.getItem('staff');
+  if (saved) {
+    try {
+      const me = await api('GET', '/auth/me', undefined, saved);
+      if (fits(me)) return { token: saved, me };
+    } catch {
+      // Expired or revoked: sign in again.
+    }
+    sessionStorage.removeItem('staff');
+  }
+  for (;;) {
+    const token = await signIn(main);
+    const me = await api('GET', '/auth/me', undefined, token);
+    if (fits(me)) return { token, me };
+    sessionStorage.removeItem('staff');
+  }
+}

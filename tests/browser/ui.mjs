@@ -43,9 +43,27 @@ async function signIn(p, base, user) {
 }
 
 await run(async ({ base, browser }) => {
+  // An admin signs in to the back office and creates the agents' accounts.
+  const admin = await page(browser, DESKTOP);
+  await admin.goto(`${base}/admin`);
+  await admin.fill('#username', 'admin');
+  await admin.fill('#password', 'browser-admin-password');
+  await admin.click('button[type=submit]');
+  await admin.waitForSelector('#m-total');
+  await admin.click('#tab-accounts');
   for (const a of ['a1', 'a2']) {
-    await api(base, 'POST', '/accounts', { username: a, password: `password-${a}`, role: 'agent', agent_id: a });
+    await admin.waitForSelector('#new-username');
+    await admin.fill('#new-username', a);
+    await admin.fill('#new-password', `password-${a}`);
+    await admin.selectOption('#new-role', 'agent');
+    await admin.fill('#new-agent-id', a);
+    await admin.click('#create-account');
+    await admin.waitForFunction((u) => [...document.querySelectorAll('td')].some((td) => td.textContent === u), a);
   }
+  check(true, 'the admin creates two agent accounts in the back office');
+  await shot(admin, 'admin-accounts-desktop');
+  await admin.click('#tab-dashboard');
+  await admin.waitForSelector('#rating-table');
 
   // The agent signs in (Ready on entering the console, as the seed's) and
   // takes a break: the visitor will queue.
@@ -137,7 +155,19 @@ await run(async ({ base, browser }) => {
   await visitor.waitForSelector('.thanks');
   await shot(visitor, 'visitor-thanks-desktop');
   const ratings = await api(base, 'GET', '/stats/ratings');
-  check(JSON.stringify(ratings).includes('"4"') || ratings.distribution?.['4'] === 1 || ratings.count === 1, `the rating is counted: ${JSON.stringify(ratings)}`);
+  check(ratings.distribution['4'] === 1 && ratings.total === 1, `the rating is counted: ${JSON.stringify(ratings)}`);
+  // The dashboard, open since the start, shows it without a reload.
+  await admin.waitForFunction(() => document.querySelector('#rating-table td[data-key="4"]')?.textContent === '1');
+  const average = await admin.textContent('#m-rating strong');
+  check(average === '4.00', `the back office shows the 4 stars live (average ${average}), no reload`);
+  await shot(admin, 'admin-dashboard-desktop');
+  // The session's detail: transcript, links with QR codes.
+  await admin.click('#tab-sessions');
+  await admin.waitForSelector('tr[data-session] button');
+  await admin.click('tr[data-session] button');
+  await admin.waitForSelector('#transcript li');
+  check((await admin.textContent('#transcript')).includes('Let me check order 42.'), 'the session detail shows the transcript');
+  await shot(admin, 'admin-sessions-desktop');
 
   // Audio only, and a reject, from the ring panel's keys (the second agent
   // takes a break so that the first is rung).
@@ -165,6 +195,24 @@ await run(async ({ base, browser }) => {
   await shot(v2, 'visitor-call-phone');
   await shot(agent, 'agent-call-audio-desktop');
 
+  // Links with QR codes for a live session, from the back office.
+  await admin.click('#tab-sessions');
+  await admin.waitForSelector('tr[data-session] button');
+  const live = await admin.$$eval('tr[data-session]', (rows) => rows.find((r) => r.children[4].textContent === 'active')?.dataset.session);
+  await admin.click(`tr[data-session="${live}"] button`);
+  await admin.click('#make-links');
+  await admin.waitForSelector('.links img');
+  const url = await admin.inputValue('#visitor-url');
+  check(url.includes(`session=${live}`) && url.includes('token=sbv_'), 'a visitor link with its QR code');
+  await shot(admin, 'admin-links-desktop');
+  const adminPhone = await page(browser, PHONE);
+  await adminPhone.goto(`${base}/admin`);
+  await adminPhone.fill('#username', 'admin');
+  await adminPhone.fill('#password', 'browser-admin-password');
+  await adminPhone.click('button[type=submit]');
+  await adminPhone.waitForSelector('#m-total');
+  await shot(adminPhone, 'admin-dashboard-phone');
+
   // A visitor link for one session cannot open another.
   const other = await api(base, 'POST', '/queue/join', { visitor_id: 'intruder', channel: 'chat' }, '');
   const sessions = await api(base, 'GET', '/sessions');
@@ -191,7 +239,7 @@ await run(async ({ base, browser }) => {
   await home.goto(`${base}/`);
   await shot(home, 'home-phone');
 
-  for (const p of [agent, agent2, visitor, v2, intruder, zh, zhAgent, home]) {
+  for (const p of [admin, adminPhone, agent, agent2, visitor, v2, intruder, zh, zhAgent, home]) {
     check(p.errors.length === 0, `no console errors on ${p.url().replace(base, '') || '/'}${p.errors.length ? `: ${p.errors.join(' | ')}` : ''}`);
   }
   await sleep(100);

@@ -374,16 +374,21 @@ pub(crate) async fn create_link(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost:8180");
     let url = format!("{scheme}://{host}/?session={sid}&role=customer&token={token}");
-    let qr = qrcode::QrCode::new(url.as_bytes())
-        .map(|code| {
-            code.render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(200, 200)
-                .build()
-        })
-        .unwrap_or_default();
+    // The agent's entry carries no credential: the agent signs in.
+    let agent_url = format!("{scheme}://{host}/?session={sid}&role=agent");
+    let qr = |text: &str| {
+        qrcode::QrCode::new(text.as_bytes())
+            .map(|code| {
+                code.render::<qrcode::render::svg::Color<'_>>()
+                    .min_dimensions(200, 200)
+                    .build()
+            })
+            .unwrap_or_default()
+    };
     Answer::created(json!({
         "link_id": link.link_id, "session_id": sid, "url": url, "token": token,
-        "expires_at": link.expires_ms, "qr_svg": qr,
+        "expires_at": link.expires_ms, "qr_svg": qr(&url),
+        "agent_url": agent_url, "agent_qr_svg": qr(&agent_url),
     }))
     .into_response()
 }

@@ -139,6 +139,11 @@ enum Msg {
         audit: Option<AuditEntry>,
         tx: oneshot::Sender<Answer>,
     },
+    Watch {
+        conn: ConnId,
+        out: mpsc::Sender<String>,
+        tx: oneshot::Sender<Answer>,
+    },
 }
 
 /// A change to the webhook subscriptions, made on the engine thread (the
@@ -357,6 +362,14 @@ impl Engine {
         .await
     }
 
+    /// Admits a supervisor's live view: it gets every event of the center
+    /// (`center_event`) and the statistics after each change (`stats`);
+    /// answers with the statistics now.
+    pub async fn watch(&self, conn: ConnId, out: mpsc::Sender<String>) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Watch { conn, out, tx }, rx).await
+    }
+
     /// Woken when a commit adds webhook events (the delivery worker waits on it).
     pub fn outbox_wake(&self) -> Arc<Notify> {
         self.outbox_wake.clone()
@@ -513,6 +526,10 @@ impl Worker {
                     audits.extend(audit.map(|entry| outcome(entry, &answer)));
                     answers.push((tx, answer));
                 }
+                Msg::Watch { conn, out, tx } => {
+                    self.hub.watch(conn, out);
+                    answers.push((tx, Answer::ok(stats_frame(&self.center))));
+                }
                 Msg::Notify {
                     session,
                     frame,
@@ -554,7 +571,14 @@ impl Worker {
         for (tx, answer) in answers {
             let _ = tx.send(answer);
         }
+        // A rating changes the figures without an event: any applied command counts.
+        let changed = !events.is_empty() || !records.is_empty();
+        let watched = self.hub.watched() && changed;
         for event in events {
+            if watched {
+                let frame = serde_json::json!({ "type": "center_event", "to": event.to, "event": event.event });
+                self.hub.to_monitors(&frame.to_string());
+            }
             if let Some(observer) = &self.settings.calls {
                 if let Some(sid) = media_change(&event.event) {
                     (observer.0)(sid, self.center.session(sid.as_str()));
@@ -564,6 +588,9 @@ impl Worker {
         }
         for (to, text) in self.chats.out.drain(..) {
             self.hub.send_recipient(&to, &text);
+        }
+        if watched {
+            self.hub.to_monitors(&stats_frame(&self.center).to_string());
         }
         Ok(())
     }
@@ -638,6 +665,12 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// The `stats` frame of a live view: the seed's `/stats` and the rating figures.
+fn stats_frame(center: &Center) -> serde_json::Value {
+    let stats = center.stats();
+    serde_json::json!({ "type": "stats", "stats": crate::views::stats(&stats), "ratings": crate::views::ratings(&stats) })
 }
 
 /// An audit entry with the answer's outcome: `ok` or the refusal's code.

@@ -97,6 +97,8 @@ pub(crate) struct Hub {
     rooms: HashMap<SessionId, Vec<Member>>,
     away: Vec<Away>,
     grace: Duration,
+    /// Supervisors' and admins' live views: every event of the center.
+    monitors: HashMap<ConnId, Option<mpsc::Sender<String>>>,
 }
 
 impl Hub {
@@ -107,6 +109,7 @@ impl Hub {
             rooms: HashMap::new(),
             away: Vec::new(),
             grace,
+            monitors: HashMap::new(),
         }
     }
 
@@ -219,9 +222,29 @@ impl Hub {
         Ok(())
     }
 
+    /// Admits a monitor: a staff view that receives every event.
+    pub(crate) fn watch(&mut self, conn: ConnId, out: mpsc::Sender<String>) {
+        self.monitors.insert(conn, Some(out));
+    }
+
+    /// Whether anyone watches the center.
+    pub(crate) fn watched(&self) -> bool {
+        !self.monitors.is_empty()
+    }
+
+    /// Sends `text` to every monitor.
+    pub(crate) fn to_monitors(&mut self, text: &str) {
+        for (id, out) in &mut self.monitors {
+            push(out, *id, text);
+        }
+    }
+
     /// A connection closed at `now`: its room place and its presence are held
     /// for the grace period.
     pub(crate) fn disconnect(&mut self, conn: ConnId, now: Timestamp) {
+        if self.monitors.remove(&conn).is_some() {
+            return;
+        }
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
@@ -356,6 +379,7 @@ impl Hub {
     /// Closes every connection (shutdown).
     pub(crate) fn close_all(&mut self) {
         self.conns.clear();
+        self.monitors.clear();
         self.by_recipient.clear();
     }
 
@@ -384,17 +408,20 @@ impl Hub {
 /// socket task then sees the channel closed and disconnects the usual way).
 fn send_to(conns: &mut HashMap<ConnId, Conn>, ids: &[ConnId], text: &str) {
     for id in ids {
-        let Some(c) = conns.get_mut(id) else {
-            continue;
-        };
-        let full = c
-            .out
-            .as_ref()
-            .is_some_and(|out| out.try_send(text.to_owned()).is_err());
-        if full {
-            tracing::warn!(conn = id, "cutting a connection that does not keep up");
-            c.out = None;
+        if let Some(c) = conns.get_mut(id) {
+            push(&mut c.out, *id, text);
         }
+    }
+}
+
+/// Queues `text` on one connection's channel, cutting it if it is full.
+fn push(out: &mut Option<mpsc::Sender<String>>, id: ConnId, text: &str) {
+    let full = out
+        .as_ref()
+        .is_some_and(|o| o.try_send(text.to_owned()).is_err());
+    if full {
+        tracing::warn!(conn = id, "cutting a connection that does not keep up");
+        *out = None;
     }
 }
 

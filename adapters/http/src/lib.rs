@@ -153,7 +153,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("POST", "/notifications") => post(chat::routes::notify),
         ("GET", "/room") => get(ws::room),
         ("GET", "/web/{file}") => get(web::file),
-        ("GET", "/" | "/visit" | "/agent") => get(web::page),
+        ("GET", "/" | "/visit" | "/agent" | "/admin") => get(web::page),
         ("GET", "/metrics") => get(metrics),
         ("GET", "/healthz") => get(healthz),
         _ => return None,

@@ -246,6 +246,7 @@ fn media_paths() -> Value {
         "/": { "get": page("The pages' home: the visitor entry and the agent console") },
         "/visit": { "get": page("The visitor's page: public entry (?workgroup=), or a visitor link (/?session=…&role=customer&token=…)") },
         "/agent": { "get": page("The agent console") },
+        "/admin": { "get": page("The back office (supervisors and admins)") },
         "/web/{file}": {
             "get": {
                 "summary": "The browser files (the pages' modules and style, call.js, call-test.html), embedded in the binary",
@@ -653,6 +654,7 @@ fn paths_and_schemas() -> Value {
                 "status": { "type": "string", "enum": ["waiting", "active", "ended"] },
                 "agent_id": nullable(S), "ringing_agent_id": nullable(S),
                 "media": { "type": "string", "enum": ["audio", "video"], "nullable": true },
+                "channel": { "type": "string", "enum": ["video", "chat"] },
                 "created_at": { "type": "string", "format": "date-time" },
                 "started_at": { "type": "string", "format": "date-time", "nullable": true },
                 "ended_at": { "type": "string", "format": "date-time", "nullable": true },

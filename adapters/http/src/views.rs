@@ -4,7 +4,7 @@
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use switchboard_core::{
-    Agent, AgentId, AgentState, Center, EndReason, Media, Party, Rating, RoomId, Session,
+    Agent, AgentId, AgentState, Center, Channel, EndReason, Media, Party, Rating, RoomId, Session,
     SessionId, SessionStatus, Stats, Timestamp, VisitorId, Workgroup, WorkgroupId,
     DEFAULT_WORKGROUP,
 };
@@ -43,6 +43,7 @@ pub struct SessionView<'a> {
     agent_id: &'a Option<AgentId>,
     ringing_agent_id: Option<&'a AgentId>,
     media: &'a Option<Media>,
+    channel: Channel,
     created_at: Time,
     started_at: Option<Time>,
     ended_at: Option<Time>,
@@ -71,6 +72,7 @@ pub fn session(s: &Session, now: Timestamp) -> SessionView<'_> {
         agent_id: &s.agent_id,
         ringing_agent_id: s.ringing_agent(),
         media: &s.media,
+        channel: s.channel,
         created_at: Time(s.created_at),
         started_at: time(s.started_at),
         ended_at: time(s.ended_at),

@@ -16,6 +16,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("i18n.js", JS, include_str!("../../../web/i18n.js")),
     ("visitor.js", JS, include_str!("../../../web/visitor.js")),
     ("agent.js", JS, include_str!("../../../web/agent.js")),
+    ("admin.js", JS, include_str!("../../../web/admin.js")),
     (
         "app.css",
         "text/css; charset=utf-8",
@@ -42,7 +43,7 @@ const PAGE_POLICY: &str =
     connect-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; \
     base-uri 'none'; frame-ancestors 'none'";
 
-/// `GET /`, `/visit`, `/agent`: the page shell.
+/// `GET /`, `/visit`, `/agent`, `/admin`: the page shell.
 pub(crate) async fn page() -> Response {
     let mut response = INDEX.into_response();
     let h = response.headers_mut();

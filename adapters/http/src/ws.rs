@@ -188,6 +188,23 @@ pub(crate) async fn room(
     let Ok(Query(query)) = query else {
         return Answer::invalid("malformed query string").into_response();
     };
+    if query.role.as_deref() == Some("monitor") {
+        if !caller.caller.at_least(Role::Supervisor) {
+            return forbidden("the live view is for supervisors and admins").into_response();
+        }
+        return match ws {
+            Ok(ws) => ws
+                .max_message_size(FRAME_MAX)
+                .read_buffer_size(READ_BUFFER)
+                .on_upgrade(move |socket| monitor(socket, app)),
+            Err(rejection) => Answer::error(
+                rejection.status(),
+                "websocket_required",
+                rejection.body_text(),
+            )
+            .into_response(),
+        };
+    }
     let (claim, room) = match query.claim(&caller.caller) {
         Ok(x) => x,
         Err(answer) => return answer.into_response(),
@@ -293,6 +310,47 @@ async fn serve(mut socket: WebSocket, app: App, caller: Who, who: Identity, room
                 // None: the engine dropped this connection (replaced, too slow, shutting down).
                 let Some(text) = event else { break };
                 if socket.send(Message::Text(text.into())).await.is_err() { break; }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > IDLE_TIMEOUT { break; }
+                if socket.send(Message::Ping(Default::default())).await.is_err() { break; }
+            }
+        }
+    }
+    app.engine.disconnect(conn);
+}
+
+/// A supervisor's live view (`role=monitor`): the statistics now, then every
+/// event of the center and the statistics after each change. Client frames
+/// other than pings are refused.
+async fn monitor(mut socket: WebSocket, app: App) {
+    let conn = app.engine.new_conn();
+    let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX_MAX);
+    let first = app.engine.watch(conn, out_tx).await;
+    if !first.is_ok() || !send(&mut socket, first.body.get()).await {
+        app.engine.disconnect(conn);
+        return;
+    }
+    let mut ping = tokio::time::interval(PING_INTERVAL);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            biased;
+            incoming = socket.recv() => {
+                let Some(Ok(msg)) = incoming else { break };
+                last_heard = Instant::now();
+                let reply = match msg {
+                    Message::Text(text) if matches!(ClientFrame::parse(text.as_str()), Ok(ClientFrame::Ping)) => Reply::Pong.text(),
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                    _ => Reply::invalid("read_only", "the live view takes no frames but pings").text(),
+                };
+                if !send(&mut socket, &reply).await { break; }
+            }
+            event = out_rx.recv() => {
+                let Some(text) = event else { break };
+                if !send(&mut socket, &text).await { break; }
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_TIMEOUT { break; }

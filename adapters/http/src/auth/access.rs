@@ -279,6 +279,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/", Public),
     r("GET", "/visit", Public),
     r("GET", "/agent", Public),
+    r("GET", "/admin", Public),
 ];
 
 /// The rule of `method path`, if the route exists.

@@ -1,0 +1,33 @@
+//! The supervisors' live view: `/room?role=monitor` streams every event of
+//! the center and the statistics after each change; agents may not watch.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn supervisors_watch_every_event_and_the_statistics_live() {
+    let s = Server::start(&yaml("  accept_timeout_secs: 30\n"));
+    let agent = s.account("a1", "agent", Some("a1"));
+    let sup = s.account("sup", "supervisor", None);
+    assert_eq!(s.try_ws(Some(&agent), "role=monitor").err(), Some(403));
+    let mut live = s.try_ws(Some(&sup), "role=monitor").expect("monitor");
+    let first = live.expect("stats");
+    assert_eq!(first["stats"]["sessions"]["total"], 0, "{first}");
+    s.register("a1");
+    s.join("v1");
+    let event = live.expect("center_event");
+    assert!(event["event"]["type"].is_string(), "{event}");
+    // The statistics follow each change, without asking.
+    let mut waiting = None;
+    for _ in 0..10 {
+        let st = live.expect("stats");
+        waiting = st["stats"]["sessions"]["waiting"].as_u64();
+        if waiting == Some(1) {
+            break;
+        }
+    }
+    assert_eq!(waiting, Some(1));
+    live.send(r#"{"type":"control","data":{"type":"AcceptCall"}}"#);
+    assert_eq!(live.expect("error")["error"]["code"], "read_only");
+}
