@@ -17,7 +17,15 @@ async function console_({ token, me }) {
   const state = h('strong', { id: 'agent-state', 'aria-live': 'polite' });
   const queueLength = h('strong', { id: 'queue-length' }, '0');
   const readyAgents = h('strong', { id: 'ready-agents' }, '0');
-  const figures = h('dl', { class: 'figures', 'aria-label': t('today') });
+  const figures = h('dl', { class: 'figures', 'aria-label': t('my_figures') });
+  // After-call work: shown with what is left of it.
+  const wrapUp = h('p', { class: 'wrap-up', id: 'wrap-up', role: 'timer', hidden: true });
+  let wrapUntil = null;
+  setInterval(() => {
+    const left = wrapUntil ? wrapUntil - Date.now() : 0;
+    wrapUp.hidden = left <= 0;
+    if (left > 0) wrapUp.textContent = `${t('wrap_up')} ${clock(left)}`;
+  }, 250);
   const chats = h('ul', { class: 'chat-list', 'aria-label': t('chats') });
   const stage = h('div', { class: 'stage-area' });
   const open = new Map(); // session id -> {panel, media}
@@ -34,6 +42,7 @@ async function console_({ token, me }) {
       const mine = agents.agents.find((a) => a.agent_id === id);
       if (mine) {
         setState(mine.status);
+        wrapUntil = mine.resume?.reason === 'wrap_up' ? Date.parse(mine.resume.until) : null;
         const st = mine.stats;
         figures.replaceChildren(
           h('dt', { text: 'answered' }), h('dd', {}, st.answered),
@@ -215,6 +224,7 @@ async function console_({ token, me }) {
   main.replaceChildren(
     h('section', { class: 'console card' },
       h('p', {}, h('span', { text: 'state' }), ': ', state),
+      wrapUp,
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'primary', id: 'go-ready', text: 'go_ready', onclick: async () => {
           await call('POST', '/agents/register', { agent_id: id }).catch(() => call('POST', `/agents/${id}/available`));
@@ -230,7 +240,7 @@ async function console_({ token, me }) {
         } }),
       ),
       h('p', {}, h('span', { text: 'queue_length' }), ': ', queueLength, ' · ', h('span', { text: 'ready_agents' }), ': ', readyAgents),
-      h('h2', { text: 'today' }), figures,
+      h('h2', { text: 'my_figures' }), figures,
       h('h2', { text: 'chats' }), chats,
       h('form', { class: 'manual', onsubmit: (e) => { e.preventDefault(); if (manual.value.trim()) show(manual.value.trim()); } },
         h('label', { for: 'manual-session', text: 'manual' }), manual, h('button', { type: 'submit', text: 'open' })),

@@ -10,8 +10,9 @@ import { chromium } from 'playwright-core';
 export const ADMIN = 'browser-test-admin-token-0123456789';
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** Starts `target/debug/switchboard` and resolves with its base URL and process. */
-export async function startServer() {
+/** Starts `target/debug/switchboard` and resolves with its base URL and
+ *  process; `customerService` adds lines to that section of the config. */
+export async function startServer({ customerService = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-browser-'));
   const recordings = join(dir, 'recordings');
   const config = join(dir, 'switchboard.yaml');
@@ -20,7 +21,7 @@ export async function startServer() {
     'ws_grace_secs: 5\nsecurity:\n  argon2: {memory_kib: 256, iterations: 1, parallelism: 1}\n' +
       '  per_credential: {per_sec: 0, burst: 0}\n  per_address: {per_sec: 0, burst: 0}\n' +
       '  public_join: {per_sec: 0, burst: 0}\nmedia:\n  bind: 127.0.0.1:0\n' +
-      `customer_service:\n  auto_record: true\n  recording_dir: ${recordings}\n`,
+      `customer_service:\n  auto_record: true\n  recording_dir: ${recordings}\n${customerService}`,
   );
   const bin = process.env.SWITCHBOARD_BIN || join(ROOT, 'target/debug/switchboard');
   const child = spawn(bin, ['serve', '--config', config], {
@@ -103,10 +104,10 @@ export async function growth(sample, ready = (v) => v > 0) {
   return [before, await sample()];
 }
 
-/** Starts a server and a browser, runs `body({ base, server, browser })`,
- *  and exits 1 (after printing why) if it throws. */
-export async function run(body) {
-  const server = await startServer();
+/** Starts a server (with `options` for `startServer`) and a browser, runs
+ *  `body({ base, server, browser })`, and exits 1 (after printing why) if it throws. */
+export async function run(body, options) {
+  const server = await startServer(options);
   const b = await browser();
   let failed = false;
   try {

@@ -8,7 +8,7 @@
 // session. Screenshots of every page, desktop and phone, English and
 // Chinese, are written under target/ui/.
 import { mkdirSync } from 'node:fs';
-import { ADMIN, api, check, growth, run, sleep } from './lib.mjs';
+import { api, check, growth, run } from './lib.mjs';
 
 const SHOTS = new URL('../../target/ui/', import.meta.url).pathname;
 mkdirSync(SHOTS, { recursive: true });
@@ -144,10 +144,14 @@ await run(async ({ base, browser }) => {
     `transferred: the new agent decodes ${t0}->${t1} and reads the history; the visitor's same connection decodes ${w0}->${w1}`);
   await shot(agent2, 'agent2-after-transfer-desktop');
 
-  // The visitor hangs up and rates.
+  // The visitor hangs up and rates; the agent's after-call work counts down.
   await visitor.click('#hangup');
   await visitor.waitForSelector('form.rating');
   await agent2.waitForFunction(() => !document.querySelector('section.call'));
+  await agent2.waitForSelector('#wrap-up:not([hidden])');
+  check(/\d\d:\d\d/.test(await agent2.textContent('#wrap-up')), `wrap-up shown with its countdown (${await agent2.textContent('#wrap-up')})`);
+  await shot(agent2, 'agent-wrap-up-desktop');
+  await agent2.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'ready', null, { timeout: 10000 });
   await visitor.click('button[data-stars="4"]');
   await visitor.fill('#comment', 'Quick and kind');
   await shot(visitor, 'visitor-rating-desktop');
@@ -194,11 +198,31 @@ await run(async ({ base, browser }) => {
   check(sentVideo === 0 && pictures === 0, 'an audio-only accept sends no camera and shows no video');
   await shot(v2, 'visitor-call-phone');
   await shot(agent, 'agent-call-audio-desktop');
+  await agent.click('#end-call');
+  await v2.waitForSelector('form.rating');
+  await shot(v2, 'visitor-rating-phone');
+
+  // An unanswered ring lapses: the panel goes, and the visitor, queued again
+  // at the head, is offered again.
+  await agent2.click('#go-ready');
+  await agent2.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'ready');
+  await agent.click('#go-not-ready');
+  const carol = await page(browser, PHONE);
+  await carol.goto(`${base}/visit`);
+  await carol.fill('#name', 'Carol');
+  await carol.click('button[type=submit]');
+  await agent2.waitForSelector('#ring');
+  const rungAt = await agent2.evaluate(() => window.ringShown.at);
+  await shot(carol, 'visitor-connecting-phone');
+  // The lapse and the next offer arrive together: the panel is replaced.
+  const again = await agent2.waitForFunction((t0) => window.ringShown.at > t0 && document.querySelectorAll('#ring').length === 1 && window.ringShown.at, rungAt, { timeout: 15000 });
+  const lapsed = ((await again.jsonValue()) - rungAt) / 1000;
+  check(lapsed >= 7.5, `a ring that is not answered lapses (after ${lapsed.toFixed(1)} s of 8) and the visitor is offered again`);
 
   // Links with QR codes for a live session, from the back office.
   await admin.click('#tab-sessions');
   await admin.waitForSelector('tr[data-session] button');
-  const live = await admin.$$eval('tr[data-session]', (rows) => rows.find((r) => r.children[4].textContent === 'active')?.dataset.session);
+  const live = await admin.$$eval('tr[data-session]', (rows) => rows.find((r) => r.children[4].textContent !== 'ended')?.dataset.session);
   await admin.click(`tr[data-session="${live}"] button`);
   await admin.click('#make-links');
   await admin.waitForSelector('.links img');
@@ -213,10 +237,11 @@ await run(async ({ base, browser }) => {
   await adminPhone.waitForSelector('#m-total');
   await shot(adminPhone, 'admin-dashboard-phone');
 
+
   // A visitor link for one session cannot open another.
   const other = await api(base, 'POST', '/queue/join', { visitor_id: 'intruder', channel: 'chat' }, '');
   const sessions = await api(base, 'GET', '/sessions');
-  const target = sessions.sessions.find((s) => s.session_id !== other.session_id && s.status === 'active');
+  const target = sessions.sessions.find((s) => s.session_id !== other.session_id && s.status !== 'ended');
   const r = await fetch(`${base}/customer-service/sessions/${target.session_id}`, { headers: { authorization: `Bearer ${other.token}` } });
   const intruder = await page(browser, DESKTOP);
   await intruder.goto(`${base}/?session=${target.session_id}&role=customer&token=${other.token}`);
@@ -239,9 +264,7 @@ await run(async ({ base, browser }) => {
   await home.goto(`${base}/`);
   await shot(home, 'home-phone');
 
-  for (const p of [admin, adminPhone, agent, agent2, visitor, v2, intruder, zh, zhAgent, home]) {
+  for (const p of [admin, adminPhone, agent, agent2, visitor, v2, carol, intruder, zh, zhAgent, home]) {
     check(p.errors.length === 0, `no console errors on ${p.url().replace(base, '') || '/'}${p.errors.length ? `: ${p.errors.join(' | ')}` : ''}`);
   }
-  await sleep(100);
-  void ADMIN;
-});
+}, { customerService: '  accept_timeout_secs: 8\n  wrap_up_secs: 3\n' });
