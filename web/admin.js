@@ -40,6 +40,22 @@ function bars(id, labelKey, entries) {
   return h('figure', { class: 'chart' }, h('figcaption', { text: labelKey }), svg, alt);
 }
 
+/** A call's quality: the summary kept after it, or the live connections. */
+function qualityView(q) {
+  const sum = q?.summary;
+  if (sum) {
+    const row = (k, v) => [h('dt', {}, k), h('dd', {}, v)];
+    return h('dl', { class: 'figures quality-summary' },
+      row(t('rtt'), sum.rtt_avg_ms != null ? `${Math.round(sum.rtt_avg_ms)} ms (max ${Math.round(sum.rtt_max_ms)})` : '–'),
+      row(t('loss'), `${(sum.loss_avg * 100).toFixed(1)}% (max ${(sum.loss_max * 100).toFixed(1)}%)`),
+      row(t('bitrate'), `${Math.round(sum.bitrate_in_avg_kbps)} kbps`));
+  }
+  const live = q?.connections || [];
+  if (!live.length) return h('p', { class: 'quality-summary', text: 'none' });
+  return h('ul', { class: 'quality-summary' }, live.map((c) =>
+    h('li', {}, `${c.party}: ${c.bitrate_in_kbps}/${c.bitrate_out_kbps} kbps, ${t('rtt')} ${c.rtt_ms ?? '–'} ms`)));
+}
+
 async function backOffice({ token }) {
   const call = (method, path, body) => api(method, path, body, token);
   const views = {};
@@ -99,6 +115,7 @@ async function backOffice({ token }) {
       if (f.type === 'center_event') {
         if (f.event.type === 'call_ended') drawTrend();
         refreshSessions?.();
+        if (current === 'agents') liveAgents();
       }
     },
   });
@@ -155,6 +172,9 @@ async function backOffice({ token }) {
           h('dt', { text: 'visitor' }), h('dd', {}, s.customer_name || s.customer_id),
           h('dt', { text: 'agent' }), h('dd', {}, s.agent_id || '–'),
           h('dt', { text: 'created' }), h('dd', {}, s.created_at),
+          h('dt', { text: 'answered_at' }), h('dd', {}, s.started_at || '–'),
+          h('dt', { text: 'ended_at' }), h('dd', {}, s.ended_at ? `${s.ended_at} (${s.end_reason}, ${s.ended_by})` : '–'),
+          h('dt', { text: 'transfers' }), h('dd', {}, s.transfers),
           h('dt', { text: 'duration' }), h('dd', {}, s.duration_secs != null ? clock(s.duration_secs * 1000) : '–'),
           h('dt', { text: 'rating' }), h('dd', {}, stars(s.rating?.rating), s.rating?.comment ? ` ${s.rating.comment}` : '')),
         s.status === 'waiting' ? h('p', {}, pick, h('button', { type: 'button', id: 'assign', text: 'assign', onclick: () => call('POST', `/sessions/${sid}/assign`, { agent_id: pick.value }).then(load) })) : null,
@@ -172,7 +192,7 @@ async function backOffice({ token }) {
             ? h('li', { class: 'system' }, t(`system_${m.text}`, m.data || {}))
             : h('li', { class: m.kind }, h('span', { class: 'who' }, m.from.name), h('span', { class: 'text' }, m.text)))),
         h('h3', { text: 'quality_summary' }),
-        h('pre', { class: 'quality-summary' }, quality ? JSON.stringify(quality.summary ?? quality, null, 1) : t('none')),
+        qualityView(quality),
         h('h3', { text: 'recordings' }),
         h('ul', {}, (recordings?.recordings || []).map((r) => h('li', {}, h('video', { controls: true, src: `/customer-service/sessions/${sid}/recordings/${r.file}`, 'aria-label': r.file, preload: 'none' })))),
       ));
@@ -206,28 +226,57 @@ async function backOffice({ token }) {
       list, detail, newForm);
   });
 
-  // Agents.
+  // Agents: live state (redrawn on the center's events), figures, skill
+  // levels per workgroup (`billing:3, default:1`), forced state changes.
+  let pendingAgents;
+  const liveAgents = () => {
+    clearTimeout(pendingAgents);
+    pendingAgents = setTimeout(() => current === 'agents' && go('agents'), 300);
+  };
   tab('agents', async () => {
     const { agents } = await call('GET', '/agents');
-    return table(['agent', 'status', 'answered', 'talk_time', 'avg_rating', 'actions'], agents.map((a) => h('tr', {},
-      h('td', {}, a.agent_name || a.agent_id), h('td', {}, a.status), h('td', {}, a.stats.answered),
-      h('td', {}, clock(a.stats.talk_ms)), h('td', {}, a.stats.avg_rating ? a.stats.avg_rating.toFixed(1) : '–'),
-      h('td', {},
-        h('button', { type: 'button', text: 'force_not_ready', onclick: () => call('POST', `/agents/${a.agent_id}/unavailable`).then(() => go('agents')) }),
-        h('button', { type: 'button', text: 'force_offline', onclick: () => call('POST', `/agents/${a.agent_id}/offline`).then(() => go('agents')) })),
-    )));
+    return table(['agent', 'status', 'answered', 'talk_time', 'avg_rating', 'skills', 'actions'], agents.map((a) => {
+      const skills = h('input', { value: a.workgroups.map((m) => `${m.workgroup_id}:${m.level}`).join(', '), 'aria-label': `${t('skills')} ${a.agent_id}` });
+      const saveSkills = () => call('PUT', `/agents/${a.agent_id}/workgroups`, {
+        workgroups: skills.value.split(',').map((x) => x.trim()).filter(Boolean).map((x) => {
+          const [workgroup_id, level] = x.split(':');
+          return { workgroup_id: workgroup_id.trim(), level: Number(level || 1) };
+        }),
+      }).then(() => go('agents'), (e) => alert(e.message));
+      return h('tr', { 'data-agent': a.agent_id },
+        h('td', {}, a.agent_name || a.agent_id), h('td', { class: 'agent-status' }, a.status), h('td', {}, a.stats.answered),
+        h('td', {}, clock(a.stats.talk_ms)), h('td', {}, a.stats.avg_rating ? a.stats.avg_rating.toFixed(1) : '–'),
+        h('td', {}, skills, h('button', { type: 'button', text: 'save', onclick: saveSkills })),
+        h('td', {},
+          h('button', { type: 'button', text: 'force_not_ready', onclick: () => call('POST', `/agents/${a.agent_id}/unavailable`).then(() => go('agents')) }),
+          h('button', { type: 'button', text: 'force_offline', onclick: () => call('POST', `/agents/${a.agent_id}/offline`).then(() => go('agents')) })),
+      );
+    }));
   });
 
   // Workgroups: routing mode and the public entry.
   tab('workgroups', async () => {
     const { workgroups } = await call('GET', '/workgroups');
     const modes = ['round_robin', 'least_active', 'longest_idle', 'fastest_response', 'random', 'weighted_random', 'consistent_hash', 'recent', 'manual'];
-    return table(['name', 'routing', 'public_entry', 'waiting_now', 'ready_now', 'actions'], workgroups.map((g) => {
+    const others = workgroups.map((g) => g.workgroup_id);
+    const form = h('form', { class: 'inline', onsubmit: async (e) => {
+      e.preventDefault();
+      await call('POST', '/workgroups', { workgroup_id: new FormData(form).get('id') });
+      go('workgroups');
+    } }, h('label', {}, h('span', { text: 'new_workgroup' }), h('input', { name: 'id', required: true })), h('button', { type: 'submit', text: 'create' }));
+    return h('section', {}, table(['name', 'routing', 'overflow', 'public_entry', 'waiting_now', 'ready_now', 'actions'], workgroups.map((g) => {
       const mode = h('select', { 'aria-label': t('routing') }, modes.map((m) => h('option', { value: m, selected: m === g.routing_mode }, m)));
       const open = h('input', { type: 'checkbox', checked: g.public_join, 'aria-label': t('public_entry') });
-      return h('tr', {}, h('td', {}, g.name || g.workgroup_id), h('td', {}, mode), h('td', {}, open), h('td', {}, g.waiting), h('td', {}, g.ready_agents),
-        h('td', {}, h('button', { type: 'button', text: 'save', onclick: () => call('PATCH', `/workgroups/${g.workgroup_id}`, { routing_mode: mode.value, public_join: open.checked }).then(() => go('workgroups')) })));
-    }));
+      const after = h('input', { type: 'number', min: 1, max: 86400, value: g.overflow_after_secs ?? '', 'aria-label': t('overflow_after'), class: 'narrow' });
+      const to = h('select', { 'aria-label': t('overflow_to') }, h('option', { value: '' }, t('none')),
+        others.filter((o) => o !== g.workgroup_id).map((o) => h('option', { value: o, selected: o === g.overflow_to }, o)));
+      const save = () => call('PATCH', `/workgroups/${g.workgroup_id}`, {
+        routing_mode: mode.value, public_join: open.checked,
+        overflow_after_secs: to.value && after.value ? Number(after.value) : null, overflow_to: to.value && after.value ? to.value : null,
+      }).then(() => go('workgroups'), (e) => alert(e.message));
+      return h('tr', {}, h('td', {}, g.name || g.workgroup_id), h('td', {}, mode), h('td', {}, after, to), h('td', {}, open), h('td', {}, g.waiting), h('td', {}, g.ready_agents),
+        h('td', {}, h('button', { type: 'button', text: 'save', onclick: save })));
+    })), form);
   });
 
   // Accounts and API tokens.

@@ -250,6 +250,20 @@ await run(async ({ base, browser }) => {
   intruder.errors = intruder.errors.filter((e) => !/403/.test(e));
   check(r.status === 403, 'a visitor token for one session is refused on another (403), and the page says so');
 
+  // The agents' states are live in the back office too.
+  await admin.click('#tab-agents');
+  await admin.waitForSelector('tr[data-agent="a1"]');
+  await agent.click('#go-ready');
+  await admin.waitForFunction(() => /ready|ringing|busy/.test(document.querySelector('tr[data-agent="a1"] .agent-status')?.textContent));
+  check(true, `an agent's new state shows in the back office without a reload (${await admin.textContent('tr[data-agent="a1"] .agent-status')})`);
+  await shot(admin, 'admin-agents-desktop');
+  await admin.click('#tab-workgroups');
+  await admin.waitForSelector('table');
+  await shot(admin, 'admin-workgroups-desktop');
+  await admin.click('#tab-audit');
+  await admin.waitForSelector('table');
+  await shot(admin, 'admin-audit-desktop');
+
   // Chinese and phone layouts.
   const zh = await page(browser, PHONE, 'zh-CN');
   await zh.goto(`${base}/visit?lang=zh-CN`);
