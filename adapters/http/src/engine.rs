@@ -577,7 +577,7 @@ impl Worker {
         for event in events {
             if watched {
                 let frame = serde_json::json!({ "type": "center_event", "to": event.to, "event": event.event });
-                self.hub.to_monitors(&frame.to_string());
+                self.hub.tell_monitors(&frame.to_string());
             }
             if let Some(observer) = &self.settings.calls {
                 if let Some(sid) = media_change(&event.event) {
@@ -590,7 +590,7 @@ impl Worker {
             self.hub.send_recipient(&to, &text);
         }
         if watched {
-            self.hub.to_monitors(&stats_frame(&self.center).to_string());
+            self.hub.tell_monitors(&stats_frame(&self.center).to_string());
         }
         Ok(())
     }

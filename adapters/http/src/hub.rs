@@ -233,7 +233,7 @@ impl Hub {
     }
 
     /// Sends `text` to every monitor.
-    pub(crate) fn to_monitors(&mut self, text: &str) {
+    pub(crate) fn tell_monitors(&mut self, text: &str) {
         for (id, out) in &mut self.monitors {
             push(out, *id, text);
         }
