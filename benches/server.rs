@@ -213,6 +213,17 @@ struct Figures {
 }
 
 impl Figures {
+    /// Latency samples over `elapsed`, without CPU figures.
+    fn of(latencies: Vec<Duration>, elapsed: Duration) -> Figures {
+        Figures {
+            count: latencies.len(),
+            elapsed,
+            latencies,
+            server_cpu: Duration::ZERO,
+            client_cpu: Duration::ZERO,
+        }
+    }
+
     fn per_sec(&self) -> f64 {
         self.count as f64 / self.elapsed.as_secs_f64()
     }
@@ -430,15 +441,10 @@ async fn dispatch_latency(run: Duration) {
         s.await.expect("sender");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let elapsed = start.elapsed();
-    let mut f = Figures {
-        count: 0,
-        elapsed,
-        latencies: std::mem::take(&mut *samples.lock().unwrap()),
-        server_cpu: Duration::ZERO,
-        client_cpu: Duration::ZERO,
-    };
-    f.count = f.latencies.len();
+    let mut f = Figures::of(
+        std::mem::take(&mut *samples.lock().unwrap()),
+        start.elapsed(),
+    );
     let max = f.latencies.iter().max().copied().unwrap_or_default();
     println!(
         "dispatch join -> incoming_call       {:>6.0} joins/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms   (n={})",
@@ -557,14 +563,7 @@ async fn chat_latency(run: Duration) {
     // The senders stopped at `run`; what followed was draining.
     let elapsed = run;
     for (what, samples) in [("delivered", &delivered), ("acknowledged", &acked)] {
-        let mut f = Figures {
-            count: 0,
-            elapsed,
-            latencies: std::mem::take(&mut *samples.lock().unwrap()),
-            server_cpu: Duration::ZERO,
-            client_cpu: Duration::ZERO,
-        };
-        f.count = f.latencies.len();
+        let mut f = Figures::of(std::mem::take(&mut *samples.lock().unwrap()), elapsed);
         println!(
             "chat send -> {what:<12}         {:>6.0} msgs/s    p50 {:>6.2} ms   p99 {:>6.2} ms   (n={})",
             f.per_sec(),

@@ -590,7 +590,8 @@ impl Worker {
             self.hub.send_recipient(&to, &text);
         }
         if watched {
-            self.hub.tell_monitors(&stats_frame(&self.center).to_string());
+            self.hub
+                .tell_monitors(&stats_frame(&self.center).to_string());
         }
         Ok(())
     }

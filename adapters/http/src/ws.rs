@@ -246,6 +246,19 @@ enum Reply<'a> {
 }
 
 impl Reply<'_> {
+    /// The frame answering `action`: its ack, or its error.
+    fn to(action: &str, answer: &Answer) -> String {
+        if answer.is_ok() {
+            Reply::Ack {
+                action,
+                result: &answer.body,
+            }
+            .text()
+        } else {
+            Reply::refused(action, answer).text()
+        }
+    }
+
     /// The refusal in `answer`, as an error frame.
     fn refused<'a>(action: &'a str, answer: &Answer) -> Reply<'a> {
         Reply::Error {
@@ -286,6 +299,23 @@ async fn serve(mut socket: WebSocket, app: App, caller: Who, who: Identity, room
         app.engine.disconnect(conn);
         return;
     }
+    pump(&mut socket, &mut out_rx, |text| {
+        let (app, caller, who, session) =
+            (app.clone(), caller.clone(), who.clone(), session.clone());
+        async move { handle(&app, &caller, &who, session.as_ref(), &text).await }
+    })
+    .await;
+    app.engine.disconnect(conn);
+}
+
+/// Serves an admitted socket until it goes: what the hub queues for it goes
+/// out; each text frame in is answered with `answer`'s frame; it is pinged,
+/// and closed after [`IDLE_TIMEOUT`] of silence.
+async fn pump<F, Fut>(socket: &mut WebSocket, out_rx: &mut mpsc::Receiver<String>, mut answer: F)
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.tick().await;
     let mut last_heard = Instant::now();
@@ -297,19 +327,19 @@ async fn serve(mut socket: WebSocket, app: App, caller: Who, who: Identity, room
                 let Some(Ok(msg)) = incoming else { break };
                 last_heard = Instant::now();
                 let reply = match msg {
-                    Message::Text(text) => Some(handle(&app, &caller, &who, session.as_ref(), text.as_str()).await),
+                    Message::Text(text) => Some(answer(text.as_str().to_owned()).await),
                     Message::Binary(_) => Some(Reply::invalid("invalid_frame", "frames are JSON text").text()),
                     Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => None,
                 };
                 if let Some(frame) = reply {
-                    if !send(&mut socket, &frame).await { break; }
+                    if !send(socket, &frame).await { break; }
                 }
             }
             event = out_rx.recv() => {
                 // None: the engine dropped this connection (replaced, too slow, shutting down).
                 let Some(text) = event else { break };
-                if socket.send(Message::Text(text.into())).await.is_err() { break; }
+                if !send(socket, &text).await { break; }
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_TIMEOUT { break; }
@@ -317,7 +347,6 @@ async fn serve(mut socket: WebSocket, app: App, caller: Who, who: Identity, room
             }
         }
     }
-    app.engine.disconnect(conn);
 }
 
 /// A supervisor's live view (`role=monitor`): the statistics now, then every
@@ -331,33 +360,13 @@ async fn monitor(mut socket: WebSocket, app: App) {
         app.engine.disconnect(conn);
         return;
     }
-    let mut ping = tokio::time::interval(PING_INTERVAL);
-    ping.tick().await;
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            biased;
-            incoming = socket.recv() => {
-                let Some(Ok(msg)) = incoming else { break };
-                last_heard = Instant::now();
-                let reply = match msg {
-                    Message::Text(text) if matches!(ClientFrame::parse(text.as_str()), Ok(ClientFrame::Ping)) => Reply::Pong.text(),
-                    Message::Close(_) => break,
-                    Message::Ping(_) | Message::Pong(_) => continue,
-                    _ => Reply::invalid("read_only", "the live view takes no frames but pings").text(),
-                };
-                if !send(&mut socket, &reply).await { break; }
-            }
-            event = out_rx.recv() => {
-                let Some(text) = event else { break };
-                if !send(&mut socket, &text).await { break; }
-            }
-            _ = ping.tick() => {
-                if last_heard.elapsed() > IDLE_TIMEOUT { break; }
-                if socket.send(Message::Ping(Default::default())).await.is_err() { break; }
-            }
+    pump(&mut socket, &mut out_rx, |text| async move {
+        match ClientFrame::parse(&text) {
+            Ok(ClientFrame::Ping) => Reply::Pong.text(),
+            _ => Reply::invalid("read_only", "the live view takes no frames but pings").text(),
         }
-    }
+    })
+    .await;
     app.engine.disconnect(conn);
 }
 
@@ -379,15 +388,7 @@ async fn handle(
     };
     let action = control.name();
     let answer = run_control(app, caller, who, room, control).await;
-    if answer.is_ok() {
-        Reply::Ack {
-            action,
-            result: &answer.body,
-        }
-        .text()
-    } else {
-        Reply::refused(action, &answer).text()
-    }
+    Reply::to(action, &answer)
 }
 
 /// Applies a call-control action for `who` (a transfer is audited).
@@ -445,15 +446,7 @@ async fn chat_frame(
         _ => None,
     };
     let answer = app.engine.chat(Asker::from(who), op, entry).await;
-    if answer.is_ok() {
-        Reply::Ack {
-            action,
-            result: &answer.body,
-        }
-        .text()
-    } else {
-        Reply::refused(action, &answer).text()
-    }
+    Reply::to(action, &answer)
 }
 
 /// Turns a control action into a command for `who`, resolving which call it
