@@ -200,7 +200,10 @@ async function backOffice({ token }) {
     const newForm = h('form', { class: 'inline', id: 'new-session', onsubmit: async (e) => {
       e.preventDefault();
       const f = new FormData(newForm);
-      await call('POST', '/sessions', { title: f.get('title'), description: f.get('description') || undefined, customer_id: f.get('customer') });
+      await call('POST', '/sessions', {
+        title: f.get('title'), description: f.get('description') || undefined,
+        customer_id: f.get('customer'), customer_name: f.get('customer_name') || undefined,
+      });
       newForm.reset();
       load();
     } },
@@ -208,6 +211,7 @@ async function backOffice({ token }) {
     h('label', {}, h('span', { text: 'title' }), h('input', { name: 'title', required: true })),
     h('label', {}, h('span', { text: 'description' }), h('input', { name: 'description' })),
     h('label', {}, h('span', { text: 'customer' }), h('input', { name: 'customer', required: true })),
+    h('label', {}, h('span', { text: 'customer_name' }), h('input', { name: 'customer_name' })),
     h('button', { type: 'submit', class: 'primary', text: 'create' }));
     filter.onchange = () => { page = 0; draw(); };
     search.oninput = () => { page = 0; draw(); };

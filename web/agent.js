@@ -252,6 +252,9 @@ async function console_({ token, me }) {
   setInterval(refresh, 5000);
   const held = (await call('GET', '/agents')).agents.find((a) => a.agent_id === id)?.sessions || [];
   held.forEach((sid) => openSession(sid));
+  // The agent link of the back office (`/?session=cs_…&role=agent`) opens that session.
+  const linked = new URLSearchParams(location.search).get('session');
+  if (linked && !held.includes(linked)) manual.value = linked;
 }
 
 try {

@@ -77,13 +77,25 @@ await run(async ({ base, browser }) => {
   await agent.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'online');
   check(true, 'the agent signs in, goes Ready and Not ready');
 
-  // The visitor comes through the public entry and waits.
+  // The back office opens a session for Alice and makes her link (with its
+  // QR code); she opens it and waits.
+  await admin.click('#tab-sessions');
+  await admin.waitForSelector('#new-session');
+  await admin.fill('#new-session input[name=title]', 'Late order');
+  await admin.fill('#new-session input[name=description]', 'Order 42 has not arrived');
+  await admin.fill('#new-session input[name=customer]', 'alice');
+  await admin.fill('#new-session input[name=customer_name]', 'Alice <b>');
+  await admin.click('#new-session button[type=submit]');
+  await admin.waitForSelector('tr[data-session] button');
+  await admin.click('tr[data-session] button');
+  await admin.click('#make-links');
+  await admin.waitForSelector('.links img');
+  const link = await admin.inputValue('#visitor-url');
+  check(link.startsWith(`${base}/?session=cs_`) && link.includes('role=customer&token=sbv_'), 'the back office makes the visitor link with its QR code');
+  await admin.click('#tab-dashboard');
+  await admin.waitForSelector('#rating-table');
   const visitor = await page(browser, DESKTOP);
-  await visitor.goto(`${base}/visit?workgroup=default`);
-  await shot(visitor, 'visitor-entry-desktop');
-  await visitor.fill('#name', 'Alice <b>');
-  await visitor.fill('#question', 'My order is late');
-  await visitor.click('button[type=submit]');
+  await visitor.goto(link);
   await visitor.waitForFunction(() => document.querySelector('#position')?.textContent === '1');
   await visitor.waitForFunction(() => /min/.test(document.querySelector('#estimate')?.textContent || ''));
   check(true, `the visitor waits at place 1 with an estimate (${await visitor.textContent('#estimate')})`);
@@ -109,7 +121,9 @@ await run(async ({ base, browser }) => {
   const [g0, g1] = await growth(() => frames(agent));
   check(v1 > v0 && g1 > g0, `video both ways: visitor ${v0}->${v1}, agent ${g0}->${g1} frames decoded`);
 
-  // Chat: the question arrived first; then both ways, as text, with statuses.
+  // Chat both ways, as text, with statuses.
+  await visitor.fill('.compose textarea', 'My order is late');
+  await visitor.press('.compose textarea', 'Enter');
   await agent.waitForFunction(() => [...document.querySelectorAll('.messages li .text')].some((e) => e.textContent === 'My order is late'));
   await visitor.fill('.compose textarea', '<img src=x onerror=alert(1)> order 42');
   await visitor.press('.compose textarea', 'Enter');
@@ -179,7 +193,9 @@ await run(async ({ base, browser }) => {
   await agent2.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'online');
   const v2 = await page(browser, PHONE);
   await v2.goto(`${base}/visit`);
+  await shot(v2, 'visitor-entry-phone');
   await v2.fill('#name', 'Bob');
+  await v2.fill('#question', 'Is my warranty valid?');
   await v2.click('button[type=submit]');
   await agent.waitForSelector('#ring');
   await shot(agent, 'agent-ring-second');
@@ -191,6 +207,8 @@ await run(async ({ base, browser }) => {
   check(true, 'R rejects the call, which is offered again');
   await agent.click('#accept-audio');
   await v2.waitForSelector('section.call');
+  await agent.waitForFunction(() => [...document.querySelectorAll('.messages li .text')].some((e) => e.textContent === 'Is my warranty valid?'));
+  check(true, "the public entry's question arrives as the first message");
   const bob = await v2.evaluate(() => JSON.parse(sessionStorage.getItem('visit')).session);
   await agent.waitForFunction((sid) => window.callSession === sid, bob);
   const sentVideo = await agent.evaluate(() => window.call.localStream.getVideoTracks().length);
@@ -201,6 +219,10 @@ await run(async ({ base, browser }) => {
   await agent.click('#end-call');
   await v2.waitForSelector('form.rating');
   await shot(v2, 'visitor-rating-phone');
+  await v2.click('button[data-stars="5"]');
+  await v2.click('form.rating button[type=submit]');
+  await v2.waitForSelector('.thanks');
+  await shot(v2, 'visitor-thanks-phone');
 
   // An unanswered ring lapses: the panel goes, and the visitor, queued again
   // at the head, is offered again.
@@ -214,6 +236,9 @@ await run(async ({ base, browser }) => {
   await agent2.waitForSelector('#ring');
   const rungAt = await agent2.evaluate(() => window.ringShown.at);
   await shot(carol, 'visitor-connecting-phone');
+  const desktopEntry = await page(browser, DESKTOP);
+  await desktopEntry.goto(`${base}/visit?workgroup=default`);
+  await shot(desktopEntry, 'visitor-entry-desktop');
   // The lapse and the next offer arrive together: the panel is replaced.
   const again = await agent2.waitForFunction((t0) => window.ringShown.at > t0 && document.querySelectorAll('#ring').length === 1 && window.ringShown.at, rungAt, { timeout: 15000 });
   const lapsed = ((await again.jsonValue()) - rungAt) / 1000;
@@ -236,6 +261,11 @@ await run(async ({ base, browser }) => {
   await adminPhone.click('button[type=submit]');
   await adminPhone.waitForSelector('#m-total');
   await shot(adminPhone, 'admin-dashboard-phone');
+  for (const t of ['sessions', 'agents', 'workgroups', 'accounts', 'audit']) {
+    await adminPhone.click(`#tab-${t}`);
+    await adminPhone.waitForSelector('table');
+    await shot(adminPhone, `admin-${t}-phone`);
+  }
 
 
   // A visitor link for one session cannot open another.
@@ -278,7 +308,7 @@ await run(async ({ base, browser }) => {
   await home.goto(`${base}/`);
   await shot(home, 'home-phone');
 
-  for (const p of [admin, adminPhone, agent, agent2, visitor, v2, carol, intruder, zh, zhAgent, home]) {
+  for (const p of [admin, adminPhone, agent, agent2, visitor, v2, carol, desktopEntry, intruder, zh, zhAgent, home]) {
     check(p.errors.length === 0, `no console errors on ${p.url().replace(base, '') || '/'}${p.errors.length ? `: ${p.errors.join(' | ')}` : ''}`);
   }
 }, { customerService: '  accept_timeout_secs: 8\n  wrap_up_secs: 3\n' });
