@@ -10,8 +10,10 @@ const main = h('main', { class: 'admin' });
 document.body.append(header('back_office'), main);
 const PAGE = 20;
 
+/** A table in a box that scrolls sideways on narrow screens. */
 function table(headers, rows) {
-  return h('table', {}, h('thead', {}, h('tr', {}, headers.map((k) => h('th', { scope: 'col', text: k })))), h('tbody', {}, rows));
+  return h('div', { class: 'scroll' },
+    h('table', {}, h('thead', {}, h('tr', {}, headers.map((k) => h('th', { scope: 'col', text: k })))), h('tbody', {}, rows)));
 }
 
 function stars(n) {
