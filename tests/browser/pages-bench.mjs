@@ -15,7 +15,7 @@ const pct = (xs, p) => {
 };
 try {
   const token = await agent(base, 'bench');
-  for (const [name, path] of [['home', '/'], ['visitor', '/visit'], ['agent', '/agent']]) {
+  for (const [name, path] of [['home', '/'], ['visitor', '/visit'], ['agent', '/agent'], ['admin', '/admin']]) {
     const paints = [];
     let bytes = 0;
     let gz = 0;
