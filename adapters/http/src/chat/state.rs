@@ -948,3 +948,140 @@ fn conv_name(me: &Me, conv: &Conv, center: &Center) -> String {
         _ => me.name.clone(),
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Random conversations through the chat state, the core and a real
+    //! store: no acknowledged message is lost or duplicated, and a private
+    //! note never reaches a visitor.
+
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+    use switchboard_core::{Channel, Command, Config, Media};
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// The visitor sends with client id `c` (small: retries happen).
+        Visitor(u8),
+        /// Agent `a` sends, as a note or not.
+        Agent(u8, u8, bool),
+        /// The call moves to agent `a`.
+        Transfer(u8),
+        /// The holding agent marks everything read.
+        Read,
+        /// The session ends.
+        End,
+        /// The engine's turn commits (steps between commits are one batch).
+        Commit,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (0u8..6).prop_map(Step::Visitor),
+            4 => (0u8..3, 0u8..6, any::<bool>()).prop_map(|(a, c, n)| Step::Agent(a, c, n)),
+            1 => (0u8..3).prop_map(Step::Transfer),
+            1 => Just(Step::Read),
+            1 => Just(Step::End),
+            3 => Just(Step::Commit),
+        ]
+    }
+
+    fn body(a: &Answer) -> Value {
+        serde_json::from_str(a.body.get()).unwrap_or(Value::Null)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn acknowledged_messages_are_kept_once_and_notes_never_reach_the_visitor(
+            steps in prop::collection::vec(step(), 1..60)
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut store, _, _) = Store::open(&dir.path().join("j.db"), &Config::default(), 7, 0).unwrap();
+            let mut center = Center::new(Config::default(), 7).unwrap();
+            let mut now = Timestamp::from_millis(1_800_000_000_000);
+            let mut chats = Chats::open(&store).unwrap();
+            for a in 0..3 {
+                let id = AgentId::from(format!("a{a}").as_str());
+                center.apply(now, Command::RegisterAgent { agent_id: id.clone(), agent_name: None }).unwrap();
+                if a > 0 {
+                    center.apply(now, Command::AgentNotReady { agent_id: id }).unwrap();
+                }
+            }
+            let join = Command::JoinQueue {
+                visitor_id: "v".into(), visitor_name: None, preferred_skill: None,
+                priority: 0, channel: Channel::Chat,
+            };
+            let sid = match center.apply(now, join).unwrap() {
+                switchboard_core::Reply::Assigned { session_id, .. } => session_id,
+                other => panic!("{other:?}"),
+            };
+            center.apply(now, Command::AcceptCall { agent_id: "a0".into(), media: Media::Video }).unwrap();
+            let mut acked: HashMap<(String, String), u64> = HashMap::new();
+            for step in steps {
+                now = now.saturating_add(core::time::Duration::from_millis(250));
+                let send = |who: Asker, c: u8, note: bool| (who, Op::Send {
+                    to: Target::Session(sid.clone()), text: format!("m{c}"),
+                    client_id: Some(format!("c{c}")), note, attachment: None,
+                });
+                let (asker, op) = match &step {
+                    Step::Visitor(c) => send(Asker::Visitor("v".into()), *c, false),
+                    Step::Agent(a, c, note) => send(Asker::Agent(format!("a{a}").as_str().into()), *c, *note),
+                    Step::Read => {
+                        let holder = center.session(sid.as_str()).and_then(|s| s.agent_id.clone());
+                        let Some(a) = holder else { continue };
+                        (Asker::Agent(a), Op::Receipt { to: Target::Session(sid.clone()), delivered: None, read: Some(u64::MAX) })
+                    }
+                    Step::Transfer(to) => {
+                        let to = AgentId::from(format!("a{to}").as_str());
+                        let _ = center.apply(now, Command::AgentAvailable { agent_id: to.clone() });
+                        let _ = center.apply(now, Command::TransferSession { session_id: sid.clone(), target_agent_id: to });
+                        (Asker::Visitor("v".into()), Op::List)
+                    }
+                    Step::End => {
+                        let _ = center.apply(now, Command::EndSession { session_id: sid.clone(), by: Party::Customer });
+                        (Asker::Visitor("v".into()), Op::List)
+                    }
+                    Step::Commit => {
+                        store.append_all(&[], &[], &[], &chats.writes).unwrap();
+                        chats.committed();
+                        for (to, frame) in chats.out.drain(..) {
+                            if matches!(to, Recipient::Visitor(_)) {
+                                prop_assert!(!frame.contains(r#""kind":"note""#), "a note went to the visitor: {}", frame);
+                            }
+                        }
+                        continue;
+                    }
+                };
+                let answer = chats.handle(&center, &mut store, now, &asker, op);
+                while let Some(event) = center.poll_event() {
+                    chats.on_event(&center, &store, &event, now).unwrap();
+                }
+                if let (true, Some(m)) = (answer.is_ok(), body(&answer).get("message").cloned()) {
+                    let key = (m["from"]["id"].as_str().unwrap().to_owned(), m["client_id"].as_str().unwrap().to_owned());
+                    let seq = m["seq"].as_u64().unwrap();
+                    // A retry is answered with the first message, never a new one.
+                    prop_assert_eq!(*acked.entry(key).or_insert(seq), seq);
+                }
+            }
+            store.append_all(&[], &[], &[], &chats.writes).unwrap();
+            chats.committed();
+            prop_assert!(chats.out.iter().all(|(to, f)| !matches!(to, Recipient::Visitor(_)) || !f.contains(r#""kind":"note""#)));
+            let kept = store.history(sid.as_str(), None, None, u32::MAX, true).unwrap();
+            let seqs: Vec<u64> = kept.iter().map(|m| m.seq).collect();
+            prop_assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{:?}", seqs);
+            for ((sender, client), seq) in &acked {
+                let found: Vec<_> = kept.iter()
+                    .filter(|m| m.sender.ends_with(&format!(":{sender}")) && m.client_id.as_deref() == Some(client))
+                    .collect();
+                prop_assert_eq!(found.len(), 1, "{}/{} kept {} times", sender, client, found.len());
+                prop_assert_eq!(found[0].seq, *seq);
+            }
+            let seen_by_visitor = store.history(sid.as_str(), None, None, u32::MAX, false).unwrap();
+            prop_assert!(seen_by_visitor.iter().all(|m| m.kind != "note"));
+        }
+    }
+}
