@@ -31,3 +31,22 @@ fn supervisors_watch_every_event_and_the_statistics_live() {
     live.send(r#"{"type":"control","data":{"type":"AcceptCall"}}"#);
     assert_eq!(live.expect("error")["error"]["code"], "read_only");
 }
+
+#[test]
+fn agents_are_told_the_queue_length_and_ready_agents_when_they_change() {
+    let s = Server::start(&yaml("  accept_timeout_secs: 30\n"));
+    let token = s.account("a1", "agent", Some("a1"));
+    s.register("a1");
+    s.post("/customer-service/agents/a1/unavailable", "{}");
+    let mut console = s.try_ws(Some(&token), "role=agent").expect("console");
+    console.expect("joined");
+    s.join("v1");
+    let told = console.expect("queue_status");
+    assert_eq!(
+        (told["length"].as_u64(), told["ready_agents"].as_u64()),
+        (Some(1), Some(0)),
+        "{told}"
+    );
+    s.join("v2");
+    assert_eq!(console.expect("queue_status")["length"], 2);
+}

@@ -43,6 +43,8 @@ async function console_({ token, me }) {
       if (mine) {
         setState(mine.status);
         wrapUntil = mine.resume?.reason === 'wrap_up' ? Date.parse(mine.resume.until) : null;
+        // The core ends wrap-up on its own: look again when it is due.
+        if (wrapUntil) setTimeout(refresh, Math.max(0, wrapUntil - Date.now()) + 300);
         const st = mine.stats;
         figures.replaceChildren(
           h('dt', { text: 'answered' }), h('dd', {}, st.answered),
@@ -74,6 +76,12 @@ async function console_({ token, me }) {
       if (f.type === 'call_quality') open.get(f.session_id)?.quality(f);
       if (f.type === 'chat_message') listChats();
       if (f.type === 'system_notification') notify(f);
+      if (f.type === 'queue_status') {
+        // Pushed by the server whenever either figure changes.
+        queueLength.textContent = f.length;
+        readyAgents.textContent = f.ready_agents;
+        return;
+      }
       refresh();
     },
   });
@@ -249,7 +257,10 @@ async function console_({ token, me }) {
   );
   await ws.ready;
   await refresh();
-  setInterval(refresh, 5000);
+  // The queue figures are pushed; the agent's own state and figures are
+  // refreshed on its events, and now and then for changes made by others
+  // (a supervisor forcing a break).
+  setInterval(refresh, 15000);
   const held = (await call('GET', '/agents')).agents.find((a) => a.agent_id === id)?.sessions || [];
   held.forEach((sid) => openSession(sid));
   // The agent link of the back office (`/?session=cs_…&role=agent`) opens that session.

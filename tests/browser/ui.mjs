@@ -99,6 +99,8 @@ await run(async ({ base, browser }) => {
   await visitor.waitForFunction(() => document.querySelector('#position')?.textContent === '1');
   await visitor.waitForFunction(() => /min/.test(document.querySelector('#estimate')?.textContent || ''));
   check(true, `the visitor waits at place 1 with an estimate (${await visitor.textContent('#estimate')})`);
+  await agent.waitForFunction(() => document.querySelector('#queue-length')?.textContent === '1');
+  check(true, "the agent's console shows the queue length, pushed by the server");
   await shot(visitor, 'visitor-waiting-desktop');
 
   // Ready: the ring panel, focused, with the visitor's name and a countdown.

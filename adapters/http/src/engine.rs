@@ -235,6 +235,7 @@ impl Engine {
         let worker = Worker {
             hooks,
             chats,
+            queue_told: (usize::MAX, usize::MAX),
             outbox_wake: outbox_wake.clone(),
             hub: Hub::new(settings.ws_grace),
             center,
@@ -398,6 +399,8 @@ impl Engine {
 pub struct Worker {
     hooks: Hooks,
     chats: Chats,
+    /// The queue length and Ready agents last told to the agents' consoles.
+    queue_told: (usize, usize),
     outbox_wake: Arc<Notify>,
     center: Center,
     store: Store,
@@ -593,7 +596,24 @@ impl Worker {
             self.hub
                 .tell_monitors(&stats_frame(&self.center).to_string());
         }
+        if changed {
+            self.tell_queue();
+        }
         Ok(())
+    }
+
+    /// Tells every agent's console the queue length and the Ready agents
+    /// when either changed: what the console shows, live.
+    fn tell_queue(&mut self) {
+        let stats = self.center.stats();
+        let now = (stats.queue.length, stats.agents.ready);
+        if now == self.queue_told {
+            return;
+        }
+        self.queue_told = now;
+        let frame =
+            serde_json::json!({ "type": "queue_status", "length": now.0, "ready_agents": now.1 });
+        self.hub.tell_agents(&frame.to_string());
     }
 
     /// A chat operation; a close ends the session through the core first.

@@ -227,6 +227,17 @@ impl Hub {
         self.monitors.insert(conn, Some(out));
     }
 
+    /// Sends `text` to every connection of every agent.
+    pub(crate) fn tell_agents(&mut self, text: &str) {
+        let ids: Vec<ConnId> = self
+            .by_recipient
+            .iter()
+            .filter(|(r, _)| matches!(r, Recipient::Agent(_)))
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        send_to(&mut self.conns, &ids, text);
+    }
+
     /// Whether anyone watches the center.
     pub(crate) fn watched(&self) -> bool {
         !self.monitors.is_empty()
