@@ -213,6 +213,12 @@ impl Center {
         self.state.queued()
     }
 
+    /// Agents Ready now, in O(1) (unlike [`Center::stats`], which looks
+    /// at every queued visitor for the longest wait).
+    pub fn ready_agents(&self) -> usize {
+        self.state.counts.agents[AgentState::Ready.index()]
+    }
+
     /// A workgroup by id.
     pub fn workgroup(&self, id: &str) -> Option<&Workgroup> {
         self.state.groups.get(id)

@@ -605,8 +605,7 @@ impl Worker {
     /// Tells every agent's console the queue length and the Ready agents
     /// when either changed: what the console shows, live.
     fn tell_queue(&mut self) {
-        let stats = self.center.stats();
-        let now = (stats.queue.length, stats.agents.ready);
+        let now = (self.center.queue_len(), self.center.ready_agents());
         if now == self.queue_told {
             return;
         }
