@@ -216,7 +216,7 @@ impl Center {
     /// Agents Ready now, in O(1) (unlike [`Center::stats`], which looks
     /// at every queued visitor for the longest wait).
     pub fn ready_agents(&self) -> usize {
-        self.state.counts.agents[AgentState::Ready.index()]
+        self.state.counts.agents[crate::AgentState::Ready.index()]
     }
 
     /// A workgroup by id.
