@@ -81,6 +81,9 @@ pub(crate) struct Chats {
     pub(crate) writes: ChatWrites,
     /// Sent once the turn is committed.
     pub(crate) out: Vec<(Recipient, String)>,
+    /// Conversations whose session ended this turn: forgotten from the
+    /// caches once committed (the store answers for them from then on).
+    ended: Vec<String>,
 }
 
 fn unavailable(e: &StoreError) -> Answer {
@@ -110,10 +113,16 @@ impl Chats {
         })
     }
 
-    /// After a commit: the turn's writes are durable.
+    /// After a commit: the turn's writes are durable, and the caches let go
+    /// of conversations that ended, so that they do not grow with history.
     pub(crate) fn committed(&mut self) {
         self.writes.clear();
         self.pending.clear();
+        for key in self.ended.drain(..) {
+            self.seqs.remove(&key);
+            self.marks.retain(|(k, _), _| *k != key);
+            self.typing.retain(|(k, _), _| *k != key);
+        }
     }
 
     fn me(&self, center: &Center, asker: &Asker) -> Result<Me, Answer> {
@@ -920,6 +929,9 @@ impl Chats {
             data: Some(data.to_string()),
             at_ms: ms(now),
         };
+        if name == "call_ended" {
+            self.ended.push(conv.key.clone());
+        }
         self.post(&conv, row);
         Ok(())
     }
