@@ -227,14 +227,16 @@ impl Hub {
         self.monitors.insert(conn, Some(out));
     }
 
-    /// Sends `text` to every connection of every agent.
+    /// Sends `text` to every connection of every agent, in the order they
+    /// connected (not the map's: a simulated run must be reproducible).
     pub(crate) fn tell_agents(&mut self, text: &str) {
-        let ids: Vec<ConnId> = self
+        let mut ids: Vec<ConnId> = self
             .by_recipient
             .iter()
             .filter(|(r, _)| matches!(r, Recipient::Agent(_)))
             .flat_map(|(_, ids)| ids.iter().copied())
             .collect();
+        ids.sort_unstable();
         send_to(&mut self.conns, &ids, text);
     }
 
@@ -245,8 +247,12 @@ impl Hub {
 
     /// Sends `text` to every monitor.
     pub(crate) fn tell_monitors(&mut self, text: &str) {
-        for (id, out) in &mut self.monitors {
-            push(out, *id, text);
+        let mut ids: Vec<ConnId> = self.monitors.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(out) = self.monitors.get_mut(&id) {
+                push(out, id, text);
+            }
         }
     }
 
