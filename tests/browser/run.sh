@@ -18,9 +18,10 @@ node_modules/.bin/esbuild vendor.mjs --bundle --format=esm --outfile=build/vendo
 cargo build --locked --bin switchboard --quiet --manifest-path ../../Cargo.toml
 
 echo "node: socketio.mjs"
-node socketio.mjs
+# Each run is bounded: a lost answer fails it rather than hanging CI.
+timeout 300 node socketio.mjs
 
 for test in call.mjs standard.mjs ui.mjs; do
   echo "browser: $test"
-  unshare -n bash -c "ip link set lo up && node $test"
+  timeout 600 unshare -n bash -c "ip link set lo up && node $test"
 done

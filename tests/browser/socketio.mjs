@@ -6,12 +6,21 @@
 import { io } from 'socket.io-client';
 import { ADMIN, agent, api, check, sleep, startServer } from './lib.mjs';
 
-/** A connected socket (rejects on connect_error). */
+/** A connected socket (rejects on connect_error, or after 5 s). Every
+ *  acknowledgement it waits for times out after 5 s too: a lost one fails
+ *  the run instead of hanging it. */
 function connect(base, auth, transports) {
-  const socket = io(base, { auth, transports, reconnection: false, forceNew: true });
+  const socket = io(base, { auth, transports, reconnection: false, forceNew: true, ackTimeout: 5000 });
   return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (e) => reject(e));
+    const t = setTimeout(() => reject(new Error('no connect within 5 s')), 5000);
+    socket.once('connect', () => {
+      clearTimeout(t);
+      resolve(socket);
+    });
+    socket.once('connect_error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
   });
 }
 

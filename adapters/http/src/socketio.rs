@@ -117,19 +117,8 @@ async fn authenticate(app: &App, http: Who, auth: AuthPayload) -> Result<Partici
 /// Joins the hub and serves the socket until it goes.
 async fn connected(app: App, s: SocketRef, p: Participant) {
     let conn = app.engine.new_conn();
-    let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX_MAX);
-    let joined = app.engine.connect(conn, p.who.clone(), None, out_tx).await;
-    if !joined.is_ok() {
-        let _ = s.emit("error", &json!({ "error": joined.error_detail() }));
-        let _ = s.disconnect();
-        return;
-    }
-    let role = p.who.role();
-    let _ = s.emit(
-        "connected",
-        &json!({ "role": role, "session_id": p.session }),
-    );
-
+    // Handlers first, before anything is awaited: the client may emit as
+    // soon as it is told it is connected.
     let (ev_app, ev_p) = (app.clone(), p.clone());
     s.on_fallback(
         move |s: SocketRef, Event(event): Event, TryData(data): TryData<Value>, ack: AckSender| {
@@ -154,6 +143,25 @@ async fn connected(app: App, s: SocketRef, p: Participant) {
         let app = gone.clone();
         async move { app.engine.disconnect(conn) }
     });
+
+    // Then the hub: from the `connected` event on, pushed events arrive.
+    let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX_MAX);
+    let joined = app.engine.connect(conn, p.who.clone(), None, out_tx).await;
+    if !joined.is_ok() {
+        let _ = s.emit("error", &json!({ "error": joined.error_detail() }));
+        let _ = s.disconnect();
+        return;
+    }
+    if !s.connected() {
+        // Gone while joining: its disconnect may have come first.
+        app.engine.disconnect(conn);
+        return;
+    }
+    let role = p.who.role();
+    let _ = s.emit(
+        "connected",
+        &json!({ "role": role, "session_id": p.session }),
+    );
 
     // What the hub sends this participant, renamed to the seed's events.
     let who = p.who;
