@@ -1,9 +1,15 @@
 //! The browser files, embedded at compile time: no build step and nothing
-//! read from disk at run time.
+//! read from disk at run time. Each is gzipped once, on first use, and sent
+//! so to browsers that accept it.
+
+use std::io::Write;
+use std::sync::OnceLock;
 
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use flate2::write::GzEncoder;
+use flate2::Compression;
 
 use crate::answer::Answer;
 
@@ -44,28 +50,18 @@ const PAGE_POLICY: &str =
     base-uri 'none'; frame-ancestors 'none'";
 
 /// `GET /`, `/visit`, `/agent`, `/admin`: the page shell.
-pub(crate) async fn page() -> Response {
-    let mut response = INDEX.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(
+pub(crate) async fn page(headers: HeaderMap) -> Response {
+    let mut response = send(&headers, INDEX, FILES.len(), "text/html; charset=utf-8");
+    response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(PAGE_POLICY),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
     );
     response
 }
 
 /// `GET /web/{file}`.
-pub(crate) async fn file(Path(name): Path<String>) -> Response {
-    let Some((_, kind, body)) = FILES.iter().find(|(n, _, _)| *n == name) else {
+pub(crate) async fn file(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    let Some(i) = FILES.iter().position(|(n, _, _)| *n == name) else {
         return Answer::error(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -73,13 +69,92 @@ pub(crate) async fn file(Path(name): Path<String>) -> Response {
         )
         .into_response();
     };
-    let mut response = (*body).into_response();
+    let (_, kind, body) = FILES[i];
+    send(&headers, body, i, kind)
+}
+
+/// File `i` of [`FILES`] (or, one past them, the shell), gzipped if the
+/// request accepts it.
+fn send(headers: &HeaderMap, body: &'static str, i: usize, kind: &'static str) -> Response {
+    let mut response = if accepts_gzip(headers) {
+        let mut r = gzipped(i).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        body.into_response()
+    };
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+/// Whether `Accept-Encoding` takes gzip (and does not refuse it with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| p.replace(' ', "") == "q=0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+/// Every file gzipped, then the shell; made once.
+fn gzipped(i: usize) -> &'static [u8] {
+    static GZ: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    let all = GZ.get_or_init(|| {
+        FILES
+            .iter()
+            .map(|(_, _, body)| *body)
+            .chain([INDEX])
+            .map(gzip)
+            .collect()
+    });
+    all.get(i).map_or(&[], Vec::as_slice)
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::best());
+    // Writing to memory cannot fail.
+    let _ = e.write_all(text.as_bytes());
+    e.finish().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    #[test]
+    fn every_file_gzips_to_itself_and_gzip_is_sent_only_when_accepted() {
+        for (i, (name, _, body)) in FILES.iter().enumerate() {
+            let mut back = String::new();
+            flate2::read::GzDecoder::new(gzipped(i))
+                .read_to_string(&mut back)
+                .unwrap();
+            assert_eq!(&back, body, "{name}");
+        }
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(v));
+            accepts_gzip(&h)
+        };
+        assert!(with("gzip, deflate, br"));
+        assert!(with("br;q=1.0, GZIP;q=0.5"));
+        assert!(!with("gzip;q=0"));
+        assert!(!with("br"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
 }
