@@ -20,7 +20,7 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 /** Relabels every element built with `text:` (after a language switch). */
-export function relabel(root = document) {
+function relabel(root = document) {
   root.querySelectorAll('[data-t]').forEach((e) => (e.textContent = t(e.dataset.t)));
 }
 
@@ -152,7 +152,6 @@ export function chatPanel({ ws, session, me, notes = false }) {
   const bySeq = new Map();
   let lastTyping = 0;
   let typingTimer;
-  let mine = new Map(); // client_id -> element, for status updates
   let highest = 0;
 
   function line(m) {
@@ -172,7 +171,6 @@ export function chatPanel({ ws, session, me, notes = false }) {
         m.attachment ? h('a', { href: `${CS}/sessions/${session}/attachments/${m.attachment.id}`, target: '_blank' }, m.attachment.name) : null,
         status,
       );
-      if (own && m.client_id) mine.set(m.client_id, li);
     }
     bySeq.set(m.seq, li);
     // In order of sequence, whatever the order of arrival.

@@ -192,18 +192,7 @@ pub(crate) async fn room(
         if !caller.caller.at_least(Role::Supervisor) {
             return forbidden("the live view is for supervisors and admins").into_response();
         }
-        return match ws {
-            Ok(ws) => ws
-                .max_message_size(FRAME_MAX)
-                .read_buffer_size(READ_BUFFER)
-                .on_upgrade(move |socket| monitor(socket, app)),
-            Err(rejection) => Answer::error(
-                rejection.status(),
-                "websocket_required",
-                rejection.body_text(),
-            )
-            .into_response(),
-        };
+        return upgrade(ws, move |socket| monitor(socket, app));
     }
     let (claim, room) = match query.claim(&caller.caller) {
         Ok(x) => x,
@@ -213,11 +202,24 @@ pub(crate) async fn room(
         Ok(who) => who,
         Err(answer) => return answer.into_response(),
     };
+    upgrade(ws, move |socket| serve(socket, app, caller, who, room))
+}
+
+/// Upgrades with the frame and buffer limits every socket has, then runs
+/// `serve`; a request that is no upgrade gets a JSON error.
+fn upgrade<F, Fut>(
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    serve: F,
+) -> Response
+where
+    F: FnOnce(WebSocket) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     match ws {
         Ok(ws) => ws
             .max_message_size(FRAME_MAX)
             .read_buffer_size(READ_BUFFER)
-            .on_upgrade(move |socket| serve(socket, app, caller, who, room)),
+            .on_upgrade(serve),
         Err(rejection) => Answer::error(
             rejection.status(),
             "websocket_required",

@@ -20,12 +20,12 @@ use crate::auth::{Caller, Role, Who};
 use crate::body::Body;
 use crate::App;
 
-/// The chat identity of an HTTP caller.
-pub(crate) fn asker(caller: &Caller) -> Option<Asker> {
+/// The chat identity of an HTTP caller (401 without a credential).
+fn asker(caller: &Caller) -> Result<Asker, Answer> {
     match caller {
-        Caller::Anonymous => None,
-        Caller::Visitor { session, .. } => Some(Asker::VisitorOf(session.clone())),
-        Caller::Staff(s) => Some(Asker::Staff {
+        Caller::Anonymous => Err(crate::auth::unauthorized("a credential is required")),
+        Caller::Visitor { session, .. } => Ok(Asker::VisitorOf(session.clone())),
+        Caller::Staff(s) => Ok(Asker::Staff {
             account: s.name.clone(),
             agent: s.agent_id.clone(),
             supervisor: s.role >= Role::Supervisor,
@@ -43,8 +43,9 @@ async fn run_audited(
     op: Op,
     entry: Option<switchboard_store::AuditEntry>,
 ) -> Response {
-    let Some(asker) = asker(&who.caller) else {
-        return crate::auth::unauthorized("a credential is required").into_response();
+    let asker = match asker(&who.caller) {
+        Ok(a) => a,
+        Err(refusal) => return refusal.into_response(),
     };
     app.engine.chat(asker, op, entry).await.into_response()
 }
@@ -137,8 +138,9 @@ pub(crate) async fn transcript(
         Some("text") => true,
         Some(_) => return Answer::invalid("format must be json or text").into_response(),
     };
-    let Some(asker) = asker(&who.caller) else {
-        return crate::auth::unauthorized("a credential is required").into_response();
+    let asker = match asker(&who.caller) {
+        Ok(a) => a,
+        Err(refusal) => return refusal.into_response(),
     };
     let op = Op::Transcript {
         session: id.as_str().into(),
@@ -231,8 +233,9 @@ pub(crate) async fn upload(
         before: None,
         limit: Some(1),
     };
-    let Some(asker) = asker(&who.caller) else {
-        return crate::auth::unauthorized("a credential is required").into_response();
+    let asker = match asker(&who.caller) {
+        Ok(a) => a,
+        Err(refusal) => return refusal.into_response(),
     };
     let seen = app.engine.chat(asker.clone(), probe, None).await;
     if !seen.is_ok() {
@@ -332,8 +335,9 @@ pub(crate) async fn download(
         )
         .into_response()
     };
-    let Some(asker) = asker(&who.caller) else {
-        return crate::auth::unauthorized("a credential is required").into_response();
+    let asker = match asker(&who.caller) {
+        Ok(a) => a,
+        Err(refusal) => return refusal.into_response(),
     };
     let op = Op::File {
         session: SessionId::from(id.as_str()),

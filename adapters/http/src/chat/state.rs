@@ -161,17 +161,12 @@ impl Chats {
                 supervisor: false,
             },
             Asker::Staff {
-                account,
                 agent: Some(a),
                 supervisor,
+                ..
             } if center.agent(a.as_str()).is_some() => Me {
-                speaker: Speaker::Agent(a.clone()),
-                sender: format!("agent:{a}"),
-                name: center
-                    .agent(a.as_str())
-                    .map_or_else(|| account.clone(), |x| x.name.clone()),
-                agent: Some(a.clone()),
                 supervisor: *supervisor,
+                ..self.me(center, &Asker::Agent(a.clone()))?
             },
             Asker::Staff {
                 account,
