@@ -126,7 +126,7 @@ async function backOffice({ token }) {
   // Sessions.
   tab('sessions', async () => {
     const filter = h('select', { id: 'status-filter', 'aria-label': t('status') },
-      ['', 'waiting', 'active', 'ended'].map((v) => h('option', { value: v }, v ? v : t('all'))));
+      ['', 'waiting', 'active', 'ended'].map((v) => h('option', { value: v }, t(v ? `status_${v}` : 'all'))));
     const search = h('input', { id: 'search', type: 'search', placeholder: t('search'), 'aria-label': t('search') });
     const list = h('div', { class: 'list' });
     const detail = h('div', { class: 'detail' });
@@ -149,7 +149,7 @@ async function backOffice({ token }) {
           h('td', {}, s.title || s.session_id),
           h('td', {}, s.customer_name || s.customer_id),
           h('td', {}, s.agent_id || s.ringing_agent_id || '–'),
-          h('td', {}, s.status),
+          h('td', { 'data-status': s.status }, t(`status_${s.status}`)),
           h('td', { class: 'rating-cell' }, stars(s.rating?.rating)),
           h('td', {}, h('button', { type: 'button', text: 'detail', onclick: () => showDetail(s.session_id) })),
         ))),
@@ -170,7 +170,7 @@ async function backOffice({ token }) {
       detail.replaceChildren(h('section', { class: 'card', id: 'session-detail' },
         h('h2', {}, s.title || sid),
         h('dl', { class: 'figures' },
-          h('dt', { text: 'status' }), h('dd', {}, s.status),
+          h('dt', { text: 'status' }), h('dd', {}, t(`status_${s.status}`)),
           h('dt', { text: 'visitor' }), h('dd', {}, s.customer_name || s.customer_id),
           h('dt', { text: 'agent' }), h('dd', {}, s.agent_id || '–'),
           h('dt', { text: 'created' }), h('dd', {}, s.created_at),
@@ -250,7 +250,7 @@ async function backOffice({ token }) {
         }),
       }).then(() => go('agents'), (e) => alert(e.message));
       return h('tr', { 'data-agent': a.agent_id },
-        h('td', {}, a.agent_name || a.agent_id), h('td', { class: 'agent-status' }, a.status), h('td', {}, a.stats.answered),
+        h('td', {}, a.agent_name || a.agent_id), h('td', { class: 'agent-status', 'data-state': a.status }, t(`state_${a.status}`)), h('td', {}, a.stats.answered),
         h('td', {}, clock(a.stats.talk_ms)), h('td', {}, a.stats.avg_rating ? a.stats.avg_rating.toFixed(1) : '–'),
         h('td', {}, skills, h('button', { type: 'button', text: 'save', onclick: saveSkills })),
         h('td', {},

@@ -92,8 +92,11 @@ async function console_({ token, me }) {
     closeRing();
     const chat = f.channel === 'chat';
     const left = h('span', { class: 'countdown', id: 'countdown', role: 'timer' });
-    const deadline = Date.now() + f.timeout_secs * 1000;
-    const tick = () => (left.textContent = t('seconds_left', Math.max(0, Math.ceil((deadline - Date.now()) / 1000))));
+    // An offer found on opening the console has no known deadline: no countdown.
+    const deadline = f.timeout_secs == null ? null : Date.now() + f.timeout_secs * 1000;
+    const tick = () => {
+      if (deadline) left.textContent = t('seconds_left', Math.max(0, Math.ceil((deadline - Date.now()) / 1000)));
+    };
     tick();
     const timer = setInterval(tick, 250);
     const answer = (media) => ws.request({ type: 'control', data: { type: 'AcceptCall', data: { media } } }).catch(() => {});
@@ -142,7 +145,7 @@ async function console_({ token, me }) {
     const entry = { panel, media: null, quality: () => {} };
     open.set(sid, entry);
     const figuresLine = h('p', { class: 'live', id: 'live-figures', 'aria-live': 'off' });
-    const controls = h('nav', { class: 'controls', 'aria-label': detail.visitor_name || sid });
+    const controls = h('nav', { class: 'controls', 'aria-label': detail.customer_name || detail.customer_id });
     const videos = h('div', { class: 'videos' });
     const started = Date.now();
     const elapsed = h('span', { class: 'timer', role: 'timer' }, '00:00');
@@ -192,7 +195,7 @@ async function console_({ token, me }) {
       }
     }
     controls.append(h('button', { type: 'button', class: 'danger', id: 'end-call', text: 'end_call', onclick: () => ws.request({ type: 'control', data: { type: 'EndCall', data: { session_id: sid } } }).catch(() => {}) }));
-    entry.el = h('section', { class: `call ${detail.channel}`, 'data-session': sid }, h('div', { class: 'bar' }, h('strong', {}, detail.visitor_name || detail.customer_id), elapsed, figuresLine), videos, panel.el, controls);
+    entry.el = h('section', { class: `call ${detail.channel}`, 'data-session': sid }, h('div', { class: 'bar' }, h('strong', {}, detail.customer_name || detail.customer_id), elapsed, figuresLine), videos, panel.el, controls);
     stage.replaceChildren(entry.el);
     await panel.load().catch(() => {});
     listChats();
@@ -263,6 +266,11 @@ async function console_({ token, me }) {
   setInterval(refresh, 15000);
   const held = (await call('GET', '/agents')).agents.find((a) => a.agent_id === id)?.sessions || [];
   held.forEach((sid) => openSession(sid));
+  // A console opened (or reloaded) while this agent is being rung shows the offer.
+  const rung = (await call('GET', '/sessions')).sessions.find((x) => x.ringing_agent_id === id);
+  if (rung && !ringing) {
+    ring({ session_id: rung.session_id, visitor_name: rung.customer_name || rung.customer_id, channel: rung.channel, timeout_secs: null });
+  }
   // The agent link of the back office (`/?session=cs_…&role=agent`) opens that session.
   const linked = new URLSearchParams(location.search).get('session');
   if (linked && !held.includes(linked)) manual.value = linked;

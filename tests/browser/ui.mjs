@@ -115,6 +115,7 @@ await run(async ({ base, browser }) => {
   await shot(agent, 'agent-ring-desktop');
   await agent.keyboard.press('v');
   await agent.waitForSelector('section.call video#remote');
+  check((await agent.textContent('section.call .bar strong')) === 'Alice <b>', "the agent's call page names the visitor");
   await visitor.waitForSelector('section.call video#remote');
 
   // Both decode each other's video.
@@ -249,7 +250,7 @@ await run(async ({ base, browser }) => {
   // Links with QR codes for a live session, from the back office.
   await admin.click('#tab-sessions');
   await admin.waitForSelector('tr[data-session] button');
-  const live = await admin.$$eval('tr[data-session]', (rows) => rows.find((r) => r.children[4].textContent !== 'ended')?.dataset.session);
+  const live = await admin.$$eval('tr[data-session]', (rows) => rows.find((r) => r.children[4].dataset.status !== 'ended')?.dataset.session);
   await admin.click(`tr[data-session="${live}"] button`);
   await admin.click('#make-links');
   await admin.waitForSelector('.links img');
@@ -286,7 +287,7 @@ await run(async ({ base, browser }) => {
   await admin.click('#tab-agents');
   await admin.waitForSelector('tr[data-agent="a1"]');
   await agent.click('#go-ready');
-  await admin.waitForFunction(() => /ready|ringing|busy/.test(document.querySelector('tr[data-agent="a1"] .agent-status')?.textContent));
+  await admin.waitForFunction(() => /ready|ringing|busy/.test(document.querySelector('tr[data-agent="a1"] .agent-status')?.dataset.state));
   check(true, `an agent's new state shows in the back office without a reload (${await admin.textContent('tr[data-agent="a1"] .agent-status')})`);
   await shot(admin, 'admin-agents-desktop');
   await admin.click('#tab-workgroups');
@@ -305,7 +306,10 @@ await run(async ({ base, browser }) => {
   await zhAgent.goto(`${base}/agent?lang=zh-CN`);
   await shot(zhAgent, 'agent-login-phone-zh');
   await signIn(zhAgent, base, 'a2');
-  await shot(zhAgent, 'agent-console-phone-zh');
+  // a2 is being rung for Carol in its other page: a new console shows the offer too.
+  await zhAgent.waitForSelector('#ring[role=alertdialog]');
+  check((await zhAgent.textContent('#ring-who')) === 'Carol', 'a console opened while ringing shows the offer');
+  await shot(zhAgent, 'agent-ring-phone-zh');
   const home = await page(browser, PHONE);
   await home.goto(`${base}/`);
   await shot(home, 'home-phone');
