@@ -269,6 +269,10 @@ impl State {
             // Only an Online agent pauses; its timer, if it fires, finds no match.
             a.resume = None;
         }
+        if old != new && (old == AgentState::Offline || new == AgentState::Offline) {
+            // Signed in or out: the groups' staffing advice is out of date.
+            self.forecasts.stale.extend(a.workgroups.keys().cloned());
+        }
         if old != new {
             if old == AgentState::Ready {
                 a.stats.ready_ms_total += now.saturating_since(a.state_since).as_millis() as u64;
@@ -485,6 +489,7 @@ impl State {
             });
         }
         a.max_concurrent = max;
+        self.forecasts.stale.extend(a.workgroups.keys().cloned());
         let now = self.now;
         self.settle(id, now);
         Ok(Reply::Done)
@@ -506,6 +511,8 @@ impl State {
             .map(|m| (m.workgroup_id, m.level))
             .collect();
         let old = core::mem::replace(&mut a.workgroups, new);
+        let touched = old.keys().chain(a.workgroups.keys()).cloned();
+        self.forecasts.stale.extend(touched);
         if a.state == AgentState::Ready {
             for (group, level) in &old {
                 if let Some(g) = self.groups.get_mut(group) {

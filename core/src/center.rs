@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use foldhash::quality::FixedState;
 
 use crate::agent::ResumeReason;
+use crate::forecast::{Forecast, Forecasts};
 use crate::queue::KeyGen;
 use crate::routing::Placing;
 use crate::session::{check_text, NewSession, Stage, NAME_MAX};
@@ -67,6 +68,10 @@ pub(crate) struct State {
     pub(crate) totals: Totals,
     pub(crate) ratings: RatingStats,
     pub(crate) trend: BTreeMap<u64, DayCounts>,
+    /// The staffing advice, derived from the groups' traffic: not part of
+    /// the decision state, so neither snapshotted nor compared.
+    #[serde(skip)]
+    pub(crate) forecasts: Forecasts,
     /// A bug this center was told to have; never journaled or snapshotted.
     #[cfg(feature = "fault-injection")]
     #[serde(skip)]
@@ -150,6 +155,7 @@ impl Center {
                 totals: Totals::default(),
                 ratings: RatingStats::default(),
                 trend: BTreeMap::new(),
+                forecasts: Forecasts::default(),
                 #[cfg(feature = "fault-injection")]
                 fault: None,
             },
@@ -268,32 +274,33 @@ impl Center {
         })
     }
 
-    /// How long the visitor at `position` in `group`'s queue may still wait,
-    /// by the queue model the simulator uses: the group's signed-in agents
-    /// serve like `c` parallel servers, each freed after the mean handle time
-    /// its members have measured (3 minutes until there is a measure), so
-    /// places come free every `handle / c` and the visitor needs `position`
-    /// of them. None while nobody who could answer is signed in.
+    /// How long the visitor at `position` in `group`'s queue may still wait:
+    /// the group's signed-in agents serve like that many parallel servers,
+    /// each freed after the handling time of the group's [`Forecast`], so
+    /// places come free every `handle / servers` and the visitor needs
+    /// `position` of them. None while nobody who could answer is signed in.
     pub fn estimated_wait(&self, group: &WorkgroupId, position: usize) -> Option<u64> {
-        const HANDLE_DEFAULT_MS: u64 = 180_000;
-        let members = self
-            .state
-            .agents
-            .values()
-            .filter(|a| a.workgroups.contains_key(group));
-        let (mut serving, mut talk, mut calls) = (0u64, 0u64, 0u64);
-        for a in members {
-            if a.signed_in {
-                serving += u64::from(a.max_concurrent.max(1));
-            }
-            talk += a.stats.talk_ms_total;
-            calls += a.stats.answered;
-        }
-        if serving == 0 {
-            return None;
-        }
-        let handle = talk.checked_div(calls).unwrap_or(HANDLE_DEFAULT_MS);
-        Some(handle.saturating_mul(position as u64) / serving)
+        let (staffing, forecast) = self.state.forecasts.get(group.as_str())?;
+        let handle_ms = (forecast.aht_secs * 1000.0) as u64;
+        (staffing.servers > 0)
+            .then(|| handle_ms.saturating_mul(position as u64) / u64::from(staffing.servers))
+    }
+
+    /// The staffing advice for workgroup `id`, as of the last
+    /// [`refresh_forecasts`](Center::refresh_forecasts); None before it.
+    pub fn forecast(&self, id: &str) -> Option<&Forecast> {
+        self.state.forecasts.get(id).map(|(_, f)| f)
+    }
+
+    /// Brings the staffing advice up to date at the center's time: every
+    /// group's once a minute completes, and a group's when its members sign
+    /// in or out or its settings change; O(1) otherwise. The traffic is
+    /// counted on every input regardless; only this costs Erlang A
+    /// (milliseconds per group), so a server calls it after each batch of
+    /// inputs and a replay that needs no advice never does.
+    pub fn refresh_forecasts(&mut self) {
+        let now = self.state.now;
+        self.state.refresh_forecasts(now);
     }
 
     /// The agent workgroup `id` would ring next for its next visitor (or a

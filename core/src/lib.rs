@@ -52,10 +52,12 @@ mod chat;
 mod clock;
 mod command;
 mod config;
+pub mod erlang;
 mod error;
 mod event;
 #[cfg(feature = "fault-injection")]
 mod fault;
+mod forecast;
 mod ids;
 mod invariants;
 mod prng;
@@ -79,6 +81,7 @@ pub use error::{CoreError, ErrorKind};
 pub use event::{Event, EventKind, Recipient};
 #[cfg(feature = "fault-injection")]
 pub use fault::Fault;
+pub use forecast::{servers_needed, Forecast, HANDLE_MINUTES, RATE_MINUTES};
 pub use ids::{AgentId, RoomId, SessionId, VisitorId, WorkgroupId, ROOM_PREFIX};
 pub use prng::Prng;
 pub use session::{EndReason, Rating, Session, SessionStatus, PRIORITY_MAX};

@@ -386,6 +386,7 @@ impl State {
             let c = &mut g.counters;
             c.answered += 1;
             c.wait_ms_total += waited.as_millis() as u64;
+            g.traffic.answered(now, waited.as_millis() as u64);
             if waited <= Duration::from_secs(g.settings.service_level_secs) {
                 c.answered_in_time += 1;
             }

@@ -347,6 +347,7 @@ impl State {
 
         if let Some(g) = self.groups.get_mut(&workgroup) {
             g.counters.offered += 1;
+            g.traffic.arrival(now);
         }
         // A returning visitor may wait a little for their last agent.
         if let Some(agent) = self.hold_for(&workgroup, &new.customer_id) {
@@ -472,6 +473,12 @@ impl State {
         s.end_reason = Some(reason);
         s.ended_by = Some(by);
         let (customer, group) = (s.customer_id.clone(), s.workgroup.clone());
+        // Waited until now, or talked since the answer.
+        let (waited, talked) = (
+            now.saturating_since(s.created_at).as_millis() as u64,
+            s.started_at
+                .map(|a| now.saturating_since(a).as_millis() as u64),
+        );
         if let Some(t) = s.timeout_timer.take() {
             self.timers.cancel(Lane::Session, t);
         }
@@ -487,6 +494,7 @@ impl State {
             self.counts.waiting -= 1;
             if let Some(g) = self.groups.get_mut(&group) {
                 g.counters.abandoned += 1;
+                g.traffic.abandoned(now, waited);
             }
         }
         let agent = match stage {
@@ -497,6 +505,9 @@ impl State {
             }
             Stage::Active { agent } => {
                 self.counts.active -= 1;
+                if let (Some(g), Some(talked)) = (self.groups.get_mut(&group), talked) {
+                    g.traffic.handled(now, talked);
+                }
                 self.day_mut(now).completed += 1;
                 Some(agent)
             }

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::center::State;
+use crate::forecast::Traffic;
 use crate::queue::{Queue, QueueKey};
 use crate::routing::{Candidate, Placing, Router, Routing, RoutingMode};
 
@@ -52,6 +53,9 @@ pub struct WorkgroupSettings {
     pub overflow_to: Option<WorkgroupId>,
     /// The service-level threshold: answered within this many seconds counts.
     pub service_level_secs: u64,
+    /// The service-level target: the share (percent, 1 to 99) of visitors
+    /// to answer within `service_level_secs`, for the staffing advice.
+    pub service_level_percent: u8,
     /// Whether visitors without a credential may join this group's queue
     /// (the public entry page and link); staff may always queue a visitor.
     pub public_join: bool,
@@ -67,6 +71,7 @@ impl Default for WorkgroupSettings {
             overflow_after_secs: None,
             overflow_to: None,
             service_level_secs: 20,
+            service_level_percent: 80,
             public_join: true,
             read_receipts: true,
         }
@@ -96,6 +101,9 @@ impl WorkgroupSettings {
         let invalid = |field, reason| Err(CoreError::InvalidInput { field, reason });
         if !(1..=SECS_MAX).contains(&self.service_level_secs) {
             return invalid("service_level_secs", "must be from 1 to 86400");
+        }
+        if !(1..=99).contains(&self.service_level_percent) {
+            return invalid("service_level_percent", "must be from 1 to 99");
         }
         match (&self.overflow_after_secs, &self.overflow_to) {
             (None, None) => Ok(()),
@@ -209,6 +217,9 @@ pub struct Workgroup {
     pub(crate) queue: Queue,
     /// Other groups' visitors past their overflow time, eligible here too.
     pub(crate) overflow_in: Queue,
+    /// The last hour's traffic, for the staffing advice.
+    #[serde(default)]
+    pub(crate) traffic: Traffic,
 }
 
 impl Workgroup {
@@ -220,6 +231,7 @@ impl Workgroup {
             tiers: BTreeMap::new(),
             queue: Queue::default(),
             overflow_in: Queue::default(),
+            traffic: Traffic::default(),
         }
     }
 
@@ -330,6 +342,7 @@ impl State {
         self.groups
             .insert(id.clone(), Workgroup::new(id.clone(), settings));
         self.rebuild_group(&id);
+        self.forecasts.stale.insert(id.clone());
         Ok(Reply::Done)
     }
 
@@ -376,6 +389,7 @@ impl State {
             self.rebuild_group(id);
         }
         self.dirty.insert(id.clone());
+        self.forecasts.stale.insert(id.clone());
         // Keep the config's mode for `default` in step, so that a snapshot
         // and a reconfigure agree on it.
         if id.as_str() == DEFAULT_WORKGROUP {

@@ -893,12 +893,19 @@ fn the_estimated_wait_grows_with_the_position_and_shrinks_with_agents() {
     h.not_ready("a1");
     h.join("v1");
     h.join("v2");
-    let wait = |h: &Harness, v: &str| h.center.visitor(v).unwrap().estimated_wait_ms;
+    let wait = |h: &mut Harness, v: &str| {
+        h.center.refresh_forecasts();
+        h.center.visitor(v).unwrap().estimated_wait_ms
+    };
     // One signed-in agent, a measured 60 s handle time.
-    assert_eq!(wait(&h, "v1"), Some(60_000));
-    assert_eq!(wait(&h, "v2"), Some(120_000));
+    assert_eq!(wait(&mut h, "v1"), Some(60_000));
+    assert_eq!(wait(&mut h, "v2"), Some(120_000));
     h.capacity("a1", 2);
-    assert_eq!(wait(&h, "v2"), Some(60_000), "two places at once halve it");
+    assert_eq!(
+        wait(&mut h, "v2"),
+        Some(60_000),
+        "two places at once halve it"
+    );
     h.offline("a1");
-    assert_eq!(wait(&h, "v1"), None, "nobody signed in: no estimate");
+    assert_eq!(wait(&mut h, "v1"), None, "nobody signed in: no estimate");
 }

@@ -5,7 +5,7 @@
 //! the first question a support manager asks: how many agents do I need?
 //!
 //! - [`des`]: the discrete-event simulation.
-//! - [`erlang`]: Erlang C and Erlang A, computed stably.
+//! - [`erlang`]: Erlang C and Erlang A (the core's, re-exported).
 //! - [`staff`]: the capacity planner, analytic and simulated side by side.
 //! - [`scenario`]: scenario files, and the report's summary and plots.
 //! - [`net`]: the real server adapters over a simulated network with faults.
@@ -15,7 +15,7 @@
 
 pub mod des;
 pub mod dist;
-pub mod erlang;
+pub use switchboard_core::erlang;
 pub mod net;
 pub mod scenario;
 pub mod staff;

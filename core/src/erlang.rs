@@ -1,5 +1,6 @@
-//! Queueing theory for the capacity planner: Erlang C (M/M/n, nobody gives
-//! up) and Erlang A (M/M/n+M, exponential patience).
+//! Queueing theory for staffing: Erlang C (M/M/n, nobody gives up) and
+//! Erlang A (M/M/n+M, exponential patience). Pure arithmetic, so it lives in
+//! the core: the live forecast and the simulator's planner share it.
 //!
 //! Erlang C uses the Erlang B recursion, which never forms `a^n / n!`, so it
 //! is exact to rounding for thousands of agents. Erlang A's textbook closed
