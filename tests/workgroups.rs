@@ -198,3 +198,63 @@ fn an_agent_with_capacity_two_takes_a_second_call() {
     let join = s.post(&p("/queue/join"), r#"{"visitor_id":"v3"}"#);
     assert_eq!(join["status"], "queued", "at capacity");
 }
+
+#[test]
+fn each_group_serves_its_staffing_advice_and_target() {
+    let s = Server::start(&yaml(""));
+    let (status, _) = s.call(
+        "POST",
+        &p("/workgroups"),
+        Some(r#"{"workgroup_id":"billing","service_level_percent":90,"service_level_secs":30}"#),
+    );
+    assert_eq!(status, 201);
+    for bad in ["0", "100", "\"80\""] {
+        let body = format!(r#"{{"service_level_percent":{bad}}}"#);
+        let (status, err) = s.call("PATCH", &p("/workgroups/billing"), Some(&body));
+        assert_eq!(status, 400, "{bad}: {err}");
+    }
+    s.register("agent_a");
+    s.register("agent_b");
+    s.call(
+        "PUT",
+        &p("/agents/agent_b/workgroups"),
+        Some(r#"{"workgroups":[{"workgroup_id":"billing"}]}"#),
+    );
+    s.join("v1");
+    // The engine recomputes at its next turn; this read is that turn.
+    let (status, f) = s.call("GET", &p("/workgroups/billing/forecast"), None);
+    assert_eq!(status, 200, "{f}");
+    assert_eq!(f["workgroup_id"], "billing");
+    assert_eq!(f["agents_signed_in"], 1, "agent_b only: {f}");
+    assert_eq!(f["service_level_target"], 0.9);
+    assert_eq!(f["service_level_secs"], 30);
+    assert_eq!(f["aht_secs"], 180.0, "no call measured yet: the default");
+    assert!(
+        f["arrivals_per_hour"].is_null(),
+        "no complete minute yet: {f}"
+    );
+    let list = s.get(&p("/workgroups"));
+    let default = list["workgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["workgroup_id"] == "default")
+        .unwrap()
+        .clone();
+    assert_eq!(default["service_level_percent"], 80);
+    assert_eq!(
+        default["forecast"]["agents_signed_in"], 1,
+        "agent_a: {default}"
+    );
+    let (status, err) = s.call("GET", &p("/workgroups/nope/forecast"), None);
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (404, Some("workgroup_not_found"))
+    );
+    let metrics = s.raw("GET", "/metrics", None).1;
+    assert!(
+        metrics.contains("switchboard_forecast_agents_signed_in{workgroup=\"billing\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("switchboard_forecast_handle_seconds{workgroup=\"default\"} 180"));
+}

@@ -463,6 +463,8 @@ impl Worker {
     fn turn(&mut self, batch: &mut Vec<Msg>) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.center.handle_timeout(now);
+        // O(1) unless a minute completed or staffing changed since the last turn.
+        self.center.refresh_forecasts();
         let mut records: Vec<(Timestamp, Record)> = Vec::new();
         let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::new();
         let mut audits: Vec<AuditEntry> = Vec::new();

@@ -111,6 +111,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("POST", "/workgroups") => post(workgroups::create),
         ("GET", "/workgroups/{id}") => get(workgroups::get),
         ("PATCH", "/workgroups/{id}") => patch(workgroups::update),
+        ("GET", "/workgroups/{id}/forecast") => get(workgroups::forecast),
         ("GET", "/routing") => get(workgroups::routing),
         ("POST", "/queue/join") => post(api::join),
         ("POST", "/queue/leave") => post(api::leave),
@@ -218,7 +219,11 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
     let answer = app
         .engine
         .read(Box::new(move |c, e| {
-            Answer::ok(metrics::render(&c.stats(), e, &http))
+            let forecasts: Vec<_> = c
+                .workgroups()
+                .filter_map(|g| c.forecast(g.id.as_str()))
+                .collect();
+            Answer::ok(metrics::render(&c.stats(), &forecasts, e, &http))
         }))
         .await;
     // The exposition comes back as a JSON string; read it out (a scrape is rare).

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 
 use axum::http::Request;
 use axum::response::Response;
-use switchboard_core::Stats;
+use switchboard_core::{Forecast, Stats};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -118,8 +118,49 @@ where
     }
 }
 
+/// The staffing advice per workgroup; a figure not known yet is left out.
+fn forecast_metrics(
+    metric: &mut impl FnMut(&str, &str, &str, &[(&str, f64)]),
+    forecasts: &[&Forecast],
+) {
+    type Figure = fn(&Forecast) -> Option<f64>;
+    let figures: [(&str, &str, Figure); 7] = [
+        ("switchboard_forecast_agents_needed", "Agents needed now to meet the group's service-level target (Erlang A on the last hour's traffic).", |f| f.agents_needed.map(f64::from)),
+        ("switchboard_forecast_agents_signed_in", "Members signed in, as the advice counted them.", |f| Some(f64::from(f.agents_signed_in))),
+        ("switchboard_forecast_arrivals_per_hour", "Arrival rate over the last 15 minutes.", |f| f.arrivals_per_hour),
+        ("switchboard_forecast_handle_seconds", "Mean handling time over the last hour.", |f| Some(f.aht_secs)),
+        ("switchboard_forecast_service_level", "Service level expected with the agents signed in now.", |f| f.service_level_expected),
+        ("switchboard_forecast_abandon_ratio", "Share of visitors expected to give up with the agents signed in now.", |f| f.abandon_expected),
+        ("switchboard_forecast_wait_seconds", "Mean wait until answered of a visitor who joins now.", |f| f.expected_wait_secs),
+    ];
+    for (name, help, figure) in figures {
+        let labels: Vec<(String, f64)> = forecasts
+            .iter()
+            .filter_map(|f| {
+                let label = format!("{{workgroup=\"{}\"}}", escape(f.workgroup_id.as_str()));
+                figure(f).map(|v| (label, v))
+            })
+            .collect();
+        let samples: Vec<(&str, f64)> = labels.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+        metric(name, "gauge", help, &samples);
+    }
+}
+
+/// A label value as the exposition format spells it.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 /// The whole exposition.
-pub fn render(stats: &Stats, engine: &EngineStats, http: &HttpMetrics) -> String {
+pub fn render(
+    stats: &Stats,
+    forecasts: &[&Forecast],
+    engine: &EngineStats,
+    http: &HttpMetrics,
+) -> String {
     let mut out = String::with_capacity(4096);
     let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, f64)]| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -215,6 +256,7 @@ pub fn render(stats: &Stats, engine: &EngineStats, http: &HttpMetrics) -> String
         "Mean rating, 0 when none.",
         &[("", stats.ratings.average())],
     );
+    forecast_metrics(&mut metric, forecasts);
     metric(
         "switchboard_websocket_connections",
         "gauge",

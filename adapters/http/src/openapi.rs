@@ -487,6 +487,9 @@ fn workgroup_paths() -> Value {
                 "get": op("One workgroup", id, None, ("200", "Workgroup"), &[404]),
                 "patch": op("Change a workgroup's settings (JSON merge patch; null clears overflow)", id, Some("WorkgroupSettings"), ("200", "Workgroup"), &[400, 404, 413]),
             },
+            "/customer-service/workgroups/{id}/forecast": {
+                "get": op("The group's live staffing advice: Erlang A on the last 15/60 minutes of traffic (null before the first computation)", id, None, ("200", "Forecast"), &[404]),
+            },
     })
 }
 
@@ -507,6 +510,7 @@ fn workgroup_schemas() -> Value {
                 "overflow_after_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "nullable": true },
                 "overflow_to": nullable(S),
                 "service_level_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "default": 20 },
+                "service_level_percent": { "type": "integer", "minimum": 1, "maximum": 99, "default": 80, "description": "the service-level target: share of visitors to answer within service_level_secs" },
                 "public_join": { "type": "boolean", "default": true },
                 "read_receipts": { "type": "boolean", "default": true, "description": "whether visitors are told when agents have read their messages" },
             })),
@@ -518,7 +522,17 @@ fn workgroup_schemas() -> Value {
                 "ready_agents": t("integer"), "next_agent_id": nullable(S),
                 "service_level": nullable("number"), "service_level_secs": t("integer"), "average_answer_ms": nullable("integer"),
                 "offered": t("integer"), "answered": t("integer"), "answered_in_time": t("integer"), "abandoned": t("integer"),
+                "service_level_percent": t("integer"), "forecast": schema("Forecast"),
             })),
+            "Forecast": { "nullable": true, "allOf": [object(&["workgroup_id", "computed_at_ms", "aht_secs", "agents_signed_in"], json!({
+                "workgroup_id": t(S), "computed_at_ms": t("integer"),
+                "arrivals_per_hour": nullable("number"), "arrivals_per_hour_60": nullable("number"),
+                "aht_secs": t("number"), "handled_60": t("integer"), "patience_secs": nullable("number"),
+                "service_level_secs": t("integer"), "service_level_target": t("number"),
+                "agents_signed_in": t("integer"), "agents_needed": nullable("integer"),
+                "service_level_expected": nullable("number"), "abandon_expected": nullable("number"),
+                "expected_wait_secs": nullable("number"),
+            }))] },
             "WorkgroupList": object(&["workgroups", "count"], json!({ "workgroups": { "type": "array", "items": schema("Workgroup") }, "count": t("integer") })),
             "Memberships": object(&["workgroups"], json!({ "workgroups": { "type": "array", "minItems": 1, "maxItems": 32, "items": object(&["workgroup_id"], json!({
                 "workgroup_id": t(S), "level": { "type": "integer", "minimum": 1, "maximum": 10, "default": 1 },

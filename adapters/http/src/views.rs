@@ -4,8 +4,8 @@
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use switchboard_core::{
-    Agent, AgentId, AgentState, Center, Channel, EndReason, Media, Party, Rating, RoomId, Session,
-    SessionId, SessionStatus, Stats, Timestamp, VisitorId, Workgroup, WorkgroupId,
+    Agent, AgentId, AgentState, Center, Channel, EndReason, Forecast, Media, Party, Rating, RoomId,
+    Session, SessionId, SessionStatus, Stats, Timestamp, VisitorId, Workgroup, WorkgroupId,
     DEFAULT_WORKGROUP,
 };
 
@@ -266,9 +266,32 @@ pub fn workgroup(center: &Center, g: &Workgroup) -> Value {
     v["overflow_to"] = json!(g.settings.overflow_to);
     v["public_join"] = json!(g.settings.public_join);
     v["read_receipts"] = json!(g.settings.read_receipts);
+    v["service_level_percent"] = json!(g.settings.service_level_percent);
+    v["forecast"] = forecast(center.forecast(g.id.as_str()));
     if let Some(sl) = v["service_level"].as_f64() {
         v["service_level"] = json!((sl * 10_000.0).round() / 10_000.0);
     }
+    v
+}
+
+/// A group's staffing advice, figures rounded for people; null before the
+/// engine's first turn computed it.
+pub fn forecast(f: Option<&Forecast>) -> Value {
+    let Some(f) = f else {
+        return Value::Null;
+    };
+    let round = |x: f64, places: i32| {
+        let k = 10f64.powi(places);
+        (x * k).round() / k
+    };
+    let mut v = to_json(f);
+    v["arrivals_per_hour"] = json!(f.arrivals_per_hour.map(|x| round(x, 1)));
+    v["arrivals_per_hour_60"] = json!(f.arrivals_per_hour_60.map(|x| round(x, 1)));
+    v["aht_secs"] = json!(round(f.aht_secs, 1));
+    v["patience_secs"] = json!(f.patience_secs.map(|x| round(x, 1)));
+    v["service_level_expected"] = json!(f.service_level_expected.map(|x| round(x, 4)));
+    v["abandon_expected"] = json!(f.abandon_expected.map(|x| round(x, 4)));
+    v["expected_wait_secs"] = json!(f.expected_wait_secs.map(|x| round(x, 1)));
     v
 }
 

@@ -77,6 +77,17 @@ pub(crate) async fn get(State(app): State<App>, Path(id): Path<String>) -> Answe
         .await
 }
 
+/// `GET /workgroups/{id}/forecast`: the group's staffing advice, as last
+/// recomputed by the engine (a read never recomputes it).
+pub(crate) async fn forecast(State(app): State<App>, Path(id): Path<String>) -> Answer {
+    app.engine
+        .read(Box::new(move |c, _| match c.workgroup(&id) {
+            Some(_) => Answer::ok(views::forecast(c.forecast(&id))),
+            None => Answer::refused(&CoreError::WorkgroupNotFound(id.into())),
+        }))
+        .await
+}
+
 /// `PATCH /workgroups/{id}`: a JSON merge patch of the settings; `null`
 /// clears an optional one (e.g. overflow). Merged against the live settings
 /// on the engine thread, so concurrent patches do not undo each other.

@@ -166,6 +166,11 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/customer-service/workgroups", Staff(Admin)),
     r("GET", "/customer-service/workgroups/{id}", Staff(Agent)),
     r("PATCH", "/customer-service/workgroups/{id}", Staff(Admin)),
+    r(
+        "GET",
+        "/customer-service/workgroups/{id}/forecast",
+        Staff(Agent),
+    ),
     r("GET", "/customer-service/routing", Staff(Supervisor)),
     r("POST", "/customer-service/queue/join", Public),
     r(
