@@ -58,6 +58,26 @@ function qualityView(q) {
     h('li', {}, `${c.party}: ${c.bitrate_in_kbps}/${c.bitrate_out_kbps} kbps, ${t('rtt')} ${c.rtt_ms ?? '–'} ms`)));
 }
 
+/** One workgroup's staffing advice: agents needed against signed in, and
+ * what the agents signed in now should give. */
+function staffingCard(f) {
+  const pct = (x) => (x == null ? '–' : `${Math.round(x * 100)}%`);
+  const secs = (x) => (x == null ? '–' : x < 10 ? `${x.toFixed(1)} s` : x < 90 ? `${Math.round(x)} s` : `${Math.round(x / 60)} min`);
+  const short = f.agents_needed != null && f.agents_needed > f.agents_signed_in;
+  const row = (k, v) => [h('dt', { text: k }), h('dd', {}, v)];
+  return h('div', { class: `card forecast${short ? ' short' : ''}`, id: `forecast-${f.workgroup_id}` },
+    h('span', {}, f.workgroup_id),
+    h('strong', { class: 'needed', 'aria-label': t('agents_needed_of', f.agents_needed ?? '–', f.agents_signed_in) },
+      `${f.agents_needed ?? '–'} / ${f.agents_signed_in}`),
+    h('small', { text: 'agents_needed_signed_in' }),
+    h('dl', { class: 'figures' },
+      row('expected_service_level', `${pct(f.service_level_expected)} (${t('target')} ${pct(f.service_level_target)} / ${f.service_level_secs} s)`),
+      row('expected_wait', secs(f.expected_wait_secs)),
+      row('arrivals_per_hour', f.arrivals_per_hour == null ? '–' : String(f.arrivals_per_hour)),
+      row('handle_time', secs(f.aht_secs)),
+      row('expected_abandon', pct(f.abandon_expected))));
+}
+
 async function backOffice({ token }) {
   const call = (method, path, body) => api(method, path, body, token);
   const views = {};
@@ -76,6 +96,7 @@ async function backOffice({ token }) {
 
   // Dashboard: cards, rating distribution and trend, from the live stream.
   const cards = h('div', { class: 'cards' });
+  const staffing = h('div', { class: 'cards staffing' });
   const charts = h('div', { class: 'charts' });
   let latest = null;
   function drawDashboard() {
@@ -90,6 +111,7 @@ async function backOffice({ token }) {
       card('ready_now', s.agents.ready, 'm-ready'),
       card('average_rating', r.total ? r.average.toFixed(2) : '–', 'm-rating'),
     );
+    staffing.replaceChildren(...(latest.forecasts || []).map(staffingCard));
     charts.replaceChildren(bars('rating-table', 'rating_distribution', ['1', '2', '3', '4', '5'].map((k) => [k, r.distribution[k]])), trendChart);
   }
   let trendChart = h('div');
@@ -101,7 +123,7 @@ async function backOffice({ token }) {
   }
   tab('dashboard', async () => {
     drawDashboard();
-    return h('section', {}, cards, charts);
+    return h('section', {}, cards, h('h2', { text: 'staffing' }), staffing, charts);
   });
 
   // The live stream: statistics after every change; sessions refresh on events.

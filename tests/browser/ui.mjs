@@ -181,6 +181,11 @@ await run(async ({ base, browser }) => {
   await admin.waitForFunction(() => document.querySelector('#rating-table td[data-key="4"]')?.textContent === '1');
   const average = await admin.textContent('#m-rating strong');
   check(average === '4.00', `the back office shows the 4 stars live (average ${average}), no reload`);
+  // The staffing card of the default group, from the same live stream.
+  const advice = await api(base, 'GET', '/workgroups/default/forecast');
+  await admin.waitForFunction((n) => document.querySelector('#forecast-default .needed')?.textContent.endsWith(`/ ${n}`), advice.agents_signed_in);
+  const card = await admin.textContent('#forecast-default');
+  check(card.includes('Expected service level') && card.includes('80%'), `the dashboard shows the group's staffing advice and its 80% target: ${card}`);
   await shot(admin, 'admin-dashboard-desktop');
   // The session's detail: transcript, links with QR codes.
   await admin.click('#tab-sessions');

@@ -692,7 +692,17 @@ impl Worker {
 /// The `stats` frame of a live view: the seed's `/stats` and the rating figures.
 fn stats_frame(center: &Center) -> serde_json::Value {
     let stats = center.stats();
-    serde_json::json!({ "type": "stats", "stats": crate::views::stats(&stats), "ratings": crate::views::ratings(&stats) })
+    let forecasts: Vec<serde_json::Value> = center
+        .workgroups()
+        .filter_map(|g| center.forecast(g.id.as_str()))
+        .map(|f| crate::views::forecast(Some(f)))
+        .collect();
+    serde_json::json!({
+        "type": "stats",
+        "stats": crate::views::stats(&stats),
+        "ratings": crate::views::ratings(&stats),
+        "forecasts": forecasts,
+    })
 }
 
 /// An audit entry with the answer's outcome: `ok` or the refusal's code.
