@@ -338,7 +338,8 @@ impl Forecast {
 
 /// The fewest servers giving `share` of arrivals an answer within
 /// `threshold` seconds: 0 without arrivals. Service grows with servers, so
-/// the search walks up from the load, where it is always short.
+/// a bisection finds it in a few Erlang evaluations (with patience, fewer
+/// servers than the load may do: those who give up free the queue).
 pub fn servers_needed(
     rate: f64,
     aht_secs: f64,
@@ -349,23 +350,34 @@ pub fn servers_needed(
     if rate <= 0.0 {
         return 0;
     }
-    let load = rate * aht_secs;
-    let mut n = (load.floor() as u32).max(1);
-    while n < AGENTS_MAX {
+    let enough = |agents: u32| {
         let q = Queue {
-            agents: n,
+            agents,
             rate,
             aht_secs,
             patience_secs,
         };
-        if q.service(threshold)
+        q.service(threshold)
             .is_some_and(|s| s.service_level >= share)
-        {
-            return n;
+    };
+    let mut hi = ((rate * aht_secs).ceil() as u32).clamp(1, AGENTS_MAX);
+    while !enough(hi) {
+        if hi == AGENTS_MAX {
+            return AGENTS_MAX;
         }
-        n += 1;
+        hi = hi.saturating_mul(2).min(AGENTS_MAX);
     }
-    AGENTS_MAX
+    // Zero servers never answer: `lo` is always short, `hi` always enough.
+    let mut lo = 0;
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if enough(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
 }
 
 #[cfg(test)]

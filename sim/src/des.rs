@@ -155,7 +155,8 @@ impl Params {
         self.staff.iter().map(|s| s.count).sum()
     }
 
-    fn config(&self) -> Config {
+    /// The core's settings for this run (the journal's first record).
+    pub fn config(&self) -> Config {
         Config {
             max_sessions: 10_000_000,
             max_queue_size: 10_000_000,
@@ -183,6 +184,14 @@ pub struct Sample {
     pub queue: usize,
     /// Service level of the visitors answered or lost in the interval.
     pub service_level: Option<f64>,
+    /// The core's live staffing advice for `default` at this moment.
+    pub agents_needed: Option<u32>,
+    /// The arrival rate it estimated, per hour.
+    pub arrivals_per_hour: Option<f64>,
+    /// The handling time it estimated, seconds.
+    pub aht_secs: Option<f64>,
+    /// The patience it estimated, seconds.
+    pub patience_secs: Option<f64>,
 }
 
 /// What a run measured. Shares are of arrivals after the warm-up.
@@ -298,11 +307,31 @@ struct Run<'p> {
     wait_ms_total: u64,
     /// Visitors settled, and settled in time, since the last sample.
     interval: (u64, u64),
+    /// Every command the core accepted, with its time, when journaling.
+    journal: Option<Vec<(Timestamp, Command)>>,
 }
 
 /// Runs a simulation to the end and reports it. `progress` is told the
 /// share of arrivals done, now and then.
 pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> {
+    run_inner(p, progress, None).map(|(report, _)| report)
+}
+
+/// [`run`], also returning every command the core accepted with its time:
+/// the journal a server would have written, to replay or store.
+pub fn run_journaled(
+    p: &Params,
+    progress: &mut dyn FnMut(f64),
+) -> Result<(Report, Vec<(Timestamp, Command)>), String> {
+    run_inner(p, progress, Some(Vec::new()))
+        .map(|(report, journal)| (report, journal.unwrap_or_default()))
+}
+
+fn run_inner(
+    p: &Params,
+    progress: &mut dyn FnMut(f64),
+    journal: Option<Vec<(Timestamp, Command)>>,
+) -> Result<(Report, Option<Vec<(Timestamp, Command)>>), String> {
     let center = Center::new(p.config(), p.seed).map_err(|e| e.to_string())?;
     let mut agents = Vec::new();
     for (g, s) in p.staff.iter().enumerate() {
@@ -347,17 +376,14 @@ pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> 
         r: report,
         wait_ms_total: 0,
         interval: (0, 0),
+        journal,
     };
     for g in &p.groups {
-        run.center
-            .apply(
-                START,
-                Command::CreateWorkgroup {
-                    workgroup_id: g.id.clone(),
-                    settings: g.settings.clone(),
-                },
-            )
-            .map_err(|e| format!("workgroup {}: {e}", g.id))?;
+        run.try_apply(Command::CreateWorkgroup {
+            workgroup_id: g.id.clone(),
+            settings: g.settings.clone(),
+        })
+        .map_err(|e| format!("workgroup {}: {e}", g.id))?;
     }
     run.start_shifts();
     run.schedule_arrival();
@@ -377,7 +403,8 @@ pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> 
         }
     }
     progress(1.0);
-    Ok(run.finish())
+    let journal = run.journal.take();
+    Ok((run.finish(), journal))
 }
 
 impl Run<'_> {
@@ -469,7 +496,17 @@ impl Run<'_> {
     }
 
     fn apply(&mut self, cmd: Command) -> Option<Reply> {
-        self.center.apply(self.now, cmd).ok()
+        self.try_apply(cmd).ok()
+    }
+
+    /// Applies a command, journaling it if the core accepts it.
+    fn try_apply(&mut self, cmd: Command) -> Result<Reply, switchboard_core::CoreError> {
+        let copy = self.journal.is_some().then(|| cmd.clone());
+        let reply = self.center.apply(self.now, cmd)?;
+        if let (Some(journal), Some(cmd)) = (self.journal.as_mut(), copy) {
+            journal.push((self.now, cmd));
+        }
+        Ok(reply)
     }
 
     fn handle(&mut self, ev: Ev) -> Result<(), String> {
@@ -548,8 +585,7 @@ impl Run<'_> {
                         agent_id: agent,
                         workgroups: workgroups.clone(),
                     };
-                    self.center
-                        .apply(self.now, set)
+                    self.try_apply(set)
                         .map_err(|e| format!("agents of shift {group}: {e}"))?;
                 }
                 self.on_since[i].get_or_insert(self.now);
@@ -567,10 +603,17 @@ impl Run<'_> {
             }
             Ev::Sample => {
                 let (done, in_time) = std::mem::take(&mut self.interval);
+                self.center.handle_timeout(self.now);
+                self.center.refresh_forecasts();
+                let advice = self.center.forecast(DEFAULT_WORKGROUP);
                 self.r.series.push(Sample {
                     hour: self.hours_now(),
                     queue: self.center.queue_len(),
                     service_level: (done > 0).then(|| in_time as f64 / done as f64),
+                    agents_needed: advice.and_then(|f| f.agents_needed),
+                    arrivals_per_hour: advice.and_then(|f| f.arrivals_per_hour),
+                    aht_secs: advice.map(|f| f.aht_secs),
+                    patience_secs: advice.and_then(|f| f.patience_secs),
                 });
                 self.after_secs(self.p.sample_secs.max(1) as f64, Ev::Sample);
             }
