@@ -308,7 +308,7 @@ struct Run<'p> {
     /// Visitors settled, and settled in time, since the last sample.
     interval: (u64, u64),
     /// Every command the core accepted, with its time, when journaling.
-    journal: Option<Vec<(Timestamp, Command)>>,
+    journal: Option<Journal>,
 }
 
 /// Runs a simulation to the end and reports it. `progress` is told the
@@ -317,12 +317,15 @@ pub fn run(p: &Params, progress: &mut dyn FnMut(f64)) -> Result<Report, String> 
     run_inner(p, progress, None).map(|(report, _)| report)
 }
 
+/// Every command the core accepted in a run, with its time.
+pub type Journal = Vec<(Timestamp, Command)>;
+
 /// [`run`], also returning every command the core accepted with its time:
 /// the journal a server would have written, to replay or store.
 pub fn run_journaled(
     p: &Params,
     progress: &mut dyn FnMut(f64),
-) -> Result<(Report, Vec<(Timestamp, Command)>), String> {
+) -> Result<(Report, Journal), String> {
     run_inner(p, progress, Some(Vec::new()))
         .map(|(report, journal)| (report, journal.unwrap_or_default()))
 }
@@ -330,8 +333,8 @@ pub fn run_journaled(
 fn run_inner(
     p: &Params,
     progress: &mut dyn FnMut(f64),
-    journal: Option<Vec<(Timestamp, Command)>>,
-) -> Result<(Report, Option<Vec<(Timestamp, Command)>>), String> {
+    journal: Option<Journal>,
+) -> Result<(Report, Option<Journal>), String> {
     let center = Center::new(p.config(), p.seed).map_err(|e| e.to_string())?;
     let mut agents = Vec::new();
     for (g, s) in p.staff.iter().enumerate() {

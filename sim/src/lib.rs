@@ -8,6 +8,8 @@
 //! - [`erlang`]: Erlang C and Erlang A (the core's, re-exported).
 //! - [`staff`]: the capacity planner, analytic and simulated side by side.
 //! - [`scenario`]: scenario files, and the report's summary and plots.
+//! - [`journal`]: a run written as a real journal.
+//! - [`whatif`]: a journal's real traffic replayed with other settings.
 //! - [`net`]: the real server adapters over a simulated network with faults.
 
 #![forbid(unsafe_code)]
@@ -15,7 +17,9 @@
 
 pub mod des;
 pub mod dist;
+pub mod journal;
 pub use switchboard_core::erlang;
 pub mod net;
 pub mod scenario;
 pub mod staff;
+pub mod whatif;

@@ -1,7 +1,10 @@
 //! `switchboard-sim`: run a scenario, or plan staffing.
 //!
 //! ```text
-//! switchboard-sim run <scenario.yaml> [--json] [--svg <file>]
+//! switchboard-sim run <scenario.yaml> [--json] [--svg <file>] [--journal <new.db>]
+//! switchboard-sim whatif <switchboard.db> [--from T] [--to T] [--agents ±N]
+//!                        [--group G=N ...] [--routing MODE] [--wrap-up S]
+//!                        [--seed N] [--json] [--svg F]
 //! switchboard-sim staff --rate <per hour> --aht <secs> --target <pct>/<secs>
 //!                       [--patience <secs>] [--arrivals <n>] [--seed <n>] [--json]
 //! switchboard-sim net [--seed <n>] [--swarm <runs>] [--clients <n>] [--agents <n>]
@@ -12,12 +15,17 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use switchboard_core::{Fault, Prng};
+use switchboard_core::routing::RoutingMode;
+use switchboard_core::{Fault, Prng, Timestamp};
 use switchboard_sim::net::{self, faults::Mix, NetParams};
-use switchboard_sim::{des, scenario, staff};
+use switchboard_sim::{des, journal, scenario, staff, whatif};
 
 const USAGE: &str = "usage:
-  switchboard-sim run <scenario.yaml> [--json] [--svg <file>]
+  switchboard-sim run <scenario.yaml> [--json] [--svg <file>] [--journal <new switchboard.db>]
+  switchboard-sim whatif <switchboard.db> [--from <time>] [--to <time>] [--agents <+N|-N>]
+                         [--group <workgroup>=<N|+N|-N> ...] [--routing <mode>] [--wrap-up <seconds>]
+                         [--seed <n>] [--json] [--svg <file>]
+                         (times: 2026-01-05T08:00:00Z, or ms since the epoch)
   switchboard-sim staff --rate <arrivals per hour> --aht <seconds> --target <percent>/<seconds>
                         [--patience <seconds>] [--arrivals <per level, default 50000>] [--seed <n>] [--json]
   switchboard-sim net [--seed <n>] [--swarm <runs>] [--clients <hosts, default 4>]
@@ -30,6 +38,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
+        Some("whatif") => what_if(&args[1..]),
         Some("staff") => plan(&args[1..]),
         Some("net") => return network(&args[1..]),
         _ => Err(USAGE.to_owned()),
@@ -101,7 +110,7 @@ fn progress_bar(share: f64) {
 
 fn run(args: &[String]) -> Result<String, String> {
     let flags = Flags(args);
-    flags.check(&["--svg"], &["--json"])?;
+    flags.check(&["--svg", "--journal"], &["--json"])?;
     let path = args
         .first()
         .filter(|a| !a.starts_with("--"))
@@ -109,7 +118,14 @@ fn run(args: &[String]) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let scenario = scenario::Scenario::parse(&text).map_err(|e| format!("{path}: {e}"))?;
     let params = scenario.params().map_err(|e| format!("{path}: {e}"))?;
-    let report = des::run(&params, &mut progress_bar)?;
+    let report = match flags.value("--journal") {
+        None => des::run(&params, &mut progress_bar)?,
+        Some(db) => {
+            let (report, commands) = des::run_journaled(&params, &mut progress_bar)?;
+            journal::write(std::path::Path::new(db), &params, commands)?;
+            report
+        }
+    };
     eprintln!();
     if let Some(svg) = flags.value("--svg") {
         std::fs::write(svg, scenario::svg(&report)).map_err(|e| format!("{svg}: {e}"))?;
@@ -185,6 +201,87 @@ fn plan(args: &[String]) -> Result<String, String> {
             .map_err(|e| e.to_string())
     } else {
         Ok(staff::render(&ask, &plan))
+    }
+}
+
+/// `whatif`: a journal's traffic replayed with a change, beside what happened.
+fn what_if(args: &[String]) -> Result<String, String> {
+    let flags = Flags(args);
+    let valued = [
+        "--from",
+        "--to",
+        "--agents",
+        "--group",
+        "--routing",
+        "--wrap-up",
+        "--seed",
+        "--svg",
+    ];
+    flags.check(&valued, &["--json"])?;
+    let path = args
+        .first()
+        .filter(|a| !a.starts_with("--"))
+        .ok_or(format!("whatif needs a journal (switchboard.db)\n{USAGE}"))?;
+    let time = |name: &str| -> Result<Option<Timestamp>, String> {
+        flags
+            .value(name)
+            .map(|v| journal::parse_time(v).ok_or(format!("{name}: not a time: {v}")))
+            .transpose()
+    };
+    let mut change = whatif::Change::default();
+    if let Some(v) = flags.value("--agents") {
+        change.agents = v
+            .parse::<i64>()
+            .map_err(|_| format!("--agents: not a whole number: {v}"))?;
+    }
+    for (i, a) in args.iter().enumerate() {
+        if a == "--group" {
+            let v = args.get(i + 1).map(String::as_str).unwrap_or_default();
+            change.groups.push(whatif::parse_group(v)?);
+        }
+    }
+    if let Some(v) = flags.value("--routing") {
+        change.routing = Some(
+            serde_json::from_value(serde_json::Value::String(v.to_owned())).map_err(|_| {
+                let modes: Vec<String> = RoutingMode::ALL
+                    .iter()
+                    .map(|m| whatif::mode_name(*m))
+                    .collect();
+                format!(
+                    "--routing: unknown mode {v:?} (one of {})",
+                    modes.join(", ")
+                )
+            })?,
+        );
+    }
+    if let Some(v) = flags.value("--wrap-up") {
+        change.wrap_up_secs = Some(
+            v.parse::<u64>()
+                .map_err(|_| format!("--wrap-up: not a number of seconds: {v}"))?,
+        );
+    }
+    let ask = whatif::Ask {
+        from: time("--from")?,
+        to: time("--to")?,
+        change,
+        seed: flags.number("--seed")?.map_or(1, |n| n as u64),
+    };
+    if let (Some(from), Some(to)) = (ask.from, ask.to) {
+        if to <= from {
+            return Err("--to must be after --from".to_owned());
+        }
+    }
+    let report =
+        whatif::from_journal(std::path::Path::new(path), &ask).map_err(|e| e.to_string())?;
+    if let Some(svg) = flags.value("--svg") {
+        std::fs::write(svg, report.svg()).map_err(|e| format!("{svg}: {e}"))?;
+    }
+    if flags.has("--json") {
+        serde_json::to_string_pretty(&report)
+            .map(|j| j + "\n")
+            .map_err(|e| e.to_string())
+    } else {
+        Ok(report.render())
     }
 }
 
