@@ -118,6 +118,9 @@ pub struct Params {
     pub warmup_arrivals: u64,
     /// Seconds between samples of the queue for the time series.
     pub sample_secs: u64,
+    /// Whether each sample asks the core for its live staffing advice
+    /// (Erlang A per sample: off for the planner's many long runs).
+    pub advice: bool,
 }
 
 impl Params {
@@ -148,6 +151,7 @@ impl Params {
             threshold_secs: 20.0,
             warmup_arrivals: 0,
             sample_secs: 900,
+            advice: false,
         }
     }
 
@@ -607,7 +611,9 @@ impl Run<'_> {
             Ev::Sample => {
                 let (done, in_time) = std::mem::take(&mut self.interval);
                 self.center.handle_timeout(self.now);
-                self.center.refresh_forecasts();
+                if self.p.advice {
+                    self.center.refresh_forecasts();
+                }
                 let advice = self.center.forecast(DEFAULT_WORKGROUP);
                 self.r.series.push(Sample {
                     hour: self.hours_now(),

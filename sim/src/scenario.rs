@@ -227,6 +227,7 @@ impl Scenario {
             threshold_secs: self.service_level_secs,
             warmup_arrivals: 0,
             sample_secs: self.sample_secs,
+            advice: true,
         })
     }
 }

@@ -22,6 +22,7 @@ fn the_advice_converges_to_erlang_a_for_the_true_traffic() {
     let mut p = Params::mmn(29, RATE_PER_HOUR, AHT_SECS, Some(PATIENCE_SECS));
     p.hours = 4.0;
     p.sample_secs = 300;
+    p.advice = true;
     p.seed = 11;
     let report = des::run(&p, &mut |_| {}).unwrap();
     // Full windows: past the first hour, before arrivals stop.
