@@ -90,7 +90,9 @@ pub struct Figures {
     pub asa_secs: f64,
     /// `abandoned / arrivals`.
     pub abandon_rate: f64,
-    /// Talk time over signed-in time of the agents (all groups only).
+    /// Talk time over signed-in time inside the window, of all agents for
+    /// the whole center, of its members (as the replay ends) for a group:
+    /// an agent in two groups counts in both, with all its calls.
     pub occupancy: Option<f64>,
     #[serde(skip)]
     wait_ms: u64,
@@ -308,7 +310,7 @@ struct Pass {
     by_session: HashMap<SessionId, usize>,
     /// Signed in since, per agent; signed-in ms inside the window so far.
     on_since: BTreeMap<AgentId, Timestamp>,
-    staffed_ms: u64,
+    staffed_ms: BTreeMap<AgentId, u64>,
     talk_at_mark: BTreeMap<AgentId, u64>,
     refused: u64,
 }
@@ -327,7 +329,7 @@ impl Pass {
             live: Vec::new(),
             by_session: HashMap::new(),
             on_since: BTreeMap::new(),
-            staffed_ms: 0,
+            staffed_ms: BTreeMap::new(),
             talk_at_mark: BTreeMap::new(),
             refused: 0,
         }
@@ -755,7 +757,8 @@ impl Pass {
             }
             (false, Some(since)) => {
                 self.on_since.remove(agent);
-                self.staffed_ms += self.clipped(since, self.now);
+                let ms = self.clipped(since, self.now);
+                *self.staffed_ms.entry(agent.clone()).or_default() += ms;
             }
             _ => {}
         }
@@ -766,25 +769,30 @@ impl Pass {
         b.saturating_since(a).as_millis() as u64
     }
 
+    /// `agent`'s signed-in time inside the window, up to `end`.
+    fn staffed(&self, agent: &AgentId, end: Timestamp) -> u64 {
+        let open = self
+            .on_since
+            .get(agent)
+            .map_or(0, |s| self.clipped(*s, end));
+        self.staffed_ms.get(agent).copied().unwrap_or(0) + open
+    }
+
     /// Talk time over signed-in time inside the window, up to `last`, the
-    /// journal's last record (the same end for both passes).
-    fn occupancy(&self, last: Timestamp) -> Option<f64> {
+    /// journal's last record (the same end for both passes), of the agents
+    /// in group `g` as the pass ends (all agents for None).
+    fn occupancy(&self, last: Timestamp, g: Option<&WorkgroupId>) -> Option<f64> {
         let c = self.center.as_ref()?;
         let end = last.min(self.window.1);
-        let staffed = self.staffed_ms
-            + self
-                .on_since
-                .values()
-                .map(|since| self.clipped(*since, end))
-                .sum::<u64>();
-        let talk: u64 = c
-            .agents()
-            .iter()
-            .map(|a| {
-                let before = self.talk_at_mark.get(&a.id).copied().unwrap_or(0);
-                a.talk_ms(end).saturating_sub(before)
-            })
-            .sum();
+        let (mut talk, mut staffed) = (0u64, 0u64);
+        for a in c.agents() {
+            if g.is_some_and(|g| !a.workgroups.contains_key(g)) {
+                continue;
+            }
+            let before = self.talk_at_mark.get(&a.id).copied().unwrap_or(0);
+            talk += a.talk_ms(end).saturating_sub(before);
+            staffed += self.staffed(&a.id, end);
+        }
         (staffed > 0).then(|| talk as f64 / staffed as f64)
     }
 }
@@ -1097,7 +1105,10 @@ impl Measure {
                 f.wait_ms as f64 / 1000.0 / f.answered as f64
             };
         }
-        m.all.occupancy = pass.occupancy(last);
+        m.all.occupancy = pass.occupancy(last, None);
+        for (g, f) in &mut m.groups {
+            f.occupancy = pass.occupancy(last, Some(g));
+        }
         m
     }
 }
