@@ -186,6 +186,11 @@ fn a_group_can_be_resized_and_the_same_flags_give_the_same_bytes() {
         row.whatif.service_level > row.actual.service_level,
         "{row:?}"
     );
+    let (busy, less_busy) = (row.actual.occupancy.unwrap(), row.whatif.occupancy.unwrap());
+    assert!(
+        less_busy < busy && busy <= 1.0,
+        "billing's agents: {busy} -> {less_busy}"
+    );
     let fewer = replay(&path, billing(Size::Delta(-1)));
     assert_eq!(fewer.agents_removed.len(), 1);
 
