@@ -175,7 +175,7 @@ pub enum WhatIfError {
     #[error(transparent)]
     Store(#[from] switchboard_store::StoreError),
     /// Nobody joined in the window.
-    #[error("no visitor joined from {} to {}", crate::journal::format_time(*.from), crate::journal::format_time(*.to))]
+    #[error("no visitor joined from {} to {}", Timestamp::from_millis(*.from), Timestamp::from_millis(*.to))]
     EmptyWindow {
         /// Start, ms.
         from: u64,
@@ -1432,8 +1432,8 @@ impl Report {
         let mut out = format!(
             "what if: {}\nwindow: {} to {} ({:.1} h), seed {}\n",
             self.change,
-            crate::journal::format_time(self.from_ms),
-            crate::journal::format_time(self.to_ms),
+            Timestamp::from_millis(self.from_ms),
+            Timestamp::from_millis(self.to_ms),
             (self.to_ms - self.from_ms) as f64 / 3_600_000.0,
             self.seed
         );
