@@ -297,10 +297,11 @@ impl Center {
     /// in or out or its settings change; O(1) otherwise. The traffic is
     /// counted on every input regardless; only this costs Erlang A
     /// (milliseconds per group), so a server calls it after each batch of
-    /// inputs and a replay that needs no advice never does.
-    pub fn refresh_forecasts(&mut self) {
+    /// inputs and a replay that needs no advice never does. Returns whether
+    /// any group's advice was recomputed.
+    pub fn refresh_forecasts(&mut self) -> bool {
         let now = self.state.now;
-        self.state.refresh_forecasts(now);
+        self.state.refresh_forecasts(now)
     }
 
     /// The agent workgroup `id` would ring next for its next visitor (or a

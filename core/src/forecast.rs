@@ -90,14 +90,14 @@ impl Forecasts {
 impl State {
     /// Recomputes the advice of every group when a minute has completed,
     /// and of the groups whose staffing changed: O(1) otherwise.
-    pub(crate) fn refresh_forecasts(&mut self, now: Timestamp) {
+    pub(crate) fn refresh_forecasts(&mut self, now: Timestamp) -> bool {
         let minute = minute_of(now);
         let stale: Vec<WorkgroupId> = if self.forecasts.minute != Some(minute) {
             self.forecasts.minute = Some(minute);
             self.forecasts.stale.clear();
             self.groups.keys().cloned().collect()
         } else if self.forecasts.stale.is_empty() {
-            return;
+            return false;
         } else {
             std::mem::take(&mut self.forecasts.stale)
                 .into_iter()
@@ -131,6 +131,7 @@ impl State {
                 .by_group
                 .insert(id.clone(), (staffing, forecast));
         }
+        true
     }
 }
 

@@ -21,12 +21,14 @@ fn advice_is_recomputed_per_minute_and_on_sign_in_not_per_arrival() {
     assert_eq!(first.arrivals_per_hour, None, "no complete minute yet");
     h.join("v1");
     h.join("v2");
+    assert!(!h.center.refresh_forecasts(), "nothing to recompute");
     assert_eq!(
         advice(&mut h),
         first,
         "arrivals alone change nothing this minute"
     );
     h.register("a2");
+    assert!(h.center.refresh_forecasts(), "a sign-in is recomputed");
     let signed = advice(&mut h);
     assert_eq!(signed.agents_signed_in, 2, "a sign-in refreshes at once");
     assert_eq!(signed.computed_at_ms, first.computed_at_ms);

@@ -463,8 +463,10 @@ impl Worker {
     fn turn(&mut self, batch: &mut Vec<Msg>) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.center.handle_timeout(now);
-        // O(1) unless a minute completed or staffing changed since the last turn.
-        self.center.refresh_forecasts();
+        // O(1) unless a minute completed or staffing changed since the last
+        // turn (the engine wakes at least every second, so a quiet group's
+        // advice still moves on with the clock).
+        let advised = self.center.refresh_forecasts();
         let mut records: Vec<(Timestamp, Record)> = Vec::new();
         let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::new();
         let mut audits: Vec<AuditEntry> = Vec::new();
@@ -578,7 +580,7 @@ impl Worker {
         }
         // A rating changes the figures without an event: any applied command counts.
         let changed = !events.is_empty() || !records.is_empty();
-        let watched = self.hub.watched() && changed;
+        let watched = self.hub.watched() && (changed || advised);
         for event in events {
             if watched {
                 let frame = serde_json::json!({ "type": "center_event", "to": event.to, "event": event.event });
