@@ -109,3 +109,27 @@ fn a_recovered_center_gives_the_same_advice() {
     restored.refresh_forecasts();
     assert_eq!(restored.forecast("default"), Some(&live));
 }
+
+#[test]
+fn many_groups_are_recomputed_a_few_at_a_time() {
+    let mut h = Harness::new();
+    for i in 0..19 {
+        h.group(&format!("g{i:02}"), Default::default(), None);
+    }
+    let known = |h: &Harness| {
+        h.center
+            .workgroups()
+            .filter(|g| h.center.forecast(g.id.as_str()).is_some())
+            .count()
+    };
+    let mut calls = 0;
+    while h.center.refresh_forecasts() {
+        calls += 1;
+        assert!(known(&h) <= 8 * calls, "{} after {calls} calls", known(&h));
+    }
+    assert_eq!((known(&h), calls), (20, 3), "19 groups and default");
+    assert!(
+        !h.center.refresh_forecasts(),
+        "nothing left until the next minute"
+    );
+}
