@@ -11,9 +11,9 @@ export const ADMIN = 'browser-test-admin-token-0123456789';
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** Starts `target/debug/switchboard` and resolves with its base URL and
- *  process; `customerService` and `security` add lines to those sections
- *  of the config. */
-export async function startServer({ customerService = '', security = '' } = {}) {
+ *  process; `customerService`, `security` and `media` add lines to those
+ *  sections of the config. */
+export async function startServer({ customerService = '', security = '', media = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-browser-'));
   const recordings = join(dir, 'recordings');
   const config = join(dir, 'switchboard.yaml');
@@ -21,7 +21,7 @@ export async function startServer({ customerService = '', security = '' } = {}) 
     config,
     'ws_grace_secs: 5\nsecurity:\n  argon2: {memory_kib: 256, iterations: 1, parallelism: 1}\n' +
       '  per_credential: {per_sec: 0, burst: 0}\n  per_address: {per_sec: 0, burst: 0}\n' +
-      `  public_join: {per_sec: 0, burst: 0}\n${security}media:\n  bind: 127.0.0.1:0\n` +
+      `  public_join: {per_sec: 0, burst: 0}\n${security}media:\n  bind: 127.0.0.1:0\n${media}` +
       `customer_service:\n  auto_record: true\n  recording_dir: ${recordings}\n${customerService}`,
   );
   const bin = process.env.SWITCHBOARD_BIN || join(ROOT, 'target/debug/switchboard');

@@ -29,6 +29,7 @@ pub mod loadgen;
 mod peer;
 mod recorder;
 mod sfu;
+mod tcp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::mpsc;
@@ -77,6 +78,12 @@ pub struct MediaConfig {
     /// STUN/TURN servers handed to clients (`Link: rel="ice-server"`), e.g.
     /// `stun:stun.example.com:3478` or a coturn `turn:` URL.
     pub ice_servers: Vec<String>,
+    /// ICE over TCP on the same port number, for networks that block UDP:
+    /// answers carry a passive TCP candidate too (on by default).
+    pub ice_tcp: bool,
+    /// Whether answers carry the UDP candidate; off only to force TCP (for
+    /// a test, or a network known to drop UDP). At least one is needed.
+    pub ice_udp: bool,
     /// Quality figures are computed this often.
     pub stats_interval_ms: u64,
     /// Record every answered call here (the seed's `auto_record` and
@@ -91,6 +98,8 @@ impl Default for MediaConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_ip: None,
             ice_servers: Vec::new(),
+            ice_tcp: true,
+            ice_udp: true,
             stats_interval_ms: 1000,
             record_dir: None,
         }

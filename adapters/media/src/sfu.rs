@@ -1,24 +1,30 @@
-//! The media loop: one thread, one UDP socket, every `Rtc`. Each turn it
-//! takes commands from its inbox, reads at most one datagram (routed by its
-//! remote address through a map; only an unknown address is offered to the
-//! peers' ICE), drains every peer's output until its next timeout, forwards
-//! what arrived, and sleeps until the earliest timeout.
+//! The media loop: one thread, one UDP socket (and the TCP listener of the
+//! same port, for ICE over TCP), every `Rtc`. Each turn it takes commands
+//! from its inbox, reads at most one datagram and what TCP connections have
+//! (routed by remote address through a map; only an unknown address is
+//! offered to the peers' ICE), drains every peer's output until its next
+//! timeout, forwards what arrived, and sleeps until the earliest timeout or
+//! the next packet.
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use str0m::change::SdpOffer;
 use str0m::media::{MediaData, MediaKind};
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::oneshot;
 
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token};
+
 use crate::peer::Peer;
 use crate::recorder::Recorder;
+use crate::tcp::Tcp;
 use crate::{CallState, MediaConfig, OnRecording, Party, INBOX_POLL};
 
 /// Why the media plane refused or failed.
@@ -194,6 +200,8 @@ fn directions(sdp: &str) -> (bool, bool) {
 const TRACKS_PER_KIND_MAX: usize = 2;
 /// Largest datagram read.
 const DATAGRAM_MAX: usize = 2000;
+/// Datagrams read per turn at most.
+const DATAGRAMS_PER_TURN: usize = 32;
 
 pub(crate) fn start(
     config: MediaConfig,
@@ -211,11 +219,30 @@ pub(crate) fn start(
 impl Sfu {
     /// The loop's state on a freshly bound socket (no thread yet).
     pub(crate) fn bind(config: MediaConfig, recorded: OnRecording) -> Result<Sfu, MediaError> {
-        let socket = UdpSocket::bind(config.bind)?;
+        if !config.ice_udp && !config.ice_tcp {
+            let why = "ice_udp and ice_tcp are both off: no candidate to offer";
+            return Err(std::io::Error::new(ErrorKind::InvalidInput, why).into());
+        }
+        let (mut socket, tcp) = bind_port(&config)?;
         let bound = socket.local_addr()?;
         let advertised = SocketAddr::new(config.public_ip.unwrap_or(bound.ip()), bound.port());
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut socket, UDP, Interest::READABLE)?;
+        let tcp = match tcp {
+            Some(mut tcp) => {
+                poll.registry()
+                    .register(tcp.listener(), LISTENER, Interest::READABLE)?;
+                Some(tcp)
+            }
+            None => None,
+        };
         Ok(Sfu {
             socket,
+            poll,
+            udp_ready: true,
+            tcp,
+            udp_candidates: config.ice_udp,
             bound,
             advertised,
             stats_interval: Duration::from_millis(config.stats_interval_ms.max(100)),
@@ -231,8 +258,42 @@ impl Sfu {
     }
 }
 
+/// The UDP socket and, with ICE over TCP, the listener on the same port
+/// number. A port chosen by the system (0) is chosen again, a few times, if
+/// its TCP twin is taken.
+fn bind_port(config: &MediaConfig) -> Result<(UdpSocket, Option<Tcp>), MediaError> {
+    let mut attempts = if config.bind.port() == 0 { 8 } else { 1 };
+    loop {
+        let socket = UdpSocket::bind(config.bind)?;
+        if !config.ice_tcp {
+            return Ok((socket, None));
+        }
+        match Tcp::bind(socket.local_addr()?) {
+            Ok(tcp) => return Ok((socket, Some(tcp))),
+            Err(e) if attempts <= 1 => return Err(e.into()),
+            Err(_) => attempts -= 1,
+        }
+    }
+}
+
+/// A candidate str0m built, or why not.
+fn candidate<E: std::fmt::Display>(c: Result<Candidate, E>) -> Result<Candidate, MediaError> {
+    c.map_err(|e| MediaError::BadOffer(format!("candidate: {e}")))
+}
+
+/// The UDP socket's token; the TCP listener's; connections from `tcp::FIRST`.
+const UDP: Token = Token(0);
+const LISTENER: Token = Token(1);
+
 pub(crate) struct Sfu {
     socket: UdpSocket,
+    poll: Poll,
+    /// The socket may hold datagrams: read until it says it has none.
+    udp_ready: bool,
+    /// ICE over TCP, when enabled.
+    tcp: Option<Tcp>,
+    /// Whether answers carry the UDP candidate (off: TCP only).
+    udp_candidates: bool,
     bound: SocketAddr,
     advertised: SocketAddr,
     stats_interval: Duration,
@@ -263,6 +324,7 @@ pub(crate) enum Propagate {
 impl Sfu {
     fn run(&mut self, rx: mpsc::Receiver<Command>) {
         let mut buf = vec![0u8; DATAGRAM_MAX];
+        let mut events = Events::with_capacity(256);
         loop {
             loop {
                 match rx.try_recv() {
@@ -281,14 +343,44 @@ impl Sfu {
                 self.propagate(p);
             }
             self.reap();
-            let wait = next
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1));
-            let _ = self.socket.set_read_timeout(Some(wait));
-            match self.socket.recv_from(&mut buf) {
-                Ok((n, source)) => self.datagram(&buf[..n], source),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) => tracing::warn!(error = %e, "udp read failed"),
+            // Readiness is edge-triggered: while the socket may hold more,
+            // only look for other news.
+            let wait = if self.udp_ready {
+                Duration::ZERO
+            } else {
+                next.saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1))
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
+                if e.kind() != ErrorKind::Interrupted {
+                    tracing::warn!(error = %e, "media poll failed");
+                }
+            }
+            for event in events.iter() {
+                match event.token() {
+                    UDP => self.udp_ready = true,
+                    LISTENER => {
+                        if let Some(tcp) = self.tcp.as_mut() {
+                            tcp.accept(self.poll.registry());
+                        }
+                    }
+                    token => self.tcp_ready(token, event.is_readable(), event.is_writable()),
+                }
+            }
+            // A batch of datagrams per turn: the turn's fixed cost (every
+            // peer drained and timed) is shared by all of them.
+            for _ in 0..DATAGRAMS_PER_TURN {
+                if !self.udp_ready {
+                    break;
+                }
+                match self.socket.recv_from(&mut buf) {
+                    Ok((n, source)) => self.datagram(&buf[..n], source),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => self.udp_ready = false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "udp read failed");
+                        break;
+                    }
+                }
             }
             let now = Instant::now();
             for p in &mut self.peers {
@@ -411,9 +503,19 @@ impl Sfu {
             .set_ice_lite(true)
             .set_stats_interval(Some(self.stats_interval))
             .build(now);
-        let candidate = Candidate::host(self.advertised, "udp")
-            .map_err(|e| MediaError::BadOffer(format!("candidate: {e}")))?;
-        rtc.add_local_candidate(candidate);
+        if self.udp_candidates {
+            rtc.add_local_candidate(candidate(Candidate::host(self.advertised, "udp"))?);
+        }
+        if let Some(tcp) = &self.tcp {
+            // Passive: the browser connects; advertised like the UDP one.
+            let addr = SocketAddr::new(self.advertised.ip(), tcp.local().port());
+            let c = Candidate::builder()
+                .tcp()
+                .host(addr)
+                .tcptype(TcpType::Passive)
+                .build();
+            rtc.add_local_candidate(candidate(c)?);
+        }
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -488,11 +590,16 @@ impl Sfu {
             };
             match output {
                 Output::Timeout(t) => return t,
-                Output::Transmit(t) => {
-                    if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
-                        tracing::debug!(error = %e, "udp send failed");
+                Output::Transmit(t) => match (t.proto, self.tcp.as_mut()) {
+                    (Protocol::Tcp, Some(tcp)) => {
+                        tcp.send(self.poll.registry(), t.destination, &t.contents);
                     }
-                }
+                    _ => {
+                        if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
+                            tracing::debug!(error = %e, "udp send failed");
+                        }
+                    }
+                },
                 Output::Event(event) => match event {
                     Event::Connected => peer.quality.connected = true,
                     Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
@@ -640,16 +747,47 @@ impl Sfu {
         }
     }
 
+    /// A TCP connection can be read or written.
+    fn tcp_ready(&mut self, token: Token, readable: bool, writable: bool) {
+        let Some(mut tcp) = self.tcp.take() else {
+            return;
+        };
+        if writable {
+            tcp.flush(token, self.poll.registry());
+        }
+        let packets = if readable {
+            tcp.read(token, self.poll.registry())
+        } else {
+            Vec::new()
+        };
+        let destination = tcp.local();
+        self.tcp = Some(tcp);
+        for (packet, source) in packets {
+            self.packet(&packet, source, Protocol::Tcp, destination);
+        }
+    }
+
     pub(crate) fn datagram(&mut self, data: &[u8], source: SocketAddr) {
+        self.packet(data, source, Protocol::Udp, self.bound);
+    }
+
+    /// One packet from `source`, by UDP or framed in a TCP connection.
+    fn packet(
+        &mut self,
+        data: &[u8],
+        source: SocketAddr,
+        proto: Protocol,
+        destination: SocketAddr,
+    ) {
         let Ok(contents) = data.try_into() else {
             return; // not STUN, DTLS, RTP or RTCP: dropped
         };
         let input = Input::Receive(
             Instant::now(),
             Receive {
-                proto: Protocol::Udp,
+                proto,
                 source,
-                destination: self.bound,
+                destination,
                 contents,
             },
         );

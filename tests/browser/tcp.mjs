@@ -1,0 +1,45 @@
+// ICE over TCP: a server that offers only its passive TCP candidate (as a
+// network that drops UDP would leave it), a visitor and an agent in
+// headless Chromium: the call connects over TCP and both sides decode video
+// and play audio.
+import { api, agent, check, growth, run } from './lib.mjs';
+
+async function open(b, base, session, token) {
+  const page = await b.newPage();
+  page.on('console', (m) => m.type() === 'error' && console.log(`  [page] ${m.text()}`));
+  await page.goto(`${base}/web/call-test.html?session=${session}&token=${token}`);
+  await page.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, {
+    timeout: 20_000,
+  });
+  return page;
+}
+
+/** The protocol of the pair ICE chose, from the browser's own stats. */
+const transport = (page) =>
+  page.evaluate(async () => {
+    const report = await window.call.pc.getStats();
+    const all = [...report.values()];
+    const pair = all.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+    const local = pair && report.get(pair.localCandidateId);
+    const remote = pair && report.get(pair.remoteCandidateId);
+    return { local: local?.protocol, remote: remote?.protocol, tcpType: remote?.tcpType };
+  });
+
+await run(
+  async ({ base, browser: b }) => {
+    const a1 = await agent(base, 'agent_a1');
+    const joined = await api(base, 'POST', '/queue/join', { visitor_id: 'visitor_1' }, '');
+    await api(base, 'POST', '/agents/agent_a1/accept', { media: 'video' }, a1);
+    const visitor = await open(b, base, joined.session_id, joined.token);
+    const agent1 = await open(b, base, joined.session_id, a1);
+    for (const [who, page] of [['the visitor', visitor], ['the agent', agent1]]) {
+      const t = await transport(page);
+      check(t.local === 'tcp' && t.remote === 'tcp' && t.tcpType === 'passive', `${who} is connected over TCP (${JSON.stringify(t)})`);
+      const stats = () => page.evaluate(() => window.call.stats());
+      const [x, y] = await growth(stats, (s) => s.video.framesDecoded > 0 && s.audio.totalSamplesReceived > 0);
+      check(y.video.framesDecoded > x.video.framesDecoded + 10, `${who} decodes video over TCP (${x.video.framesDecoded} -> ${y.video.framesDecoded} frames)`);
+      check(y.audio.totalSamplesReceived > x.audio.totalSamplesReceived, `${who} plays audio over TCP`);
+    }
+  },
+  { media: '  ice_udp: false\n' },
+);
