@@ -43,6 +43,10 @@ pub(crate) struct Peer {
     pub(crate) remote_ufrag: Option<String>,
     /// Its recording, while the call is recorded.
     pub(crate) recorder: Option<crate::recorder::Recorder>,
+    /// When its `Rtc` next wants a timeout, as its last drain said.
+    pub(crate) due: Instant,
+    /// It was given input since its last drain: drain it this turn.
+    pub(crate) dirty: bool,
 }
 
 /// The fewest time between two keyframe requests to one source.
@@ -74,6 +78,8 @@ impl Peer {
             outgoing: Vec::new(),
             channels: Vec::new(),
             addrs: Vec::new(),
+            due: Instant::now(),
+            dirty: true,
             last_bytes: None,
             last_keyframe_request: None,
             publishes: true,

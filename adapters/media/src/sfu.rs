@@ -333,19 +333,33 @@ impl Sfu {
                     Err(mpsc::TryRecvError::Disconnected) => return,
                 }
             }
+            // Only the peers given input, or whose timeout has come, are
+            // timed and drained: a turn costs what happened in it, not the
+            // number of calls.
             let now = Instant::now();
             let mut next = now + INBOX_POLL;
             let mut queue = Vec::new();
             for i in 0..self.peers.len() {
-                next = next.min(self.drain(i, &mut queue));
+                let p = &mut self.peers[i];
+                if p.due <= now && p.rtc.is_alive() {
+                    let _ = p.rtc.handle_input(Input::Timeout(now));
+                    p.dirty = true;
+                }
+                if p.dirty {
+                    p.dirty = false;
+                    let due = self.drain(i, &mut queue);
+                    self.peers[i].due = due;
+                }
+                next = next.min(self.peers[i].due);
             }
             for p in queue {
                 self.propagate(p);
             }
             self.reap();
             // Readiness is edge-triggered: while the socket may hold more,
-            // only look for other news.
-            let wait = if self.udp_ready {
+            // only look for other news; forwarded media waits for no one.
+            let forwarded = self.peers.iter().any(|p| p.dirty);
+            let wait = if self.udp_ready || forwarded {
                 Duration::ZERO
             } else {
                 next.saturating_duration_since(Instant::now())
@@ -382,12 +396,6 @@ impl Sfu {
                     }
                 }
             }
-            let now = Instant::now();
-            for p in &mut self.peers {
-                if p.rtc.is_alive() {
-                    let _ = p.rtc.handle_input(Input::Timeout(now));
-                }
-            }
         }
     }
 
@@ -402,6 +410,10 @@ impl Sfu {
     }
 
     pub(crate) fn command(&mut self, command: Command) {
+        // Rare, and any may touch any connection: all are drained next.
+        for p in &mut self.peers {
+            p.dirty = true;
+        }
         match command {
             Command::Connect {
                 session,
@@ -703,6 +715,7 @@ impl Sfu {
                     let Some(pt) = writer.match_params(data.params) else {
                         continue;
                     };
+                    peer.dirty = true;
                     if let Err(e) =
                         writer.write(pt, data.network_time, data.time, data.data.clone())
                     {
@@ -730,6 +743,7 @@ impl Sfu {
                     else {
                         continue;
                     };
+                    peer.dirty = true;
                     if let Some(mut channel) = peer.rtc.channel(cid) {
                         let _ = channel.write(binary, &data);
                     }
@@ -742,6 +756,7 @@ impl Sfu {
                 let now = Instant::now();
                 for source in self.others(asker) {
                     self.peers[source].request_keyframes(now);
+                    self.peers[source].dirty = true;
                 }
             }
         }
@@ -806,6 +821,7 @@ impl Sfu {
             Some(i)
         });
         if let Some(i) = target {
+            self.peers[i].dirty = true;
             if let Err(e) = self.peers[i].rtc.handle_input(input) {
                 tracing::debug!(error = %e, "peer input failed");
                 self.peers[i].rtc.disconnect();
