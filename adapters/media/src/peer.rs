@@ -47,6 +47,11 @@ pub(crate) struct Peer {
     pub(crate) due: Instant,
     /// It was given input since its last drain: drain it this turn.
     pub(crate) dirty: bool,
+    /// Per outgoing video track, the connection whose media it carried last.
+    pub(crate) carried: Vec<(Mid, String)>,
+    /// Its video started going somewhere new (a new call or a transfer):
+    /// keyframes are asked of it until one arrives.
+    pub(crate) awaiting_keyframe: bool,
 }
 
 /// The fewest time between two keyframe requests to one source.
@@ -80,6 +85,8 @@ impl Peer {
             addrs: Vec::new(),
             due: Instant::now(),
             dirty: true,
+            carried: Vec::new(),
+            awaiting_keyframe: false,
             last_bytes: None,
             last_keyframe_request: None,
             publishes: true,

@@ -704,6 +704,9 @@ impl Sfu {
                     return;
                 };
                 self.record(from, kind, &data);
+                if kind == MediaKind::Video {
+                    self.keyframe_watch(from, index, &data);
+                }
                 for to in self.others(from) {
                     let peer = &mut self.peers[to];
                     let Some(mid) = peer.outgoing_mid(kind, index) else {
@@ -825,6 +828,35 @@ impl Sfu {
             if let Err(e) = self.peers[i].rtc.handle_input(input) {
                 tracing::debug!(error = %e, "peer input failed");
                 self.peers[i].rtc.disconnect();
+            }
+        }
+    }
+
+    /// A receiver whose track starts carrying `from`'s video (a new call,
+    /// or the new agent after a transfer) cannot decode it before a
+    /// keyframe: until one comes, keep asking `from` for it (throttled). A
+    /// request made before its stream was known is not lost this way.
+    fn keyframe_watch(&mut self, from: usize, index: usize, data: &MediaData) {
+        let source = self.peers[from].id.clone();
+        for to in self.others(from) {
+            let peer = &mut self.peers[to];
+            let Some(mid) = peer.outgoing_mid(MediaKind::Video, index) else {
+                continue;
+            };
+            match peer.carried.iter_mut().find(|(m, _)| *m == mid) {
+                Some((_, carried)) if *carried == source => continue,
+                Some((_, carried)) => *carried = source.clone(),
+                None => peer.carried.push((mid, source.clone())),
+            }
+            self.peers[from].awaiting_keyframe = true;
+        }
+        let p = &mut self.peers[from];
+        if p.awaiting_keyframe {
+            if data.is_keyframe() {
+                p.awaiting_keyframe = false;
+            } else {
+                p.request_keyframes(Instant::now());
+                p.dirty = true;
             }
         }
     }
