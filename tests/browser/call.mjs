@@ -2,20 +2,11 @@
 // its media plane: both decode the other's video and play their audio; after
 // a transfer the visitor's same connection and receivers carry the new agent.
 import { mkdirSync } from 'node:fs';
-import { ADMIN, api, agent, check, growth, run, sleep } from './lib.mjs';
+import { ADMIN, api, agent, check, growth, openCall as open, run, sleep } from './lib.mjs';
 
 const shots = new URL('../../target/browser/', import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
 
-async function open(b, base, session, token) {
-  const page = await b.newPage();
-  page.on('console', (m) => m.type() === 'error' && console.log(`  [page] ${m.text()}`));
-  await page.goto(`${base}/web/call-test.html?session=${session}&token=${token}`);
-  await page.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, {
-    timeout: 20_000,
-  });
-  return page;
-}
 
 const stats = (page) => page.evaluate(() => window.call.stats());
 const state = (page) => page.evaluate(() => window.call.pc.connectionState);

@@ -105,6 +105,17 @@ export async function growth(sample, ready = (v) => v > 0) {
   return [before, await sample()];
 }
 
+/** The plain call test page for `session` with `token`, once connected. */
+export async function openCall(b, base, session, token) {
+  const page = await b.newPage();
+  page.on('console', (m) => m.type() === 'error' && console.log(`  [page] ${m.text()}`));
+  await page.goto(`${base}/web/call-test.html?session=${session}&token=${token}`);
+  await page.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, {
+    timeout: 20_000,
+  });
+  return page;
+}
+
 /** Starts a server (with `options` for `startServer`) and a browser, runs
  *  `body({ base, server, browser })`, and exits 1 (after printing why) if it throws. */
 export async function run(body, options) {

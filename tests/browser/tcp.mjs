@@ -2,17 +2,8 @@
 // network that drops UDP would leave it), a visitor and an agent in
 // headless Chromium: the call connects over TCP and both sides decode video
 // and play audio.
-import { api, agent, check, growth, run } from './lib.mjs';
+import { api, agent, check, growth, openCall as open, run } from './lib.mjs';
 
-async function open(b, base, session, token) {
-  const page = await b.newPage();
-  page.on('console', (m) => m.type() === 'error' && console.log(`  [page] ${m.text()}`));
-  await page.goto(`${base}/web/call-test.html?session=${session}&token=${token}`);
-  await page.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, {
-    timeout: 20_000,
-  });
-  return page;
-}
 
 /** The protocol of the pair ICE chose, from the browser's own stats. */
 const transport = (page) =>
