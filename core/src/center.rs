@@ -256,7 +256,7 @@ impl Center {
                 (line.map(|l| l.position(*key)), None)
             }
             Stage::Ringing { agent, .. } | Stage::Active { agent } => (None, Some(agent.clone())),
-            Stage::Ended => (None, None),
+            Stage::Ended | Stage::Bot => (None, None),
         };
         let estimated_wait_ms = match (&s.stage, position) {
             (Stage::Queued { .. } | Stage::Held { .. }, Some(p)) => {
@@ -302,6 +302,16 @@ impl Center {
     pub fn refresh_forecasts(&mut self) -> bool {
         let now = self.state.now;
         self.state.refresh_forecasts(now)
+    }
+
+    /// Workgroup `id`'s front desk: rates, latencies and counters.
+    pub fn bot_stats(&self, id: &str) -> Result<crate::bot::BotStats, CoreError> {
+        let g = self
+            .state
+            .groups
+            .get(id)
+            .ok_or_else(|| CoreError::WorkgroupNotFound(WorkgroupId::from(id)))?;
+        Ok(crate::bot::BotStats::new(g.id.clone(), &g.bot))
     }
 
     /// The agent workgroup `id` would ring next for its next visitor (or a
@@ -380,7 +390,7 @@ impl Center {
             (
                 "max_sessions",
                 config.max_sessions,
-                st.counts.waiting + st.counts.active,
+                st.counts.waiting + st.counts.active + st.counts.bot,
             ),
             ("max_agents", config.max_agents, st.agents.len()),
         ];
@@ -522,6 +532,18 @@ impl Center {
             Command::AgentOffline { agent_id } => st.agent_offline(out, now, &agent_id),
             Command::AcceptCall { agent_id, media } => st.accept_call(out, now, &agent_id, media),
             Command::RejectCall { agent_id } => st.reject_call(out, now, &agent_id),
+            Command::BotHear {
+                session_id,
+                text,
+                emotion,
+            } => st.bot_hear(out, now, &session_id, &text, emotion),
+            Command::BotReply {
+                session_id,
+                turn,
+                answer,
+            } => st.bot_reply(out, now, &session_id, turn, answer),
+            Command::BotEscalate { session_id } => st.bot_escalate(out, now, &session_id),
+            Command::BotRefuse { session_id } => st.bot_refuse(out, now, &session_id),
         }?;
         st.after_input(out, now);
         Ok(reply)
@@ -680,6 +702,7 @@ impl State {
             .map(|s| (s.created_at, s.id.clone()))
             .collect();
         open.sort_unstable();
+        let mut waiting: Vec<(Timestamp, SessionId)> = Vec::new();
         let mut ringing: Vec<(Timestamp, SessionId)> = Vec::new();
         let (st, qt, at) = (
             self.config.session_timeout(),
@@ -692,21 +715,31 @@ impl State {
             };
             let deadline = created.saturating_add(st).max(self.now);
             s.timeout_timer = Some(self.timers.arm(Lane::Session, deadline, id.clone()));
-            // Armed from joining until answered, even if it fired while the
-            // visitor was being rung: a longer timeout gives it time again.
             if s.status() == SessionStatus::Waiting {
-                let deadline = created.saturating_add(qt).max(self.now);
-                s.queue_timer = Some(self.timers.arm(Lane::Queue, deadline, id.clone()));
+                waiting.push((s.waiting_since(), id.clone()));
             }
             match &mut s.stage {
                 Stage::Ringing { since, .. } => ringing.push((*since, id)),
                 Stage::Held { until, .. } => {
-                    *until = created
+                    *until = s
+                        .queued_at
+                        .unwrap_or(created)
                         .saturating_add(self.config.recent_wait())
                         .max(self.now);
                     self.timers.arm_at(Deadline::Hold, *until, id);
                 }
                 _ => {}
+            }
+        }
+        // Armed from joining the queue until answered, even if it fired
+        // while the visitor was being rung: a longer timeout gives it time
+        // again. In order of joining, so the lane stays in deadline order.
+        waiting.sort_unstable();
+        for (since, id) in waiting {
+            let deadline = since.saturating_add(qt).max(self.now);
+            let key = self.timers.arm(Lane::Queue, deadline, id.clone());
+            if let Some(s) = self.sessions.get_mut(&id) {
+                s.queue_timer = Some(key);
             }
         }
         // Agents' pauses, from when each began.
@@ -784,6 +817,10 @@ impl State {
             }
             Due::At(Deadline::Hold, at, id) => {
                 self.release_hold(at, &id);
+                at
+            }
+            Due::Bot(at, id) => {
+                self.bot_due(out, at, &id);
                 at
             }
             Due::Tick(at) => {

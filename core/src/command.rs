@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bot::BotAnswer;
 use crate::workgroup::{Membership, WorkgroupSettings};
 use crate::{AgentId, Channel, SessionId, VisitorId, WorkgroupId};
 
@@ -178,6 +179,37 @@ pub enum Command {
         /// The agent.
         agent_id: AgentId,
     },
+    /// A visitor's words to their workgroup's bot.
+    BotHear {
+        /// The session, with the bot.
+        session_id: SessionId,
+        /// What the visitor wrote.
+        text: String,
+        /// Its negativity, 0 to 100, scored where it arrived (a
+        /// [`Sentiment`](crate::bot::Sentiment)), so a replay weighs the same.
+        #[serde(default)]
+        emotion: u8,
+    },
+    /// The external bot's answer, or a business action's result, for the
+    /// request numbered `turn`.
+    BotReply {
+        /// The session.
+        session_id: SessionId,
+        /// The request answered; a stale one is refused.
+        turn: u32,
+        /// What came back.
+        answer: BotAnswer,
+    },
+    /// The visitor asks for a person (the escalate button).
+    BotEscalate {
+        /// The session, with the bot.
+        session_id: SessionId,
+    },
+    /// The visitor declines the transfer under way and stays with the bot.
+    BotRefuse {
+        /// The session, queued by the bot.
+        session_id: SessionId,
+    },
 }
 
 /// What an accepted command did.
@@ -206,6 +238,11 @@ pub enum Reply {
     /// The session ended (hung up, left or cancelled).
     Ended {
         /// The session now Ended.
+        session_id: SessionId,
+    },
+    /// The session is with its workgroup's bot, not queued (yet).
+    WithBot {
+        /// The new session.
         session_id: SessionId,
     },
     /// Done; nothing more to say.

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentId, Channel, EndReason, Media, Party, RoomId, SessionId, VisitorId};
+use std::collections::BTreeMap;
+
+use crate::bot::{HandoffContext, Notice};
+use crate::{AgentId, Channel, EndReason, Media, Party, RoomId, SessionId, VisitorId, WorkgroupId};
 
 /// Who an event is for. The server delivers it on that participant's
 /// WebSocket connection(s).
@@ -14,6 +17,10 @@ pub enum Recipient {
     Agent(AgentId),
     /// A visitor's page.
     Visitor(VisitorId),
+    /// The bot adapter: the external bot and business actions.
+    Bot,
+    /// Supervisors and admins (the live view): handoffs and tickets.
+    Staff,
 }
 
 /// One notification for one participant.
@@ -43,6 +50,9 @@ pub enum EventKind {
         timeout_secs: u64,
         /// A call, or text chat only.
         channel: Channel,
+        /// What the bot learnt, when it handed the visitor over.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context: Option<Box<HandoffContext>>,
     },
     /// To an agent: the offer lapsed unanswered; the visitor was re-queued.
     RingTimeout {
@@ -128,5 +138,71 @@ pub enum EventKind {
     QueueTimeout {
         /// The visitor's session, now Ended.
         session_id: SessionId,
+    },
+    /// To a visitor: the bot says something.
+    BotMessage {
+        /// The session.
+        session_id: SessionId,
+        /// The text.
+        text: String,
+        /// Quick options (buttons); choosing one sends its text.
+        options: Vec<String>,
+    },
+    /// To a visitor: where their transfer to a person stands.
+    BotNotice {
+        /// The session.
+        session_id: SessionId,
+        /// What to tell them.
+        notice: Notice,
+        /// The attempt (1 is the first).
+        attempt: u32,
+        /// Attempts before the fallback.
+        attempts_max: u32,
+        /// Visitors queued in their group now.
+        queue_length: usize,
+    },
+    /// To the bot adapter: ask the external bot, as request `turn`.
+    BotAsk {
+        /// The session.
+        session_id: SessionId,
+        /// Its workgroup, whose bot to ask.
+        workgroup_id: WorkgroupId,
+        /// The request's number, to come back in `BotReply`.
+        turn: u32,
+        /// The visitor's words.
+        text: String,
+    },
+    /// To the bot adapter: run business action `action`, as request `turn`.
+    BotAction {
+        /// The session.
+        session_id: SessionId,
+        /// Its workgroup, whose dialog names the action.
+        workgroup_id: WorkgroupId,
+        /// The request's number, to come back in `BotReply`.
+        turn: u32,
+        /// The action's name in the dialog.
+        action: String,
+        /// The fields collected so far.
+        fields: BTreeMap<String, String>,
+    },
+    /// To staff: the bot decided to hand a visitor over.
+    BotHandoff {
+        /// The session.
+        session_id: SessionId,
+        /// Its workgroup.
+        workgroup_id: WorkgroupId,
+        /// What the agent will be shown.
+        context: Box<HandoffContext>,
+    },
+    /// To staff: a visitor no agent could take left a message.
+    TicketCreated {
+        /// The session, now ended.
+        session_id: SessionId,
+        /// Its workgroup.
+        workgroup_id: WorkgroupId,
+        /// The visitor.
+        visitor_id: VisitorId,
+        /// Their message.
+        text: String,
     },
 }

@@ -103,7 +103,7 @@ impl State {
 
     /// Each session's stage agrees with its queue, its agent and the timers.
     fn check_sessions(&self) -> Result<(), String> {
-        let (mut queued, mut held, mut ringing, mut active) = (0usize, 0, 0, 0);
+        let (mut queued, mut held, mut ringing, mut active, mut bot) = (0usize, 0, 0, 0, 0);
         for s in self.sessions.values() {
             let open = s.status() != SessionStatus::Ended;
             ensure!(
@@ -120,7 +120,16 @@ impl State {
                 s.id,
                 s.status()
             );
+            self.check_desk(s)?;
             match &s.stage {
+                Stage::Bot => {
+                    bot += 1;
+                    ensure!(
+                        s.queue_timer.is_none(),
+                        "session {} with the bot has a queue timeout",
+                        s.id
+                    );
+                }
                 Stage::Queued { key } => {
                     queued += 1;
                     ensure!(
@@ -207,11 +216,57 @@ impl State {
             self.counts.active,
         );
         ensure!(
-            self.visitors.len() == waiting + active,
+            bot == self.counts.bot,
+            "{} sessions counted with the bot, {bot} are",
+            self.counts.bot
+        );
+        ensure!(
+            self.visitors.len() == waiting + active + bot,
             "{} visitors indexed, {} sessions open",
             self.visitors.len(),
-            waiting + active
+            waiting + active + bot
         );
+        Ok(())
+    }
+
+    /// A session's front-desk conversation agrees with its stage: with the
+    /// bot while talking, retrying or in the fallback; in the queue while
+    /// handing over; over once the session is answered or ended, with an
+    /// outcome at the end; its one deadline armed.
+    fn check_desk(&self, s: &crate::Session) -> Result<(), String> {
+        use crate::bot::BotPhase;
+        let Some(b) = &s.bot else {
+            ensure!(
+                !matches!(s.stage, Stage::Bot),
+                "session {} is with a bot it has no conversation with",
+                s.id
+            );
+            return Ok(());
+        };
+        let fits = match (&s.stage, b.phase) {
+            (Stage::Bot, BotPhase::Talking | BotPhase::Retrying | BotPhase::Fallback) => true,
+            (
+                Stage::Queued { .. } | Stage::Held { .. } | Stage::Ringing { .. },
+                BotPhase::HandingOver,
+            ) => true,
+            (Stage::Active { .. }, BotPhase::Done) => b.outcome.is_some(),
+            (Stage::Ended, BotPhase::Done) => b.outcome.is_some(),
+            _ => false,
+        };
+        ensure!(
+            fits,
+            "session {} is {} while its bot conversation is {:?}",
+            s.id,
+            s.status(),
+            b.phase
+        );
+        if let Some((at, _)) = b.due {
+            ensure!(
+                self.timers.is_armed_bot(at, &s.id),
+                "session {}'s front-desk deadline is not armed",
+                s.id
+            );
+        }
         Ok(())
     }
 

@@ -47,6 +47,7 @@
 #![warn(missing_docs)]
 
 mod agent;
+pub mod bot;
 mod center;
 mod chat;
 mod clock;

@@ -109,7 +109,7 @@ impl State {
         };
         g.queue.remove(key);
         if let Some(overflow) = g.settings.overflow() {
-            let at = s.created_at.saturating_add(overflow.after);
+            let at = s.waiting_since().saturating_add(overflow.after);
             self.timers.cancel_at(Deadline::Overflow, at, id);
             if let Some(to) = self.groups.get_mut(&overflow.to) {
                 to.overflow_in.remove(key);
@@ -160,9 +160,15 @@ impl State {
     /// Under `recent` routing with `recent_wait_secs`, the last agent a new
     /// visitor of `group` should wait for: a member, signed in and wanting
     /// calls, but not Ready now (busy, rung or wrapping up).
-    pub(crate) fn hold_for(&self, group: &WorkgroupId, visitor: &VisitorId) -> Option<AgentId> {
+    pub(crate) fn hold_for(
+        &self,
+        group: &WorkgroupId,
+        visitor: &VisitorId,
+        any_mode: bool,
+    ) -> Option<AgentId> {
         let g = self.groups.get(group)?;
-        if self.config.recent_wait().is_zero() || g.settings.routing_mode != RoutingMode::Recent {
+        let recent = any_mode || g.settings.routing_mode == RoutingMode::Recent;
+        if self.config.recent_wait().is_zero() || !recent {
             return None;
         }
         let (last, _) = self.last_agent.get(visitor)?;
@@ -247,7 +253,7 @@ impl State {
         else {
             return;
         };
-        let at = s.created_at.saturating_add(overflow.after);
+        let at = s.waiting_since().saturating_add(overflow.after);
         if now < at {
             self.timers.arm_at(Deadline::Overflow, at, id.clone());
         } else if let Some(to) = self.groups.get_mut(&overflow.to) {
@@ -289,6 +295,7 @@ impl State {
                 visitor_name: s.visitor_name().to_owned(),
                 timeout_secs: timeout.as_secs(),
                 channel: s.channel,
+                context: s.bot.as_ref().and_then(|b| b.handoff.clone()).map(Box::new),
             },
         );
         out.push(
@@ -300,6 +307,7 @@ impl State {
             },
         );
         self.settle(agent, now);
+        self.bot_rung(now, id);
     }
 
     /// Cancels the ring of session `id`: the agent is freed and the visitor
@@ -381,7 +389,7 @@ impl State {
         self.counts.active += 1;
         self.totals.answered += 1;
         let (id, customer) = (s.id.clone(), s.customer_id.clone());
-        let waited = now.saturating_since(s.created_at);
+        let waited = now.saturating_since(s.waiting_since());
         if let Some(g) = self.groups.get_mut(&s.workgroup) {
             let c = &mut g.counters;
             c.answered += 1;
@@ -394,6 +402,7 @@ impl State {
         self.settle(agent, now);
         self.day_mut(now).answered += 1;
         self.remember_agent(&customer, agent);
+        self.bot_answered(now, &id);
         let accepted = EventKind::CallAccepted {
             session_id: id.clone(),
             agent_id: agent.clone(),
@@ -467,7 +476,17 @@ impl State {
 
 impl State {
     /// Ends a visitor's wait after `queue_timeout_secs`, telling them why.
+    /// A visitor the bot handed over is taken back by the bot instead: the
+    /// attempt failed.
     pub(crate) fn queue_timeout(&mut self, out: &mut Outbox, now: Timestamp, id: &SessionId) {
+        if self.attempt_times_out(id) {
+            // A withdrawn ring leaves the session between places.
+            if self.sessions.get(id).is_some_and(|s| !s.is_queued()) {
+                self.enqueue(out, now, id, true);
+            }
+            self.attempt_failed(out, now, id);
+            return;
+        }
         let Some(s) = self.sessions.get(id) else {
             return;
         };

@@ -12,8 +12,8 @@ use crate::routing::Placing;
 use crate::timers::{Lane, TimerKey};
 use crate::workgroup::DEFAULT_WORKGROUP;
 use crate::{
-    AgentId, Channel, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId, SessionId,
-    Timestamp, VisitorId, WorkgroupId,
+    AgentId, AgentState, Channel, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId,
+    SessionId, Timestamp, VisitorId, WorkgroupId,
 };
 
 /// Longest id, name or title the core accepts, in bytes.
@@ -25,6 +25,8 @@ pub(crate) const TEXT_MAX: usize = 4096;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
+    /// With the workgroup's bot; not queued.
+    Bot,
     /// Created; the visitor is queued or an agent is being rung.
     Waiting,
     /// An agent answered; the call is on.
@@ -36,6 +38,7 @@ pub enum SessionStatus {
 impl fmt::Display for SessionStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            SessionStatus::Bot => "bot",
             SessionStatus::Waiting => "waiting",
             SessionStatus::Active => "active",
             SessionStatus::Ended => "ended",
@@ -59,6 +62,10 @@ pub enum EndReason {
     SessionTimeout,
     /// The agent holding the call signed out.
     AgentOffline,
+    /// The visitor, served by the bot alone, closed the conversation.
+    Resolved,
+    /// No agent could be reached; the visitor left a message for staff.
+    Ticket,
 }
 
 /// A visitor's rating of an answered call.
@@ -75,6 +82,8 @@ pub struct Rating {
 /// Where a Waiting or Active session is, with the handles to undo it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Stage {
+    /// With the workgroup's bot (the conversation is in `Session::bot`).
+    Bot,
     Queued {
         key: QueueKey,
     },
@@ -140,6 +149,13 @@ pub struct Session {
     pub transfers: u32,
     /// The visitor's rating, once given.
     pub rating: Option<Rating>,
+    /// When the visitor joined the queue, if later than `created_at` (the
+    /// bot handed them over): waits and service levels count from here.
+    #[serde(default)]
+    pub queued_at: Option<Timestamp>,
+    /// The conversation with the workgroup's bot, if it fronted this session.
+    #[serde(default)]
+    pub bot: Option<Box<crate::bot::BotChat>>,
     pub(crate) stage: Stage,
     /// Session-timeout timer, armed while the session is open.
     pub(crate) timeout_timer: Option<TimerKey>,
@@ -157,7 +173,14 @@ impl Session {
             }
             Stage::Active { .. } => SessionStatus::Active,
             Stage::Ended => SessionStatus::Ended,
+            Stage::Bot => SessionStatus::Bot,
         }
+    }
+
+    /// When the visitor's wait for an agent began: joining, or the bot's
+    /// handoff.
+    pub fn waiting_since(&self) -> Timestamp {
+        self.queued_at.unwrap_or(self.created_at)
     }
 
     /// The WebSocket room: `customer-service/{session_id}`.
@@ -191,12 +214,12 @@ impl Session {
         let credit = i64::from(self.priority)
             .saturating_mul(aging_secs as i64)
             .saturating_mul(1000);
-        (self.created_at.as_millis() as i64).saturating_sub(credit)
+        (self.waiting_since().as_millis() as i64).saturating_sub(credit)
     }
 
     /// When the visitor has waited `queue_timeout` since joining.
     pub(crate) fn queue_deadline(&self, queue_timeout: Duration) -> Timestamp {
-        self.created_at.saturating_add(queue_timeout)
+        self.waiting_since().saturating_add(queue_timeout)
     }
 
     /// The visitor's display name, falling back to their id.
@@ -290,7 +313,7 @@ impl State {
                 session: open.clone(),
             });
         }
-        if self.counts.waiting + self.counts.active >= self.config.max_sessions {
+        if self.counts.waiting + self.counts.active + self.counts.bot >= self.config.max_sessions {
             return Err(CoreError::TooManySessions {
                 max: self.config.max_sessions,
             });
@@ -306,11 +329,6 @@ impl State {
         let timeout_timer = self.timers.arm(
             Lane::Session,
             now.saturating_add(self.config.session_timeout()),
-            id.clone(),
-        );
-        let queue_timer = self.timers.arm(
-            Lane::Queue,
-            now.saturating_add(self.config.queue_timeout()),
             id.clone(),
         );
         let session = Session {
@@ -334,34 +352,79 @@ impl State {
             customer_muted: false,
             transfers: 0,
             rating: None,
+            queued_at: None,
+            bot: None,
             // Placed properly just below, by `offer` or `enqueue`.
             stage: Stage::Ended,
             timeout_timer: Some(timeout_timer),
-            queue_timer: Some(queue_timer),
+            queue_timer: None,
         };
+        let with_bot = self.bot_for(&session).is_some();
         self.sessions.insert(id.clone(), Box::new(session));
         self.visitors.insert(new.customer_id.clone(), id.clone());
-        self.counts.waiting += 1;
         self.totals.created += 1;
         self.day_mut(now).created += 1;
-
+        if with_bot {
+            self.start_bot(out, now, &id);
+            return Ok(Reply::WithBot { session_id: id });
+        }
+        let queue_timer = self.timers.arm(
+            Lane::Queue,
+            now.saturating_add(self.config.queue_timeout()),
+            id.clone(),
+        );
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.queue_timer = Some(queue_timer);
+        }
+        self.counts.waiting += 1;
         if let Some(g) = self.groups.get_mut(&workgroup) {
             g.counters.offered += 1;
             g.traffic.arrival(now);
         }
+        Ok(self.place(out, now, &id, false))
+    }
+
+    /// Places Waiting session `id`, not yet queued: held for the visitor's
+    /// last agent (under `recent` routing, or always when `prefer_last`, as
+    /// a bot's handoff does, which also rings that agent straight away if
+    /// Ready), else rung at once if nobody in its group is ahead and an
+    /// agent is Ready, else queued.
+    pub(crate) fn place(
+        &mut self,
+        out: &mut Outbox,
+        now: Timestamp,
+        id: &SessionId,
+        prefer_last: bool,
+    ) -> Reply {
+        let Some(s) = self.sessions.get(id) else {
+            return Reply::Done;
+        };
+        let (customer, workgroup) = (s.customer_id.clone(), s.workgroup.clone());
+        let last = self.last_agent.get(&customer).map(|(a, _)| a);
+        let last_ready = last
+            .and_then(|a| self.agents.get(a))
+            .filter(|a| a.state == AgentState::Ready && a.workgroups.contains_key(&workgroup))
+            .map(|a| a.id.clone());
+        if let Some(agent) = last_ready.filter(|_| prefer_last) {
+            self.offer(out, now, id, &agent);
+            return Reply::Assigned {
+                session_id: id.clone(),
+                agent_id: agent,
+            };
+        }
         // A returning visitor may wait a little for their last agent.
-        if let Some(agent) = self.hold_for(&workgroup, &new.customer_id) {
-            let position = self.hold(out, now, &id, &agent);
-            return Ok(Reply::Queued {
-                session_id: id,
+        if let Some(agent) = self.hold_for(&workgroup, &customer, prefer_last) {
+            let position = self.hold(out, now, id, &agent);
+            return Reply::Queued {
+                session_id: id.clone(),
                 position,
-            });
+            };
         }
         // Immediate assignment: skip the queue when nobody in the group is
         // ahead and one of its agents is Ready.
         let placing = Placing {
-            visitor: &new.customer_id,
-            last_agent: self.last_agent.get(&new.customer_id).map(|(a, _)| a),
+            visitor: &customer,
+            last_agent: self.last_agent.get(&customer).map(|(a, _)| a),
         };
         let chosen = self
             .groups
@@ -372,17 +435,17 @@ impl State {
             g.picked(*level, agent);
         }
         if let Some((_, agent)) = chosen {
-            self.offer(out, now, &id, &agent);
-            return Ok(Reply::Assigned {
-                session_id: id,
+            self.offer(out, now, id, &agent);
+            return Reply::Assigned {
+                session_id: id.clone(),
                 agent_id: agent,
-            });
+            };
         }
-        let position = self.enqueue(out, now, &id, false);
-        Ok(Reply::Queued {
-            session_id: id,
+        let position = self.enqueue(out, now, id, false);
+        Reply::Queued {
+            session_id: id.clone(),
             position,
-        })
+        }
     }
 
     /// A fresh `cs_` id from the core's PRNG, unique among sessions held.
@@ -420,6 +483,7 @@ impl State {
                 })
             }
             (Stage::Active { .. }, _) => EndReason::Completed,
+            (Stage::Bot, Party::Customer) => EndReason::Resolved,
             (_, Party::Customer) => EndReason::Left,
             (_, _) => EndReason::Cancelled,
         };
@@ -442,11 +506,11 @@ impl State {
             .cloned()
             .ok_or_else(|| CoreError::VisitorNotFound(visitor.clone()))?;
         let status = self.session(&id)?.status();
-        if status != SessionStatus::Waiting {
+        if !matches!(status, SessionStatus::Waiting | SessionStatus::Bot) {
             return Err(CoreError::SessionState {
                 session: id,
                 status,
-                expected: "waiting",
+                expected: "waiting or with the bot",
             });
         }
         self.finish(out, now, &id, EndReason::Left, Party::Customer);
@@ -465,6 +529,8 @@ impl State {
     ) {
         // Out of its queues while the stage still says where it is.
         self.unqueue(id);
+        let closed_by_visitor = matches!(reason, EndReason::Resolved | EndReason::Ticket);
+        self.bot_ending(id, closed_by_visitor);
         let Some(s) = self.sessions.get_mut(id) else {
             return;
         };
@@ -475,7 +541,7 @@ impl State {
         let (customer, group) = (s.customer_id.clone(), s.workgroup.clone());
         // Waited until now, or talked since the answer.
         let (waited, talked) = (
-            now.saturating_since(s.created_at).as_millis() as u64,
+            now.saturating_since(s.waiting_since()).as_millis() as u64,
             s.started_at
                 .map(|a| now.saturating_since(a).as_millis() as u64),
         );
@@ -498,7 +564,7 @@ impl State {
             }
         }
         let agent = match stage {
-            Stage::Queued { .. } | Stage::Held { .. } => None,
+            Stage::Queued { .. } | Stage::Held { .. } | Stage::Bot => None,
             Stage::Ringing { agent, timer, .. } => {
                 self.timers.cancel(Lane::Ring, timer);
                 Some(agent)

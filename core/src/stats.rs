@@ -33,6 +33,12 @@ pub struct Totals {
     pub rejects: u64,
     /// Calls transferred.
     pub transfers: u64,
+    /// Conversations the bot alone served, closed by the visitor.
+    #[serde(default)]
+    pub bot_resolved: u64,
+    /// Messages left for staff when no agent could be reached.
+    #[serde(default)]
+    pub tickets: u64,
 }
 
 impl Totals {
@@ -43,6 +49,8 @@ impl Totals {
             EndReason::QueueTimeout => &mut self.queue_timeouts,
             EndReason::SessionTimeout => &mut self.session_timeouts,
             EndReason::AgentOffline => &mut self.agent_offline_ends,
+            EndReason::Resolved => &mut self.bot_resolved,
+            EndReason::Ticket => &mut self.tickets,
         };
         *counter += 1;
     }
@@ -106,6 +114,9 @@ pub struct SessionCounts {
     pub waiting: usize,
     /// Active now.
     pub active: usize,
+    /// With a bot now.
+    #[serde(default)]
+    pub bot: usize,
     /// Ended so far.
     pub ended: u64,
 }
@@ -188,6 +199,9 @@ pub(crate) struct Counts {
     pub(crate) waiting: usize,
     pub(crate) active: usize,
     pub(crate) agents: [usize; 5],
+    /// Sessions with a bot.
+    #[serde(default)]
+    pub(crate) bot: usize,
 }
 
 impl State {
@@ -210,15 +224,17 @@ impl State {
             .values()
             .flat_map(|g| g.queue.iter())
             .filter_map(|(_, id)| self.sessions.get(id))
-            .map(|s| self.now.saturating_since(s.created_at).as_millis() as u64)
+            .map(|s| self.now.saturating_since(s.waiting_since()).as_millis() as u64)
             .max()
             .unwrap_or(0);
+        let open = self.counts.waiting + self.counts.active + self.counts.bot;
         Stats {
             sessions: SessionCounts {
                 total: self.totals.created,
                 waiting: self.counts.waiting,
                 active: self.counts.active,
-                ended: self.totals.created - (self.counts.waiting + self.counts.active) as u64,
+                bot: self.counts.bot,
+                ended: self.totals.created - open as u64,
             },
             agents: AgentCounts {
                 total: self.agents.len(),
@@ -250,7 +266,7 @@ impl State {
             .queue
             .iter()
             .filter_map(|(_, sid)| self.sessions.get(sid))
-            .map(|s| self.now.saturating_since(s.created_at).as_millis() as u64)
+            .map(|s| self.now.saturating_since(s.waiting_since()).as_millis() as u64)
             .max()
             .unwrap_or(0);
         let settled = c.answered + c.abandoned;

@@ -178,6 +178,8 @@ pub(crate) enum Due {
     Agent(AgentLane, Timestamp, AgentId),
     /// A deadline of a [`Deadline`] kind about a session.
     At(Deadline, Timestamp, SessionId),
+    /// A front-desk deadline (silence, bot answer, handoff attempt, retry).
+    Bot(Timestamp, SessionId),
     /// The safety-net dispatch tick.
     Tick(Timestamp),
 }
@@ -188,6 +190,9 @@ pub(crate) struct Timers {
     agent_lanes: [Fifo<AgentId>; 2],
     sets: [BTreeSet<(Timestamp, SessionId)>; 2],
     tick: Option<Timestamp>,
+    /// Front-desk deadlines: at most one per session, each its own length.
+    #[serde(default)]
+    bot: BTreeSet<(Timestamp, SessionId)>,
 }
 
 impl Timers {
@@ -228,6 +233,20 @@ impl Timers {
         self.sets[kind as usize].contains(&(at, session.clone()))
     }
 
+    /// Arms session `session`'s front-desk deadline at `at`.
+    pub(crate) fn arm_bot(&mut self, at: Timestamp, session: SessionId) {
+        self.bot.insert((at, session));
+    }
+
+    /// Cancels session `session`'s front-desk deadline armed at `at`.
+    pub(crate) fn cancel_bot(&mut self, at: Timestamp, session: &SessionId) {
+        self.bot.remove(&(at, session.clone()));
+    }
+
+    pub(crate) fn is_armed_bot(&self, at: Timestamp, session: &SessionId) -> bool {
+        self.bot.contains(&(at, session.clone()))
+    }
+
     /// Drops every lane timer and hold (overflows and the tick stay: no
     /// configured duration sets them), to re-arm them afresh.
     pub(crate) fn clear_lanes(&mut self) {
@@ -258,12 +277,18 @@ impl Timers {
             .sets
             .iter()
             .filter_map(|s| s.first().map(|(at, _)| *at));
-        lanes.chain(agents).chain(sets).chain(self.tick).min()
+        let bot = self.bot.first().map(|(at, _)| *at);
+        lanes
+            .chain(agents)
+            .chain(sets)
+            .chain(self.tick)
+            .chain(bot)
+            .min()
     }
 
     /// Removes and returns the earliest timer due at or before `now`; on equal
     /// deadlines ring, queue, session, overflow, hold, wrap-up, reject-delay,
-    /// then the tick.
+    /// the tick, then the front desk.
     pub(crate) fn pop_due(&mut self, now: Timestamp) -> Option<Due> {
         let session = LANES
             .iter()
@@ -281,6 +306,7 @@ impl Timers {
             })
             .min_by_key(|(at, rank, _)| (*at, *rank));
         let tick = self.tick.map(|at| (at, 7u8));
+        let bot = self.bot.first().map(|(at, _)| (*at, 8u8));
         let set = DEADLINES
             .iter()
             .filter_map(|&d| {
@@ -294,6 +320,7 @@ impl Timers {
             set,
             agent.map(|(at, r, _)| (at, r)),
             tick,
+            bot,
         ]
         .into_iter()
         .flatten()
@@ -302,6 +329,10 @@ impl Timers {
             return None;
         }
         match (rank, session, agent) {
+            (8, _, _) => {
+                let (at, session) = self.bot.pop_first()?;
+                Some(Due::Bot(at, session))
+            }
             (7, _, _) => {
                 self.tick = None;
                 Some(Due::Tick(at))

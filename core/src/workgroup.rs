@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bot::{BotCounters, BotSettings};
 use crate::center::State;
 use crate::forecast::Traffic;
 use crate::queue::{Queue, QueueKey};
@@ -61,6 +62,8 @@ pub struct WorkgroupSettings {
     pub public_join: bool,
     /// Whether visitors see when the agent has read their messages.
     pub read_receipts: bool,
+    /// A bot that answers the group's visitors first and hands over.
+    pub bot: Option<BotSettings>,
 }
 
 impl Default for WorkgroupSettings {
@@ -74,6 +77,7 @@ impl Default for WorkgroupSettings {
             service_level_percent: 80,
             public_join: true,
             read_receipts: true,
+            bot: None,
         }
     }
 }
@@ -104,6 +108,9 @@ impl WorkgroupSettings {
         }
         if !(1..=99).contains(&self.service_level_percent) {
             return invalid("service_level_percent", "must be from 1 to 99");
+        }
+        if let Some(bot) = &self.bot {
+            bot.validate()?;
         }
         match (&self.overflow_after_secs, &self.overflow_to) {
             (None, None) => Ok(()),
@@ -220,6 +227,9 @@ pub struct Workgroup {
     /// The last hour's traffic, for the staffing advice.
     #[serde(default)]
     pub(crate) traffic: Traffic,
+    /// The front desk's figures.
+    #[serde(default)]
+    pub bot: BotCounters,
 }
 
 impl Workgroup {
@@ -232,6 +242,7 @@ impl Workgroup {
             queue: Queue::default(),
             overflow_in: Queue::default(),
             traffic: Traffic::default(),
+            bot: BotCounters::default(),
         }
     }
 
@@ -358,6 +369,20 @@ impl State {
             return Err(CoreError::WorkgroupNotFound(id.clone()));
         }
         settings.validate(id, |g| self.groups.contains_key(g))?;
+        let stranded = self.sessions.values().any(|s| {
+            &s.workgroup == id
+                && s.status() == crate::SessionStatus::Bot
+                && !settings
+                    .bot
+                    .as_ref()
+                    .is_some_and(|b| crate::bot::fronts_channel(b, s.channel))
+        });
+        if stranded {
+            return Err(CoreError::InvalidInput {
+                field: "bot",
+                reason: "cannot stop fronting visitors who are with it now",
+            });
+        }
         let Some(g) = self.groups.get_mut(id) else {
             return Ok(Reply::Done);
         };
@@ -371,7 +396,7 @@ impl State {
                 g.queue.iter().map(|(k, s)| (*k, s.clone())).collect();
             if let Some(overflow) = old.overflow() {
                 for (key, sid) in &waiting {
-                    let created = self.sessions.get(sid).map(|s| s.created_at);
+                    let created = self.sessions.get(sid).map(|s| s.waiting_since());
                     if let Some(created) = created {
                         let at = created.saturating_add(overflow.after);
                         self.timers.cancel_at(Deadline::Overflow, at, sid);

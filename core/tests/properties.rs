@@ -429,6 +429,8 @@ impl Run {
             let ok = match s.status() {
                 SessionStatus::Waiting => s.is_queued() != s.ringing_agent().is_some(),
                 SessionStatus::Active => s.agent_id.is_some(),
+                // No group here has a bot.
+                SessionStatus::Bot => false,
                 SessionStatus::Ended if s.started_at.is_some() => true,
                 SessionStatus::Ended => matches!(
                     s.end_reason,

@@ -62,6 +62,7 @@ fn offer_rings_a_ready_agent_with_visitor_name_and_timeout() {
             visitor_name: "Visitor v1".into(),
             timeout_secs: 30,
             channel: Default::default(),
+            context: None,
         })
     );
     assert!(events

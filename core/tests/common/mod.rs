@@ -251,6 +251,7 @@ pub fn session_id(reply: &Reply) -> SessionId {
         Reply::Queued { session_id, .. }
         | Reply::Assigned { session_id, .. }
         | Reply::Accepted { session_id }
+        | Reply::WithBot { session_id }
         | Reply::Ended { session_id } => session_id.clone(),
         Reply::Done => panic!("no session in reply"),
     }
