@@ -339,6 +339,7 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
             return Err(format!("webhook {}: {}", hook.url, answer.body.get()));
         }
     }
+    switchboard_http::bots::start(engine.clone());
     let deliveries = webhooks::start(
         config.database.clone(),
         engine.outbox_wake(),

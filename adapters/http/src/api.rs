@@ -36,7 +36,7 @@ pub(crate) fn audit(who: &Who, action: &str, target: &str) -> Option<AuditEntry>
 }
 
 /// Applies `command` once `who` passes the live session rule for `sid`.
-fn checked(who: &Who, sid: &SessionId, rating: bool, command: Command) -> Build {
+pub(crate) fn checked(who: &Who, sid: &SessionId, rating: bool, command: Command) -> Build {
     let caller = who.caller.clone();
     let sid = sid.clone();
     Box::new(move |c: &Center| {
@@ -46,7 +46,7 @@ fn checked(who: &Who, sid: &SessionId, rating: bool, command: Command) -> Build 
 }
 
 /// Shows the session a command touched, from the state right after it.
-fn show_session(id: SessionId, status: StatusCode) -> View {
+pub(crate) fn show_session(id: SessionId, status: StatusCode) -> View {
     Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
         Err(e) => Answer::refused(&e),
         Ok(_) => match c.session(id.as_str()) {
@@ -105,6 +105,7 @@ fn session_of(reply: &Reply) -> Option<&SessionId> {
         Reply::Queued { session_id, .. }
         | Reply::Assigned { session_id, .. }
         | Reply::Accepted { session_id }
+        | Reply::WithBot { session_id }
         | Reply::Ended { session_id } => Some(session_id),
         Reply::Done => None,
     }
@@ -139,6 +140,13 @@ pub(crate) async fn get_session(
                 return refusal;
             }
             match c.session(&id) {
+                // The bot's scoring and the handoff context are for staff
+                // and agents, not for the visitor.
+                Some(s) if !matches!(who.caller, Caller::Visitor { .. }) && s.bot.is_some() => {
+                    let mut v = views::to_json(&views::session(s, c.now()));
+                    v["bot_detail"] = views::bot_detail(s);
+                    Answer::ok(v)
+                }
                 Some(s) => Answer::ok(views::session(s, c.now())),
                 None => Answer::refused(&CoreError::SessionNotFound(id.into())),
             }
@@ -503,6 +511,8 @@ pub(crate) async fn join(State(app): State<App>, who: Who, Body(b): Body<Join>) 
                 session_id,
                 position,
             }) => ("queued", session_id, None, Some(*position)),
+            // The workgroup's bot answers first; the visitor queues on handoff.
+            Ok(Reply::WithBot { session_id }) => ("bot", session_id, None, None),
             Ok(_) => return Answer::unavailable(),
         };
         let (token, token_expires_at) = auth.visitor_token(session_id, "join", ttl);

@@ -17,17 +17,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_core::bot::{Lexicon, Sentiment};
 use switchboard_core::{
     Center, Clock, Command, Config, CoreError, EventKind, Recipient, Reply, RoomId, Session,
-    SessionId, Timestamp,
+    SessionId, SessionStatus, Timestamp,
 };
 use switchboard_store::{AuditEntry, NewEvent, Record, Store, StoreError, Webhook};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
 
 use crate::answer::Answer;
+use crate::bots::{self, BotCall};
 use crate::chat::state::Chats;
-use crate::chat::{Asker, Op};
+use crate::chat::{Asker, Op, Target};
 use crate::hooks::Hooks;
 use crate::hub::{ConnId, Hub, Identity};
 use crate::SystemClock;
@@ -154,6 +156,7 @@ pub type WebhookChange = Box<dyn FnOnce(&mut Store, &mut Vec<Webhook>) -> Answer
 #[derive(Clone)]
 pub struct Engine {
     tx: mpsc::Sender<Msg>,
+    bot_inbox: bots::Inbox,
     stop: Arc<Notify>,
     next_conn: Arc<AtomicU64>,
     outbox_wake: Arc<Notify>,
@@ -232,7 +235,9 @@ impl Engine {
         let outbox_wake = Arc::new(Notify::new());
         let hooks = Hooks::new(store.webhooks()?);
         let chats = Chats::open(&store)?;
+        let (bot_calls, bot_inbox) = mpsc::unbounded_channel();
         let worker = Worker {
+            bot_calls,
             hooks,
             chats,
             queue_told: (usize::MAX, usize::MAX),
@@ -248,6 +253,7 @@ impl Engine {
         };
         let engine = Engine {
             tx,
+            bot_inbox: Arc::new(std::sync::Mutex::new(Some(bot_inbox))),
             stop,
             next_conn: Arc::new(AtomicU64::new(1)),
             outbox_wake,
@@ -283,6 +289,11 @@ impl Engine {
     pub async fn read(&self, read: Read) -> Answer {
         let (tx, rx) = oneshot::channel();
         self.send(Msg::Read { read, tx }, rx).await
+    }
+
+    /// The bot calls the engine makes, for [`bots::start`] to take.
+    pub fn bot_inbox(&self) -> &bots::Inbox {
+        &self.bot_inbox
     }
 
     /// A fresh connection number.
@@ -397,6 +408,8 @@ impl Engine {
 
 /// The engine's loop and everything it alone owns; see [`Worker::run`].
 pub struct Worker {
+    /// Requests for the bot adapter (external bots, business actions).
+    bot_calls: mpsc::UnboundedSender<BotCall>,
     hooks: Hooks,
     chats: Chats,
     /// The queue length and Ready agents last told to the agents' consoles.
@@ -557,6 +570,11 @@ impl Worker {
         // The turn's events become webhook outbox rows, committed with it.
         let mut events = Vec::new();
         while let Some(event) = self.center.poll_event() {
+            if let Some(call) = bots::call_for(&self.center, &event.event) {
+                // Nobody taking them (no adapter started) only means the
+                // core's timer answers for the bot.
+                let _ = self.bot_calls.send(call);
+            }
             self.hooks.on_event(&event);
             if let Err(e) = self.chats.on_event(&self.center, &self.store, &event, now) {
                 tracing::error!(error = %e, "cannot number a system message");
@@ -633,9 +651,24 @@ impl Worker {
             tags,
         } = op
         else {
-            return self
+            let for_bot = self.words_for_bot(asker, &op);
+            let answer = self
                 .chats
                 .handle(&self.center, &mut self.store, now, asker, op);
+            // A resend of a message kept before is not heard twice.
+            let fresh = answer.is_ok() && !answer.body.get().contains(r#""duplicate":true"#);
+            if let (Some((session_id, text)), true) = (for_bot, fresh) {
+                let emotion = Lexicon.negativity(&text);
+                let hear = Command::BotHear {
+                    session_id,
+                    text,
+                    emotion,
+                };
+                if let Err(e) = self.apply(now, hear, records) {
+                    tracing::debug!(error = %e, "the bot did not take the words");
+                }
+            }
+            return answer;
         };
         match self
             .chats
@@ -647,6 +680,26 @@ impl Worker {
                 Err(e) => Answer::refused(&e),
             },
         }
+    }
+
+    /// A visitor's new message in a session that is with its bot: the
+    /// session and the words, for the bot to hear once the message is kept.
+    fn words_for_bot(&self, asker: &Asker, op: &Op) -> Option<(SessionId, String)> {
+        let Op::Send {
+            to: Target::Session(sid),
+            text,
+            note: false,
+            attachment: None,
+            ..
+        } = op
+        else {
+            return None;
+        };
+        if !matches!(asker, Asker::Visitor(_) | Asker::VisitorOf(_)) {
+            return None;
+        }
+        let s = self.center.session(sid.as_str())?;
+        (s.status() == SessionStatus::Bot).then(|| (sid.clone(), text.clone()))
     }
 
     fn apply(

@@ -10,8 +10,10 @@ mod answer;
 mod api;
 pub mod auth;
 mod body;
+pub mod bots;
 mod chat;
 mod clock;
+mod desk;
 pub mod engine;
 pub mod frames;
 pub mod fuzzing;
@@ -112,6 +114,11 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("GET", "/workgroups/{id}") => get(workgroups::get),
         ("PATCH", "/workgroups/{id}") => patch(workgroups::update),
         ("GET", "/workgroups/{id}/forecast") => get(workgroups::forecast),
+        ("GET", "/workgroups/{id}/bot") => get(desk::get),
+        ("PUT", "/workgroups/{id}/bot") => put(desk::put),
+        ("DELETE", "/workgroups/{id}/bot") => delete(desk::delete),
+        ("POST", "/sessions/{id}/bot/escalate") => post(desk::escalate),
+        ("POST", "/sessions/{id}/bot/refuse") => post(desk::refuse),
         ("GET", "/routing") => get(workgroups::routing),
         ("POST", "/queue/join") => post(api::join),
         ("POST", "/queue/leave") => post(api::leave),
@@ -223,7 +230,11 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
                 .workgroups()
                 .filter_map(|g| c.forecast(g.id.as_str()))
                 .collect();
-            Answer::ok(metrics::render(&c.stats(), &forecasts, e, &http))
+            let bots: Vec<_> = c
+                .workgroups()
+                .filter_map(|g| c.bot_stats(g.id.as_str()).ok())
+                .collect();
+            Answer::ok(metrics::render(&c.stats(), &forecasts, &bots, e, &http))
         }))
         .await;
     // The exposition comes back as a JSON string; read it out (a scrape is rare).

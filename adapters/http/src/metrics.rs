@@ -12,6 +12,7 @@ use std::task::{Context, Poll};
 
 use axum::http::Request;
 use axum::response::Response;
+use switchboard_core::bot::BotStats;
 use switchboard_core::{Forecast, Stats};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -146,6 +147,145 @@ fn forecast_metrics(
     }
 }
 
+/// The front desk per workgroup that has had a bot conversation: counters,
+/// rates, handoff reasons, and trigger-to-assignment and -answer quantiles
+/// (bucket bounds: the core keeps durations in fixed buckets).
+fn bot_metrics(metric: &mut impl FnMut(&str, &str, &str, &[(&str, f64)]), bots: &[BotStats]) {
+    let bots: Vec<&BotStats> = bots
+        .iter()
+        .filter(|b| b.counters.conversations > 0)
+        .collect();
+    let label = |b: &BotStats| format!("workgroup=\"{}\"", escape(b.workgroup_id.as_str()));
+    type Count = fn(&BotStats) -> u64;
+    let counters: [(&str, &str, Count); 8] = [
+        (
+            "switchboard_bot_conversations_total",
+            "Conversations a bot took.",
+            |b| b.counters.conversations,
+        ),
+        (
+            "switchboard_bot_resolved_total",
+            "Conversations the bot alone resolved.",
+            |b| b.counters.resolved,
+        ),
+        (
+            "switchboard_bot_handoffs_total",
+            "Decisions to hand over to a person.",
+            |b| b.counters.handoffs,
+        ),
+        (
+            "switchboard_bot_handed_over_total",
+            "Handoffs an agent answered.",
+            |b| b.counters.handed_over,
+        ),
+        (
+            "switchboard_bot_fallback_total",
+            "Conversations that ended in the fallback.",
+            |b| b.counters.fallback,
+        ),
+        (
+            "switchboard_bot_left_total",
+            "Visitors who left the bot before an outcome.",
+            |b| b.counters.left,
+        ),
+        (
+            "switchboard_bot_attempts_failed_total",
+            "Handoff attempts no agent answered.",
+            |b| b.counters.attempts_failed,
+        ),
+        (
+            "switchboard_bot_refused_total",
+            "Transfers the visitor refused.",
+            |b| b.counters.refused,
+        ),
+    ];
+    for (name, help, count) in counters {
+        let labels: Vec<String> = bots.iter().map(|b| format!("{{{}}}", label(b))).collect();
+        let samples: Vec<(&str, f64)> = labels
+            .iter()
+            .zip(&bots)
+            .map(|(l, b)| (l.as_str(), count(b) as f64))
+            .collect();
+        metric(name, "counter", help, &samples);
+    }
+    type Rate = fn(&BotStats) -> Option<f64>;
+    let rates: [(&str, &str, Rate); 3] = [
+        (
+            "switchboard_bot_handoff_rate",
+            "Handoffs per bot conversation.",
+            |b| b.handoff_rate,
+        ),
+        (
+            "switchboard_bot_resolved_rate",
+            "Share of ended bot conversations the bot resolved.",
+            |b| b.resolved_rate,
+        ),
+        (
+            "switchboard_bot_transfer_success_rate",
+            "Share of handoffs an agent answered.",
+            |b| b.transfer_success_rate,
+        ),
+    ];
+    for (name, help, rate) in rates {
+        let values: Vec<(String, f64)> = bots
+            .iter()
+            .filter_map(|b| rate(b).map(|v| (format!("{{{}}}", label(b)), v)))
+            .collect();
+        let samples: Vec<(&str, f64)> = values.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+        metric(name, "gauge", help, &samples);
+    }
+    let reasons: Vec<(String, f64)> = bots
+        .iter()
+        .flat_map(|b| {
+            b.counters.reasons.iter().map(move |(r, n)| {
+                (
+                    format!("{{{},reason=\"{}\"}}", label(b), escape(r)),
+                    *n as f64,
+                )
+            })
+        })
+        .collect();
+    let samples: Vec<(&str, f64)> = reasons.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+    metric(
+        "switchboard_bot_handoff_reasons_total",
+        "counter",
+        "Handoffs by reason; a weighed one counts each trigger that fired.",
+        &samples,
+    );
+    type Quantile = fn(&BotStats) -> [Option<u64>; 2];
+    let times: [(&str, &str, Quantile); 2] = [
+        (
+            "switchboard_bot_trigger_to_assignment_seconds",
+            "From a handoff attempt's start to its first ring (bucket bound).",
+            |b| [b.to_assignment_p50_ms, b.to_assignment_p95_ms],
+        ),
+        (
+            "switchboard_bot_trigger_to_answer_seconds",
+            "From the decision to hand over to an agent's answer (bucket bound).",
+            |b| [b.to_answer_p50_ms, b.to_answer_p95_ms],
+        ),
+    ];
+    for (name, help, quantiles) in times {
+        let values: Vec<(String, f64)> = bots
+            .iter()
+            .flat_map(|b| {
+                ["0.5", "0.95"]
+                    .into_iter()
+                    .zip(quantiles(b))
+                    .filter_map(move |(q, ms)| {
+                        let ms = ms.filter(|ms| *ms != u64::MAX)?;
+                        Some((
+                            format!("{{{},quantile=\"{q}\"}}", label(b)),
+                            ms as f64 / 1000.0,
+                        ))
+                    })
+            })
+            .collect();
+        let samples: Vec<(&str, f64)> = values.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+        metric(name, "gauge", help, &samples);
+    }
+}
+
 /// A label value as the exposition format spells it.
 fn escape(value: &str) -> String {
     value
@@ -158,6 +298,7 @@ fn escape(value: &str) -> String {
 pub fn render(
     stats: &Stats,
     forecasts: &[&Forecast],
+    bots: &[BotStats],
     engine: &EngineStats,
     http: &HttpMetrics,
 ) -> String {
@@ -257,6 +398,7 @@ pub fn render(
         &[("", stats.ratings.average())],
     );
     forecast_metrics(&mut metric, forecasts);
+    bot_metrics(&mut metric, bots);
     metric(
         "switchboard_websocket_connections",
         "gauge",

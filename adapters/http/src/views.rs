@@ -3,6 +3,7 @@
 
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
+use switchboard_core::bot::{BotOutcome, BotPhase};
 use switchboard_core::{
     Agent, AgentId, AgentState, Center, Channel, EndReason, Forecast, Media, Party, Rating, RoomId,
     Session, SessionId, SessionStatus, Stats, Timestamp, VisitorId, Workgroup, WorkgroupId,
@@ -54,6 +55,32 @@ pub struct SessionView<'a> {
     agent_muted: bool,
     customer_muted: bool,
     rating: Option<RatingView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bot: Option<BotBrief>,
+}
+
+/// Where a session's conversation with its bot stands.
+#[derive(Serialize)]
+pub struct BotBrief {
+    phase: BotPhase,
+    outcome: Option<BotOutcome>,
+    attempts: u32,
+}
+
+/// What staff and agents see of the bot's conversation: the handoff's
+/// context, the decisions with their scores, the ticket.
+pub fn bot_detail(s: &Session) -> Value {
+    match &s.bot {
+        None => Value::Null,
+        Some(b) => json!({
+            "phase": b.phase,
+            "outcome": b.outcome,
+            "attempts": b.attempts,
+            "handoff": b.handoff,
+            "decisions": b.decisions,
+            "ticket": b.ticket,
+        }),
+    }
 }
 
 /// A session, as `GET /sessions/{id}` shows it.
@@ -83,6 +110,11 @@ pub fn session(s: &Session, now: Timestamp) -> SessionView<'_> {
         agent_muted: s.agent_muted,
         customer_muted: s.customer_muted,
         rating: s.rating.as_ref().map(|r| rating(s, r)),
+        bot: s.bot.as_ref().map(|b| BotBrief {
+            phase: b.phase,
+            outcome: b.outcome,
+            attempts: b.attempts,
+        }),
     }
 }
 
@@ -268,6 +300,8 @@ pub fn workgroup(center: &Center, g: &Workgroup) -> Value {
     v["read_receipts"] = json!(g.settings.read_receipts);
     v["service_level_percent"] = json!(g.settings.service_level_percent);
     v["forecast"] = forecast(center.forecast(g.id.as_str()));
+    v["bot"] = json!(g.settings.bot.as_ref().map(crate::desk::shown));
+    v["bot_stats"] = json!(center.bot_stats(g.id.as_str()).ok());
     if let Some(sl) = v["service_level"].as_f64() {
         v["service_level"] = json!((sl * 10_000.0).round() / 10_000.0);
     }

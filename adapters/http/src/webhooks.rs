@@ -536,7 +536,7 @@ pub fn envelope(row: &OutboxRow) -> Value {
 }
 
 /// A subscription's connection to its receiver, kept alive between events.
-type Conn = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+pub(crate) type Conn = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 /// POSTs one event over `conn` (reused if still open, else made anew; a
 /// reused connection the receiver had closed is retried once on a fresh
@@ -602,7 +602,7 @@ async fn finish(response: hyper::Response<hyper::body::Incoming>) -> u16 {
 }
 
 /// A new HTTP/1.1 connection to `uri`'s host (TLS for https).
-async fn connect(uri: &hyper::Uri) -> Result<Conn, String> {
+pub(crate) async fn connect(uri: &hyper::Uri) -> Result<Conn, String> {
     let https = uri.scheme_str() == Some("https");
     let host = uri.host().ok_or("no host")?.to_owned();
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });

@@ -171,6 +171,27 @@ pub const ROUTES: &[Route] = &[
         "/customer-service/workgroups/{id}/forecast",
         Staff(Agent),
     ),
+    r(
+        "GET",
+        "/customer-service/workgroups/{id}/bot",
+        Staff(Supervisor),
+    ),
+    r("PUT", "/customer-service/workgroups/{id}/bot", Staff(Admin)),
+    r(
+        "DELETE",
+        "/customer-service/workgroups/{id}/bot",
+        Staff(Admin),
+    ),
+    r(
+        "POST",
+        "/customer-service/sessions/{id}/bot/escalate",
+        Session(Supervisor),
+    ),
+    r(
+        "POST",
+        "/customer-service/sessions/{id}/bot/refuse",
+        Session(Supervisor),
+    ),
     r("GET", "/customer-service/routing", Staff(Supervisor)),
     r("POST", "/customer-service/queue/join", Public),
     r(

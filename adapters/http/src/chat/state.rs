@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::http::StatusCode;
 use serde_json::{json, Value};
+use switchboard_core::bot::Notice;
 use switchboard_core::{
     AgentId, Center, ChatAccess, CoreError, Event, EventKind, Party, Recipient, SessionId,
     SessionStatus, Speaker, Timestamp, VisitorId,
@@ -853,7 +854,8 @@ impl Chats {
     }
 
     /// Puts the system messages of a core event in its session's stream:
-    /// answered, transferred, ended. Each event reaches the visitor once, so
+    /// answered, transferred, ended, where a handoff from the bot stands;
+    /// and the bot's own words. Each event reaches the visitor once, so
     /// that copy is the one taken.
     pub(crate) fn on_event(
         &mut self,
@@ -865,7 +867,43 @@ impl Chats {
         if !matches!(event.to, Recipient::Visitor(_)) {
             return Ok(());
         }
+        let mut sender = "system";
         let (sid, name, data) = match &event.event {
+            EventKind::BotMessage {
+                session_id,
+                text,
+                options,
+            } => {
+                sender = "bot";
+                (session_id, text.as_str(), json!({ "options": options }))
+            }
+            EventKind::BotNotice {
+                session_id,
+                notice,
+                attempt,
+                attempts_max,
+                queue_length,
+            } => {
+                // The expected wait is advice, not a decision: read here.
+                let wait = center
+                    .session(session_id.as_str())
+                    .and_then(|s| center.estimated_wait(&s.workgroup, queue_length + 1));
+                let name = match notice {
+                    Notice::Transferring => "bot_transferring",
+                    Notice::Retrying => "bot_retrying",
+                    Notice::Fallback => "bot_fallback",
+                    Notice::TicketSaved => "bot_ticket_saved",
+                    Notice::Resumed => "bot_resumed",
+                };
+                (
+                    session_id,
+                    name,
+                    json!({
+                        "attempt": attempt, "attempts_max": attempts_max,
+                        "queue_length": queue_length, "expected_wait_ms": wait,
+                    }),
+                )
+            }
             EventKind::CallAccepted {
                 session_id,
                 agent_id,
@@ -903,8 +941,8 @@ impl Chats {
         let to = Target::Session(sid.clone());
         let staff = Me {
             speaker: Speaker::Staff,
-            sender: "system".into(),
-            name: "system".into(),
+            sender: sender.into(),
+            name: sender.into(),
             agent: None,
             supervisor: true,
         };
@@ -915,10 +953,10 @@ impl Chats {
         let row = MessageRow {
             conversation: conv.key.clone(),
             seq,
-            sender: "system".into(),
+            sender: sender.into(),
             sender_name: String::new(),
             client_id: None,
-            kind: "system".into(),
+            kind: sender.into(),
             body: name.into(),
             attachment_id: None,
             data: Some(data.to_string()),
