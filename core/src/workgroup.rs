@@ -63,7 +63,7 @@ pub struct WorkgroupSettings {
     /// Whether visitors see when the agent has read their messages.
     pub read_receipts: bool,
     /// A bot that answers the group's visitors first and hands over.
-    pub bot: Option<BotSettings>,
+    pub bot: Option<Box<BotSettings>>,
 }
 
 impl Default for WorkgroupSettings {

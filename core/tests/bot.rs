@@ -75,7 +75,7 @@ fn desk(settings: BotSettings, agents: &[&str]) -> Harness {
         workgroup_id: "desk".into(),
         settings: WorkgroupSettings {
             routing_mode: RoutingMode::RoundRobin,
-            bot: Some(settings),
+            bot: Some(Box::new(settings)),
             ..WorkgroupSettings::default()
         },
     })
@@ -588,7 +588,7 @@ fn bad_bot_settings_and_inputs_are_refused_and_change_nothing() {
     h.refused(Command::UpdateWorkgroup {
         workgroup_id: "desk".into(),
         settings: WorkgroupSettings {
-            bot: Some(broken),
+            bot: Some(Box::new(broken)),
             ..WorkgroupSettings::default()
         },
     });

@@ -95,7 +95,7 @@ fn setup(c: &mut Center, inputs: &mut Vec<(Timestamp, Command)>) {
         cmds.push(Command::CreateWorkgroup {
             workgroup_id: (*g).into(),
             settings: WorkgroupSettings {
-                bot: Some(bot),
+                bot: Some(Box::new(bot)),
                 ..WorkgroupSettings::default()
             },
         });

@@ -34,7 +34,7 @@ pub(crate) async fn get(State(app): State<App>, Path(id): Path<String>) -> Answe
         .read(Box::new(move |c, _| match c.workgroup(&id) {
             Some(g) => Answer::ok(json!({
                 "workgroup_id": g.id,
-                "settings": g.settings.bot.as_ref().map(shown),
+                "settings": g.settings.bot.as_deref().map(shown),
                 "stats": c.bot_stats(&id).ok(),
             })),
             None => Answer::refused(&CoreError::WorkgroupNotFound(id.into())),
@@ -65,14 +65,14 @@ pub(crate) async fn put(
                 bot: BotKind::Webhook { secret: old, .. },
                 ..
             }),
-        ) = (&mut settings.bot, &g.settings.bot)
+        ) = (&mut settings.bot, g.settings.bot.as_deref())
         {
             if secret.is_none() {
                 secret.clone_from(old);
             }
         }
         let mut all = g.settings.clone();
-        all.bot = Some(settings);
+        all.bot = Some(Box::new(settings));
         Ok(Command::UpdateWorkgroup {
             workgroup_id: WorkgroupId::from(key),
             settings: all,
@@ -105,7 +105,7 @@ async fn set(app: App, who: Who, id: String, build: Build, action: &str) -> Answ
         Err(e) => Answer::refused(&e),
         Ok(_) => Answer::ok(json!({
             "workgroup_id": id,
-            "settings": c.workgroup(&id).and_then(|g| g.settings.bot.as_ref()).map(shown),
+            "settings": c.workgroup(&id).and_then(|g| g.settings.bot.as_deref()).map(shown),
         })),
     });
     app.engine.audited(build, view, entry).await

@@ -300,7 +300,7 @@ pub fn workgroup(center: &Center, g: &Workgroup) -> Value {
     v["read_receipts"] = json!(g.settings.read_receipts);
     v["service_level_percent"] = json!(g.settings.service_level_percent);
     v["forecast"] = forecast(center.forecast(g.id.as_str()));
-    v["bot"] = json!(g.settings.bot.as_ref().map(crate::desk::shown));
+    v["bot"] = json!(g.settings.bot.as_deref().map(crate::desk::shown));
     v["bot_stats"] = json!(center.bot_stats(g.id.as_str()).ok());
     if let Some(sl) = v["service_level"].as_f64() {
         v["service_level"] = json!((sl * 10_000.0).round() / 10_000.0);
