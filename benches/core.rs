@@ -153,5 +153,74 @@ fn scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, lifecycles, scaling);
+/// The front desk's cost per visitor message: the rule bot weighs the
+/// triggers (keywords, emotion, rounds), records the decision, matches the
+/// dialog's routes (a regular expression among them) and answers. Each
+/// iteration is one message; a visitor talks 4 rounds, then a fresh one
+/// joins (under the rounds limit, so no handoff: the decision alone).
+fn bot_decision(c: &mut Criterion) {
+    let mut g = c.benchmark_group("bot");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(30).measurement_time(Duration::from_secs(3));
+    let settings: switchboard_core::bot::BotSettings = serde_json::from_value(serde_json::json!({
+        "bot": { "kind": "rules", "dialog": {
+            "start": "hi",
+            "nodes": {
+                "hi": { "reply": "您好，请问有什么可以帮您？", "routes": [
+                    { "keywords": ["退货", "return"], "next": "hi" },
+                    { "pattern": "(?P<order_no>\\d{6,})", "next": "hi" }
+                ] }
+            }
+        } }
+    }))
+    .expect("bot settings");
+    let mut center = Center::new(Config::default(), 1).expect("config");
+    let now = Timestamp::from_millis(1_778_151_900_000);
+    let group = Command::UpdateWorkgroup {
+        workgroup_id: "default".into(),
+        settings: switchboard_core::WorkgroupSettings {
+            bot: Some(Box::new(settings)),
+            ..Default::default()
+        },
+    };
+    center.apply(now, group).expect("bot");
+    let (mut visitor, mut said, mut session) = (0u64, 0u32, None);
+    g.bench_function("decision_per_message", |b| {
+        b.iter(|| {
+            if said % 4 == 0 {
+                if let Some(s) = session.take() {
+                    let end = Command::EndSession {
+                        session_id: s,
+                        by: Party::Customer,
+                    };
+                    center.apply(now, end).expect("end");
+                }
+                visitor += 1;
+                let join = Command::JoinQueue {
+                    visitor_id: format!("v{visitor}").into(),
+                    visitor_name: None,
+                    preferred_skill: None,
+                    priority: 0,
+                    channel: switchboard_core::Channel::Chat,
+                };
+                if let Ok(Reply::WithBot { session_id }) = center.apply(now, join) {
+                    session = Some(session_id);
+                }
+            }
+            said += 1;
+            let hear = Command::BotHear {
+                session_id: session.clone().expect("with the bot"),
+                text: "我的订单号是 12345678，还没到".into(),
+                emotion: 20,
+            };
+            black_box(center.apply(now, hear).expect("heard"));
+            while let Some(e) = center.poll_event() {
+                black_box(e);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, lifecycles, scaling, bot_decision);
 criterion_main!(benches);

@@ -160,8 +160,19 @@ impl Http {
     }
 
     async fn call(&mut self, method: &str, path: &str, body: &str) -> (u16, String) {
+        self.call_as(ADMIN, method, path, body).await
+    }
+
+    /// Like `call`, with bearer `token` (a visitor's).
+    async fn call_as(
+        &mut self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (u16, String) {
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.host,
             body.len()
         );
@@ -371,15 +382,20 @@ async fn with_agents(prefix: &str, n: usize) -> Server {
     server
 }
 
-async fn dispatch_latency(run: Duration) {
-    let agents = 200;
-    let server = with_agents("d", agents).await;
-    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let samples: Arc<Mutex<Vec<Duration>>> = Arc::default();
+/// Consoles of agents `{prefix}000..`: each answers what it is rung for
+/// and hangs up at once, timing `incoming_call` from the visitor's entry
+/// in `sent` into `samples`.
+async fn answering_consoles(
+    server: &Server,
+    prefix: &str,
+    agents: usize,
+    sent: &Arc<Mutex<HashMap<String, Instant>>>,
+    samples: &Arc<Mutex<Vec<Duration>>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut consoles = Vec::new();
     for a in 0..agents {
         let url = format!(
-            "ws://{}/room?type=customer_service&role=agent&agent_id=d{a:03}",
+            "ws://{}/room?type=customer_service&role=agent&agent_id={prefix}{a:03}",
             server.addr
         );
         let (ws, _) = tokio_tungstenite::connect_async(as_admin(url))
@@ -414,6 +430,15 @@ async fn dispatch_latency(run: Duration) {
             }
         }));
     }
+    consoles
+}
+
+async fn dispatch_latency(run: Duration) {
+    let agents = 200;
+    let server = with_agents("d", agents).await;
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let samples: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let consoles = answering_consoles(&server, "d", agents, &sent, &samples).await;
     // 8 senders at 125 joins/s each: 1,000 joins/s.
     let start = Instant::now();
     let mut senders = Vec::new();
@@ -452,6 +477,65 @@ async fn dispatch_latency(run: Duration) {
         f.pct(0.50).as_secs_f64() * 1e3,
         f.pct(0.99).as_secs_f64() * 1e3,
         max.as_secs_f64() * 1e3,
+        f.count
+    );
+    for c in consoles {
+        c.abort();
+    }
+}
+
+/// The built-in rule bot in front of `default`: a visitor who writes
+/// `转人工` is handed over. Timed from sending that message to the agent's
+/// `incoming_call` (the message kept, the bot's decision, the queue, the
+/// ring), one visitor at a time from each of 8 senders.
+async fn bot_handoff(run: Duration) {
+    let agents = 50;
+    let server = with_agents("b", agents).await;
+    let bot = "bot:\n  kind: rules\n  dialog:\n    start: hi\n    nodes:\n      hi:\n        reply: 您好\n";
+    let (status, body) = Http::connect(&server.addr)
+        .await
+        .call("PUT", "/customer-service/workgroups/default/bot", bot)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let samples: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let consoles = answering_consoles(&server, "b", agents, &sent, &samples).await;
+    let start = Instant::now();
+    let mut senders = Vec::new();
+    for s in 0..8 {
+        let (addr, sent) = (server.addr.clone(), sent.clone());
+        senders.push(tokio::spawn(async move {
+            let mut http = Http::connect(&addr).await;
+            let mut i = 0;
+            while start.elapsed() < run {
+                let visitor = format!("s{s}_{i}");
+                let join = format!(r#"{{"visitor_id":"{visitor}","channel":"chat"}}"#);
+                let (_, joined) = http
+                    .call("POST", "/customer-service/queue/join", &join)
+                    .await;
+                let (sid, token) = (field(&joined, "session_id"), field(&joined, "token"));
+                sent.lock().unwrap().insert(visitor.clone(), Instant::now());
+                let path = format!("/customer-service/sessions/{sid}/messages");
+                http.call_as(&token, "POST", &path, r#"{"text":"转人工"}"#)
+                    .await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                i += 1;
+            }
+        }));
+    }
+    for s in senders {
+        s.await.expect("sender");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut f = Figures::of(
+        std::mem::take(&mut *samples.lock().unwrap()),
+        start.elapsed(),
+    );
+    println!(
+        "bot 转人工 -> incoming_call          {:>6.0} handoffs/s   p50 {:>6.2} ms   p99 {:>6.2} ms   (n={})",
+        f.per_sec(),
+        f.pct(0.50).as_secs_f64() * 1e3,
+        f.pct(0.99).as_secs_f64() * 1e3,
         f.count
     );
     for c in consoles {
@@ -1050,6 +1134,7 @@ fn main() {
         "chat",
         "auth",
         "webhooks",
+        "bot",
     ];
     let named: Vec<&str> = parts
         .into_iter()
@@ -1071,6 +1156,9 @@ fn main() {
         }
         if wants("chat") {
             chat_latency(run).await;
+        }
+        if wants("bot") {
+            bot_handoff(run).await;
         }
         if wants("webhooks") {
             webhooks(run, if smoke { 50 } else { 2_000 }).await;

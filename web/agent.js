@@ -88,6 +88,20 @@ async function console_({ token, me }) {
 
   // The ring panel: a focused alert dialog with a countdown.
   let ringing = null;
+  /** What the bot learnt, on the ring panel: why it handed over, the
+   *  fields it collected, and the visitor's last words to it. */
+  function botContext(c) {
+    const fields = Object.entries(c.fields || {}).map(([k, v]) => `${k}: ${v}`);
+    const said = (c.transcript || []).filter((l) => l.from === 'visitor').pop();
+    return h(
+      'div',
+      { class: 'bot-context', id: 'ring-context' },
+      h('p', {}, `${t('bot_context')} · ${c.bot_reason || c.reason} · ${c.score}`),
+      fields.length ? h('p', { class: 'fields' }, fields.join(' · ')) : null,
+      said ? h('p', { class: 'said' }, `“${said.text}”`) : null,
+    );
+  }
+
   function ring(f) {
     closeRing();
     const chat = f.channel === 'chat';
@@ -119,6 +133,7 @@ async function console_({ token, me }) {
       h('div', { class: 'ring-box' },
         h('h2', { id: 'ring-title', text: chat ? 'incoming_chat' : 'incoming' }),
         h('p', { id: 'ring-who', class: 'visitor-name' }, f.visitor_name),
+        f.context ? botContext(f.context) : null,
         left,
         h('div', { class: 'actions' }, buttons, h('button', { type: 'button', class: 'danger', id: 'reject', text: 'reject', onclick: reject, 'aria-keyshortcuts': 'R' })),
       ),

@@ -161,6 +161,18 @@ export function chatPanel({ ws, session, me, notes = false }) {
     if (m.kind === 'system') {
       const data = m.data || {};
       li = h('li', { class: 'system' }, t(`system_${m.text}`, data));
+    } else if (m.kind === 'bot') {
+      // The bot's words, with its quick options as buttons that answer for the visitor.
+      const options = (m.data && m.data.options) || [];
+      li = h(
+        'li',
+        { class: 'theirs bot', 'data-seq': m.seq },
+        h('span', { class: 'who', text: 'bot' }),
+        h('span', { class: 'text' }, m.text),
+        options.length && me.role === 'customer'
+          ? h('span', { class: 'options' }, options.map((o) => h('button', { type: 'button', onclick: () => send(o) }, o)))
+          : null,
+      );
     } else {
       const status = own ? h('span', { class: 'status', text: 'sent' }) : null;
       li = h(
@@ -199,16 +211,17 @@ export function chatPanel({ ws, session, me, notes = false }) {
     ws.request({ type: 'chat_receipt', data: { session_id: session, delivered: highest, read } }).catch(() => {});
   }
 
-  async function send() {
-    const text = input.value.trim();
+  /** Sends the input's text, or `preset` (a quick option). */
+  async function send(preset) {
+    const text = (preset ?? input.value).trim();
     if (!text) return;
-    input.value = '';
+    if (preset == null) input.value = '';
     const client_id = uid();
     try {
       const r = await ws.request({ type: 'chat_send', data: { session_id: session, text, client_id } });
       line(r.message);
     } catch (e) {
-      input.value = text;
+      if (preset == null) input.value = text;
       typing.textContent = `${t('error')}: ${e.message}`;
     }
   }

@@ -74,6 +74,12 @@ async function visit(s) {
     onframe: (f) => {
       if (chat.receive(f)) return;
       if (f.type === 'agent_assignment') setStage('connecting');
+      // The assistant hands over (or takes the visitor back): the person button follows.
+      if (f.type === 'bot_notice') {
+        const back = f.notice === 'retrying' || f.notice === 'resumed' || f.notice === 'fallback';
+        escalate.hidden = !back || f.notice === 'fallback';
+        setStage(back ? 'with_bot' : 'waiting');
+      }
       if (f.type === 'call_accepted') connected(f.media);
       if (f.type === 'call_quality') quality(f);
       if (f.type === 'call_ended') finish();
@@ -93,6 +99,14 @@ async function visit(s) {
     h('p', {}, h('span', { text: 'estimate' }), ': ', estimate),
     h('button', { type: 'button', id: 'leave', onclick: leave, text: 'leave' }),
   );
+  // With the workgroup's assistant: a person on request.
+  const escalate = h('button', {
+    type: 'button',
+    id: 'escalate',
+    text: 'talk_to_agent',
+    onclick: () => api('POST', `/sessions/${s.session}/bot/escalate`, undefined, s.token).catch(() => {}),
+  });
+  waiting.append(escalate);
   async function refresh() {
     try {
       const p = await api('GET', `/queue/position/${encodeURIComponent(s.visitor)}`, undefined, s.token);
@@ -220,7 +234,8 @@ async function visit(s) {
     show(form);
   }
 
-  setStage(detail.status === 'active' ? 'connected' : 'waiting');
+  escalate.hidden = detail.status !== 'bot';
+  setStage({ active: 'connected', bot: 'with_bot' }[detail.status] || 'waiting');
   if (s.channel === 'chat') waiting.append(chat.el);
   show(waiting);
   await ws.ready;

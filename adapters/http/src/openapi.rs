@@ -490,6 +490,17 @@ fn workgroup_paths() -> Value {
             "/customer-service/workgroups/{id}/forecast": {
                 "get": op("The group's live staffing advice: Erlang A on the last 15/60 minutes of traffic (null before the first computation)", id, None, ("200", "Forecast"), &[404]),
             },
+            "/customer-service/workgroups/{id}/bot": {
+                "get": op("The group's bot front desk: settings (the secret only as secret_set) and figures", id, None, ("200", "Object"), &[404]),
+                "put": op("Put a bot in front of the group: YAML or JSON (see docs/bot.md); a webhook secret left out is kept", id, Some("Object"), ("200", "Object"), &[400, 404, 413]),
+                "delete": op("Take the bot away (refused while a visitor is with it)", id, None, ("200", "Object"), &[400, 404]),
+            },
+            "/customer-service/sessions/{id}/bot/escalate": {
+                "post": op("The visitor asks the bot for a person: hands over at once", id, None, ("200", "Session"), &[403, 404, 409]),
+            },
+            "/customer-service/sessions/{id}/bot/refuse": {
+                "post": op("The visitor declines the transfer under way and stays with the bot", id, None, ("200", "Session"), &[403, 404, 409]),
+            },
     })
 }
 
