@@ -113,28 +113,23 @@ async fn set(app: App, who: Who, id: String, build: Build, action: &str) -> Answ
 
 /// `POST /sessions/{id}/bot/escalate`: the visitor asks for a person.
 pub(crate) async fn escalate(State(app): State<App>, who: Who, Path(id): Path<String>) -> Answer {
-    let id = SessionId::from(id);
-    let command = Command::BotEscalate {
-        session_id: id.clone(),
-    };
-    app.engine
-        .command(
-            checked(&who, &id, false, command),
-            show_session(id, StatusCode::OK),
-        )
-        .await
+    on_session(app, who, id, |session_id| Command::BotEscalate {
+        session_id,
+    })
+    .await
 }
 
 /// `POST /sessions/{id}/bot/refuse`: the visitor stays with the bot.
 pub(crate) async fn refuse(State(app): State<App>, who: Who, Path(id): Path<String>) -> Answer {
+    on_session(app, who, id, |session_id| Command::BotRefuse { session_id }).await
+}
+
+/// Applies `command` to session `id` for a caller entitled to it; shows
+/// the session after.
+async fn on_session(app: App, who: Who, id: String, command: fn(SessionId) -> Command) -> Answer {
     let id = SessionId::from(id);
-    let command = Command::BotRefuse {
-        session_id: id.clone(),
-    };
+    let build = checked(&who, &id, false, command(id.clone()));
     app.engine
-        .command(
-            checked(&who, &id, false, command),
-            show_session(id, StatusCode::OK),
-        )
+        .command(build, show_session(id, StatusCode::OK))
         .await
 }
