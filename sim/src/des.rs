@@ -7,7 +7,9 @@
 //! and leave if not answered by then. Agents work shifts in their
 //! workgroups, answer after a delay, reject or let it ring with given
 //! probabilities, sometimes transfer the call, and hang up after a random
-//! handling time.
+//! handling time. A workgroup may have a bot in front (the core's rule
+//! bot): its visitors talk with it for a while, and it either resolves them
+//! or hands them over (by keyword, button or upset words) to the queue.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -21,6 +23,9 @@ use switchboard_core::{
 };
 
 use crate::dist::{exponential, uniform, Dist};
+use switchboard_core::bot::{
+    BotKind, BotSettings, BotStats, Dialog, Handoff, Node, Notice, Triggers, Weight, Weights,
+};
 
 /// Monday 2026-01-05 00:00 UTC: hour 0 of day 0 of every run.
 pub const START: Timestamp = Timestamp::from_millis(1_767_571_200_000);
@@ -66,6 +71,83 @@ impl Staff {
     /// Whether the shift covers the whole day (signed in once, never out).
     fn all_day(&self) -> bool {
         (self.to_hour - self.from_hour).abs() < 1e-9
+    }
+}
+
+/// A bot in front of a workgroup, as the simulation plays its visitors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BotPlan {
+    /// The workgroup (`default` too).
+    pub workgroup: WorkgroupId,
+    /// Share of the bot's conversations it resolves alone, 0 to 1.
+    pub resolved: f64,
+    /// How long a visitor talks with the bot before either.
+    pub handle: Dist,
+    /// How the others come to be handed over, with relative weights.
+    pub ways: Vec<(HandoffWay, f64)>,
+}
+
+/// How a simulated visitor gets past the bot; each is a real input the
+/// core weighs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandoffWay {
+    /// Writes `转人工` (an explicit keyword).
+    Keyword,
+    /// Presses "talk to a person".
+    Button,
+    /// Writes something angry (negativity 100; emotion weighs 1.0 here).
+    Emotion,
+}
+
+impl BotPlan {
+    /// The core's settings for the simulated bot: one dialog node, handoff
+    /// only by the ways above, attempts as long as the queue allows.
+    fn settings() -> BotSettings {
+        let dialog = Dialog {
+            start: "hi".into(),
+            nodes: [("hi".to_owned(), Node::default())].into(),
+            global: Vec::new(),
+            unmatched: "…".into(),
+            actions: Default::default(),
+        };
+        let none = Weight(0);
+        BotSettings {
+            bot: BotKind::Rules { dialog },
+            chat: true,
+            video: true,
+            triggers: Triggers {
+                explicit_keywords: vec!["转人工".into()],
+                keywords: Vec::new(),
+                silence_secs: 3600,
+                weights: Weights {
+                    emotion: Weight(100),
+                    rounds: none,
+                    keyword: none,
+                    silence: none,
+                    bot_timeout: none,
+                    action_failures: none,
+                    availability: none,
+                },
+                ..Triggers::default()
+            },
+            handoff: Handoff {
+                attempt_secs: 3600,
+                emotion_priority_threshold: 0,
+                ..Handoff::default()
+            },
+        }
+    }
+
+    fn way(&self, rng: &mut Prng) -> HandoffWay {
+        let total: f64 = self.ways.iter().map(|(_, w)| w).sum();
+        let mut u = uniform(rng) * total;
+        for (way, w) in &self.ways {
+            if u < *w {
+                return *way;
+            }
+            u -= w;
+        }
+        HandoffWay::Keyword
     }
 }
 
@@ -121,6 +203,8 @@ pub struct Params {
     /// Whether each sample asks the core for its live staffing advice
     /// (Erlang A per sample: off for the planner's many long runs).
     pub advice: bool,
+    /// Bots in front of workgroups.
+    pub bots: Vec<BotPlan>,
 }
 
 impl Params {
@@ -152,6 +236,7 @@ impl Params {
             warmup_arrivals: 0,
             sample_secs: 900,
             advice: false,
+            bots: Vec::new(),
         }
     }
 
@@ -198,7 +283,8 @@ pub struct Sample {
     pub patience_secs: Option<f64>,
 }
 
-/// What a run measured. Shares are of arrivals after the warm-up.
+/// What a run measured. Shares are of arrivals after the warm-up; with a
+/// bot in front, arrivals are the visitors it handed over to the queue.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Report {
     /// Arrivals counted.
@@ -237,6 +323,10 @@ pub struct Report {
     pub hours: f64,
     /// The queue over time.
     pub series: Vec<Sample>,
+    /// Each bot's figures, as the core counted them.
+    pub bots: Vec<BotStats>,
+    /// Visitors the bots took.
+    pub bot_conversations: u64,
 }
 
 /// One workgroup's figures. Shares are of its arrivals after the warm-up.
@@ -273,6 +363,8 @@ enum Ev {
     Reject(AgentId),
     HangUp(SessionId),
     Transfer(SessionId),
+    /// A visitor's talk with the bot is over: resolved or handed over.
+    BotDone(SessionId),
     ShiftStart(usize),
     ShiftEnd(usize),
     /// An agent moved to Online after missed rings comes back.
@@ -298,6 +390,8 @@ struct Run<'p> {
     seq: u64,
     arrivals: u64,
     waiting: HashMap<SessionId, Visit>,
+    /// Visitors with a bot: who, whether counted, their group.
+    with_bot: HashMap<SessionId, (VisitorId, bool, usize)>,
     /// Each agent with its staff group, in creation order.
     agents: Vec<(AgentId, usize)>,
     /// Each agent's place in `agents`.
@@ -375,6 +469,7 @@ fn run_inner(
         seq: 0,
         arrivals: 0,
         waiting: HashMap::new(),
+        with_bot: HashMap::new(),
         agents,
         index,
         on_since: vec![None; n],
@@ -391,6 +486,19 @@ fn run_inner(
             settings: g.settings.clone(),
         })
         .map_err(|e| format!("workgroup {}: {e}", g.id))?;
+    }
+    for plan in &p.bots {
+        let mut settings = run
+            .center
+            .workgroup(plan.workgroup.as_str())
+            .map(|g| g.settings.clone())
+            .ok_or_else(|| format!("bot: workgroup {} is not defined", plan.workgroup))?;
+        settings.bot = Some(Box::new(BotPlan::settings()));
+        run.try_apply(Command::UpdateWorkgroup {
+            workgroup_id: plan.workgroup.clone(),
+            settings,
+        })
+        .map_err(|e| format!("bot of {}: {e}", plan.workgroup))?;
     }
     run.start_shifts();
     run.schedule_arrival();
@@ -414,7 +522,7 @@ fn run_inner(
     Ok((run.finish(), journal))
 }
 
-impl Run<'_> {
+impl<'p> Run<'p> {
     fn at(&mut self, at: Timestamp, ev: Ev) {
         self.seq += 1;
         self.heap.push(Reverse((at, self.seq, ev)));
@@ -433,7 +541,7 @@ impl Run<'_> {
     /// running count as talk up to then.
     fn next_event(&mut self) -> Option<Reverse<(Timestamp, u64, Ev)>> {
         loop {
-            if self.arrivals_over() && self.waiting.is_empty() {
+            if self.arrivals_over() && self.waiting.is_empty() && self.with_bot.is_empty() {
                 return None;
             }
             let next = self.heap.peek().map(|Reverse((at, _, _))| *at);
@@ -531,13 +639,27 @@ impl Run<'_> {
                     priority: 0,
                     channel: Default::default(),
                 });
+                let counted = self.arrivals > self.p.warmup_arrivals;
                 let session = match reply {
                     Some(Reply::Queued { session_id, .. } | Reply::Assigned { session_id, .. }) => {
                         session_id
                     }
+                    Some(Reply::WithBot { session_id }) => {
+                        // Counted in the queue's figures once handed over.
+                        let plan = self.bot_of(group).ok_or("a bot nobody planned")?;
+                        let secs = plan.handle.sample(&mut self.rng);
+                        self.with_bot
+                            .insert(session_id.clone(), (visitor, counted, group));
+                        self.r.bot_conversations += u64::from(counted);
+                        self.after_secs(secs, Ev::BotDone(session_id));
+                        if !self.arrivals_over() {
+                            self.schedule_arrival();
+                        }
+                        self.drain();
+                        return Ok(());
+                    }
                     other => return Err(format!("join refused: {other:?}")),
                 };
-                let counted = self.arrivals > self.p.warmup_arrivals;
                 self.waiting.insert(
                     session,
                     Visit {
@@ -579,6 +701,7 @@ impl Run<'_> {
                 });
             }
             Ev::Transfer(session) => self.transfer(session),
+            Ev::BotDone(session) => self.leave_bot(session),
             Ev::ShiftStart(i) => {
                 self.off_shift[i] = false;
                 let (agent, group) = self.agents[i].clone();
@@ -645,6 +768,49 @@ impl Run<'_> {
             u -= group.share;
         }
         0
+    }
+
+    /// The bot plan of report group `group` (0 is `default`).
+    fn bot_of(&self, group: usize) -> Option<&'p BotPlan> {
+        let id = match group.checked_sub(1) {
+            None => DEFAULT_WORKGROUP,
+            Some(g) => self.p.groups.get(g)?.id.as_str(),
+        };
+        self.p.bots.iter().find(|b| b.workgroup.as_str() == id)
+    }
+
+    /// A visitor's talk with the bot ends: resolved (they close it), or
+    /// they ask for a person one of the plan's ways.
+    fn leave_bot(&mut self, session: SessionId) {
+        let Some((_, _, group)) = self.with_bot.get(&session) else {
+            return;
+        };
+        let Some(plan) = self.bot_of(*group) else {
+            return;
+        };
+        let command = if uniform(&mut self.rng) < plan.resolved {
+            Command::EndSession {
+                session_id: session,
+                by: Party::Customer,
+            }
+        } else {
+            match plan.way(&mut self.rng) {
+                HandoffWay::Keyword => Command::BotHear {
+                    session_id: session,
+                    text: "转人工".into(),
+                    emotion: 0,
+                },
+                HandoffWay::Button => Command::BotEscalate {
+                    session_id: session,
+                },
+                HandoffWay::Emotion => Command::BotHear {
+                    session_id: session,
+                    text: "this is useless!".into(),
+                    emotion: 100,
+                },
+            }
+        };
+        self.apply(command);
     }
 
     /// Hands a call, halfway through, to the agent its workgroup would pick
@@ -726,7 +892,19 @@ impl Run<'_> {
                         self.after_secs(secs, Ev::HangUp(session_id));
                     }
                 }
+                (
+                    Recipient::Visitor(_),
+                    EventKind::BotNotice {
+                        session_id,
+                        notice,
+                        attempt,
+                        ..
+                    },
+                ) => {
+                    self.bot_notice(session_id, notice, attempt);
+                }
                 (Recipient::Visitor(_), EventKind::CallEnded { session_id, .. }) => {
+                    self.with_bot.remove(&session_id);
                     if let Some(v) = self.waiting.remove(&session_id) {
                         if v.counted {
                             self.r.abandoned += 1;
@@ -747,6 +925,59 @@ impl Run<'_> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// The bot hands a visitor over (they start waiting, counted as an
+    /// arrival the first time, and may lose patience), takes them back
+    /// (an attempt found nobody: the wait so far was lost), or falls back
+    /// (they leave a message).
+    fn bot_notice(&mut self, session: SessionId, notice: Notice, attempt: u32) {
+        match notice {
+            Notice::Transferring => {
+                let Some((visitor, counted, group)) = self.with_bot.remove(&session) else {
+                    return;
+                };
+                let counted = counted && attempt == 1;
+                if counted {
+                    self.r.arrivals += 1;
+                    self.r.workgroups[group].arrivals += 1;
+                }
+                let visit = Visit {
+                    joined: self.now,
+                    counted,
+                    group,
+                };
+                self.waiting.insert(session, visit);
+                if let Some(patience) = self.p.patience {
+                    let secs = patience.sample(&mut self.rng);
+                    self.after_secs(secs, Ev::Abandon(visitor));
+                }
+            }
+            Notice::Retrying | Notice::Fallback => {
+                if let Some(v) = self.waiting.remove(&session) {
+                    if v.counted {
+                        self.r.abandoned += 1;
+                        self.r.workgroups[v.group].abandoned += 1;
+                    }
+                    let visitor = self
+                        .center
+                        .session(session.as_str())
+                        .map(|s| s.customer_id.clone());
+                    if let Some(visitor) = visitor {
+                        self.with_bot
+                            .insert(session.clone(), (visitor, false, v.group));
+                    }
+                }
+                if notice == Notice::Fallback {
+                    self.apply(Command::BotHear {
+                        session_id: session,
+                        text: "please call me back".into(),
+                        emotion: 0,
+                    });
+                }
+            }
+            Notice::TicketSaved | Notice::Resumed => {}
         }
     }
 
@@ -779,6 +1010,12 @@ impl Run<'_> {
         r.rejects = stats.totals.rejects;
         r.transfers = stats.totals.transfers;
         r.hours = now.saturating_since(START).as_secs_f64() / 3600.0;
+        r.bots = self
+            .p
+            .bots
+            .iter()
+            .filter_map(|b| self.center.bot_stats(b.workgroup.as_str()).ok())
+            .collect();
         self.r
     }
 }

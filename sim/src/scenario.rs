@@ -7,7 +7,7 @@ use serde::Deserialize;
 use switchboard_core::routing::RoutingMode;
 use switchboard_core::{Membership, WorkgroupId, WorkgroupSettings, DEFAULT_WORKGROUP};
 
-use crate::des::{Group, Params, Report, Ringing, Staff};
+use crate::des::{BotPlan, Group, HandoffWay, Params, Report, Ringing, Staff};
 use crate::dist::Dist;
 
 /// A scenario file. Every key but `arrivals`, `handle_time` and `agents`
@@ -55,6 +55,60 @@ pub struct Scenario {
     /// Seconds between queue samples (default 900).
     #[serde(default = "quarter_hour")]
     pub sample_secs: u64,
+    /// A bot in front of `default`.
+    pub bot: Option<BotFile>,
+}
+
+/// A bot in front of a workgroup: how often it resolves a visitor alone,
+/// how long visitors talk with it, and how the others ask for a person.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotFile {
+    /// Share of its conversations the bot resolves, 0 to 1.
+    pub resolved: f64,
+    /// Time with the bot before it resolves or hands over.
+    pub handle_time: Dist,
+    /// Relative weights of `keyword` (writes 转人工), `button` (talk to a
+    /// person) and `emotion` (writes angrily); default all `keyword`.
+    #[serde(default)]
+    pub reasons: BTreeMap<String, f64>,
+}
+
+impl BotFile {
+    fn plan(&self, workgroup: &str) -> Result<BotPlan, String> {
+        if !(0.0..=1.0).contains(&self.resolved) {
+            return Err(format!(
+                "bot of {workgroup:?}: resolved must be from 0 to 1"
+            ));
+        }
+        self.handle_time.validate("bot.handle_time")?;
+        let mut ways = Vec::new();
+        for (name, w) in &self.reasons {
+            let way = match name.as_str() {
+                "keyword" => HandoffWay::Keyword,
+                "button" => HandoffWay::Button,
+                "emotion" => HandoffWay::Emotion,
+                other => {
+                    return Err(format!(
+                        "bot of {workgroup:?}: unknown reason {other:?} (keyword, button, emotion)"
+                    ))
+                }
+            };
+            if !(*w >= 0.0 && w.is_finite()) {
+                return Err(format!("bot of {workgroup:?}: weights are not negative"));
+            }
+            ways.push((way, *w));
+        }
+        if ways.iter().map(|(_, w)| w).sum::<f64>() <= 0.0 {
+            ways = vec![(HandoffWay::Keyword, 1.0)];
+        }
+        Ok(BotPlan {
+            workgroup: WorkgroupId::from(workgroup),
+            resolved: self.resolved,
+            handle: self.handle_time,
+            ways,
+        })
+    }
 }
 
 /// Poisson arrivals, optionally shaped by hour of day.
@@ -99,6 +153,8 @@ pub struct GroupFile {
     pub overflow_to: Option<String>,
     /// Its service-level threshold (default: the scenario's).
     pub service_level_secs: Option<u64>,
+    /// A bot in front of it.
+    pub bot: Option<BotFile>,
 }
 
 /// Ring behaviour in a scenario file.
@@ -205,6 +261,15 @@ impl Scenario {
         if !(0.0..=1.0).contains(&self.transfer) {
             return Err("transfer must be a probability from 0 to 1".into());
         }
+        let mut bots = Vec::new();
+        if let Some(b) = &self.bot {
+            bots.push(b.plan(DEFAULT_WORKGROUP)?);
+        }
+        for g in &self.workgroups {
+            if let Some(b) = &g.bot {
+                bots.push(b.plan(&g.id)?);
+            }
+        }
         Ok(Params {
             seed: self.seed,
             rate_per_hour: self.arrivals.rate_per_hour,
@@ -228,6 +293,7 @@ impl Scenario {
             warmup_arrivals: 0,
             sample_secs: self.sample_secs,
             advice: true,
+            bots,
         })
     }
 }
@@ -329,7 +395,35 @@ pub fn summary(p: &Params, r: &Report) -> String {
         rj = r.rejects,
         tr = r.transfers,
     );
-    totals + &groups
+    totals + &groups + &bots(r)
+}
+
+/// A line per bot: what it took, resolved and handed over, and why; and
+/// the staffing the core advised at the end, which the bot's share shapes.
+fn bots(r: &Report) -> String {
+    let mut out = String::new();
+    for b in &r.bots {
+        let c = &b.counters;
+        let reasons: Vec<String> = c.reasons.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        out.push_str(&format!(
+            "bot {:<13} {} conversations, {:.1}% resolved by the bot, {:.1}% handed over ({}), {} answered\n",
+            b.workgroup_id.as_str(),
+            c.conversations,
+            b.resolved_rate.unwrap_or(0.0) * 100.0,
+            b.handoff_rate.unwrap_or(0.0) * 100.0,
+            reasons.join(", "),
+            c.handed_over,
+        ));
+    }
+    if !r.bots.is_empty() {
+        let advice = r.series.iter().rev().find_map(|s| s.agents_needed);
+        if let Some(n) = advice {
+            out.push_str(&format!(
+                "staffing advice at the end: {n} agents for default\n"
+            ));
+        }
+    }
+    out
 }
 
 /// Two line charts, one above the other: queue length and service level
