@@ -93,10 +93,11 @@ async function console_({ token, me }) {
   function botContext(c) {
     const fields = Object.entries(c.fields || {}).map(([k, v]) => `${k}: ${v}`);
     const said = (c.transcript || []).filter((l) => l.from === 'visitor').pop();
+    const weighed = ['message', 'silence', 'bot_timeout', 'action_failed'].includes(c.reason);
     return h(
       'div',
       { class: 'bot-context', id: 'ring-context' },
-      h('p', {}, `${t('bot_context')} · ${c.bot_reason || c.reason} · ${c.score}`),
+      h('p', {}, [t('bot_context'), t(`reason_${c.reason}`), c.bot_reason, weighed ? t('score', c.score) : null].filter(Boolean).join(' · ')),
       fields.length ? h('p', { class: 'fields' }, fields.join(' · ')) : null,
       said ? h('p', { class: 'said' }, `“${said.text}”`) : null,
     );

@@ -78,6 +78,7 @@ async function visit(s) {
       if (f.type === 'bot_notice') {
         const back = f.notice === 'retrying' || f.notice === 'resumed' || f.notice === 'fallback';
         escalate.hidden = !back || f.notice === 'fallback';
+        waiting.classList.toggle('with-bot', back);
         setStage(back ? 'with_bot' : 'waiting');
       }
       if (f.type === 'call_accepted') connected(f.media);
@@ -95,8 +96,8 @@ async function visit(s) {
     { class: 'card waiting' },
     h('div', { class: 'pulse', 'aria-hidden': 'true' }),
     stage,
-    h('p', {}, h('span', { text: 'position' }), ': ', place),
-    h('p', {}, h('span', { text: 'estimate' }), ': ', estimate),
+    h('p', { class: 'queue-figure' }, h('span', { text: 'position' }), ': ', place),
+    h('p', { class: 'queue-figure' }, h('span', { text: 'estimate' }), ': ', estimate),
     h('button', { type: 'button', id: 'leave', onclick: leave, text: 'leave' }),
   );
   // With the workgroup's assistant: a person on request.
@@ -235,6 +236,7 @@ async function visit(s) {
   }
 
   escalate.hidden = detail.status !== 'bot';
+  waiting.classList.toggle('with-bot', detail.status === 'bot');
   setStage({ active: 'connected', bot: 'with_bot' }[detail.status] || 'waiting');
   if (s.channel === 'chat') waiting.append(chat.el);
   show(waiting);

@@ -21,7 +21,7 @@ echo "node: socketio.mjs"
 # Each run is bounded: a lost answer fails it rather than hanging CI.
 timeout 300 node socketio.mjs
 
-for test in call.mjs tcp.mjs standard.mjs ui.mjs; do
+for test in call.mjs tcp.mjs standard.mjs ui.mjs bot.mjs; do
   echo "browser: $test"
   timeout 600 unshare -n bash -c "ip link set lo up && node $test"
 done
