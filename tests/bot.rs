@@ -245,3 +245,80 @@ triggers:
     let (status, v) = s.call_as(Some(ADMIN), "DELETE", &path, None);
     assert_eq!((status, &v["settings"]), (200, &Value::Null));
 }
+
+#[test]
+fn the_native_format_is_signed_and_an_unreadable_answer_hands_over() {
+    use hmac::{Hmac, Mac};
+    // A receiver that answers 200 with no body: not a bot answer.
+    let r = Receiver::start(ok_always());
+    let s = Server::start(&yaml("  accept_timeout_secs: 30\n"));
+    let settings =
+        json!({ "bot": { "kind": "webhook", "url": r.url(), "secret": "k3y" } }).to_string();
+    let (status, v) = s.call_as(
+        Some(ADMIN),
+        "PUT",
+        &format!("{CS}/workgroups/default/bot"),
+        Some(&settings),
+    );
+    assert_eq!(status, 200, "{v}");
+    let mut console = agent(&s, "a1");
+    let (sid, token) = chat_join(&s, "v1");
+    say(&s, &sid, &token, "hello there");
+    let ring = console.expect("incoming_call");
+    assert_eq!(ring["context"]["reason"], "bot_error");
+    let got = r.wait(Duration::from_secs(5), |g| !g.is_empty());
+    let req = &got[0];
+    let body = req.json();
+    assert_eq!(
+        (
+            body["session_id"].as_str(),
+            body["text"].as_str(),
+            body["turn"].as_u64()
+        ),
+        (Some(sid.as_str()), Some("hello there"), Some(1))
+    );
+    assert_eq!(body["context"]["transcript"][0]["text"], "hello there");
+    let ts = &req.headers["x-switchboard-timestamp"];
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"k3y").unwrap();
+    mac.update(format!("{ts}.{}", req.body).as_bytes());
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        req.headers["x-switchboard-signature"],
+        format!("v1={expected}")
+    );
+}
+
+#[test]
+fn a_visitor_who_disconnects_from_the_bot_has_left_after_the_grace() {
+    let s = Server::start(&yaml("  accept_timeout_secs: 30\n"));
+    let (status, _) = s.call_as(
+        Some(ADMIN),
+        "PUT",
+        &format!("{CS}/workgroups/default/bot"),
+        Some("bot: {kind: rules, dialog: {start: hi, nodes: {hi: {reply: hello}}}}"),
+    );
+    assert_eq!(status, 200);
+    let (sid, token) = chat_join(&s, "v1");
+    let ws = s
+        .try_ws(
+            Some(&token),
+            &format!("role=customer&room_id=customer-service/{sid}"),
+        )
+        .expect("visitor connects");
+    drop(ws);
+    wait_for(|| {
+        let (_, v) = s.call("GET", &format!("{CS}/sessions/{sid}"), None);
+        v["status"] == "ended"
+    });
+    let v = s.get(&format!("{CS}/sessions/{sid}"));
+    assert_eq!(
+        (v["end_reason"].as_str(), v["bot"]["outcome"].as_str()),
+        (Some("left"), Some("left")),
+        "{v}"
+    );
+}

@@ -323,14 +323,22 @@ impl Hub {
                     let before = members.len();
                     members.retain(|m| !(m.who == a.who && m.conn.is_none()));
                     let left = members.len() < before;
-                    let active = center
-                        .session(sid.as_str())
-                        .is_some_and(|s| s.status() == SessionStatus::Active);
-                    if left && active && a.who.belongs_to(center, &sid) {
-                        commands.push(Command::EndSession {
+                    let status = center.session(sid.as_str()).map(|s| s.status());
+                    if !(left && a.who.belongs_to(center, &sid)) {
+                        continue;
+                    }
+                    match (status, &a.who) {
+                        (Some(SessionStatus::Active), _) => commands.push(Command::EndSession {
                             session_id: sid,
                             by: a.who.party(),
-                        });
+                        }),
+                        // A visitor gone from the bot has left it.
+                        (Some(SessionStatus::Bot), Identity::Customer(v)) => {
+                            commands.push(Command::LeaveQueue {
+                                visitor_id: v.clone(),
+                            })
+                        }
+                        _ => {}
                     }
                 }
                 None => {
