@@ -433,6 +433,23 @@ async fn answering_consoles(
     consoles
 }
 
+/// Waits for the senders, then a moment for the last answers, and takes
+/// the latency samples.
+async fn settle(
+    senders: Vec<tokio::task::JoinHandle<()>>,
+    samples: &Mutex<Vec<Duration>>,
+    start: Instant,
+) -> Figures {
+    for s in senders {
+        s.await.expect("sender");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Figures::of(
+        std::mem::take(&mut *samples.lock().unwrap()),
+        start.elapsed(),
+    )
+}
+
 async fn dispatch_latency(run: Duration) {
     let agents = 200;
     let server = with_agents("d", agents).await;
@@ -462,14 +479,7 @@ async fn dispatch_latency(run: Duration) {
             }
         }));
     }
-    for s in senders {
-        s.await.expect("sender");
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut f = Figures::of(
-        std::mem::take(&mut *samples.lock().unwrap()),
-        start.elapsed(),
-    );
+    let mut f = settle(senders, &samples, start).await;
     let max = f.latencies.iter().max().copied().unwrap_or_default();
     println!(
         "dispatch join -> incoming_call       {:>6.0} joins/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms   (n={})",
@@ -523,14 +533,7 @@ async fn bot_handoff(run: Duration) {
             }
         }));
     }
-    for s in senders {
-        s.await.expect("sender");
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut f = Figures::of(
-        std::mem::take(&mut *samples.lock().unwrap()),
-        start.elapsed(),
-    );
+    let mut f = settle(senders, &samples, start).await;
     println!(
         "bot 转人工 -> incoming_call          {:>6.0} handoffs/s   p50 {:>6.2} ms   p99 {:>6.2} ms   (n={})",
         f.per_sec(),

@@ -156,83 +156,82 @@ fn bot_metrics(metric: &mut impl FnMut(&str, &str, &str, &[(&str, f64)]), bots: 
         .filter(|b| b.counters.conversations > 0)
         .collect();
     let label = |b: &BotStats| format!("workgroup=\"{}\"", escape(b.workgroup_id.as_str()));
-    type Count = fn(&BotStats) -> u64;
-    let counters: [(&str, &str, Count); 8] = [
+    type Figure = fn(&BotStats) -> Option<f64>;
+    let figures: [(&str, &str, &str, Figure); 11] = [
         (
             "switchboard_bot_conversations_total",
+            "counter",
             "Conversations a bot took.",
-            |b| b.counters.conversations,
+            |b| Some(b.counters.conversations as f64),
         ),
         (
             "switchboard_bot_resolved_total",
+            "counter",
             "Conversations the bot alone resolved.",
-            |b| b.counters.resolved,
+            |b| Some(b.counters.resolved as f64),
         ),
         (
             "switchboard_bot_handoffs_total",
+            "counter",
             "Decisions to hand over to a person.",
-            |b| b.counters.handoffs,
+            |b| Some(b.counters.handoffs as f64),
         ),
         (
             "switchboard_bot_handed_over_total",
+            "counter",
             "Handoffs an agent answered.",
-            |b| b.counters.handed_over,
+            |b| Some(b.counters.handed_over as f64),
         ),
         (
             "switchboard_bot_fallback_total",
+            "counter",
             "Conversations that ended in the fallback.",
-            |b| b.counters.fallback,
+            |b| Some(b.counters.fallback as f64),
         ),
         (
             "switchboard_bot_left_total",
+            "counter",
             "Visitors who left the bot before an outcome.",
-            |b| b.counters.left,
+            |b| Some(b.counters.left as f64),
         ),
         (
             "switchboard_bot_attempts_failed_total",
+            "counter",
             "Handoff attempts no agent answered.",
-            |b| b.counters.attempts_failed,
+            |b| Some(b.counters.attempts_failed as f64),
         ),
         (
             "switchboard_bot_refused_total",
+            "counter",
             "Transfers the visitor refused.",
-            |b| b.counters.refused,
+            |b| Some(b.counters.refused as f64),
         ),
-    ];
-    for (name, help, count) in counters {
-        let labels: Vec<String> = bots.iter().map(|b| format!("{{{}}}", label(b))).collect();
-        let samples: Vec<(&str, f64)> = labels
-            .iter()
-            .zip(&bots)
-            .map(|(l, b)| (l.as_str(), count(b) as f64))
-            .collect();
-        metric(name, "counter", help, &samples);
-    }
-    type Rate = fn(&BotStats) -> Option<f64>;
-    let rates: [(&str, &str, Rate); 3] = [
         (
             "switchboard_bot_handoff_rate",
+            "gauge",
             "Handoffs per bot conversation.",
             |b| b.handoff_rate,
         ),
         (
             "switchboard_bot_resolved_rate",
+            "gauge",
             "Share of ended bot conversations the bot resolved.",
             |b| b.resolved_rate,
         ),
         (
             "switchboard_bot_transfer_success_rate",
+            "gauge",
             "Share of handoffs an agent answered.",
             |b| b.transfer_success_rate,
         ),
     ];
-    for (name, help, rate) in rates {
+    for (name, kind, help, figure) in figures {
         let values: Vec<(String, f64)> = bots
             .iter()
-            .filter_map(|b| rate(b).map(|v| (format!("{{{}}}", label(b)), v)))
+            .filter_map(|b| figure(b).map(|v| (format!("{{{}}}", label(b)), v)))
             .collect();
         let samples: Vec<(&str, f64)> = values.iter().map(|(l, v)| (l.as_str(), *v)).collect();
-        metric(name, "gauge", help, &samples);
+        metric(name, kind, help, &samples);
     }
     let reasons: Vec<(String, f64)> = bots
         .iter()
