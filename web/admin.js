@@ -145,10 +145,27 @@ async function backOffice({ token }) {
   });
   drawTrend();
 
+  /** The bot's part of a session: outcome, ticket, and every weighing
+   *  with its parts, score and threshold (the transfer controller's record). */
+  function botView(b) {
+    const parts = (d) => Object.entries(d.parts).filter(([, w]) => w > 0).map(([k, w]) => `${k} ${w}`).join(' + ') || '–';
+    return h('section', { class: 'bot-view', id: 'bot-view' },
+      h('h3', { text: 'bot' }),
+      h('p', {}, `${t(`bot_phase_${b.phase}`)}${b.outcome ? ` · ${t(`bot_outcome_${b.outcome}`)}` : ''}${b.attempts ? ` · ${t('attempts', b.attempts)}` : ''}`),
+      b.ticket ? h('p', { class: 'ticket' }, h('strong', { text: 'ticket' }), ' ', b.ticket) : null,
+      h('table', { class: 'decisions' },
+        h('thead', {}, h('tr', {}, ['time', 'reason', 'parts', 'score_col'].map((k) => h('th', { text: k })))),
+        h('tbody', {}, (b.decisions || []).map((d) => h('tr', { class: d.handoff ? 'handoff' : '' },
+          h('td', {}, new Date(d.at).toLocaleTimeString()),
+          h('td', {}, t(`reason_${d.cause}`)),
+          h('td', {}, parts(d)),
+          h('td', {}, `${d.score} / ${d.threshold}${d.handoff ? ' →' : ''}`))))));
+  }
+
   // Sessions.
   tab('sessions', async () => {
     const filter = h('select', { id: 'status-filter', 'aria-label': t('status') },
-      ['', 'waiting', 'active', 'ended'].map((v) => h('option', { value: v }, t(v ? `status_${v}` : 'all'))));
+      ['', 'bot', 'waiting', 'active', 'ended'].map((v) => h('option', { value: v }, t(v ? `status_${v}` : 'all'))));
     const search = h('input', { id: 'search', type: 'search', placeholder: t('search'), 'aria-label': t('search') });
     const list = h('div', { class: 'list' });
     const detail = h('div', { class: 'detail' });
@@ -210,6 +227,7 @@ async function backOffice({ token }) {
             h('figure', {}, qr(l.agent_qr_svg, t('agent_link')), h('figcaption', {}, h('span', { text: 'agent_link' }), h('input', { readonly: true, value: l.agent_url, 'aria-label': t('agent_link') }))),
           );
         } }), links) : null,
+        s.bot_detail ? botView(s.bot_detail) : null,
         h('h3', { text: 'transcript' }),
         h('ol', { class: 'messages', id: 'transcript' }, (transcript?.messages || []).map((m) =>
           m.kind === 'system'

@@ -90,13 +90,13 @@ async function console_({ token, me }) {
   let ringing = null;
   /** What the bot learnt, on the ring panel: why it handed over, the
    *  fields it collected, and the visitor's last words to it. */
-  function botContext(c) {
+  function botContext(c, elId = 'ring-context') {
     const fields = Object.entries(c.fields || {}).map(([k, v]) => `${k}: ${v}`);
     const said = (c.transcript || []).filter((l) => l.from === 'visitor').pop();
     const weighed = ['message', 'silence', 'bot_timeout', 'action_failed'].includes(c.reason);
     return h(
       'div',
-      { class: 'bot-context', id: 'ring-context' },
+      { class: 'bot-context', id: elId },
       h('p', {}, [t('bot_context'), t(`reason_${c.reason}`), c.bot_reason, weighed ? t('score', c.score) : null].filter(Boolean).join(' · ')),
       fields.length ? h('p', { class: 'fields' }, fields.join(' · ')) : null,
       said ? h('p', { class: 'said' }, `“${said.text}”`) : null,
@@ -157,6 +157,8 @@ async function console_({ token, me }) {
   async function openSession(sid, media) {
     if (open.has(sid)) return;
     const detail = await call('GET', `/sessions/${sid}`);
+    // What the bot learnt before handing the visitor over, kept in view.
+    const handoff = detail.bot_detail?.handoff;
     const panel = chatPanel({ ws, session: sid, me: { role: 'agent', id } });
     const entry = { panel, media: null, quality: () => {} };
     open.set(sid, entry);
@@ -211,7 +213,7 @@ async function console_({ token, me }) {
       }
     }
     controls.append(h('button', { type: 'button', class: 'danger', id: 'end-call', text: 'end_call', onclick: () => ws.request({ type: 'control', data: { type: 'EndCall', data: { session_id: sid } } }).catch(() => {}) }));
-    entry.el = h('section', { class: `call ${detail.channel}`, 'data-session': sid }, h('div', { class: 'bar' }, h('strong', {}, detail.customer_name || detail.customer_id), elapsed, figuresLine), videos, panel.el, controls);
+    entry.el = h('section', { class: `call ${detail.channel}`, 'data-session': sid }, h('div', { class: 'bar' }, h('strong', {}, detail.customer_name || detail.customer_id), elapsed, figuresLine), handoff ? botContext(handoff, 'session-context') : null, videos, panel.el, controls);
     stage.replaceChildren(entry.el);
     await panel.load().catch(() => {});
     listChats();

@@ -73,11 +73,15 @@ async function visit(s) {
     query: `role=customer&room_id=customer-service/${s.session}`,
     onframe: (f) => {
       if (chat.receive(f)) return;
-      if (f.type === 'agent_assignment') setStage('connecting');
+      if (f.type === 'agent_assignment') {
+        setStage('connecting');
+        refuse.hidden = true;
+      }
       // The assistant hands over (or takes the visitor back): the person button follows.
       if (f.type === 'bot_notice') {
         const back = f.notice === 'retrying' || f.notice === 'resumed' || f.notice === 'fallback';
         escalate.hidden = !back || f.notice === 'fallback';
+        refuse.hidden = f.notice !== 'transferring';
         waiting.classList.toggle('with-bot', back);
         setStage(back ? 'with_bot' : 'waiting');
       }
@@ -107,7 +111,15 @@ async function visit(s) {
     text: 'talk_to_agent',
     onclick: () => api('POST', `/sessions/${s.session}/bot/escalate`, undefined, s.token).catch(() => {}),
   });
-  waiting.append(escalate);
+  // While a transfer is under way: stay with the assistant instead.
+  const refuse = h('button', {
+    type: 'button',
+    id: 'refuse',
+    text: 'stay_with_bot',
+    hidden: true,
+    onclick: () => api('POST', `/sessions/${s.session}/bot/refuse`, undefined, s.token).catch(() => {}),
+  });
+  waiting.append(escalate, refuse);
   async function refresh() {
     try {
       const p = await api('GET', `/queue/position/${encodeURIComponent(s.visitor)}`, undefined, s.token);
@@ -238,7 +250,8 @@ async function visit(s) {
   escalate.hidden = detail.status !== 'bot';
   waiting.classList.toggle('with-bot', detail.status === 'bot');
   setStage({ active: 'connected', bot: 'with_bot' }[detail.status] || 'waiting');
-  if (s.channel === 'chat') waiting.append(chat.el);
+  // Chat visitors, and anyone the bot is talking with, write while they wait.
+  if (s.channel === 'chat' || detail.status === 'bot') waiting.append(chat.el);
   show(waiting);
   await ws.ready;
   await chat.load().catch(() => {});

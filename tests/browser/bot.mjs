@@ -77,6 +77,14 @@ await run(async ({ base, browser }) => {
     await console_.click('button[type=submit]');
     await console_.waitForSelector('#go-ready');
 
+    // A transfer the visitor declines, then one they ask for.
+    await console_.click('#go-not-ready');
+    await visitor.click('#escalate');
+    await visitor.waitForSelector('#refuse:not([hidden])');
+    await visitor.click('#refuse');
+    await visitor.waitForSelector('#escalate:not([hidden])');
+    check((await texts(visitor)).some((t) => /carrying on|继续/.test(t)), 'the visitor may stay with the assistant instead');
+    await console_.click('#go-ready');
     await visitor.click('#escalate');
     await console_.waitForSelector('#ring #ring-context');
     const ctx = await console_.textContent('#ring-context');
@@ -87,6 +95,8 @@ await run(async ({ base, browser }) => {
     await console_.keyboard.press('v');
     await console_.waitForFunction(() => [...document.querySelectorAll('.messages li .text')].some((e) => e.textContent.includes('请告诉我订单号')));
     check(true, "the agent's console has the whole conversation, the bot's lines included");
+    const kept = await console_.textContent('#session-context');
+    check(kept.includes('order_no: 88123456'), `the console keeps the bot's context in view: ${kept}`);
     await shot(console_, `agent-chat-bot-${suffix}`);
     await api(base, 'DELETE', `/sessions/${joined.session_id}`);
     for (const p of [visitor, console_]) {
@@ -94,6 +104,21 @@ await run(async ({ base, browser }) => {
       await p.context().close();
     }
   }
+  // The back office shows the bot's record of a session: each weighing.
+  const admin = await page(browser, DESKTOP, 'en');
+  await admin.goto(`${base}/admin`);
+  await admin.fill('#username', 'admin');
+  await admin.fill('#password', 'browser-admin-password');
+  await admin.click('button[type=submit]');
+  await admin.waitForSelector('#m-total');
+  await admin.click('#tab-sessions');
+  await admin.waitForSelector('tr[data-session] button');
+  await admin.click('tr[data-session] button');
+  await admin.waitForSelector('#bot-view table.decisions tbody tr');
+  const rows = await admin.$$eval('#bot-view tbody tr', (r) => r.map((x) => x.textContent));
+  check(rows.some((r) => r.includes('→')), `the back office lists the bot's decisions: ${rows.join(' | ')}`);
+  await shot(admin, 'admin-bot-decisions-desktop');
+  check(admin.errors.length === 0, `no console errors in the back office: ${admin.errors.join(' | ')}`);
   const stats = await api(base, 'GET', '/workgroups/default/bot');
-  check(stats.stats.handoffs === 2 && stats.stats.reasons.escalate === 2, `the bot's figures: ${JSON.stringify(stats.stats.reasons)}`);
+ check(stats.stats.handoffs === 4 && stats.stats.reasons.escalate === 4 && stats.stats.refused === 2, `the bot's figures: ${JSON.stringify(stats.stats.reasons)}`);
 });

@@ -5,6 +5,7 @@
 //! expressions whose named groups collect fields (`(?P<order_no>\d{6,})`).
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,34 @@ pub struct Route {
     pub pattern: Option<String>,
     /// The node it leads to.
     pub next: String,
+    /// `pattern`, compiled on first use (a Unicode `\d` costs far more to
+    /// compile than to match).
+    #[serde(skip)]
+    compiled: Compiled,
+}
+
+/// A compiled pattern, kept beside its source; derived, so it takes no
+/// part in comparisons.
+#[derive(Clone, Debug, Default)]
+struct Compiled(OnceLock<Option<Regex>>);
+
+impl PartialEq for Compiled {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Compiled {}
+
+impl Route {
+    /// The compiled pattern, if the route has a valid one.
+    fn regex(&self) -> Option<&Regex> {
+        let source = self.pattern.as_deref()?;
+        self.compiled
+            .0
+            .get_or_init(|| Regex::new(source).ok())
+            .as_ref()
+    }
 }
 
 /// A business action: an HTTP request with collected fields in its URL.
@@ -117,7 +146,7 @@ impl Dialog {
                 });
             }
             // Validated when the settings were accepted.
-            let re = Regex::new(r.pattern.as_deref()?).ok()?;
+            let re = r.regex()?;
             let caps = re.captures(text)?;
             let fields = re
                 .capture_names()

@@ -59,10 +59,11 @@ impl State {
             });
         }
         let (settings, chat) = self.desk(id)?;
-        let settings = settings.clone();
         let lower = text.to_lowercase();
         let said = |words: &[String]| words.iter().any(|w| lower.contains(&w.to_lowercase()));
         let explicit = said(&settings.triggers.explicit_keywords);
+        let keyword = said(&settings.triggers.keywords);
+        let timeout_ms = settings.triggers.bot_timeout_ms;
         let phase = chat.phase;
         if matches!(phase, BotPhase::HandingOver | BotPhase::Done) {
             // Words while queued are for the agent, not the bot.
@@ -86,7 +87,7 @@ impl State {
         }
         chat.rounds += 1;
         chat.peak_emotion = chat.peak_emotion.max(emotion);
-        chat.keyword |= said(&settings.triggers.keywords);
+        chat.keyword |= keyword;
         chat.awaiting = None;
         self.cancel_due(id);
         let cause = if explicit {
@@ -97,32 +98,29 @@ impl State {
         if self.decide(out, now, id, cause, None) {
             return Ok(Reply::Done);
         }
-        match &settings.bot {
-            BotKind::Rules { dialog } => {
-                let node = self.chat_mut(id)?.node.clone().unwrap_or_default();
-                match dialog.route(&node, text) {
-                    Some(m) => {
-                        let chat = self.chat_mut(id)?;
-                        chat.fields.extend(m.fields);
-                        self.enter(out, now, id, &m.next);
-                    }
-                    None => {
-                        let options = dialog.node(&node).map(|n| n.options.clone());
-                        self.say(out, now, id, &dialog.unmatched, options.unwrap_or_default());
-                    }
-                }
+        // The rule bot's route, read in place: the settings (and their
+        // compiled patterns) are not copied per message.
+        let node = self.chat_mut(id)?.node.clone().unwrap_or_default();
+        let (settings, _) = self.desk(id)?;
+        let routed = match &settings.bot {
+            BotKind::Rules { dialog } => Some(dialog.route(&node, text).ok_or_else(|| {
+                let options = dialog.node(&node).map(|n| n.options.clone());
+                (dialog.unmatched.clone(), options.unwrap_or_default())
+            })),
+            BotKind::Webhook { .. } => None,
+        };
+        match routed {
+            Some(Ok(m)) => {
+                self.chat_mut(id)?.fields.extend(m.fields);
+                self.enter(out, now, id, &m.next);
             }
-            BotKind::Webhook { .. } => {
+            Some(Err((unmatched, options))) => self.say(out, now, id, &unmatched, options),
+            None => {
                 let chat = self.chat_mut(id)?;
                 chat.turn += 1;
                 chat.awaiting = Some(Awaiting::Answer);
                 let turn = chat.turn;
-                self.arm_due(
-                    id,
-                    now,
-                    Due::Answer,
-                    settings.triggers.bot_timeout_ms.into(),
-                );
+                self.arm_due(id, now, Due::Answer, timeout_ms.into());
                 let workgroup_id = self.session(id)?.workgroup.clone();
                 out.push(
                     Recipient::Bot,
@@ -535,7 +533,12 @@ impl State {
         let Some(n) = self.dialog_node(id, node) else {
             return;
         };
-        let Some(settings) = self.sessions.get(id).and_then(|s| self.bot_for(s)).cloned() else {
+        let Some(timeout_ms) = self
+            .sessions
+            .get(id)
+            .and_then(|s| self.bot_for(s))
+            .map(|b| b.triggers.bot_timeout_ms)
+        else {
             return;
         };
         let Ok(chat) = self.chat_mut(id) else {
@@ -565,12 +568,7 @@ impl State {
             node: node.to_owned(),
         });
         let (turn, fields) = (chat.turn, chat.fields.clone());
-        self.arm_due(
-            id,
-            now,
-            Due::Answer,
-            settings.triggers.bot_timeout_ms.into(),
-        );
+        self.arm_due(id, now, Due::Answer, timeout_ms.into());
         let Some(workgroup_id) = self.sessions.get(id).map(|s| s.workgroup.clone()) else {
             return;
         };
@@ -619,18 +617,22 @@ impl State {
         cause: Cause,
         bot_reason: Option<String>,
     ) -> bool {
-        let Some(s) = self.sessions.get(id) else {
+        // The settings (in the group) and the conversation (in the session)
+        // are borrowed side by side, neither copied.
+        let Some(s) = self.sessions.get_mut(id) else {
             return false;
         };
-        let Some(settings) = self.bot_for(s).cloned() else {
+        let Some(g) = self.groups.get(&s.workgroup) else {
             return false;
         };
-        let ready = self.groups.get(&s.workgroup).is_some_and(|g| g.has_ready());
+        let (Some(settings), Some(chat)) = (
+            g.settings.bot.as_deref().filter(|b| fronts(b, s.channel)),
+            s.bot.as_deref_mut(),
+        ) else {
+            return false;
+        };
         let group = s.workgroup.clone();
-        let Ok(chat) = self.chat_mut(id) else {
-            return false;
-        };
-        if !chat.decide(now, &settings, cause, ready) {
+        if !chat.decide(now, settings, cause, g.has_ready()) {
             return false;
         }
         let context = chat.context(bot_reason);

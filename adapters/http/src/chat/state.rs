@@ -864,6 +864,27 @@ impl Chats {
         event: &Event,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        if let EventKind::TicketCreated {
+            session_id,
+            workgroup_id,
+            visitor_id,
+            text,
+        } = &event.event
+        {
+            // A message left for staff: the group's agents are told at once.
+            let frame = frame(json!({
+                "type": "system_notification", "level": "warning", "kind": "ticket",
+                "text": format!("{visitor_id}: {text}"), "session_id": session_id,
+                "from": "bot", "at": ms(now),
+            }));
+            for a in center.agents() {
+                if a.workgroups.contains_key(workgroup_id) {
+                    self.out
+                        .push((Recipient::Agent(a.id.clone()), frame.clone()));
+                }
+            }
+            return Ok(());
+        }
         if !matches!(event.to, Recipient::Visitor(_)) {
             return Ok(());
         }
