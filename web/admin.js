@@ -232,7 +232,7 @@ async function backOffice({ token }) {
         h('ol', { class: 'messages', id: 'transcript' }, (transcript?.messages || []).map((m) =>
           m.kind === 'system'
             ? h('li', { class: 'system' }, t(`system_${m.text}`, m.data || {}))
-            : h('li', { class: m.kind }, h('span', { class: 'who' }, m.from.name), h('span', { class: 'text' }, m.text)))),
+            : h('li', { class: m.kind }, h('span', { class: 'who' }, m.kind === 'bot' ? t('bot') : m.from.name), h('span', { class: 'text' }, m.text)))),
         h('h3', { text: 'quality_summary' }),
         qualityView(quality),
         h('h3', { text: 'recordings' }),

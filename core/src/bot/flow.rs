@@ -253,6 +253,8 @@ impl State {
         let chat = self.chat_mut(id)?;
         chat.phase = BotPhase::Talking;
         chat.reset_triggers();
+        // A transfer the visitor declined was not a failed attempt.
+        chat.attempts = 0;
         let group = self.session(id)?.workgroup.clone();
         if let Some(g) = self.groups.get_mut(&group) {
             g.bot.refused += 1;
