@@ -547,7 +547,11 @@ fn the_visitor_may_refuse_a_transfer_and_stay_with_the_bot() {
     .expect("refused");
     assert_eq!(status(&h, &s), SessionStatus::Bot);
     assert_eq!(chat(&h, &s).phase, BotPhase::Talking);
-    assert_eq!(chat(&h, &s).attempts, 0, "a declined transfer is not a failed attempt");
+    assert_eq!(
+        chat(&h, &s).attempts,
+        0,
+        "a declined transfer is not a failed attempt"
+    );
     assert!(h.queue_visitors().is_empty());
     h.refused(Command::BotRefuse { session_id: s });
     assert_eq!(h.center.bot_stats("desk").unwrap().counters.refused, 1);
