@@ -676,7 +676,7 @@ fn paths_and_schemas() -> Value {
             "Session": object(&["session_id", "room_id", "status", "customer_id", "created_at"], json!({
                 "session_id": t(S), "room_id": t(S), "title": t(S), "description": nullable(S),
                 "customer_id": t(S), "customer_name": nullable(S), "preferred_skill": nullable(S), "workgroup_id": t(S),
-                "status": { "type": "string", "enum": ["waiting", "active", "ended"] },
+                "status": { "type": "string", "enum": ["bot", "waiting", "active", "ended"] },
                 "agent_id": nullable(S), "ringing_agent_id": nullable(S),
                 "media": { "type": "string", "enum": ["audio", "video"], "nullable": true },
                 "channel": { "type": "string", "enum": ["video", "chat"] },
@@ -686,6 +686,12 @@ fn paths_and_schemas() -> Value {
                 "duration_secs": nullable("integer"), "end_reason": nullable(S), "ended_by": nullable(S),
                 "transfers": t("integer"), "agent_muted": t("boolean"), "customer_muted": t("boolean"),
                 "rating": { "allOf": [schema("Rating")], "nullable": true },
+                "bot": object(&["phase", "attempts"], json!({
+                    "phase": { "type": "string", "enum": ["talking", "handing_over", "retrying", "fallback", "done"] },
+                    "outcome": { "type": "string", "enum": ["resolved", "handed_over", "fallback", "left"], "nullable": true },
+                    "attempts": t("integer"),
+                })),
+                "bot_detail": { "type": "object", "description": "staff and agents only: the handoff context, the decisions with their parts and scores, the ticket" },
             })),
             "SessionList": object(&["sessions", "count"], json!({ "sessions": { "type": "array", "items": schema("Session") }, "count": t("integer") })),
             "CreateSession": object(&["title", "customer_id"], json!({ "title": t(S), "customer_id": t(S), "customer_name": t(S), "description": t(S) })),
