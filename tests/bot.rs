@@ -39,18 +39,23 @@ impl Drop for Bot {
     }
 }
 
+/// `PUT /workgroups/default/bot` with `body` (YAML or JSON) as the admin.
+fn put_bot(s: &Server, body: &str) -> (u16, Value) {
+    s.call_as(
+        Some(ADMIN),
+        "PUT",
+        &format!("{CS}/workgroups/default/bot"),
+        Some(body),
+    )
+}
+
 fn server_with_bot(bot: &Bot, timeout_ms: u32) -> Server {
     let s = Server::start(&yaml("  accept_timeout_secs: 30\n"));
     let settings = format!(
         "bot:\n  kind: webhook\n  format: rasa\n  url: http://127.0.0.1:{}/webhooks/rest/webhook\n  secret: s3cret\ntriggers:\n  bot_timeout_ms: {timeout_ms}\n",
         bot.1
     );
-    let (status, v) = s.call_as(
-        Some(ADMIN),
-        "PUT",
-        &format!("{CS}/workgroups/default/bot"),
-        Some(&settings),
-    );
+    let (status, v) = put_bot(&s, &settings);
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["settings"]["bot"]["secret_set"], true);
     assert!(
@@ -217,21 +222,27 @@ triggers:
   explicit_keywords: [转人工, human]
 ";
     let path = format!("{CS}/workgroups/default/bot");
-    let (status, v) = s.call_as(Some(ADMIN), "PUT", &path, Some("bot: {kind: rules}"));
+    let (status, v) = put_bot(&s, "bot: {kind: rules}");
     assert_eq!(status, 400, "{v}");
-    let (status, v) = s.call_as(
-        Some(ADMIN),
-        "PUT",
-        &path,
-        Some(&settings.replace("start: hi", "start: nowhere")),
-    );
+    let (status, v) = put_bot(&s, &settings.replace("start: hi", "start: nowhere"));
     assert_eq!(status, 400, "{v}");
-    let (status, _) = s.call_as(Some(ADMIN), "PUT", &path, Some(settings));
+    let (status, _) = put_bot(&s, settings);
     assert_eq!(status, 200);
     let mut console = agent(&s, "a1");
     let (sid, token) = chat_join(&s, "v1");
     assert_eq!(bot_lines(&s, &sid, &token), ["您好，请问有什么可以帮您？"]);
-    // The visitor's page sees the bot's message live, with its options.
+    // A message resent with its client_id is kept once and heard once.
+    let path_messages = format!("{CS}/sessions/{sid}/messages");
+    let once = json!({ "text": "hello?", "client_id": "c1" }).to_string();
+    for _ in 0..2 {
+        let (status, v) = s.call_as(Some(&token), "POST", &path_messages, Some(&once));
+        assert_eq!(status, 200, "{v}");
+    }
+    assert_eq!(
+        bot_lines(&s, &sid, &token).len(),
+        2,
+        "one answer, to one message"
+    );
     say(&s, &sid, &token, "我要转人工");
     let ring = console.expect("incoming_call");
     assert_eq!(ring["context"]["reason"], "explicit_keyword");
@@ -254,12 +265,7 @@ fn the_native_format_is_signed_and_an_unreadable_answer_hands_over() {
     let s = Server::start(&yaml("  accept_timeout_secs: 30\n"));
     let settings =
         json!({ "bot": { "kind": "webhook", "url": r.url(), "secret": "k3y" } }).to_string();
-    let (status, v) = s.call_as(
-        Some(ADMIN),
-        "PUT",
-        &format!("{CS}/workgroups/default/bot"),
-        Some(&settings),
-    );
+    let (status, v) = put_bot(&s, &settings);
     assert_eq!(status, 200, "{v}");
     let mut console = agent(&s, "a1");
     let (sid, token) = chat_join(&s, "v1");
@@ -296,11 +302,9 @@ fn the_native_format_is_signed_and_an_unreadable_answer_hands_over() {
 #[test]
 fn a_visitor_who_disconnects_from_the_bot_has_left_after_the_grace() {
     let s = Server::start(&yaml("  accept_timeout_secs: 30\n"));
-    let (status, _) = s.call_as(
-        Some(ADMIN),
-        "PUT",
-        &format!("{CS}/workgroups/default/bot"),
-        Some("bot: {kind: rules, dialog: {start: hi, nodes: {hi: {reply: hello}}}}"),
+    let (status, _) = put_bot(
+        &s,
+        "bot: {kind: rules, dialog: {start: hi, nodes: {hi: {reply: hello}}}}",
     );
     assert_eq!(status, 200);
     let (sid, token) = chat_join(&s, "v1");

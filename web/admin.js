@@ -74,7 +74,8 @@ function staffingCard(f) {
       row('expected_service_level', `${pct(f.service_level_expected)} (${t('target')} ${pct(f.service_level_target)} / ${f.service_level_secs} s)`),
       row('expected_wait', secs(f.expected_wait_secs)),
       row('arrivals_per_hour', f.arrivals_per_hour == null ? '–' : String(f.arrivals_per_hour)),
-      row('handle_time', secs(f.aht_secs)),
+      // Nothing handled yet: no handling time to show.
+      row('handle_time', secs(f.aht_secs > 0 ? f.aht_secs : null)),
       row('expected_abandon', pct(f.abandon_expected))));
 }
 

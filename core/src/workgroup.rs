@@ -372,10 +372,7 @@ impl State {
         let stranded = self.sessions.values().any(|s| {
             &s.workgroup == id
                 && s.status() == crate::SessionStatus::Bot
-                && !settings
-                    .bot
-                    .as_ref()
-                    .is_some_and(|b| crate::bot::fronts_channel(b, s.channel))
+                && !settings.bot.as_ref().is_some_and(|b| b.fronts(s.channel))
         });
         if stranded {
             return Err(CoreError::InvalidInput {

@@ -267,7 +267,9 @@ proptest! {
             let st = c.bot_stats(g).expect("group");
             let k = &st.counters;
             prop_assert!(k.resolved + k.handed_over + k.fallback + k.left <= k.conversations);
-            prop_assert!(k.handed_over <= k.handoffs && k.attempts >= k.handoffs.min(k.attempts));
+            // Every handoff starts at least one attempt; an answer needs one.
+            prop_assert!(k.handed_over <= k.handoffs && k.attempts >= k.handoffs, "{k:?}");
+            prop_assert!(k.attempts_failed <= k.attempts, "{k:?}");
         }
 
         // The replay: a fresh center fed the same inputs at the same times.

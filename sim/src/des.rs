@@ -325,8 +325,6 @@ pub struct Report {
     pub series: Vec<Sample>,
     /// Each bot's figures, as the core counted them.
     pub bots: Vec<BotStats>,
-    /// Visitors the bots took.
-    pub bot_conversations: u64,
 }
 
 /// One workgroup's figures. Shares are of its arrivals after the warm-up.
@@ -650,7 +648,6 @@ impl<'p> Run<'p> {
                         let secs = plan.handle.sample(&mut self.rng);
                         self.with_bot
                             .insert(session_id.clone(), (visitor, counted, group));
-                        self.r.bot_conversations += u64::from(counted);
                         self.after_secs(secs, Ev::BotDone(session_id));
                         if !self.arrivals_over() {
                             self.schedule_arrival();

@@ -18,7 +18,7 @@ fn a_bot_takes_its_share_and_the_queue_gets_easier() {
     );
     let bot = &b.bots[0];
     let c = &bot.counters;
-    assert_eq!(c.conversations, b.bot_conversations);
+    assert!(c.conversations > 800, "8 h at 120/h: {}", c.conversations);
     // About 40% resolved alone (960 conversations: well within ±5 points).
     let resolved = bot.resolved_rate.unwrap();
     assert!((0.35..0.45).contains(&resolved), "{resolved}");

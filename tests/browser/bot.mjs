@@ -70,7 +70,7 @@ await run(async ({ base, browser }) => {
     check(true, 'a quick option and a typed order number take the dialog along');
     await shot(visitor, `visitor-bot-${suffix}`);
 
-    const console_ = await page(browser, DESKTOP, lang);
+    const console_ = await page(browser, viewport, lang);
     await console_.goto(`${base}/agent?lang=${lang}`);
     await console_.fill('#username', 'a1');
     await console_.fill('#password', 'password-a1');

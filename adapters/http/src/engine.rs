@@ -652,11 +652,13 @@ impl Worker {
         } = op
         else {
             let for_bot = self.words_for_bot(asker, &op);
+            let kept = self.chats.writes.messages.len();
             let answer = self
                 .chats
                 .handle(&self.center, &mut self.store, now, asker, op);
-            // A resend of a message kept before is not heard twice.
-            let fresh = answer.is_ok() && !answer.body.get().contains(r#""duplicate":true"#);
+            // Only a message kept now is heard: a resend of one kept before
+            // (its `client_id` known) is not heard twice.
+            let fresh = self.chats.writes.messages.len() > kept;
             if let (Some((session_id, text)), true) = (for_bot, fresh) {
                 let emotion = Lexicon.negativity(&text);
                 let hear = Command::BotHear {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::dialog::fill;
-use super::settings::{BotSettings, Weight};
+use super::settings::{BotSettings, Weight, Weights};
 use crate::{Timestamp, WorkgroupId};
 
 /// Lines of transcript kept for the handoff context.
@@ -96,60 +96,8 @@ impl Cause {
 }
 
 /// Each weighted trigger's contribution to a score: its weight if it
-/// fired, else zero.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Parts {
-    /// Negative emotion.
-    pub emotion: Weight,
-    /// Too many rounds.
-    pub rounds: Weight,
-    /// A weighted keyword.
-    pub keyword: Weight,
-    /// Silence.
-    pub silence: Weight,
-    /// The bot's timeout.
-    pub bot_timeout: Weight,
-    /// Failed business actions.
-    pub action_failures: Weight,
-    /// An agent Ready.
-    pub availability: Weight,
-}
-
-impl Parts {
-    /// The sum.
-    pub fn score(&self) -> Weight {
-        Weight(
-            [
-                self.emotion,
-                self.rounds,
-                self.keyword,
-                self.silence,
-                self.bot_timeout,
-                self.action_failures,
-                self.availability,
-            ]
-            .iter()
-            .map(|w| w.0)
-            .fold(0u16, u16::saturating_add),
-        )
-    }
-
-    /// The names of the triggers that fired.
-    pub fn fired(&self) -> impl Iterator<Item = &'static str> + '_ {
-        [
-            ("emotion", self.emotion),
-            ("rounds", self.rounds),
-            ("keyword", self.keyword),
-            ("silence", self.silence),
-            ("bot_timeout", self.bot_timeout),
-            ("action_failures", self.action_failures),
-            ("availability", self.availability),
-        ]
-        .into_iter()
-        .filter(|(_, w)| w.0 > 0)
-        .map(|(n, _)| n)
-    }
-}
+/// fired, else zero (the same shape as the weights themselves).
+pub type Parts = Weights;
 
 /// One weighing of the triggers, kept with the conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -417,14 +365,6 @@ impl BotChat {
     /// `text` with `{field}` filled in from the collected fields.
     pub(crate) fn fill(&self, text: &str) -> String {
         fill(text, &self.fields)
-    }
-}
-
-/// Which sessions of a group meet its bot.
-pub(crate) fn fronts(settings: &BotSettings, channel: crate::Channel) -> bool {
-    match channel {
-        crate::Channel::Chat => settings.chat,
-        crate::Channel::Video => settings.video,
     }
 }
 

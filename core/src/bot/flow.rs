@@ -2,8 +2,8 @@
 //! bot, the visitor's words, the bot's answers, the timers, and the handoff
 //! attempts through the group's queue.
 
-use super::desk::{fronts, Awaiting, BotChat, BotOutcome, BotPhase, Cause, Due, Voice};
-use super::settings::{BotKind, BotSettings};
+use super::desk::{Awaiting, BotChat, BotOutcome, BotPhase, Cause, Due, Voice};
+use super::settings::{BotKind, BotSettings, Weights};
 use super::{BotAnswer, Notice};
 use crate::center::{Outbox, State};
 use crate::session::{check_text, Stage, PRIORITY_MAX, TEXT_MAX};
@@ -15,7 +15,7 @@ impl State {
     /// The bot settings of `s`'s workgroup, if its bot fronts `s`'s channel.
     pub(crate) fn bot_for(&self, s: &Session) -> Option<&BotSettings> {
         let b = self.groups.get(&s.workgroup)?.settings.bot.as_ref()?;
-        fronts(b, s.channel).then_some(b)
+        b.fronts(s.channel).then_some(b)
     }
 
     /// Puts new session `id` with its group's bot; the rule bot greets.
@@ -628,7 +628,7 @@ impl State {
             return false;
         };
         let (Some(settings), Some(chat)) = (
-            g.settings.bot.as_deref().filter(|b| fronts(b, s.channel)),
+            g.settings.bot.as_deref().filter(|b| b.fronts(s.channel)),
             s.bot.as_deref_mut(),
         ) else {
             return false;
@@ -638,7 +638,7 @@ impl State {
             return false;
         }
         let context = chat.context(bot_reason);
-        let parts = chat.last_decision().map(|d| d.parts).unwrap_or_default();
+        let parts = chat.last_decision().map(|d| d.parts);
         chat.handoff = context.clone();
         chat.awaiting = None;
         if let Some(g) = self.groups.get_mut(&group) {
@@ -647,7 +647,7 @@ impl State {
             if cause.is_explicit() {
                 count(cause.as_str());
             } else {
-                parts.fired().for_each(count);
+                parts.iter().flat_map(Weights::fired).for_each(count);
             }
         }
         if let Some(context) = context {

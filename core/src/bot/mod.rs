@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use desk::fronts as fronts_channel;
 pub use desk::{
     BotChat, BotCounters, BotOutcome, BotPhase, BotStats, Cause, Decision, HandoffContext,
     Histogram, Line, Parts, Voice, BUCKETS_MS, DECISIONS_MAX, TRANSCRIPT_MAX,

@@ -160,6 +160,40 @@ pub struct Weights {
     pub availability: Weight,
 }
 
+impl Weights {
+    /// Each trigger by name, with its weight.
+    fn named(&self) -> [(&'static str, Weight); 7] {
+        [
+            ("emotion", self.emotion),
+            ("rounds", self.rounds),
+            ("keyword", self.keyword),
+            ("silence", self.silence),
+            ("bot_timeout", self.bot_timeout),
+            ("action_failures", self.action_failures),
+            ("availability", self.availability),
+        ]
+    }
+
+    /// The sum: a decision's score, when these are its parts.
+    pub fn score(&self) -> Weight {
+        Weight(
+            self.named()
+                .iter()
+                .map(|(_, w)| w.0)
+                .fold(0u16, u16::saturating_add),
+        )
+    }
+
+    /// The names of the triggers with a weight: those that fired, when
+    /// these are a decision's parts.
+    pub fn fired(&self) -> impl Iterator<Item = &'static str> {
+        self.named()
+            .into_iter()
+            .filter(|(_, w)| w.0 > 0)
+            .map(|(n, _)| n)
+    }
+}
+
 impl Default for Weights {
     fn default() -> Self {
         Weights {
@@ -207,6 +241,14 @@ impl Default for Handoff {
 const WORDS_MAX: usize = 64;
 
 impl BotSettings {
+    /// Whether sessions of `channel` meet the bot.
+    pub(crate) fn fronts(&self, channel: crate::Channel) -> bool {
+        match channel {
+            crate::Channel::Chat => self.chat,
+            crate::Channel::Video => self.video,
+        }
+    }
+
     /// Checks the settings as a whole: bounds, words and the dialog tree.
     pub(crate) fn validate(&self) -> Result<(), CoreError> {
         let invalid = |field, reason| Err(CoreError::InvalidInput { field, reason });
