@@ -639,10 +639,19 @@ fn a_sigkill_during_a_stream_loses_no_acknowledged_message() {
     let mut visitor = s.try_ws(Some(&vtoken), "role=customer").unwrap();
     accept(&mut console);
 
-    // SIGKILL from another thread, in the middle of the stream.
+    // SIGKILL from another thread, in the middle of the stream: once 20
+    // messages are acknowledged (however fast this machine's disk is),
+    // while the sender goes on.
     let pid = s.pid();
+    let progress = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = progress.clone();
     let killer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(800));
+        // Bounded: a server that stalls is killed anyway, and the test fails.
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while seen.load(std::sync::atomic::Ordering::Relaxed) < 20 && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(50));
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status();
@@ -662,6 +671,7 @@ fn a_sigkill_during_a_stream_loses_no_acknowledged_message() {
             break; // killed: this one may or may not be stored, but was never acknowledged
         };
         acked.push((id, ack["result"]["message"]["seq"].as_u64().unwrap()));
+        progress.store(acked.len(), std::sync::atomic::Ordering::Relaxed);
     }
     killer.join().unwrap();
     s.kill();
