@@ -60,7 +60,7 @@ impl Demux {
         self.sfu.datagram(data, stranger);
         let mut queue = Vec::new();
         for i in 0..self.sfu.peer_count() {
-            self.sfu.drain(i, &mut queue);
+            self.sfu.drain(i, &mut queue, false);
         }
         assert_eq!(self.sfu.peer_count(), 1, "no connection appears from noise");
         assert!(self.sfu.call_active("cs_fuzz"), "the call is untouched");

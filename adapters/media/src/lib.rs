@@ -24,6 +24,8 @@
 //! let answer = media.connect_blocking("cs_1", Party::Customer, "visitor:cs_1", &offer);
 //! ```
 
+mod forward;
+mod frames;
 pub mod fuzzing;
 pub mod loadgen;
 mod peer;

@@ -1,12 +1,15 @@
 //! One participant's connection: its `Rtc`, which of its tracks carry media
-//! in (sources) and out (sinks), and its quality figures.
+//! in (by SSRC) and out (sinks, with their rewriting), and its quality
+//! figures.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
+use crate::forward::Sink;
 use crate::sfu::PeerQuality;
 use crate::Party;
 
@@ -14,6 +17,8 @@ use crate::Party;
 pub(crate) struct Peer {
     /// The resource id in the WHIP `Location`.
     pub(crate) id: String,
+    /// Its number, unique in this process (what sinks know a source by).
+    pub(crate) serial: u64,
     pub(crate) session: String,
     pub(crate) party: Party,
     /// The credential that made it (only it may change or end it).
@@ -24,8 +29,11 @@ pub(crate) struct Peer {
     pub(crate) rtc: Rtc,
     /// Tracks the participant sends on, in the offer's order.
     pub(crate) incoming: Vec<(Mid, MediaKind)>,
+    /// Its incoming SSRCs: track, kind, and which of that kind (0: camera
+    /// or microphone, 1: screen share).
+    sources: Vec<(Ssrc, Mid, MediaKind, usize)>,
     /// Tracks the participant receives on, in the offer's order.
-    pub(crate) outgoing: Vec<(Mid, MediaKind)>,
+    pub(crate) outgoing: Vec<Sink>,
     /// Open data channels, by label.
     pub(crate) channels: Vec<(str0m::channel::ChannelId, String)>,
     /// Remote addresses seen for it (the demultiplexing map's keys).
@@ -45,13 +53,25 @@ pub(crate) struct Peer {
     pub(crate) recorder: Option<crate::recorder::Recorder>,
     /// When its `Rtc` next wants a timeout, as its last drain said.
     pub(crate) due: Instant,
+    /// Where its media goes.
+    pub(crate) route: Route,
     /// It was given input since its last drain: drain it this turn.
     pub(crate) dirty: bool,
-    /// Per outgoing video track, the connection whose media it carried last.
-    pub(crate) carried: Vec<(Mid, String)>,
-    /// Its video started going somewhere new (a new call or a transfer):
-    /// keyframes are asked of it until one arrives.
-    pub(crate) awaiting_keyframe: bool,
+}
+
+/// Where a connection's media goes and what of it may, as of the last
+/// change to its call (recomputed then, not per packet).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Route {
+    /// The connections on the other side of the call (the current agent's
+    /// or the visitor's), by index.
+    pub(crate) partners: Vec<usize>,
+    /// The call is answered (data channels are relayed).
+    pub(crate) active: bool,
+    /// Its audio is forwarded: answered, its own party current, not muted.
+    pub(crate) audio: bool,
+    /// Its video is forwarded: answered, current, not an audio-only call.
+    pub(crate) video: bool,
 }
 
 /// The fewest time between two keyframe requests to one source.
@@ -60,6 +80,7 @@ const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
 impl Peer {
     pub(crate) fn new(
         id: String,
+        serial: u64,
         session: String,
         party: Party,
         owner: String,
@@ -74,19 +95,20 @@ impl Peer {
                 ..PeerQuality::default()
             },
             id,
+            serial,
             session,
             party,
             owner,
             agent,
             rtc,
             incoming: Vec::new(),
+            sources: Vec::new(),
             outgoing: Vec::new(),
             channels: Vec::new(),
             addrs: Vec::new(),
             due: Instant::now(),
             dirty: true,
-            carried: Vec::new(),
-            awaiting_keyframe: false,
+            route: Route::default(),
             last_bytes: None,
             last_keyframe_request: None,
             publishes: true,
@@ -102,7 +124,7 @@ impl Peer {
             self.incoming.push((mid, kind));
         }
         if matches!(direction, Direction::SendOnly | Direction::SendRecv) {
-            self.outgoing.push((mid, kind));
+            self.outgoing.push(Sink::new(mid, kind));
         }
     }
 
@@ -114,26 +136,26 @@ impl Peer {
             .map(|(m, _)| *m)
     }
 
-    /// Which of its `kind` tracks `mid` is (0: camera or microphone, 1: screen share).
-    pub(crate) fn incoming_index(&self, mid: Mid, kind: MediaKind) -> Option<usize> {
-        self.incoming
+    /// The track, kind and index (among its kind) an incoming SSRC
+    /// carries, learnt from str0m once per SSRC.
+    pub(crate) fn source(&mut self, ssrc: Ssrc) -> Option<(Mid, MediaKind, usize)> {
+        if let Some(&(_, mid, kind, index)) = self.sources.iter().find(|s| s.0 == ssrc) {
+            return Some((mid, kind, index));
+        }
+        let mid = self.rtc.direct_api().stream_rx(&ssrc)?.mid();
+        let kind = self.incoming.iter().find(|(m, _)| *m == mid)?.1;
+        let index = self
+            .incoming
             .iter()
             .filter(|(_, k)| *k == kind)
-            .position(|(m, _)| *m == mid)
-    }
-
-    /// The `index`-th outgoing track of `kind`.
-    pub(crate) fn outgoing_mid(&self, kind: MediaKind, index: usize) -> Option<Mid> {
-        self.outgoing
-            .iter()
-            .filter(|(_, k)| *k == kind)
-            .nth(index)
-            .map(|(m, _)| *m)
+            .position(|(m, _)| *m == mid)?;
+        self.sources.push((ssrc, mid, kind, index));
+        Some((mid, kind, index))
     }
 
     /// The outgoing track `mid`'s kind.
     pub(crate) fn outgoing_kind(&self, mid: Mid) -> Option<MediaKind> {
-        Some(self.outgoing.iter().find(|(m, _)| *m == mid)?.1)
+        Some(self.outgoing.iter().find(|s| s.mid == mid)?.kind)
     }
 
     /// Asks the participant for a keyframe on every video it sends.
@@ -151,9 +173,10 @@ impl Peer {
             .filter(|(_, k)| *k == MediaKind::Video)
             .map(|(m, _)| *m)
             .collect();
+        let mut api = self.rtc.direct_api();
         for mid in videos {
-            if let Some(mut writer) = self.rtc.writer(mid) {
-                let _ = writer.request_keyframe(None, str0m::media::KeyframeRequestKind::Pli);
+            if let Some(stream) = api.stream_rx_by_mid(mid, None) {
+                stream.request_keyframe(KeyframeRequestKind::Pli);
             }
         }
     }

@@ -6,6 +6,7 @@
 //!
 //! Timestamps come from each track's media clock (RTP time), anchored at the
 //! arrival of the track's first frame, so both tracks share one timeline.
+//! Frames are assembled here from the relayed RTP packets ([`crate::frames`]).
 
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -13,7 +14,10 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use str0m::media::{MediaData, MediaKind, MediaTime, Mid};
+use str0m::format::Codec;
+use str0m::media::{MediaKind, MediaTime, Mid};
+
+use crate::frames::{Assembler, Frame, Packet};
 use webm::mux::{AudioCodecId, SegmentBuilder, SegmentMode, VideoCodecId, Writer};
 
 /// How long frames wait to be written in timestamp order across tracks.
@@ -42,6 +46,8 @@ pub(crate) struct Recorder {
     path: PathBuf,
     audio: Option<Mid>,
     video: Option<Mid>,
+    /// Per track, its frame assembler (None: a codec it cannot record).
+    assemblers: Vec<(Mid, Option<Assembler>)>,
     state: State,
     /// Per track: (first media time, its arrival offset from the recording's start).
     anchors: Vec<(Mid, MediaTime, Duration)>,
@@ -123,6 +129,7 @@ impl Recorder {
             path: dir.join(session).join(format!("{name}.webm.part")),
             audio,
             video,
+            assemblers: Vec::new(),
             state: State::Waiting,
             anchors: Vec::new(),
             start: Instant::now(),
@@ -131,13 +138,46 @@ impl Recorder {
         }
     }
 
-    /// Takes one frame of the participant's.
-    pub(crate) fn frame(&mut self, kind: MediaKind, data: &MediaData) {
-        let is_video = kind == MediaKind::Video && Some(data.mid) == self.video;
-        let is_audio = kind == MediaKind::Audio && Some(data.mid) == self.audio;
+    /// Takes one RTP packet of the participant's on track `mid`, whose
+    /// payload is `codec`; returns whether its video waits for a keyframe
+    /// (a packet was lost), which the caller should ask for.
+    pub(crate) fn packet(
+        &mut self,
+        mid: Mid,
+        kind: MediaKind,
+        codec: Codec,
+        packet: Packet<'_>,
+    ) -> bool {
+        let is_video = kind == MediaKind::Video && Some(mid) == self.video;
+        let is_audio = kind == MediaKind::Audio && Some(mid) == self.audio;
         if !is_video && !is_audio {
-            return;
+            return false;
         }
+        let i = match self.assemblers.iter().position(|(m, _)| *m == mid) {
+            Some(i) => i,
+            None => {
+                let a = Assembler::new(codec);
+                if a.is_none() {
+                    tracing::warn!(%mid, ?codec, "not recorded: the recorder writes VP8 and Opus");
+                }
+                self.assemblers.push((mid, a));
+                self.assemblers.len() - 1
+            }
+        };
+        let Some(assembler) = self.assemblers[i].1.as_mut().filter(|a| a.codec() == codec) else {
+            return false;
+        };
+        let frame = assembler.packet(packet);
+        let wants_keyframe = is_video && assembler.wants_keyframe();
+        if let Some(frame) = frame {
+            self.frame(mid, is_video, &frame);
+        }
+        wants_keyframe
+    }
+
+    /// Takes one whole frame of track `mid`.
+    fn frame(&mut self, mid: Mid, is_video: bool, data: &Frame) {
+        let is_audio = !is_video;
         if matches!(self.state, State::Waiting) {
             let size = if is_video {
                 vp8_keyframe_size(&data.data)
@@ -159,7 +199,7 @@ impl Recorder {
                     State::Failed
                 }
             };
-            self.start = data.network_time;
+            self.start = data.arrival;
         }
         let State::Writing {
             audio_track,
@@ -172,7 +212,7 @@ impl Recorder {
         let Some(track) = (if is_video { *video_track } else { *audio_track }) else {
             return;
         };
-        let ts = self.timestamp(data);
+        let ts = self.timestamp(mid, data);
         let keyframe = is_audio || vp8_keyframe_size(&data.data).is_some();
         self.pending.push(Pending {
             ts,
@@ -185,14 +225,14 @@ impl Recorder {
     }
 
     /// Nanoseconds since the recording began, from the track's media clock.
-    fn timestamp(&mut self, data: &MediaData) -> u64 {
-        let anchor = match self.anchors.iter().find(|(m, _, _)| *m == data.mid) {
+    fn timestamp(&mut self, mid: Mid, data: &Frame) -> u64 {
+        let anchor = match self.anchors.iter().find(|(m, _, _)| *m == mid) {
             Some(a) => *a,
             None => {
                 let a = (
-                    data.mid,
+                    mid,
                     data.time,
-                    data.network_time.saturating_duration_since(self.start),
+                    data.arrival.saturating_duration_since(self.start),
                 );
                 self.anchors.push(a);
                 a

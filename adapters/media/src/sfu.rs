@@ -1,10 +1,11 @@
 //! The media loop: one thread, one UDP socket (and the TCP listener of the
 //! same port, for ICE over TCP), every `Rtc`. Each turn it takes commands
-//! from its inbox, reads at most one datagram and what TCP connections have
-//! (routed by remote address through a map; only an unknown address is
-//! offered to the peers' ICE), drains every peer's output until its next
-//! timeout, forwards what arrived, and sleeps until the earliest timeout or
-//! the next packet.
+//! from its inbox, drains the connections that were written to or whose
+//! timeout has come, and reads a batch of datagrams and what TCP
+//! connections have (routed by remote address through a map; only an
+//! unknown address is offered to the peers' ICE). The `Rtc`s run in RTP
+//! mode: each incoming media packet is relayed to the other side as it
+//! arrives, with no depacketizing or repacketizing ([`crate::forward`]).
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -14,15 +15,19 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use str0m::change::SdpOffer;
-use str0m::media::{MediaData, MediaKind};
+use str0m::format::PayloadParams;
+use str0m::media::{ExtensionValues, MediaKind};
 use str0m::net::{Protocol, Receive, TcpType};
+use str0m::rtp::{RtpPacket, RtpWrite, SeqNo};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::oneshot;
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::peer::Peer;
+use crate::forward::{starts_keyframe, Arrival, Verdict};
+use crate::frames::Packet;
+use crate::peer::{Peer, Route};
 use crate::recorder::Recorder;
 use crate::tcp::Tcp;
 use crate::{CallState, MediaConfig, OnRecording, Party, INBOX_POLL};
@@ -254,6 +259,7 @@ impl Sfu {
             record_dir: config.record_dir,
             recorded,
             next_id: 1,
+            scratch: Vec::new(),
         })
     }
 }
@@ -307,13 +313,16 @@ pub(crate) struct Sfu {
     record_dir: Option<std::path::PathBuf>,
     recorded: OnRecording,
     next_id: u64,
+    /// The queue one datagram's output is gathered in, kept between
+    /// datagrams so that relaying allocates nothing for it.
+    scratch: Vec<Propagate>,
 }
 
 /// What one peer's output asks of the others. Media dominates the queue,
 /// so it is kept inline rather than boxed per packet.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Propagate {
-    Media(usize, MediaData),
+    Rtp(usize, RtpPacket),
     /// Peer index asked for a keyframe on an outgoing track of this kind.
     Keyframe(usize, MediaKind),
     /// Data-channel message from peer index on the channel with this label
@@ -347,8 +356,9 @@ impl Sfu {
                 }
                 if p.dirty {
                     p.dirty = false;
-                    let due = self.drain(i, &mut queue);
-                    self.peers[i].due = due;
+                    if let Some(due) = self.drain(i, &mut queue, false) {
+                        self.peers[i].due = due;
+                    }
                 }
                 next = next.min(self.peers[i].due);
             }
@@ -414,6 +424,7 @@ impl Sfu {
         for p in &mut self.peers {
             p.dirty = true;
         }
+        let reroutes = matches!(command, Command::Connect { .. } | Command::Update { .. });
         match command {
             Command::Connect {
                 session,
@@ -467,6 +478,9 @@ impl Sfu {
                 let _ = reply.send(all);
             }
         }
+        if reroutes {
+            self.reroute();
+        }
     }
 
     fn owned(&self, id: &str, owner: &str) -> Result<usize, MediaError> {
@@ -513,6 +527,7 @@ impl Sfu {
         let now = Instant::now();
         let mut rtc = Rtc::builder()
             .set_ice_lite(true)
+            .set_rtp_mode(true)
             .set_stats_interval(Some(self.stats_interval))
             .build(now);
         if self.udp_candidates {
@@ -542,9 +557,10 @@ impl Sfu {
                 p.rtc.disconnect();
             }
         }
-        let id = format!("m{}", self.next_id);
+        let serial = self.next_id;
         self.next_id += 1;
-        let mut peer = Peer::new(id.clone(), session, party, owner, agent, rtc);
+        let id = format!("m{serial}");
+        let mut peer = Peer::new(id.clone(), serial, session, party, owner, agent, rtc);
         (peer.publishes, peer.plays) = (publishes, plays);
         peer.remote_ufrag = text
             .lines()
@@ -585,23 +601,31 @@ impl Sfu {
         }
     }
 
-    /// Polls peer `i` until it has nothing but a timeout; returns that.
-    pub(crate) fn drain(&mut self, i: usize, queue: &mut Vec<Propagate>) -> Instant {
+    /// Polls peer `i` until it has nothing but a timeout, and returns that;
+    /// with `media_only`, stops after the media packet an input left (str0m
+    /// holds one until polled) and returns None: the rest waits for the
+    /// turn's drain, which the peer is marked for.
+    pub(crate) fn drain(
+        &mut self,
+        i: usize,
+        queue: &mut Vec<Propagate>,
+        media_only: bool,
+    ) -> Option<Instant> {
         loop {
             let peer = &mut self.peers[i];
             if !peer.rtc.is_alive() {
-                return Instant::now() + INBOX_POLL;
+                return Some(Instant::now() + INBOX_POLL);
             }
             let output = match peer.rtc.poll_output() {
                 Ok(o) => o,
                 Err(e) => {
                     tracing::debug!(peer = %peer.id, error = %e, "peer failed");
                     peer.rtc.disconnect();
-                    return Instant::now() + INBOX_POLL;
+                    return Some(Instant::now() + INBOX_POLL);
                 }
             };
             match output {
-                Output::Timeout(t) => return t,
+                Output::Timeout(t) => return Some(t),
                 Output::Transmit(t) => match (t.proto, self.tcp.as_mut()) {
                     (Protocol::Tcp, Some(tcp)) => {
                         tcp.send(self.poll.registry(), t.destination, &t.contents);
@@ -619,7 +643,13 @@ impl Sfu {
                         peer.rtc.disconnect();
                     }
                     Event::MediaAdded(m) => peer.track_added(m.mid, m.kind, m.direction),
-                    Event::MediaData(data) => queue.push(Propagate::Media(i, data)),
+                    Event::RtpPacket(packet) => {
+                        queue.push(Propagate::Rtp(i, packet));
+                        if media_only {
+                            peer.dirty = true;
+                            return None;
+                        }
+                    }
                     Event::KeyframeRequest(req) => {
                         if let Some(kind) = peer.outgoing_kind(req.mid) {
                             queue.push(Propagate::Keyframe(i, kind));
@@ -659,84 +689,68 @@ impl Sfu {
         }
     }
 
+    /// Recomputes every connection's route from the calls, after what can
+    /// change one (a connection added or dropped, the engine's word on a
+    /// call), so that a packet's way costs no lookup.
+    fn reroute(&mut self) {
+        let mut order: Vec<usize> = (0..self.peers.len()).collect();
+        order.sort_by(|&a, &b| self.peers[a].session.cmp(&self.peers[b].session));
+        let mut routes = vec![Route::default(); self.peers.len()];
+        for group in order.chunk_by(|&a, &b| self.peers[a].session == self.peers[b].session) {
+            let Some(call) = self.calls.get(&self.peers[group[0]].session) else {
+                continue;
+            };
+            let current = |p: &Peer| p.party == Party::Customer || p.agent == call.agent;
+            for &i in group {
+                let me = &self.peers[i];
+                let muted = match me.party {
+                    Party::Agent => call.agent_muted,
+                    Party::Customer => call.customer_muted,
+                };
+                let sends = call.active && current(me);
+                routes[i] = Route {
+                    partners: group
+                        .iter()
+                        .copied()
+                        .filter(|&j| self.peers[j].party != me.party && current(&self.peers[j]))
+                        .collect(),
+                    active: call.active,
+                    audio: sends && !muted,
+                    video: sends && !call.audio_only,
+                };
+            }
+        }
+        for (p, route) in self.peers.iter_mut().zip(routes) {
+            p.route = route;
+        }
+    }
+
     /// Whether media from peer `from` of `kind` may reach the other side now.
     fn forwardable(&self, from: usize, kind: MediaKind) -> bool {
-        let p = &self.peers[from];
-        let Some(call) = self.calls.get(&p.session) else {
-            return false;
-        };
-        let muted = match p.party {
-            Party::Agent => call.agent_muted,
-            Party::Customer => call.customer_muted,
-        };
-        let current = p.party == Party::Customer || p.agent == call.agent;
-        call.active
-            && current
-            && !(kind == MediaKind::Audio && muted)
-            && !(kind == MediaKind::Video && call.audio_only)
+        let route = &self.peers[from].route;
+        match kind {
+            MediaKind::Audio => route.audio,
+            MediaKind::Video => route.video,
+        }
     }
 
     /// The live connections on the other side of peer `i`'s call.
-    fn others(&self, i: usize) -> Vec<usize> {
-        let me = &self.peers[i];
-        let agent = self.calls.get(&me.session).and_then(|c| c.agent.clone());
-        (0..self.peers.len())
-            .filter(|&j| {
-                let o = &self.peers[j];
-                o.session == me.session
-                    && o.party != me.party
-                    && o.rtc.is_alive()
-                    && (o.party == Party::Customer || o.agent == agent)
-            })
-            .collect()
+    fn others(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        let partners = &self.peers[i].route.partners;
+        partners
+            .iter()
+            .copied()
+            .filter(|&j| self.peers[j].rtc.is_alive())
     }
 
     fn propagate(&mut self, p: Propagate) {
         match p {
-            Propagate::Media(from, data) => {
-                let Some(kind) = self.peers[from].rtc.media(data.mid).map(|m| m.kind()) else {
-                    return;
-                };
-                if !self.forwardable(from, kind) {
-                    return;
-                }
-                let Some(index) = self.peers[from].incoming_index(data.mid, kind) else {
-                    return;
-                };
-                self.record(from, kind, &data);
-                if kind == MediaKind::Video {
-                    self.keyframe_watch(from, index, &data);
-                }
-                for to in self.others(from) {
-                    let peer = &mut self.peers[to];
-                    let Some(mid) = peer.outgoing_mid(kind, index) else {
-                        continue;
-                    };
-                    let Some(writer) = peer.rtc.writer(mid) else {
-                        continue;
-                    };
-                    let Some(pt) = writer.match_params(data.params) else {
-                        continue;
-                    };
-                    peer.dirty = true;
-                    if let Err(e) =
-                        writer.write(pt, data.network_time, data.time, data.data.clone())
-                    {
-                        tracing::debug!(error = %e, "forward failed");
-                        continue;
-                    }
-                    self.peers[from].quality.forwarded += 1;
-                }
-            }
+            Propagate::Rtp(from, packet) => self.forward(from, &packet),
             Propagate::Data(from, label, binary, data) => {
-                let active = self
-                    .calls
-                    .get(&self.peers[from].session)
-                    .is_some_and(|c| c.active);
-                if !active {
+                if !self.peers[from].route.active {
                     return;
                 }
-                for to in self.others(from) {
+                for to in self.others(from).collect::<Vec<_>>() {
                     let peer = &mut self.peers[to];
                     let Some(cid) = peer
                         .channels
@@ -757,7 +771,7 @@ impl Sfu {
                     return;
                 }
                 let now = Instant::now();
-                for source in self.others(asker) {
+                for source in self.others(asker).collect::<Vec<_>>() {
                     self.peers[source].request_keyframes(now);
                     self.peers[source].dirty = true;
                 }
@@ -824,48 +838,133 @@ impl Sfu {
             Some(i)
         });
         if let Some(i) = target {
-            self.peers[i].dirty = true;
             if let Err(e) = self.peers[i].rtc.handle_input(input) {
                 tracing::debug!(error = %e, "peer input failed");
                 self.peers[i].rtc.disconnect();
             }
+            // In RTP mode str0m holds one received packet until polled:
+            // relay it now, before the next datagram.
+            let mut queue = std::mem::take(&mut self.scratch);
+            if let Some(due) = self.drain(i, &mut queue, true) {
+                self.peers[i].due = due;
+            }
+            for p in queue.drain(..) {
+                self.propagate(p);
+            }
+            self.scratch = queue;
         }
     }
 
-    /// A receiver whose track starts carrying `from`'s video (a new call,
-    /// or the new agent after a transfer) cannot decode it before a
-    /// keyframe: until one comes, keep asking `from` for it (throttled). A
-    /// request made before its stream was known is not lost this way.
-    fn keyframe_watch(&mut self, from: usize, index: usize, data: &MediaData) {
-        let source = self.peers[from].id.clone();
-        for to in self.others(from) {
-            let peer = &mut self.peers[to];
-            let Some(mid) = peer.outgoing_mid(MediaKind::Video, index) else {
+    /// Relays one RTP packet of peer `from` to the other side of its call,
+    /// each receiving track rewriting it to continue its own numbering,
+    /// and feeds it to the recording.
+    fn forward(&mut self, from: usize, packet: &RtpPacket) {
+        let header = &packet.header;
+        let Some((mid, kind, index)) = self.peers[from].source(header.ssrc) else {
+            return;
+        };
+        if !self.forwardable(from, kind) {
+            return;
+        }
+        let params: Option<PayloadParams> = self.peers[from]
+            .rtc
+            .codec_config()
+            .find(|p| p.pt() == header.payload_type)
+            .copied();
+        let Some(params) = params else {
+            return;
+        };
+        let codec = params.spec().codec;
+        if self.record(from, mid, kind, codec, packet) {
+            self.peers[from].request_keyframes(Instant::now());
+        }
+        let arrival = Arrival {
+            source: (self.peers[from].serial, header.ssrc),
+            seq: *packet.seq_no,
+            ts: header.timestamp,
+            clock: packet.time.frequency().get(),
+            at: packet.timestamp,
+        };
+        // What describes the media travels on; transport values (MID,
+        // sequence numbers for congestion control, send time) are each
+        // leg's own and str0m sets them.
+        let ext = ExtensionValues {
+            audio_level: header.ext_vals.audio_level,
+            voice_activity: header.ext_vals.voice_activity,
+            video_orientation: header.ext_vals.video_orientation,
+            video_content_type: header.ext_vals.video_content_type,
+            ..ExtensionValues::default()
+        };
+        let (mut forwarded, mut wants_keyframe) = (0, false);
+        // Taken for the loop (no copy, no allocation), put back after.
+        let partners = std::mem::take(&mut self.peers[from].route.partners);
+        for &to in &partners {
+            let Peer {
+                rtc,
+                outgoing,
+                dirty,
+                ..
+            } = &mut self.peers[to];
+            if !rtc.is_alive() {
+                continue;
+            }
+            let Some(sink) = outgoing.iter_mut().filter(|s| s.kind == kind).nth(index) else {
                 continue;
             };
-            match peer.carried.iter_mut().find(|(m, _)| *m == mid) {
-                Some((_, carried)) if *carried == source => continue,
-                Some((_, carried)) => *carried = source.clone(),
-                None => peer.carried.push((mid, source.clone())),
-            }
-            self.peers[from].awaiting_keyframe = true;
+            let (seq, ts) = match sink.admit(&arrival, || starts_keyframe(codec, &packet.payload)) {
+                Verdict::Forward { seq, ts } => (seq, ts),
+                Verdict::Drop => continue,
+                Verdict::AwaitKeyframe => {
+                    wants_keyframe = true;
+                    continue;
+                }
+            };
+            let pt = sink.pt(header.payload_type, || {
+                rtc.codec_config().match_params(params).map(|p| p.pt())
+            });
+            let Some(pt) = pt else {
+                continue;
+            };
+            let mut api = rtc.direct_api();
+            let Some(stream) = api.stream_tx_by_mid(sink.mid, None) else {
+                continue;
+            };
+            let write = RtpWrite::new(
+                pt,
+                SeqNo::from(seq),
+                ts,
+                packet.timestamp,
+                packet.payload.clone(),
+            )
+            .marker(header.marker)
+            .ext_vals(ext.clone())
+            .nackable(kind == MediaKind::Video);
+            stream.write_rtp(write);
+            *dirty = true;
+            forwarded += 1;
         }
-        let p = &mut self.peers[from];
-        if p.awaiting_keyframe {
-            if data.is_keyframe() {
-                p.awaiting_keyframe = false;
-            } else {
-                p.request_keyframes(Instant::now());
-                p.dirty = true;
-            }
+        let source = &mut self.peers[from];
+        source.route.partners = partners;
+        source.quality.forwarded += forwarded;
+        if wants_keyframe {
+            source.request_keyframes(Instant::now());
+            source.dirty = true;
         }
     }
 
     /// Feeds what peer `from` sends (and is forwarded) to its recording,
-    /// starting one when the call is recorded.
-    fn record(&mut self, from: usize, kind: MediaKind, data: &MediaData) {
+    /// starting one when the call is recorded; returns whether the
+    /// recording waits for a keyframe.
+    fn record(
+        &mut self,
+        from: usize,
+        mid: str0m::media::Mid,
+        kind: MediaKind,
+        codec: str0m::format::Codec,
+        packet: &RtpPacket,
+    ) -> bool {
         let Some(dir) = &self.record_dir else {
-            return;
+            return false;
         };
         let audio_only = self
             .calls
@@ -886,9 +985,17 @@ impl Sfu {
             let name = format!("{who}-{}", p.id);
             p.recorder = Some(Recorder::new(dir, &p.session, &name, audio, video));
         }
-        if let Some(r) = &mut p.recorder {
-            r.frame(kind, data);
-        }
+        let Some(r) = &mut p.recorder else {
+            return false;
+        };
+        let packet = Packet {
+            seq: *packet.seq_no,
+            time: packet.time,
+            marker: packet.header.marker,
+            arrival: packet.timestamp,
+            payload: &packet.payload,
+        };
+        r.packet(mid, kind, codec, packet)
     }
 
     /// Drops dead connections (finishing their recordings) and rebuilds
@@ -910,5 +1017,6 @@ impl Sfu {
                 self.by_addr.insert(*a, i);
             }
         }
+        self.reroute();
     }
 }
