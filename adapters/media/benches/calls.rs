@@ -357,7 +357,12 @@ fn main() {
     } else {
         None
     };
-    for n in [10, 50] {
+    // `--calls N`: that many calls only (for comparing builds side by side).
+    let only: Option<usize> = args
+        .iter()
+        .position(|a| a == "--calls")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
+    for n in only.map_or(vec![10, 50], |n| vec![n]) {
         let ours = switchboard(n, Duration::from_secs(5));
         print("switchboard", &ours);
         if let Some(j) = &janus_server {
@@ -369,7 +374,7 @@ fn main() {
             );
         }
     }
-    if janus_server.is_some() {
+    if janus_server.is_some() || only.is_some() {
         return;
     }
     let mut n = 75;

@@ -260,6 +260,7 @@ impl Sfu {
             recorded,
             next_id: 1,
             scratch: Vec::new(),
+            written: false,
         })
     }
 }
@@ -316,6 +317,8 @@ pub(crate) struct Sfu {
     /// The queue one datagram's output is gathered in, kept between
     /// datagrams so that relaying allocates nothing for it.
     scratch: Vec<Propagate>,
+    /// Media was written to a connection since the last poll: it is due.
+    written: bool,
 }
 
 /// What one peer's output asks of the others. Media dominates the queue,
@@ -368,7 +371,7 @@ impl Sfu {
             self.reap();
             // Readiness is edge-triggered: while the socket may hold more,
             // only look for other news; forwarded media waits for no one.
-            let forwarded = self.peers.iter().any(|p| p.dirty);
+            let forwarded = std::mem::take(&mut self.written) || self.peers.iter().any(|p| p.dirty);
             let wait = if self.udp_ready || forwarded {
                 Duration::ZERO
             } else {
@@ -900,10 +903,7 @@ impl Sfu {
         let partners = std::mem::take(&mut self.peers[from].route.partners);
         for &to in &partners {
             let Peer {
-                rtc,
-                outgoing,
-                dirty,
-                ..
+                rtc, outgoing, due, ..
             } = &mut self.peers[to];
             if !rtc.is_alive() {
                 continue;
@@ -940,7 +940,9 @@ impl Sfu {
             .ext_vals(ext.clone())
             .nackable(kind == MediaKind::Video);
             stream.write_rtp(write);
-            *dirty = true;
+            // str0m sends what was written on its next timeout: make it due.
+            *due = (*due).min(packet.timestamp);
+            self.written = true;
             forwarded += 1;
         }
         let source = &mut self.peers[from];
