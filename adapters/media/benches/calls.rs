@@ -195,6 +195,7 @@ struct Figures {
     calls: usize,
     cpu_per_stream_pct: f64,
     cpu_per_frame_us: f64,
+    cpu_per_packet_us: f64,
     kib_per_call: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -298,10 +299,16 @@ fn drive_and_measure(
         c.counts = Default::default();
         c.latencies.clear();
     }
+    let packets0: u64 = callers.iter().map(Caller::packets_received).sum();
     let cpu0 = server.cpu();
     let t0 = Instant::now();
     drive(&mut callers, period);
     let cpu = server.cpu().saturating_sub(cpu0);
+    let packets = callers
+        .iter()
+        .map(Caller::packets_received)
+        .sum::<u64>()
+        .saturating_sub(packets0);
     let elapsed = t0.elapsed().as_secs_f64();
     // Stop sending, let what is in flight land.
     let sent: u64 = callers
@@ -326,6 +333,7 @@ fn drive_and_measure(
         calls,
         cpu_per_stream_pct: cpu.as_secs_f64() / elapsed / streams * 100.0,
         cpu_per_frame_us: cpu.as_secs_f64() * 1e6 / received.max(1) as f64,
+        cpu_per_packet_us: cpu.as_secs_f64() * 1e6 / packets.max(1) as f64,
         kib_per_call,
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
@@ -335,11 +343,14 @@ fn drive_and_measure(
 
 fn print(who: &str, f: &Figures) {
     println!(
-        "{who:>11} {:>4} calls  server CPU {:>5.2}% of a core per forwarded stream, {:>5.1} us per forwarded frame  \
-         memory {:>6.0} KiB/call  video frame sender->receiver p50 {:>5.2} ms p99 {:>6.2} ms  loss {:>5.2}%",
-        f.calls, f.cpu_per_stream_pct, f.cpu_per_frame_us, f.kib_per_call, f.p50_ms, f.p99_ms, f.loss * 100.0
+        "{who:>11} {:>4} calls  server CPU {:>5.2}% of a core per forwarded stream, {:>5.1} us per forwarded frame, \
+         {:>5.1} us per forwarded packet  memory {:>6.0} KiB/call  video frame sender->receiver p50 {:>5.2} ms p99 {:>6.2} ms  loss {:>5.2}%",
+        f.calls, f.cpu_per_stream_pct, f.cpu_per_frame_us, f.cpu_per_packet_us, f.kib_per_call, f.p50_ms, f.p99_ms, f.loss * 100.0
     );
 }
+
+/// Rounds of the side-by-side comparison with Janus.
+const ROUNDS: usize = 3;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -363,16 +374,27 @@ fn main() {
         .position(|a| a == "--calls")
         .and_then(|i| args.get(i + 1)?.parse().ok());
     for n in only.map_or(vec![10, 50], |n| vec![n]) {
-        let ours = switchboard(n, Duration::from_secs(5));
-        print("switchboard", &ours);
-        if let Some(j) = &janus_server {
+        let Some(j) = &janus_server else {
+            print("switchboard", &switchboard(n, Duration::from_secs(5)));
+            continue;
+        };
+        // Side by side, alternating, several rounds: the ratio's median.
+        let mut ratios = Vec::new();
+        for _ in 0..ROUNDS {
+            let ours = switchboard(n, Duration::from_secs(5));
+            print("switchboard", &ours);
             let theirs = janus(n, Duration::from_secs(5), j);
             print("janus", &theirs);
-            println!(
-                "      CPU per forwarded stream, switchboard / janus = {:.2}",
-                ours.cpu_per_stream_pct / theirs.cpu_per_stream_pct
-            );
+            ratios.push(ours.cpu_per_stream_pct / theirs.cpu_per_stream_pct);
         }
+        ratios.sort_by(f64::total_cmp);
+        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "      CPU per forwarded stream, switchboard / janus: median {:.2} of {} rounds ({})",
+            ratios[ratios.len() / 2],
+            ROUNDS,
+            shown.join(", ")
+        );
     }
     if janus_server.is_some() || only.is_some() {
         return;

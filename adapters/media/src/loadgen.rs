@@ -71,6 +71,8 @@ pub struct Caller {
     next_video: Instant,
     /// What it sent and received.
     pub counts: Counts,
+    /// RTP packets received so far per track, as of the last stats.
+    packets: Vec<(Mid, u64)>,
     /// Sender-to-receiver time of each video frame received.
     pub latencies: Vec<Duration>,
 }
@@ -111,7 +113,10 @@ impl Caller {
     ) -> Result<Caller, MediaError> {
         let socket = UdpSocket::bind((load.bind, 0)).expect("a UDP socket on the load's address");
         socket.set_nonblocking(true)?;
-        let mut rtc = Rtc::builder().build(Instant::now());
+        // Frequent stats: the receiving side counts packets for the bench.
+        let mut rtc = Rtc::builder()
+            .set_stats_interval(Some(Duration::from_millis(100)))
+            .build(Instant::now());
         let local = socket.local_addr()?;
         if let Ok(c) = Candidate::host(local, "udp") {
             rtc.add_local_candidate(c);
@@ -139,8 +144,14 @@ impl Caller {
             next_audio: now,
             next_video: now,
             counts: Counts::default(),
+            packets: Vec::new(),
             latencies: Vec::new(),
         })
+    }
+
+    /// RTP packets received so far (as of the last stats, every 100 ms).
+    pub fn packets_received(&self) -> u64 {
+        self.packets.iter().map(|(_, n)| n).sum()
     }
 
     /// Bytes of `kind` received.
@@ -241,6 +252,12 @@ impl Caller {
                 Err(_) => break,
                 Ok(Output::Transmit(t)) => {
                     let _ = self.socket.send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(Event::MediaIngressStats(s))) => {
+                    match self.packets.iter_mut().find(|(m, _)| *m == s.mid) {
+                        Some((_, n)) => *n = s.packets,
+                        None => self.packets.push((s.mid, s.packets)),
+                    }
                 }
                 Ok(Output::Event(Event::MediaData(d))) => {
                     match self.rtc.media(d.mid).map(|m| m.kind()) {
