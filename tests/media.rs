@@ -199,6 +199,21 @@ fn a_recorded_call_through_the_binary_reaches_the_webhook_and_downloads() {
         v.counts,
         a.counts
     );
+    // The forwarding delay is a Prometheus histogram with what was relayed.
+    let (_, metrics) = s.raw("GET", "/metrics", None);
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    let count = value("switchboard_media_forward_delay_seconds_count");
+    assert!(count > 100, "batches relayed: {count}");
+    assert_eq!(
+        value("switchboard_media_forward_delay_seconds_bucket{le=\"+Inf\"}"),
+        count
+    );
+    assert!(value("switchboard_media_forward_delay_seconds_bucket{le=\"1\"}") <= count);
     s.call("DELETE", &format!("{CS}/sessions/{sid}"), None);
     switchboard_media::loadgen::run(&mut [&mut v, &mut a], std::time::Duration::from_millis(500));
 

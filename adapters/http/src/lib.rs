@@ -242,7 +242,11 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
         Ok(mut text) if answer.is_ok() => {
             listener::render(&app.auth.conns(), &mut text);
             if let Some(media) = &app.media {
-                whip::render_metrics(&media.all_stats().await, &mut text);
+                whip::render_metrics(
+                    &media.all_stats().await,
+                    &media.forward_delay().await,
+                    &mut text,
+                );
             }
             if let Some(stats) = &app.deliveries {
                 webhooks::render_metrics(stats, &mut text);

@@ -231,7 +231,11 @@ pub async fn push_quality(engine: crate::Engine, media: switchboard_media::Media
 }
 
 /// The media plane's figures in Prometheus text.
-pub fn render_metrics(all: &[switchboard_media::PeerQuality], out: &mut String) {
+pub fn render_metrics(
+    all: &[switchboard_media::PeerQuality],
+    delay: &switchboard_media::ForwardDelay,
+    out: &mut String,
+) {
     use std::fmt::Write;
     let sum = |f: fn(&switchboard_media::PeerQuality) -> u64| all.iter().map(f).sum::<u64>();
     let rtts: Vec<f64> = all.iter().filter_map(|q| q.rtt_ms).collect();
@@ -246,7 +250,7 @@ pub fn render_metrics(all: &[switchboard_media::PeerQuality], out: &mut String) 
          # HELP switchboard_media_bitrate_kbps Media bitrate across all connections.\n\
          # TYPE switchboard_media_bitrate_kbps gauge\n\
          switchboard_media_bitrate_kbps{{direction=\"in\"}} {}\nswitchboard_media_bitrate_kbps{{direction=\"out\"}} {}\n\
-         # HELP switchboard_media_forwarded_total Media samples forwarded between participants.\n\
+         # HELP switchboard_media_forwarded_total RTP packets forwarded between participants (live connections).\n\
          # TYPE switchboard_media_forwarded_total counter\nswitchboard_media_forwarded_total {}\n\
          # HELP switchboard_media_rtt_ms Mean round trip over the connections that report one.\n\
          # TYPE switchboard_media_rtt_ms gauge\nswitchboard_media_rtt_ms {}\n\
@@ -258,6 +262,32 @@ pub fn render_metrics(all: &[switchboard_media::PeerQuality], out: &mut String) 
         sum(|q| q.forwarded),
         if rtts.is_empty() { 0.0 } else { rtts.iter().sum::<f64>() / rtts.len() as f64 },
         worst_loss,
+    );
+    let _ = write!(
+        out,
+        "# HELP switchboard_media_forward_delay_seconds Time relayed media waits in the server, from read to send.\n\
+         # TYPE switchboard_media_forward_delay_seconds histogram\n"
+    );
+    let mut cumulative = 0;
+    for (bound, n) in switchboard_media::ForwardDelay::BOUNDS_US
+        .iter()
+        .zip(delay.buckets)
+    {
+        cumulative += n;
+        let le = *bound as f64 / 1e6;
+        let _ = writeln!(
+            out,
+            "switchboard_media_forward_delay_seconds_bucket{{le=\"{le}\"}} {cumulative}"
+        );
+    }
+    let _ = write!(
+        out,
+        "switchboard_media_forward_delay_seconds_bucket{{le=\"+Inf\"}} {}\n\
+         switchboard_media_forward_delay_seconds_sum {}\n\
+         switchboard_media_forward_delay_seconds_count {}\n",
+        delay.count,
+        delay.sum_us as f64 / 1e6,
+        delay.count,
     );
 }
 

@@ -1,15 +1,18 @@
 //! N concurrent 1v1 calls through the media plane, each side sending
 //! VP8-shaped video (~500 kbit/s, 30 fps) and Opus-sized audio (20 ms) from
 //! the str0m load generator, paced in real time, all on loopback. Prints,
-//! for N = 10, 50 and upward until loss reaches 1%: the media thread's CPU
-//! per forwarded stream and per forwarded frame, memory per call, the
-//! sender-to-receiver time of video frames (p50/p99: two loopback hops, the
-//! clients' own work and the server's forwarding), and loss.
+//! for N = 10, 50 and upward until loss reaches 1% (or only `--calls N`):
+//! the media thread's CPU per forwarded stream, frame and packet (packets
+//! counted by the receivers), memory per call, the sender-to-receiver time
+//! of video frames (p50/p99: two loopback hops, the clients' own work and
+//! the server's forwarding), the time relayed media spends in the server
+//! (read to send, histogram bucket bounds), and loss.
 //!
 //! `cargo bench -p switchboard-media --bench calls`; under `cargo test` it
 //! runs one short smoke call. With `-- --janus` it runs the same load against
 //! Janus 1.1.2's EchoTest plugin (Debian's `janus`, started here with a config
-//! of its own) side by side. libnice does not gather loopback addresses, so
+//! of its own) side by side, alternating, three rounds per size, and prints
+//! the median ratio (the machine is shared and noisy). libnice does not gather loopback addresses, so
 //! that run needs a network namespace with a veth interface at 10.99.0.1
 //! (nothing leaves the machine):
 //! `unshare -n bash -c 'ip link set lo up; ip link add sbjanus0 type veth peer name sbjanus1;
@@ -200,6 +203,8 @@ struct Figures {
     p50_ms: f64,
     p99_ms: f64,
     loss: f64,
+    /// Switchboard only: read to forwarded, in the server (bucket bounds).
+    in_server_us: Option<(u64, u64)>,
 }
 
 /// Where the server's CPU and memory are read.
@@ -253,7 +258,14 @@ fn switchboard(calls: usize, period: Duration) -> Figures {
             callers.push(c);
         }
     }
-    drive_and_measure(calls, callers, &Server::Switchboard, before, period)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let delay0 = runtime.block_on(media.forward_delay());
+    let mut figures = drive_and_measure(calls, callers, &Server::Switchboard, before, period);
+    let delay = runtime.block_on(media.forward_delay()).since(&delay0);
+    figures.in_server_us = delay.quantile_us(0.5).zip(delay.quantile_us(0.99));
+    figures
 }
 
 /// The same streams through Janus's EchoTest: 2N peers, each echoed.
@@ -338,13 +350,17 @@ fn drive_and_measure(
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
         loss: 1.0 - received as f64 / sent.max(1) as f64,
+        in_server_us: None,
     }
 }
 
 fn print(who: &str, f: &Figures) {
+    let in_server = f.in_server_us.map_or(String::new(), |(p50, p99)| {
+        format!("  in the server p50 <= {p50} us p99 <= {p99} us")
+    });
     println!(
         "{who:>11} {:>4} calls  server CPU {:>5.2}% of a core per forwarded stream, {:>5.1} us per forwarded frame, \
-         {:>5.1} us per forwarded packet  memory {:>6.0} KiB/call  video frame sender->receiver p50 {:>5.2} ms p99 {:>6.2} ms  loss {:>5.2}%",
+         {:>5.1} us per forwarded packet  memory {:>6.0} KiB/call  video frame sender->receiver p50 {:>5.2} ms p99 {:>6.2} ms  loss {:>5.2}%{in_server}",
         f.calls, f.cpu_per_stream_pct, f.cpu_per_frame_us, f.cpu_per_packet_us, f.kib_per_call, f.p50_ms, f.p99_ms, f.loss * 100.0
     );
 }

@@ -24,6 +24,7 @@
 //! let answer = media.connect_blocking("cs_1", Party::Customer, "visitor:cs_1", &offer);
 //! ```
 
+mod delay;
 mod forward;
 mod frames;
 pub mod fuzzing;
@@ -39,6 +40,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use delay::ForwardDelay;
 pub use recorder::{finish_leftovers, Recording};
 pub use sfu::{Connected, MediaError, PeerQuality, QualitySummary, SUMMARIES_MAX};
 
@@ -297,6 +299,15 @@ impl Media {
             .is_err()
         {
             return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// How long relayed media has waited in the server since it started.
+    pub async fn forward_delay(&self) -> ForwardDelay {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        if self.send(sfu::Command::Delay { reply }).is_err() {
+            return ForwardDelay::default();
         }
         rx.await.unwrap_or_default()
     }

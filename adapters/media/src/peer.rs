@@ -55,6 +55,9 @@ pub(crate) struct Peer {
     pub(crate) due: Instant,
     /// Where its media goes.
     pub(crate) route: Route,
+    /// When the oldest media written to it since its last drain was read
+    /// (for the forwarding delay).
+    pub(crate) pending_since: Option<Instant>,
     /// It was given input since its last drain: drain it this turn.
     pub(crate) dirty: bool,
 }
@@ -109,6 +112,7 @@ impl Peer {
             due: Instant::now(),
             dirty: true,
             route: Route::default(),
+            pending_since: None,
             last_bytes: None,
             last_keyframe_request: None,
             publishes: true,

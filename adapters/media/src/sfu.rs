@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::delay::ForwardDelay;
 use crate::forward::{starts_keyframe, Arrival, Verdict};
 use crate::frames::Packet;
 use crate::peer::{Peer, Route};
@@ -175,6 +176,9 @@ pub(crate) enum Command {
         session: String,
         reply: oneshot::Sender<Option<QualitySummary>>,
     },
+    Delay {
+        reply: oneshot::Sender<ForwardDelay>,
+    },
 }
 
 /// Whether an offer publishes (some audio or video the client sends) and
@@ -261,6 +265,7 @@ impl Sfu {
             next_id: 1,
             scratch: Vec::new(),
             written: false,
+            delay: ForwardDelay::default(),
         })
     }
 }
@@ -319,6 +324,8 @@ pub(crate) struct Sfu {
     scratch: Vec<Propagate>,
     /// Media was written to a connection since the last poll: it is due.
     written: bool,
+    /// How long relayed media waited in the loop.
+    delay: ForwardDelay,
 }
 
 /// What one peer's output asks of the others. Media dominates the queue,
@@ -468,6 +475,9 @@ impl Sfu {
                 let _ = reply.send(result);
             }
             Command::Update { session, state } => self.update(session, state),
+            Command::Delay { reply } => {
+                let _ = reply.send(self.delay.clone());
+            }
             Command::Summary { session, reply } => {
                 let _ = reply.send(self.summaries.get(&session).cloned());
             }
@@ -628,7 +638,12 @@ impl Sfu {
                 }
             };
             match output {
-                Output::Timeout(t) => return Some(t),
+                Output::Timeout(t) => {
+                    if let Some(read) = peer.pending_since.take() {
+                        self.delay.record(read.elapsed());
+                    }
+                    return Some(t);
+                }
                 Output::Transmit(t) => match (t.proto, self.tcp.as_mut()) {
                     (Protocol::Tcp, Some(tcp)) => {
                         tcp.send(self.poll.registry(), t.destination, &t.contents);
@@ -903,7 +918,11 @@ impl Sfu {
         let partners = std::mem::take(&mut self.peers[from].route.partners);
         for &to in &partners {
             let Peer {
-                rtc, outgoing, due, ..
+                rtc,
+                outgoing,
+                due,
+                pending_since,
+                ..
             } = &mut self.peers[to];
             if !rtc.is_alive() {
                 continue;
@@ -942,6 +961,7 @@ impl Sfu {
             stream.write_rtp(write);
             // str0m sends what was written on its next timeout: make it due.
             *due = (*due).min(packet.timestamp);
+            pending_since.get_or_insert(packet.timestamp);
             self.written = true;
             forwarded += 1;
         }
