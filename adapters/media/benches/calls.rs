@@ -9,7 +9,9 @@
 //! (read to send, histogram bucket bounds), and loss.
 //!
 //! `cargo bench -p switchboard-media --bench calls`; under `cargo test` it
-//! runs one short smoke call. With `-- --janus` it runs the same load against
+//! runs one short smoke call. Each size runs in a process of its own (the
+//! bench runs itself with `--calls N`), so that memory per call is that
+//! size's own. With `-- --janus` it runs the same load against
 //! Janus 1.1.2's EchoTest plugin (Debian's `janus`, started here with a config
 //! of its own) side by side, alternating, three rounds per size, and prints
 //! the median ratio (the machine is shared and noisy). libnice does not gather loopback addresses, so
@@ -199,7 +201,8 @@ struct Figures {
     cpu_per_stream_pct: f64,
     cpu_per_frame_us: f64,
     cpu_per_packet_us: f64,
-    kib_per_call: f64,
+    /// None where the heap holds an earlier run's memory.
+    kib_per_call: Option<f64>,
     p50_ms: f64,
     p99_ms: f64,
     loss: f64,
@@ -306,10 +309,9 @@ fn drive_and_measure(
     };
     // ICE, DTLS and the first keyframes.
     drive(&mut callers, Duration::from_secs(2));
-    let kib_per_call = server.rss_kib().saturating_sub(before) as f64 / calls as f64;
+    let kib_per_call = Some(server.rss_kib().saturating_sub(before) as f64 / calls as f64);
     for c in &mut callers {
-        c.counts = Default::default();
-        c.latencies.clear();
+        c.count_from_now();
     }
     let packets0: u64 = callers.iter().map(Caller::packets_received).sum();
     let cpu0 = server.cpu();
@@ -322,7 +324,12 @@ fn drive_and_measure(
         .sum::<u64>()
         .saturating_sub(packets0);
     let elapsed = t0.elapsed().as_secs_f64();
-    // Stop sending, let what is in flight land.
+    // Stop sending, let what is in flight land: loss counts the frames
+    // sent in the window, wherever they arrive.
+    for c in &mut callers {
+        c.stop_sending();
+    }
+    drive(&mut callers, Duration::from_millis(500));
     let sent: u64 = callers
         .iter()
         .map(|c| c.counts.audio_sent + c.counts.video_sent)
@@ -358,15 +365,19 @@ fn print(who: &str, f: &Figures) {
     let in_server = f.in_server_us.map_or(String::new(), |(p50, p99)| {
         format!("  in the server p50 <= {p50} us p99 <= {p99} us")
     });
+    let memory = f.kib_per_call.map_or("-".to_owned(), |k| format!("{k:.0}"));
     println!(
         "{who:>11} {:>4} calls  server CPU {:>5.2}% of a core per forwarded stream, {:>5.1} us per forwarded frame, \
-         {:>5.1} us per forwarded packet  memory {:>6.0} KiB/call  video frame sender->receiver p50 {:>5.2} ms p99 {:>6.2} ms  loss {:>5.2}%{in_server}",
-        f.calls, f.cpu_per_stream_pct, f.cpu_per_frame_us, f.cpu_per_packet_us, f.kib_per_call, f.p50_ms, f.p99_ms, f.loss * 100.0
+         {:>5.1} us per forwarded packet  memory {memory:>6} KiB/call  video frame sender->receiver p50 {:>5.2} ms p99 {:>6.2} ms  loss {:>5.2}%{in_server}",
+        f.calls, f.cpu_per_stream_pct, f.cpu_per_frame_us, f.cpu_per_packet_us, f.p50_ms, f.p99_ms, f.loss * 100.0
     );
 }
 
 /// Rounds of the side-by-side comparison with Janus.
 const ROUNDS: usize = 3;
+
+/// A child's exit code when loss reached 1%: the escalation stops there.
+const LOSSY: i32 = 3;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -374,54 +385,73 @@ fn main() {
         print("switchboard", &switchboard(1, Duration::from_millis(500)));
         return;
     }
-    println!("1v1 calls, VP8-shaped video ~500 kbit/s at 30 fps + Opus-sized audio every 20 ms, each way (/proc ticks are 10 ms)");
-    let janus_server = if args.iter().any(|a| a == "--janus") {
-        let j = Janus::start();
-        if j.is_none() {
-            println!("janus did not start (is Debian's janus installed, and are we in a loopback-only namespace?)");
-        }
-        j
-    } else {
-        None
-    };
-    // `--calls N`: that many calls only (for comparing builds side by side).
+    let with_janus = args.iter().any(|a| a == "--janus");
+    // `--calls N`: that many calls only, in this process.
     let only: Option<usize> = args
         .iter()
         .position(|a| a == "--calls")
         .and_then(|i| args.get(i + 1)?.parse().ok());
-    for n in only.map_or(vec![10, 50], |n| vec![n]) {
-        let Some(j) = &janus_server else {
-            print("switchboard", &switchboard(n, Duration::from_secs(5)));
-            continue;
-        };
-        // Side by side, alternating, several rounds: the ratio's median.
-        let mut ratios = Vec::new();
-        for _ in 0..ROUNDS {
-            let ours = switchboard(n, Duration::from_secs(5));
-            print("switchboard", &ours);
-            let theirs = janus(n, Duration::from_secs(5), j);
-            print("janus", &theirs);
-            ratios.push(ours.cpu_per_stream_pct / theirs.cpu_per_stream_pct);
-        }
-        ratios.sort_by(f64::total_cmp);
-        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-        println!(
-            "      CPU per forwarded stream, switchboard / janus: median {:.2} of {} rounds ({})",
-            ratios[ratios.len() / 2],
-            ROUNDS,
-            shown.join(", ")
-        );
+    if let Some(n) = only {
+        let lossy = one_size(n, with_janus);
+        std::process::exit(if lossy { LOSSY } else { 0 });
     }
-    if janus_server.is_some() || only.is_some() {
-        return;
-    }
-    let mut n = 75;
+    println!("1v1 calls, VP8-shaped video ~500 kbit/s at 30 fps + Opus-sized audio every 20 ms, each way (/proc ticks are 10 ms)");
+    // Each size in a process of its own: memory one size freed would be
+    // reused by the next and hide its cost.
+    let me = std::env::current_exe().expect("the bench's own path");
+    let mut n = 10;
     loop {
+        let mut child = Command::new(&me);
+        child.args(["--bench", "--calls", &n.to_string()]);
+        if with_janus {
+            child.arg("--janus");
+        }
+        let status = child.status().expect("the bench runs itself");
+        let lossy = status.code() == Some(LOSSY);
+        n = match n {
+            10 => 50,
+            _ if with_janus => break,
+            _ if lossy || n >= 400 => break,
+            50 => 75,
+            _ => n + 25,
+        };
+    }
+}
+
+/// Runs `n` calls (side by side with Janus, several rounds, if asked);
+/// returns whether Switchboard lost 1% or more.
+fn one_size(n: usize, with_janus: bool) -> bool {
+    if !with_janus {
         let f = switchboard(n, Duration::from_secs(5));
         print("switchboard", &f);
-        if f.loss >= 0.01 || n >= 400 {
-            break;
-        }
-        n += 25;
+        return f.loss >= 0.01;
     }
+    let Some(j) = Janus::start() else {
+        println!("janus did not start (is Debian's janus installed, and are we in a loopback-only namespace?)");
+        return false;
+    };
+    // Side by side, alternating, several rounds: the ratio's median.
+    let mut ratios = Vec::new();
+    let mut lossy = false;
+    for round in 0..ROUNDS {
+        let mut ours = switchboard(n, Duration::from_secs(5));
+        let mut theirs = janus(n, Duration::from_secs(5), &j);
+        if round > 0 {
+            // Both heaps hold what the last round freed.
+            (ours.kib_per_call, theirs.kib_per_call) = (None, None);
+        }
+        print("switchboard", &ours);
+        print("janus", &theirs);
+        lossy |= ours.loss >= 0.01;
+        ratios.push(ours.cpu_per_stream_pct / theirs.cpu_per_stream_pct);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "      CPU per forwarded stream, switchboard / janus: median {:.2} of {} rounds ({})",
+        ratios[ratios.len() / 2],
+        ROUNDS,
+        shown.join(", ")
+    );
+    lossy
 }

@@ -71,6 +71,10 @@ pub struct Caller {
     next_video: Instant,
     /// What it sent and received.
     pub counts: Counts,
+    /// Frames sent before this are not counted when received.
+    counting_from: Instant,
+    /// Whether it sends (off: it only receives what is still on its way).
+    sending: bool,
     /// RTP packets received so far per track, as of the last stats.
     packets: Vec<(Mid, u64)>,
     /// Sender-to-receiver time of each video frame received.
@@ -83,7 +87,7 @@ fn epoch() -> Instant {
     *EPOCH.get_or_init(Instant::now)
 }
 
-/// Where the send time sits in a video frame, after the VP8 header.
+/// Where the send time sits in a frame (in video, after the VP8 header).
 const STAMP: std::ops::Range<usize> = 10..18;
 
 impl Caller {
@@ -144,9 +148,24 @@ impl Caller {
             next_audio: now,
             next_video: now,
             counts: Counts::default(),
+            counting_from: now,
+            sending: true,
             packets: Vec::new(),
             latencies: Vec::new(),
         })
+    }
+
+    /// Counts afresh from now: frames sent earlier and still on their way
+    /// are not counted when they arrive.
+    pub fn count_from_now(&mut self) {
+        self.counts = Counts::default();
+        self.latencies.clear();
+        self.counting_from = Instant::now();
+    }
+
+    /// Stops sending; it keeps receiving (to let what is on its way land).
+    pub fn stop_sending(&mut self) {
+        self.sending = false;
     }
 
     /// RTP packets received so far (as of the last stats, every 100 ms).
@@ -178,8 +197,8 @@ impl Caller {
         else {
             return;
         };
-        let payload = match kind {
-            MediaKind::Audio => vec![0x11; self.load.audio_frame_bytes],
+        let mut payload = match kind {
+            MediaKind::Audio => vec![0x11; self.load.audio_frame_bytes.max(STAMP.end)],
             MediaKind::Video => {
                 let mut p = vec![0x11; self.load.video_frame_bytes.max(STAMP.end)];
                 if self
@@ -192,11 +211,11 @@ impl Caller {
                         0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00,
                     ]);
                 }
-                let sent = u64::try_from(now.duration_since(epoch()).as_nanos()).unwrap_or(0);
-                p[STAMP].copy_from_slice(&sent.to_le_bytes());
                 p
             }
         };
+        let sent = u64::try_from(now.duration_since(epoch()).as_nanos()).unwrap_or(0);
+        payload[STAMP].copy_from_slice(&sent.to_le_bytes());
         let rtp = MediaTime::from(now.saturating_duration_since(self.start));
         if let Some(w) = self.rtc.writer(mid) {
             if w.write(pt, now, rtp, payload).is_ok() {
@@ -212,7 +231,7 @@ impl Caller {
     /// Returns when it next needs to run.
     pub fn step(&mut self) -> Instant {
         let now = Instant::now();
-        if self.rtc.is_alive() {
+        if self.rtc.is_alive() && self.sending {
             if now >= self.next_audio {
                 self.write(MediaKind::Audio, now);
                 self.next_audio += Duration::from_millis(20);
@@ -260,6 +279,15 @@ impl Caller {
                     }
                 }
                 Ok(Output::Event(Event::MediaData(d))) => {
+                    let sent = d.data.get(STAMP).map(|stamp| {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(stamp);
+                        epoch() + Duration::from_nanos(u64::from_le_bytes(b))
+                    });
+                    // Frames sent before the count began are not counted.
+                    if sent.is_none_or(|t| t < self.counting_from) {
+                        continue;
+                    }
                     match self.rtc.media(d.mid).map(|m| m.kind()) {
                         Some(MediaKind::Audio) => {
                             self.counts.audio_received += 1;
@@ -268,10 +296,7 @@ impl Caller {
                         Some(MediaKind::Video) => {
                             self.counts.video_received += 1;
                             self.counts.video_bytes += d.data.len() as u64;
-                            if let Some(stamp) = d.data.get(STAMP) {
-                                let mut b = [0u8; 8];
-                                b.copy_from_slice(stamp);
-                                let sent = epoch() + Duration::from_nanos(u64::from_le_bytes(b));
+                            if let Some(sent) = sent {
                                 self.latencies
                                     .push(Instant::now().saturating_duration_since(sent));
                             }
