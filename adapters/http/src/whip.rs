@@ -268,13 +268,9 @@ pub fn render_metrics(
         "# HELP switchboard_media_forward_delay_seconds Time relayed media waits in the server, from read to send.\n\
          # TYPE switchboard_media_forward_delay_seconds histogram\n"
     );
-    let mut cumulative = 0;
-    for (bound, n) in switchboard_media::ForwardDelay::BOUNDS_US
-        .iter()
-        .zip(delay.buckets)
-    {
-        cumulative += n;
-        let le = *bound as f64 / 1e6;
+    for bound in switchboard_media::ForwardDelay::BOUNDS_US {
+        let cumulative = delay.at_most_us(bound);
+        let le = bound as f64 / 1e6;
         let _ = writeln!(
             out,
             "switchboard_media_forward_delay_seconds_bucket{{le=\"{le}\"}} {cumulative}"
@@ -285,9 +281,9 @@ pub fn render_metrics(
         "switchboard_media_forward_delay_seconds_bucket{{le=\"+Inf\"}} {}\n\
          switchboard_media_forward_delay_seconds_sum {}\n\
          switchboard_media_forward_delay_seconds_count {}\n",
-        delay.count,
-        delay.sum_us as f64 / 1e6,
-        delay.count,
+        delay.count(),
+        delay.sum_us() as f64 / 1e6,
+        delay.count(),
     );
 }
 

@@ -6,7 +6,7 @@
 //! counted by the receivers), memory per call, the sender-to-receiver time
 //! of video frames (p50/p99: two loopback hops, the clients' own work and
 //! the server's forwarding), the time relayed media spends in the server
-//! (read to send, histogram bucket bounds), and loss.
+//! (read to send), and loss.
 //!
 //! `cargo bench -p switchboard-media --bench calls`; under `cargo test` it
 //! runs one short smoke call. Each size runs in a process of its own (the
@@ -206,7 +206,7 @@ struct Figures {
     p50_ms: f64,
     p99_ms: f64,
     loss: f64,
-    /// Switchboard only: read to forwarded, in the server (bucket bounds).
+    /// Switchboard only: read to forwarded, in the server, p50 and p99.
     in_server_us: Option<(u64, u64)>,
 }
 
@@ -363,7 +363,7 @@ fn drive_and_measure(
 
 fn print(who: &str, f: &Figures) {
     let in_server = f.in_server_us.map_or(String::new(), |(p50, p99)| {
-        format!("  in the server p50 <= {p50} us p99 <= {p99} us")
+        format!("  in the server p50 {p50} us p99 {p99} us")
     });
     let memory = f.kib_per_call.map_or("-".to_owned(), |k| format!("{k:.0}"));
     println!(
