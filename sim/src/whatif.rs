@@ -20,6 +20,12 @@
 //!    from the observed distributions with a seed: patience as the observed
 //!    wait plus an exponential remainder with the mean the journal shows.
 //!
+//! A visitor a bot met first says and does with it what they did (the
+//! journal's bot records, replayed on the new session at the same times),
+//! so the bot decides again, and hands over when it would; their wait, and
+//! their place in the figures, starts at the handoff. Visitors the bot
+//! resolved never reach an agent and are not counted.
+//!
 //! With no change the second pass issues the same commands at the same
 //! times in the same order, so the core decides the same: the figures are
 //! equal, which is the test that the replay is faithful.
@@ -32,7 +38,7 @@ use serde::Serialize;
 use switchboard_core::routing::RoutingMode;
 use switchboard_core::{
     AgentId, AgentState, Center, Command, EventKind, Media, Membership, Party, Prng, Recipient,
-    Reply, SessionId, Timestamp, WorkgroupId, DEFAULT_WORKGROUP,
+    Reply, SessionId, Timestamp, VisitorId, WorkgroupId, DEFAULT_WORKGROUP,
 };
 use switchboard_store::Record;
 
@@ -223,6 +229,10 @@ struct Visit {
     transfers: Vec<(u64, AgentId, u64)>,
     /// Ring outcomes per agent, in order, with the answer's sequence.
     rings: HashMap<AgentId, VecDeque<(Outcome, Option<u64>)>>,
+    /// For a visitor a bot met first, what they said and did with it: the
+    /// journal's records about their session while with the bot, with
+    /// their times and sequences.
+    bot: Option<Vec<(Timestamp, u64, Command)>>,
 }
 
 /// A visitor during a pass.
@@ -244,6 +254,8 @@ enum Action {
     Answer(usize, AgentId, Outcome),
     End(usize, Party),
     Transfer(usize, AgentId),
+    /// A visitor's step with the bot, on their session of this pass.
+    Bot(usize, Command),
     /// An agent set aside for missed rings comes back.
     Back(AgentId),
     Mark,
@@ -313,6 +325,8 @@ struct Pass {
     staffed_ms: BTreeMap<AgentId, u64>,
     talk_at_mark: BTreeMap<AgentId, u64>,
     refused: u64,
+    /// Visitors the bot met first, by visitor id (their leaving names them so).
+    bot_visitors: HashMap<VisitorId, usize>,
 }
 
 impl Pass {
@@ -332,6 +346,7 @@ impl Pass {
             staffed_ms: BTreeMap::new(),
             talk_at_mark: BTreeMap::new(),
             refused: 0,
+            bot_visitors: HashMap::new(),
         }
     }
 
@@ -407,8 +422,24 @@ impl Pass {
                     Mode::Actual { .. } => return Ok(()),
                 };
                 match self.apply(join) {
-                    Ok(reply) => self.joined(v, &reply),
+                    Ok(reply) => {
+                        self.joined(v, &reply);
+                        if let Mode::WhatIf(m) = &self.mode {
+                            let steps = m.visits[v].bot.clone().unwrap_or_default();
+                            for (t, seq, cmd) in steps {
+                                self.at(t, Some(seq), Action::Bot(v, cmd));
+                            }
+                        }
+                    }
                     Err(e) => self.refuse(e)?,
+                }
+            }
+            Action::Bot(v, cmd) => {
+                let Some(sid) = self.open_session(v) else {
+                    return Ok(());
+                };
+                if let Err(e) = self.apply(with_session(cmd, sid)) {
+                    self.refuse(e)?;
                 }
             }
             Action::Leave(v) => {
@@ -477,6 +508,29 @@ impl Pass {
         Ok(())
     }
 
+    /// In the first pass, the visitor a record is a bot step of: a bot
+    /// command about their session, or their leaving while still with it.
+    fn with_bot(&self, cmd: &Command) -> Option<usize> {
+        let Mode::Actual { visits, .. } = &self.mode else {
+            return None;
+        };
+        let v = match cmd {
+            Command::BotHear { session_id, .. }
+            | Command::BotReply { session_id, .. }
+            | Command::BotEscalate { session_id }
+            | Command::BotRefuse { session_id } => *self.by_session.get(session_id)?,
+            Command::EndSession { session_id, .. } => *self.by_session.get(session_id)?,
+            Command::LeaveQueue { visitor_id } => *self.bot_visitors.get(visitor_id)?,
+            _ => return None,
+        };
+        let leaving = matches!(cmd, Command::EndSession { .. } | Command::LeaveQueue { .. });
+        let with_bot = self
+            .live
+            .get(v)
+            .is_some_and(|l| l.joined.is_none() && !l.ended);
+        (visits.get(v)?.bot.is_some() && (with_bot || !leaving)).then_some(v)
+    }
+
     fn open_session(&self, v: usize) -> Option<SessionId> {
         let l = &self.live[v];
         l.session.clone().filter(|_| !l.ended)
@@ -509,6 +563,13 @@ impl Pass {
         };
         let answering = matches!(cmd, Command::AcceptCall { .. } | Command::RejectCall { .. });
         let available = matches!(cmd, Command::AgentAvailable { .. });
+        let with_bot = self.with_bot(&cmd);
+        let joiner = match &cmd {
+            Command::JoinQueue { visitor_id, .. } => Some(visitor_id.clone()),
+            Command::CreateSession { customer_id, .. } => Some(customer_id.clone()),
+            _ => None,
+        };
+        let step = with_bot.map(|v| (v, self.now, seq.unwrap_or(0), cmd.clone()));
         let reply = match self.apply(cmd) {
             Ok(reply) => reply,
             Err(e) => return self.refuse(e),
@@ -526,6 +587,11 @@ impl Pass {
         else {
             return Ok(());
         };
+        if let Some((v, at, seq, cmd)) = step {
+            if let Some(steps) = visits[v].bot.as_mut() {
+                steps.push((at, seq, cmd));
+            }
+        }
         if available {
             if let Some(agent) = &agent {
                 if let Some(since) = returns.away.remove(agent) {
@@ -540,7 +606,9 @@ impl Pass {
             }
         }
         if let Some(join) = join {
-            let (Reply::Queued { session_id, .. } | Reply::Assigned { session_id, .. }) = &reply
+            let (Reply::Queued { session_id, .. }
+            | Reply::Assigned { session_id, .. }
+            | Reply::WithBot { session_id }) = &reply
             else {
                 return Ok(());
             };
@@ -560,8 +628,12 @@ impl Pass {
                 handle: None,
                 transfers: Vec::new(),
                 rings: HashMap::new(),
+                bot: matches!(reply, Reply::WithBot { .. }).then(Vec::new),
             });
             let v = visits.len() - 1;
+            if let (Reply::WithBot { .. }, Some(visitor)) = (&reply, joiner) {
+                self.bot_visitors.insert(visitor, v);
+            }
             self.joined(v, &reply);
             return Ok(());
         }
@@ -600,16 +672,28 @@ impl Pass {
         Ok(())
     }
 
+    /// Visitor `v`'s join was answered: queued or rung at once (they wait
+    /// from now), or with the bot (they wait from its handoff).
     fn joined(&mut self, v: usize, reply: &Reply) {
-        let (Reply::Queued { session_id, .. } | Reply::Assigned { session_id, .. }) = reply else {
+        let (Reply::Queued { session_id, .. }
+        | Reply::Assigned { session_id, .. }
+        | Reply::WithBot { session_id }) = reply
+        else {
             return;
         };
         if self.live.len() <= v {
             self.live.resize(v + 1, Live::default());
         }
         self.live[v].session = Some(session_id.clone());
-        self.live[v].joined = Some(self.now);
         self.by_session.insert(session_id.clone(), v);
+        if !matches!(reply, Reply::WithBot { .. }) {
+            self.queued(v);
+        }
+    }
+
+    /// Visitor `v` starts waiting for an agent now.
+    fn queued(&mut self, v: usize) {
+        self.live[v].joined = Some(self.now);
         let joined = self.now;
         if let Mode::WhatIf(m) = &mut self.mode {
             if let Some((patience, key)) = m.patience(v) {
@@ -623,6 +707,14 @@ impl Pass {
     fn observe(&mut self, seq: Option<u64>, to: Recipient, event: EventKind) {
         let now = self.now;
         match (to, event) {
+            (Recipient::Staff, EventKind::BotHandoff { session_id, .. }) => {
+                let Some(&v) = self.by_session.get(&session_id) else {
+                    return;
+                };
+                if self.live[v].joined.is_none() && !self.live[v].ended {
+                    self.queued(v);
+                }
+            }
             (Recipient::Agent(agent), EventKind::IncomingCall { session_id, .. }) => {
                 let Some(&v) = self.by_session.get(&session_id) else {
                     return;
@@ -711,6 +803,9 @@ impl Pass {
                 };
                 let l = &mut self.live[v];
                 l.ended = true;
+                if l.joined.is_none() {
+                    return; // ended with the bot, never waiting for an agent
+                }
                 let (joined, answered) = (l.joined.unwrap_or(now), l.answered);
                 if let Mode::Actual {
                     visits, ringing, ..
@@ -1072,6 +1167,9 @@ impl Measure {
                 continue;
             }
             let l = pass.live.get(v).cloned().unwrap_or_default();
+            if visit.bot.is_some() && l.joined.is_none() {
+                continue; // the bot's alone: no agent was asked
+            }
             let threshold = thresholds.get(&visit.group).copied().unwrap_or(20) * 1000;
             let hour = (visit.at.saturating_since(from).as_secs() / 3600) as usize;
             if m.hours.len() <= hour {
@@ -1388,7 +1486,39 @@ fn is_flow(cmd: &Command) -> bool {
                 | Command::RejectCall { .. }
                 | Command::EndSession { .. }
                 | Command::TransferSession { .. }
+                | Command::BotHear { .. }
+                | Command::BotReply { .. }
+                | Command::BotEscalate { .. }
+                | Command::BotRefuse { .. }
         )
+}
+
+/// `cmd`, about the session `session` instead of the one it names (a bot
+/// step replayed on the visitor's session of the second pass).
+fn with_session(cmd: Command, session: SessionId) -> Command {
+    match cmd {
+        Command::BotHear { text, emotion, .. } => Command::BotHear {
+            session_id: session,
+            text,
+            emotion,
+        },
+        Command::BotReply { turn, answer, .. } => Command::BotReply {
+            session_id: session,
+            turn,
+            answer,
+        },
+        Command::BotEscalate { .. } => Command::BotEscalate {
+            session_id: session,
+        },
+        Command::BotRefuse { .. } => Command::BotRefuse {
+            session_id: session,
+        },
+        Command::EndSession { by, .. } => Command::EndSession {
+            session_id: session,
+            by,
+        },
+        other => other,
+    }
 }
 
 /// The agent a command is about: for signed-in time, and to leave out the

@@ -12,6 +12,7 @@ use switchboard_sim::whatif::{self, Ask, Change, Report, Size};
 
 const DAY: &str = include_str!("../scenarios/day.yaml");
 const WORKGROUPS: &str = include_str!("../scenarios/workgroups.yaml");
+const BOT: &str = include_str!("../scenarios/bot.yaml");
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_switchboard-sim"))
@@ -84,6 +85,40 @@ fn with_no_change_the_replay_is_what_happened() {
             r.groups.len() > 1 && r.series.iter().map(|p| p.arrivals).sum::<u64>() == all.arrivals
         );
     }
+}
+
+#[test]
+fn a_bot_front_desk_replays_its_conversations_and_counts_from_the_handoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, path) = journaled(dir.path(), "bot.db", &scenario(BOT, 3, 8.0));
+    let r = replay(&path, Change::default());
+    assert_eq!(r.records_refused, 0, "every bot record finds its session");
+    for g in &r.groups {
+        assert_eq!(g.actual, g.whatif, "group {}", g.workgroup_id);
+    }
+    let all = &r.groups[0].actual;
+    let bot = &sim.bots[0].counters;
+    // Only those the bot handed over waited for an agent, from the handoff.
+    assert_eq!(all.answered, sim.answered);
+    assert!(
+        all.arrivals < bot.conversations && all.arrivals <= bot.handoffs,
+        "{} arrivals, {} conversations, {} handoffs",
+        all.arrivals,
+        bot.conversations,
+        bot.handoffs
+    );
+    assert!(all.arrivals > 0 && bot.resolved > 0);
+    // The visitors the bot handed over still come when agents are fewer.
+    let fewer = replay(
+        &path,
+        Change {
+            agents: -3,
+            ..Change::default()
+        },
+    );
+    let f = &fewer.groups[0];
+    assert_eq!(f.whatif.arrivals, f.actual.arrivals);
+    assert!(f.whatif.service_level < f.actual.service_level);
 }
 
 #[test]
