@@ -1,9 +1,11 @@
 //! The supervisors' live view: `/room?role=monitor` streams every event of
-//! the center and the statistics after each change; agents may not watch.
+//! the center and the statistics after each change (at most four times a
+//! second, the last change always); agents may not watch.
 
 mod common;
 
 use common::*;
+use std::time::Duration;
 
 #[test]
 fn supervisors_watch_every_event_and_the_statistics_live() {
@@ -30,6 +32,44 @@ fn supervisors_watch_every_event_and_the_statistics_live() {
     assert_eq!(waiting, Some(1));
     live.send(r#"{"type":"control","data":{"type":"AcceptCall"}}"#);
     assert_eq!(live.expect("error")["error"]["code"], "read_only");
+}
+
+#[test]
+fn a_burst_sends_every_event_but_the_figures_at_most_four_times_a_second() {
+    let s = Server::start(&yaml("  accept_timeout_secs: 30\n"));
+    let sup = s.account("sup", "supervisor", None);
+    let mut live = s.try_ws(Some(&sup), "role=monitor").expect("monitor");
+    live.expect("stats");
+    let start = std::time::Instant::now();
+    for i in 0..40 {
+        s.join(&format!("v{i}"));
+    }
+    let burst = start.elapsed();
+    // Let the last figures come (the trailing edge), then count.
+    let _ = live.wait_for("nothing-is-called-this", Duration::from_millis(800));
+    let elapsed = start.elapsed();
+    let stats: Vec<&serde_json::Value> =
+        live.seen.iter().filter(|f| f["type"] == "stats").collect();
+    let events = live
+        .seen
+        .iter()
+        .filter(|f| f["type"] == "center_event")
+        .count();
+    assert!(events >= 40, "every join's events: {events}");
+    let most = (elapsed.as_millis() / 250) as usize + 1;
+    assert!(
+        !stats.is_empty() && stats.len() <= most,
+        "{} stats frames in {elapsed:?} (burst {burst:?})",
+        stats.len()
+    );
+    let last = stats
+        .last()
+        .map(|f| f["stats"]["sessions"]["waiting"].clone());
+    assert_eq!(
+        last,
+        Some(serde_json::json!(40)),
+        "the last change is always sent"
+    );
 }
 
 #[test]

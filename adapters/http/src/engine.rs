@@ -241,6 +241,8 @@ impl Engine {
             hooks,
             chats,
             queue_told: (usize::MAX, usize::MAX),
+            stats_sent: None,
+            stats_stale: false,
             outbox_wake: outbox_wake.clone(),
             hub: Hub::new(settings.ws_grace),
             center,
@@ -414,6 +416,10 @@ pub struct Worker {
     chats: Chats,
     /// The queue length and Ready agents last told to the agents' consoles.
     queue_told: (usize, usize),
+    /// The back office's figures: when last sent, and whether they changed
+    /// since (sent at most every [`STATS_GAP`], the last change always).
+    stats_sent: Option<Timestamp>,
+    stats_stale: bool,
     outbox_wake: Arc<Notify>,
     center: Center,
     store: Store,
@@ -429,6 +435,10 @@ pub struct Worker {
 /// jumps is noticed soon.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
+/// Fewest time between two `stats` frames to the monitors: under load the
+/// figures change every turn, and a person reads them a few times a second.
+const STATS_GAP: Duration = Duration::from_millis(250);
+
 impl Worker {
     /// Gives the center a deliberate bug, for proving a checker can fail.
     #[cfg(feature = "fault-injection")]
@@ -442,11 +452,15 @@ impl Worker {
         let mut batch = Vec::with_capacity(self.settings.batch_max);
         loop {
             let now = self.clock.now();
-            let wait = [self.center.poll_timeout(), self.hub.next_deadline()]
-                .into_iter()
-                .flatten()
-                .min()
-                .map_or(IDLE_WAKE, |at| at.saturating_since(now).min(IDLE_WAKE));
+            let wait = [
+                self.center.poll_timeout(),
+                self.hub.next_deadline(),
+                self.stats_due(),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .map_or(IDLE_WAKE, |at| at.saturating_since(now).min(IDLE_WAKE));
             let mut stop = false;
             // Biased: the same inputs are taken in the same order every time.
             tokio::select! {
@@ -614,7 +628,10 @@ impl Worker {
         for (to, text) in self.chats.out.drain(..) {
             self.hub.send_recipient(&to, &text);
         }
-        if watched {
+        self.stats_stale |= watched;
+        if self.stats_due().is_some_and(|due| due <= self.clock.now()) {
+            self.stats_stale = false;
+            self.stats_sent = Some(self.clock.now());
             self.hub
                 .tell_monitors(&stats_frame(&self.center).to_string());
         }
@@ -622,6 +639,14 @@ impl Worker {
             self.tell_queue();
         }
         Ok(())
+    }
+
+    /// When the monitors' figures, changed since last sent, may go.
+    fn stats_due(&self) -> Option<Timestamp> {
+        self.stats_stale.then(|| {
+            self.stats_sent
+                .map_or(Timestamp::EPOCH, |at| at.saturating_add(STATS_GAP))
+        })
     }
 
     /// Tells every agent's console the queue length and the Ready agents
