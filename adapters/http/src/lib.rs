@@ -17,6 +17,7 @@ mod desk;
 pub mod engine;
 pub mod frames;
 pub mod fuzzing;
+mod gzip;
 pub mod hooks;
 mod hub;
 pub mod listener;
@@ -212,6 +213,7 @@ pub fn router_with(
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(gzip::json))
         .layer(DefaultBodyLimit::max(BODY_MAX))
         .layer(metrics::Track(http))
         .with_state(app)

@@ -2,13 +2,11 @@
 //! read from disk at run time. Each is gzipped once, on first use, and sent
 //! so to browsers that accept it.
 
-use std::io::Write;
 use std::sync::OnceLock;
 
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use crate::answer::Answer;
@@ -76,7 +74,7 @@ pub(crate) async fn file(Path(name): Path<String>, headers: HeaderMap) -> Respon
 /// File `i` of [`FILES`] (or, one past them, the shell), gzipped if the
 /// request accepts it.
 fn send(headers: &HeaderMap, body: &'static str, i: usize, kind: &'static str) -> Response {
-    let mut response = if accepts_gzip(headers) {
+    let mut response = if crate::gzip::accepted(headers) {
         let mut r = gzipped(i).into_response();
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -95,21 +93,6 @@ fn send(headers: &HeaderMap, body: &'static str, i: usize, kind: &'static str) -
     response
 }
 
-/// Whether `Accept-Encoding` takes gzip (and does not refuse it with `q=0`).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or_default();
-            let refused = parts.any(|p| p.replace(' ', "") == "q=0");
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
-}
-
 /// Every file gzipped, then the shell; made once.
 fn gzipped(i: usize) -> &'static [u8] {
     static GZ: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
@@ -118,17 +101,10 @@ fn gzipped(i: usize) -> &'static [u8] {
             .iter()
             .map(|(_, _, body)| *body)
             .chain([INDEX])
-            .map(gzip)
+            .map(|text| crate::gzip::compress(text.as_bytes(), Compression::best()))
             .collect()
     });
     all.get(i).map_or(&[], Vec::as_slice)
-}
-
-fn gzip(text: &str) -> Vec<u8> {
-    let mut e = GzEncoder::new(Vec::new(), Compression::best());
-    // Writing to memory cannot fail.
-    let _ = e.write_all(text.as_bytes());
-    e.finish().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -138,7 +114,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_file_gzips_to_itself_and_gzip_is_sent_only_when_accepted() {
+    fn every_file_gzips_to_itself() {
         for (i, (name, _, body)) in FILES.iter().enumerate() {
             let mut back = String::new();
             flate2::read::GzDecoder::new(gzipped(i))
@@ -146,15 +122,5 @@ mod tests {
                 .unwrap();
             assert_eq!(&back, body, "{name}");
         }
-        let with = |v: &'static str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(v));
-            accepts_gzip(&h)
-        };
-        assert!(with("gzip, deflate, br"));
-        assert!(with("br;q=1.0, GZIP;q=0.5"));
-        assert!(!with("gzip;q=0"));
-        assert!(!with("br"));
-        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 }
