@@ -143,6 +143,11 @@ try {
     refused = true;
   }
   check(refused, 'a forged token cannot connect');
+  // A frame over the server's frame limit (16 KiB) closes that socket
+  // before anything reads it; others carry on.
+  const closed = new Promise((resolve) => s2.once('disconnect', () => resolve(true)));
+  s2.emit('customer:message', { text: 'x'.repeat(64 * 1024), client_id: 'huge' });
+  check(await Promise.race([closed, sleep(3000).then(() => false)]), 'a frame over 16 KiB closes its socket');
   const after = await visitor.emitWithAck('message:history', {});
   check(after.messages.filter((m) => m.kind !== 'system').length === 2, 'nothing was stored by the refusals');
 

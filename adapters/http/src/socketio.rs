@@ -57,6 +57,10 @@ struct Participant {
 pub(crate) fn routes(app: App) -> (MethodRouter<App>, MethodRouter<App>) {
     let (svc, io) = SocketIo::builder()
         .max_payload(FRAME_MAX as u64)
+        // As on the plain WebSocket: a larger frame closes the socket
+        // before it is read (socketioxide's default is 64 MiB).
+        .ws_max_message_size(FRAME_MAX)
+        .ws_max_frame_size(FRAME_MAX)
         .build_svc();
     let (on_auth, on_connect) = (app.clone(), app);
     let authenticate = move |s: SocketRef,
