@@ -28,7 +28,7 @@ use crate::auth::{now_ms, Caller, Who};
 use crate::chat::frames::{CloseData, HistoryData, ReceiptData, SendData, TypingData};
 use crate::chat::{Asker, Op};
 use crate::frames::Control;
-use crate::hub::Identity;
+use crate::hub::{ConnId, Identity};
 use crate::ws::{participant, run_control, FRAME_MAX, OUTBOX_MAX};
 use crate::App;
 
@@ -50,6 +50,8 @@ struct Participant {
     caller: Who,
     /// The visitor's session (visitor tokens name one).
     session: Option<SessionId>,
+    /// Its connection in the engine's hub.
+    conn: ConnId,
 }
 
 /// The socket.io routes, GET and POST (engine.io polls with both), its
@@ -73,6 +75,10 @@ pub(crate) fn routes(app: App) -> (MethodRouter<App>, MethodRouter<App>) {
                 let e = a.error_detail().unwrap_or_default();
                 e["message"].as_str().unwrap_or("refused").to_owned()
             })?;
+            // Here, before socketioxide sends the connect packet: its
+            // (async) connect handler is spawned after that packet, and the
+            // client's first event could come before it had listened.
+            listen(&app, &s, &p);
             s.extensions.insert(p);
             Ok::<(), String>(())
         }
@@ -115,14 +121,12 @@ async fn authenticate(app: &App, http: Who, auth: AuthPayload) -> Result<Partici
             address: http.address,
         },
         session,
+        conn: app.engine.new_conn(),
     })
 }
 
-/// Joins the hub and serves the socket until it goes.
-async fn connected(app: App, s: SocketRef, p: Participant) {
-    let conn = app.engine.new_conn();
-    // Handlers first, before anything is awaited: the client may emit as
-    // soon as it is told it is connected.
+/// Answers the socket's events, and leaves the hub when it goes.
+fn listen(app: &App, s: &SocketRef, p: &Participant) {
     let (ev_app, ev_p) = (app.clone(), p.clone());
     s.on_fallback(
         move |s: SocketRef, Event(event): Event, TryData(data): TryData<Value>, ack: AckSender| {
@@ -142,13 +146,17 @@ async fn connected(app: App, s: SocketRef, p: Participant) {
             }
         },
     );
-    let gone = app.clone();
+    let (gone, conn) = (app.clone(), p.conn);
     s.on_disconnect(move || {
         let app = gone.clone();
         async move { app.engine.disconnect(conn) }
     });
+}
 
-    // Then the hub: from the `connected` event on, pushed events arrive.
+/// Joins the hub and serves the socket until it goes: from the
+/// `connected` event on, pushed events arrive.
+async fn connected(app: App, s: SocketRef, p: Participant) {
+    let conn = p.conn;
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX_MAX);
     let joined = app.engine.connect(conn, p.who.clone(), None, out_tx).await;
     if !joined.is_ok() {
