@@ -518,8 +518,8 @@ impl Pass {
             Command::BotHear { session_id, .. }
             | Command::BotReply { session_id, .. }
             | Command::BotEscalate { session_id }
-            | Command::BotRefuse { session_id } => *self.by_session.get(session_id)?,
-            Command::EndSession { session_id, .. } => *self.by_session.get(session_id)?,
+            | Command::BotRefuse { session_id }
+            | Command::EndSession { session_id, .. } => *self.by_session.get(session_id)?,
             Command::LeaveQueue { visitor_id } => *self.bot_visitors.get(visitor_id)?,
             _ => return None,
         };

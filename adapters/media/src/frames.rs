@@ -56,6 +56,16 @@ fn vp8_starts_frame(p: &[u8]) -> bool {
     p.first().is_some_and(|b| b & 0x10 != 0 && b & 0x07 == 0)
 }
 
+/// Width and height of a VP8 keyframe, from its uncompressed header.
+pub(crate) fn vp8_keyframe_size(frame: &[u8]) -> Option<(u32, u32)> {
+    if frame.len() < 10 || frame[0] & 1 != 0 || frame[3..6] != [0x9d, 0x01, 0x2a] {
+        return None;
+    }
+    let w = u32::from(u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff);
+    let h = u32::from(u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff);
+    (w > 0 && h > 0).then_some((w, h))
+}
+
 /// Turns one track's packets into frames.
 pub(crate) struct Assembler {
     codec: Codec,
@@ -125,7 +135,7 @@ impl Assembler {
             return None;
         }
         let (time, arrival, _, data, lost) = self.current.take()?;
-        let keyframe = data.first().is_some_and(|b| b & 1 == 0);
+        let keyframe = vp8_keyframe_size(&data).is_some();
         if lost {
             self.broken = true;
             return None;
@@ -167,8 +177,12 @@ mod tests {
         .map(|f| f.data.to_vec())
     }
 
-    /// Start-of-frame descriptors with a 15-bit picture id; the frame's
-    /// first byte says key (even) or delta (odd).
+    /// A VP8 keyframe's first bytes (320x240); a delta frame's first
+    /// byte is odd.
+    const KEY: [u8; 10] = [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00];
+    const DELTA: [u8; 2] = [0x11, 0x02];
+
+    /// Start-of-frame descriptors with a 15-bit picture id.
     const START: [u8; 4] = [0x90, 0x80, 0x81, 0x23];
     const MORE: [u8; 4] = [0x80, 0x80, 0x81, 0x23];
 
@@ -179,27 +193,27 @@ mod tests {
     #[test]
     fn a_vp8_frame_is_its_payloads_without_descriptors() {
         let mut a = Assembler::new(Codec::Vp8).expect("vp8");
-        assert_eq!(packet(&mut a, 1, 3000, false, &with(START, &[0, 1])), None);
+        assert_eq!(packet(&mut a, 1, 3000, false, &with(START, &KEY)), None);
         let frame = packet(&mut a, 2, 3000, true, &with(MORE, &[2, 3]));
-        assert_eq!(frame, Some(vec![0, 1, 2, 3]));
+        assert_eq!(frame, Some([&KEY[..], &[2, 3]].concat()));
         assert!(!a.wants_keyframe());
     }
 
     #[test]
     fn a_lost_packet_drops_frames_until_a_keyframe() {
         let mut a = Assembler::new(Codec::Vp8).expect("vp8");
-        assert!(packet(&mut a, 1, 3000, true, &with(START, &[0])).is_some());
+        assert!(packet(&mut a, 1, 3000, true, &with(START, &KEY)).is_some());
         // Packet 2 (start of the next frame) is lost.
-        assert_eq!(packet(&mut a, 3, 6000, true, &with(MORE, &[1])), None);
+        assert_eq!(packet(&mut a, 3, 6000, true, &with(MORE, &DELTA)), None);
         assert!(a.wants_keyframe());
         assert_eq!(
-            packet(&mut a, 4, 9000, true, &with(START, &[1])),
+            packet(&mut a, 4, 9000, true, &with(START, &DELTA)),
             None,
             "delta"
         );
         assert_eq!(
-            packet(&mut a, 5, 12000, true, &with(START, &[0, 9])),
-            Some(vec![0, 9])
+            packet(&mut a, 5, 12000, true, &with(START, &KEY)),
+            Some(KEY.to_vec())
         );
         assert!(!a.wants_keyframe());
     }
@@ -210,6 +224,16 @@ mod tests {
         assert_eq!(packet(&mut a, 7, 960, false, &[1, 2]), Some(vec![1, 2]));
         assert_eq!(packet(&mut a, 6, 0, false, &[3]), None);
         assert!(Assembler::new(Codec::H264).is_none());
+    }
+
+    #[test]
+    fn vp8_keyframes_give_their_size_and_others_none() {
+        let key = [KEY.as_slice(), &[0, 0]].concat();
+        assert_eq!(vp8_keyframe_size(&key), Some((320, 240)));
+        let mut inter = key.clone();
+        inter[0] |= 1;
+        assert_eq!(vp8_keyframe_size(&inter), None);
+        assert_eq!(vp8_keyframe_size(&key[..5]), None);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use str0m::format::Codec;
 use str0m::media::{MediaKind, MediaTime, Mid};
 
-use crate::frames::{Assembler, Frame, Packet};
+use crate::frames::{vp8_keyframe_size, Assembler, Frame, Packet};
 use webm::mux::{AudioCodecId, SegmentBuilder, SegmentMode, VideoCodecId, Writer};
 
 /// How long frames wait to be written in timestamp order across tracks.
@@ -90,16 +90,6 @@ impl Ord for Pending {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         o.ts.cmp(&self.ts)
     }
-}
-
-/// Width and height of a VP8 keyframe, from its uncompressed header.
-fn vp8_keyframe_size(frame: &[u8]) -> Option<(u32, u32)> {
-    if frame.len() < 10 || frame[0] & 1 != 0 || frame[3..6] != [0x9d, 0x01, 0x2a] {
-        return None;
-    }
-    let w = u32::from(u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff);
-    let h = u32::from(u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff);
-    (w > 0 && h > 0).then_some((w, h))
 }
 
 /// The Opus identification header WebM wants as CodecPrivate (RFC 7845).
@@ -350,18 +340,6 @@ pub fn finish_leftovers(dir: &Path) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn vp8_keyframes_give_their_size_and_others_none() {
-        let key = [
-            0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00, 0, 0,
-        ];
-        assert_eq!(vp8_keyframe_size(&key), Some((320, 240)));
-        let mut inter = key;
-        inter[0] |= 1;
-        assert_eq!(vp8_keyframe_size(&inter), None);
-        assert_eq!(vp8_keyframe_size(&key[..5]), None);
-    }
 
     #[test]
     fn the_opus_head_is_nineteen_bytes() {
