@@ -435,3 +435,174 @@ fn slow_and_idle_connections_are_shed_while_traffic_flows() {
     assert!(!shed_line.ends_with(" 0"), "{shed_line}");
     assert_eq!(s.call("GET", "/healthz", None).0, 200);
 }
+
+/// Whether `ws` is told its credential went and is closed, within a second.
+fn cut_off(ws: &mut Ws) -> bool {
+    let closed = ws.closed_within(Duration::from_secs(1));
+    closed
+        && ws
+            .seen
+            .iter()
+            .any(|f| f["type"] == "error" && f["error"]["code"] == "unauthorized")
+}
+
+#[test]
+fn revocation_reaches_open_sockets_and_unused_tickets() {
+    let s = Server::start(&yaml("  max_queue_size: 10"));
+    // Disabling an account: its console is closed within a second, and a
+    // ticket it had made no longer opens /room.
+    let ann = s.account("ann", "agent", Some("agent_a"));
+    s.register("agent_a");
+    let mut console = s.try_ws(Some(&ann), "role=agent").expect("console");
+    console.expect("joined");
+    let (_, t) = s.call_as(Some(&ann), "POST", &p("/auth/ticket"), None);
+    let ticket = t["ticket"].as_str().unwrap().to_owned();
+    s.call("PATCH", &p("/accounts/ann"), Some(r#"{"disabled":true}"#));
+    assert!(cut_off(&mut console), "saw {:?}", console.seen);
+    assert_eq!(
+        s.try_ws(None, &format!("role=agent&ticket={ticket}")).err(),
+        Some(401)
+    );
+
+    // Signing out: the tickets of that sign-in die with it.
+    let bob = s.account("bob", "agent", Some("agent_b"));
+    s.register("agent_b");
+    let (_, t) = s.call_as(Some(&bob), "POST", &p("/auth/ticket"), None);
+    let ticket = t["ticket"].as_str().unwrap().to_owned();
+    let mut console = s.try_ws(Some(&bob), "role=agent").expect("console");
+    console.expect("joined");
+    assert_eq!(
+        s.call_as(Some(&bob), "POST", &p("/auth/logout"), None).0,
+        200
+    );
+    assert!(cut_off(&mut console), "saw {:?}", console.seen);
+    assert_eq!(
+        s.try_ws(None, &format!("role=agent&ticket={ticket}")).err(),
+        Some(401)
+    );
+
+    // A password changed from another sign-in: a supervisor's live view on
+    // the old one stops streaming, and its old ticket is refused.
+    let sam = s.account("sam", "supervisor", None);
+    let other = s.login("sam").1["token"].as_str().unwrap().to_owned();
+    let (_, t) = s.call_as(Some(&sam), "POST", &p("/auth/ticket"), None);
+    let ticket = t["ticket"].as_str().unwrap().to_owned();
+    let mut monitor = s.try_ws(Some(&sam), "role=monitor").expect("monitor");
+    assert!(monitor.gets_within("stats", Duration::from_secs(2)));
+    let change = r#"{"old_password":"password-sam","new_password":"password-sam-2"}"#;
+    let (status, _) = s.call_as(Some(&other), "POST", &p("/auth/password"), Some(change));
+    assert_eq!(status, 200);
+    assert!(cut_off(&mut monitor), "saw {:?}", monitor.seen);
+    assert_eq!(
+        s.try_ws(None, &format!("role=monitor&ticket={ticket}"))
+            .err(),
+        Some(401)
+    );
+
+    // A revoked API token's socket goes too.
+    let (_, tok) = s.call(
+        "POST",
+        &p("/tokens"),
+        Some(r#"{"name":"bot","role":"supervisor"}"#),
+    );
+    let secret = tok["token"].as_str().unwrap().to_owned();
+    let id = tok["id"].as_i64().unwrap();
+    let mut monitor = s.try_ws(Some(&secret), "role=monitor").expect("monitor");
+    assert!(monitor.gets_within("stats", Duration::from_secs(2)));
+    let (status, _) = s.call("DELETE", &p(&format!("/tokens/{id}")), None);
+    assert_eq!(status, 200);
+    assert!(cut_off(&mut monitor), "saw {:?}", monitor.seen);
+}
+
+#[test]
+fn a_visitor_signing_out_revokes_its_token_and_its_socket() {
+    let s = Server::start(&yaml("  max_queue_size: 10"));
+    let (_, v) = s.call_as(
+        None,
+        "POST",
+        &p("/queue/join"),
+        Some(r#"{"visitor_id":"v1"}"#),
+    );
+    let token = v["token"].as_str().unwrap().to_owned();
+    let sid = v["session_id"].as_str().unwrap().to_owned();
+    // Another visitor's public join: its token must survive v1's sign-out.
+    let (_, w) = s.call_as(
+        None,
+        "POST",
+        &p("/queue/join"),
+        Some(r#"{"visitor_id":"v2"}"#),
+    );
+    let other = w["token"].as_str().unwrap().to_owned();
+    let mut room = s
+        .try_ws(
+            Some(&token),
+            &format!("role=customer&room_id=customer-service/{sid}"),
+        )
+        .expect("room");
+    room.expect("joined");
+    let session = p(&format!("/sessions/{sid}"));
+    assert_eq!(s.call_as(Some(&token), "GET", &session, None).0, 200);
+    let (status, out) = s.call_as(Some(&token), "POST", &p("/auth/logout"), None);
+    assert_eq!((status, out["status"].as_str()), (200, Some("signed_out")));
+    assert!(cut_off(&mut room), "saw {:?}", room.seen);
+    assert_eq!(s.call_as(Some(&token), "GET", &session, None).0, 401);
+    assert_eq!(
+        s.call_as(Some(&token), "GET", &p("/auth/me"), None).0,
+        401,
+        "the token is dead everywhere"
+    );
+    assert_eq!(
+        s.call_as(Some(&other), "GET", &p("/auth/me"), None).0,
+        200,
+        "other visitors keep theirs"
+    );
+    let audit = s.get(&p("/audit?action=logout"));
+    assert!(
+        audit.to_string().contains(&format!("visitor:{sid}")),
+        "{audit}"
+    );
+}
+
+#[test]
+fn login_csrf_and_cross_origin_socketio_polling_are_refused() {
+    let s = Server::start(&yaml("  max_queue_size: 10"));
+    s.account("sam", "supervisor", None);
+    let body = br#"{"username":"sam","password":"password-sam"}"#;
+    // A cross-site form or `no-cors` fetch can only send these types.
+    for kind in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let (status, head, text) = s.exchange_typed("POST", &p("/auth/login"), body, kind, "");
+        assert_eq!(status, 415, "{kind}: {text}");
+        assert!(!head.to_ascii_lowercase().contains("set-cookie"), "{head}");
+    }
+    let evil = "Origin: https://evil.example\r\n";
+    let (status, head, _) = s.exchange("POST", &p("/auth/login"), Some(body), evil);
+    assert_eq!(status, 403);
+    assert!(!head.to_ascii_lowercase().contains("set-cookie"), "{head}");
+    let ours = format!("Origin: http://{}\r\n", s.addr);
+    let (status, _, text) = s.exchange("POST", &p("/auth/login"), Some(body), &ours);
+    assert_eq!(status, 200, "{text}");
+    let token: Value = serde_json::from_str(&text).unwrap();
+    let cookie = format!(
+        "Cookie: sb_session={}\r\n",
+        token["token"].as_str().unwrap()
+    );
+
+    // socket.io's long-polling handshake riding the cookie.
+    let poll = "/socket.io/?EIO=4&transport=polling";
+    let (status, _, text) = s.exchange("GET", poll, None, &format!("{cookie}{evil}"));
+    assert_eq!(status, 403, "{text}");
+    let (status, _, text) = s.exchange(
+        "GET",
+        poll,
+        None,
+        &format!("{cookie}Sec-Fetch-Site: cross-site\r\n"),
+    );
+    assert_eq!(status, 403, "{text}");
+    let (status, _, text) = s.exchange("GET", poll, None, &format!("{cookie}{ours}"));
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"sid\""), "{text}");
+}

@@ -708,3 +708,72 @@ fn a_sigkill_during_a_stream_loses_no_acknowledged_message() {
         "every acknowledged message, in order, once"
     );
 }
+
+/// A visitor flooding chat over `/room` meets the same per-credential rate
+/// as over HTTP: refusals are `rate_limited` error frames, counted in
+/// `/metrics`, and no more messages are stored than the rate allows.
+#[test]
+fn a_chat_flood_over_the_websocket_is_rate_limited_like_http() {
+    let limited = TEST_SECURITY.replace(
+        "per_address: {per_sec: 0, burst: 0}",
+        "per_address: {per_sec: 2, burst: 20}",
+    );
+    let s = Server::start(&format!(
+        "ws_grace_secs: 1\n{limited}customer_service:\n  accept_timeout_secs: 30\n"
+    ));
+    let (_, mut console) = agent(&s, "a1");
+    let (sid, vtoken) = chat_join(&s, "v1");
+    let mut visitor = s.try_ws(Some(&vtoken), "role=customer").expect("visitor");
+    accept(&mut console);
+    let started = Instant::now();
+    let flood = 300;
+    for i in 0..flood {
+        visitor.send(
+            &json!({ "type": "chat_send", "data": { "session_id": sid, "text": "x".repeat(4000), "client_id": format!("f{i}") } })
+                .to_string(),
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let answered = |ws: &Ws| {
+        ws.seen
+            .iter()
+            .filter(|f| f["type"] == "ack" || f["type"] == "error")
+            .count()
+    };
+    while answered(&visitor) < flood && Instant::now() < deadline {
+        visitor.gets_within("none", Duration::from_millis(50));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let limited = visitor
+        .seen
+        .iter()
+        .filter(|f| f["type"] == "error" && f["error"]["code"] == "rate_limited")
+        .count();
+    assert!(limited > 0, "the flood was never refused");
+    // The bucket: a burst of 20, then 2 a second (the visitor's join and
+    // ticket-free connect took none of it: they came over HTTP before).
+    let allowed = 20 + (elapsed * 2.0).ceil() as usize + 1;
+    let (status, page) = s.call(
+        "GET",
+        &format!("/customer-service/sessions/{sid}/messages?limit=500"),
+        None,
+    );
+    assert_eq!(status, 200, "{page}");
+    let stored = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["from"]["role"] == "customer")
+        .count();
+    assert!(
+        stored <= allowed && stored + limited >= flood - 1,
+        "stored {stored} (allowed {allowed}), refused {limited} of {flood}"
+    );
+    let (_, metrics) = s.raw("GET", "/metrics", None);
+    let counted: u64 = metrics
+        .lines()
+        .find(|l| l.starts_with("switchboard_rate_limited_total{door=\"room\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .expect("the room door's counter");
+    assert_eq!(counted as usize, limited, "{metrics}");
+}

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::center::{Outbox, State};
 use crate::queue::Queue;
 use crate::routing::Candidate;
-use crate::session::{check_text, EndReason, Stage, NAME_MAX};
+use crate::session::{check_id, check_text, EndReason, Stage, NAME_MAX};
 use crate::timers::{AgentLane, TimerKey};
 use crate::workgroup::{Membership, DEFAULT_WORKGROUP};
 use crate::{AgentId, CoreError, Party, Reply, SessionId, Timestamp, WorkgroupId};
@@ -396,7 +396,7 @@ impl State {
         id: &AgentId,
         name: Option<String>,
     ) -> Result<Reply, CoreError> {
-        check_text("agent_id", Some(id.as_str()), true, NAME_MAX)?;
+        check_id("agent_id", id.as_str())?;
         check_text("agent_name", name.as_deref(), false, NAME_MAX)?;
         match self.agents.get_mut(id) {
             Some(a) => match a.state {

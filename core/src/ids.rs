@@ -72,7 +72,37 @@ id_type!(
     VisitorId
 );
 
+/// Longest id a client may choose (agents, workgroups, visitors, names).
+pub const ID_MAX: usize = 64;
+
+/// Whether `s` is a well-formed client-chosen id: 1 to [`ID_MAX`] letters,
+/// digits and `_ - . @`, not starting with `.`. Such an id is safe anywhere
+/// (a URL path segment, a file name, a log line) and so is all an HTTP path
+/// parameter may be.
+pub fn is_name(s: &str) -> bool {
+    (1..=ID_MAX).contains(&s.len())
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'@'))
+}
+
 impl SessionId {
+    /// Longest session id accepted from outside (the core makes 15 bytes).
+    pub const MAX: usize = 40;
+
+    /// A session id read from outside: `cs_` and 1 to 37 lowercase letters
+    /// and digits, the only shape the core makes. Anything else names no
+    /// session, so callers can answer 404 before any other check.
+    pub fn parse(s: &str) -> Option<SessionId> {
+        let rest = s.strip_prefix("cs_")?;
+        let ok = !rest.is_empty()
+            && s.len() <= Self::MAX
+            && rest
+                .bytes()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase());
+        ok.then(|| SessionId::from(s))
+    }
+
     /// The WebSocket room of this session: `customer-service/{session_id}`.
     pub fn room_id(&self) -> RoomId {
         RoomId(self.clone())
@@ -133,6 +163,42 @@ impl<'de> Deserialize<'de> for RoomId {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_well_formed_ids_parse() {
+        assert!(SessionId::parse("cs_abc123").is_some());
+        for bad in [
+            "",
+            "cs_",
+            "cs_ABC",
+            "cs_a/b",
+            "./cs_a",
+            "cs_a%2F",
+            "cs_a\\b",
+            "cs_a\0",
+            "/tmp/x",
+            "..",
+            "cs_a.b",
+            &format!("cs_{}", "a".repeat(40)),
+        ] {
+            assert!(SessionId::parse(bad).is_none(), "{bad:?}");
+        }
+        assert!(is_name("agent_001") && is_name("a.b@c-d"));
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "a%2F",
+            "a b",
+            "a\0",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_name(bad), "{bad:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

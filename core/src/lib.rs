@@ -83,7 +83,7 @@ pub use event::{Event, EventKind, Recipient};
 #[cfg(feature = "fault-injection")]
 pub use fault::Fault;
 pub use forecast::{servers_needed, Forecast, HANDLE_MINUTES, RATE_MINUTES};
-pub use ids::{AgentId, RoomId, SessionId, VisitorId, WorkgroupId, ROOM_PREFIX};
+pub use ids::{is_name, AgentId, RoomId, SessionId, VisitorId, WorkgroupId, ID_MAX, ROOM_PREFIX};
 pub use prng::Prng;
 pub use session::{EndReason, Rating, Session, SessionStatus, PRIORITY_MAX};
 pub use stats::{

@@ -254,6 +254,19 @@ pub(crate) fn check_text(
     }
 }
 
+/// Refuses an id that is not [`crate::is_name`]: every id a client chooses
+/// must be addressable as an HTTP path parameter, which takes only that shape.
+pub(crate) fn check_id(field: &'static str, id: &str) -> Result<(), CoreError> {
+    if crate::ids::is_name(id) {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidInput {
+            field,
+            reason: "must be 1-64 letters, digits, _ - . @ (not starting with .)",
+        })
+    }
+}
+
 /// What a new session is made of, from `CreateSession` or `JoinQueue`.
 pub(crate) struct NewSession {
     pub(crate) title: String,
@@ -276,12 +289,7 @@ impl State {
         now: Timestamp,
         new: NewSession,
     ) -> Result<Reply, CoreError> {
-        check_text(
-            "customer_id",
-            Some(new.customer_id.as_str()),
-            true,
-            NAME_MAX,
-        )?;
+        check_id("customer_id", new.customer_id.as_str())?;
         check_text("title", Some(&new.title), false, NAME_MAX)?;
         check_text(
             "customer_name",

@@ -335,12 +335,7 @@ impl State {
         id: WorkgroupId,
         settings: WorkgroupSettings,
     ) -> Result<Reply, CoreError> {
-        crate::session::check_text(
-            "workgroup_id",
-            Some(id.as_str()),
-            true,
-            crate::session::NAME_MAX,
-        )?;
+        crate::session::check_id("workgroup_id", id.as_str())?;
         if self.groups.contains_key(&id) {
             return Err(CoreError::WorkgroupExists(id));
         }

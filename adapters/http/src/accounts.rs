@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -12,8 +12,8 @@ use switchboard_core::{CoreError, SessionId, SessionStatus};
 use switchboard_store::{AccountRow, AuditFilter};
 
 use crate::answer::Answer;
-use crate::auth::access::{refuse, COOKIE};
-use crate::auth::{forbidden, AccountChange, AuthError, Caller, Role, Who};
+use crate::auth::access::{refuse, same_origin, COOKIE};
+use crate::auth::{forbidden, AccountChange, AuthError, Caller, Role, Who, LINK_TTL_MAX_SECS};
 use crate::body::{Body, OptionalBody};
 use crate::App;
 
@@ -68,7 +68,30 @@ pub(crate) struct LoginBody {
 }
 
 /// `POST /auth/login`: a token in the body and the HttpOnly cookie.
-pub(crate) async fn login(State(app): State<App>, who: Who, Body(b): Body<LoginBody>) -> Response {
+pub(crate) async fn login(
+    State(app): State<App>,
+    who: Who,
+    headers: HeaderMap,
+    Body(b): Body<LoginBody>,
+) -> Response {
+    // Login CSRF: a foreign page can post a form or a `no-cors` text body,
+    // but not JSON (that needs a preflight we do not grant), and its
+    // browser says where it came from.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !json {
+        return Answer::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "sign in with a JSON body (Content-Type: application/json)",
+        )
+        .into_response();
+    }
+    if headers.contains_key(header::ORIGIN) && !same_origin(&app.auth, &headers) {
+        return forbidden("sign in from this server's pages").into_response();
+    }
     let auth = app.auth.clone();
     let address = who.address;
     let login = match blocking(move || auth.login(&b.username, &b.password, address)).await {
@@ -315,9 +338,6 @@ pub(crate) async fn revoke_token(
 pub(crate) struct NewLink {
     expires_in_secs: Option<u64>,
 }
-
-/// Longest a visitor link may last: a week.
-const LINK_TTL_MAX_SECS: u64 = 7 * 86_400;
 
 /// `POST /sessions/{id}/link`: a link (and its QR code) that admits its
 /// bearer as the visitor of this open session, and nothing else.

@@ -515,7 +515,9 @@ pub(crate) async fn join(State(app): State<App>, who: Who, Body(b): Body<Join>) 
             Ok(Reply::WithBot { session_id }) => ("bot", session_id, None, None),
             Ok(_) => return Answer::unavailable(),
         };
-        let (token, token_expires_at) = auth.visitor_token(session_id, "join", ttl);
+        // A link of its own, so that this visitor's sign-out revokes only this token.
+        let link = format!("join_{}", crate::auth::secrets::random(9));
+        let (token, token_expires_at) = auth.visitor_token(session_id, &link, ttl);
         Answer::ok(Joined {
             status,
             session_id,

@@ -22,7 +22,7 @@ use switchboard_core::{
     Center, Clock, Command, Config, CoreError, EventKind, Recipient, Reply, RoomId, Session,
     SessionId, SessionStatus, Timestamp,
 };
-use switchboard_store::{AuditEntry, NewEvent, Record, Store, StoreError, Webhook};
+use switchboard_store::{AuditEntry, NewEvent, Record, RecordingRow, Store, StoreError, Webhook};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
 
@@ -146,7 +146,18 @@ enum Msg {
         out: mpsc::Sender<String>,
         tx: oneshot::Sender<Answer>,
     },
+    Lookup {
+        read: Lookup,
+        tx: oneshot::Sender<Answer>,
+    },
+    Recorded {
+        row: RecordingRow,
+    },
 }
+
+/// A read of the center and the store together, on the engine thread: a
+/// live rule and the rows it guards in one step.
+pub type Lookup = Box<dyn FnOnce(&Center, &Store) -> Answer + Send>;
 
 /// A change to the webhook subscriptions, made on the engine thread (the
 /// store and the engine's list change together).
@@ -341,6 +352,19 @@ impl Engine {
     pub async fn webhooks(&self, change: WebhookChange, audit: Option<AuditEntry>) -> Answer {
         let (tx, rx) = oneshot::channel();
         self.send(Msg::Webhooks { change, audit, tx }, rx).await
+    }
+
+    /// Runs `read` over the center and the store.
+    pub async fn lookup(&self, read: Lookup) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Lookup { read, tx }, rx).await
+    }
+
+    /// Keeps a finished recording in the store (what downloads are found by).
+    pub fn recorded(&self, row: RecordingRow) {
+        if self.tx.try_send(Msg::Recorded { row }).is_err() {
+            tracing::error!("engine inbox full: a finished recording was not listed");
+        }
     }
 
     /// Queues webhook event `name` about `session` (e.g. a finished
@@ -563,6 +587,12 @@ impl Worker {
                 Msg::Watch { conn, out, tx } => {
                     self.hub.watch(conn, out);
                     answers.push((tx, Answer::ok(stats_frame(&self.center))));
+                }
+                Msg::Lookup { read, tx } => answers.push((tx, read(&self.center, &self.store))),
+                Msg::Recorded { row } => {
+                    if let Err(e) = self.store.insert_recording(&row) {
+                        tracing::error!(error = %e, file = %row.path, "cannot list a recording");
+                    }
                 }
                 Msg::Notify {
                     session,

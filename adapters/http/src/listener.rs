@@ -61,6 +61,27 @@ pub struct ConnStats {
     pub shed: AtomicU64,
     /// Connections closed for a slow header or for idling.
     pub timed_out: AtomicU64,
+    /// Requests and frames refused by a rate limit, by door ([`Door`]).
+    pub rate_limited: [AtomicU64; 3],
+}
+
+/// Where a request or frame came in: one rate limit per credential spans them all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Door {
+    /// An HTTP request.
+    Http = 0,
+    /// A `/room` WebSocket frame.
+    Room = 1,
+    /// A socket.io event.
+    SocketIo = 2,
+}
+
+impl Door {
+    const ALL: [(Door, &'static str); 3] = [
+        (Door::Http, "http"),
+        (Door::Room, "room"),
+        (Door::SocketIo, "socketio"),
+    ];
 }
 
 /// Appends the connection figures to a Prometheus exposition.
@@ -78,6 +99,14 @@ pub fn render(stats: &ConnStats, out: &mut String) {
         stats.shed.load(Ordering::Relaxed),
         stats.timed_out.load(Ordering::Relaxed),
     );
+    out.push_str(
+        "# HELP switchboard_rate_limited_total Requests (http) and frames (room, socketio) refused by a rate limit.\n\
+         # TYPE switchboard_rate_limited_total counter\n",
+    );
+    for (door, name) in Door::ALL {
+        let n = stats.rate_limited[door as usize].load(Ordering::Relaxed);
+        let _ = writeln!(out, "switchboard_rate_limited_total{{door=\"{name}\"}} {n}");
+    }
 }
 
 /// Open connections per address.

@@ -29,7 +29,8 @@ use crate::chat::frames::{CloseData, HistoryData, ReceiptData, SendData, TypingD
 use crate::chat::{Asker, Op};
 use crate::frames::Control;
 use crate::hub::{ConnId, Identity};
-use crate::ws::{participant, run_control, FRAME_MAX, OUTBOX_MAX};
+use crate::listener::Door;
+use crate::ws::{admit_frame, participant, run_control, Gate, FRAME_MAX, OUTBOX_MAX, REVOKED};
 use crate::App;
 
 /// Where socket.io is served.
@@ -175,19 +176,31 @@ async fn connected(app: App, s: SocketRef, p: Participant) {
         &json!({ "role": role, "session_id": p.session }),
     );
 
-    // What the hub sends this participant, renamed to the seed's events.
+    // What the hub sends this participant, renamed to the seed's events,
+    // until the hub lets go or the credential is revoked.
+    let mut gate = Gate::new(&app, &p.caller, Door::SocketIo);
     let who = p.who;
     tokio::spawn(async move {
-        while let Some(text) = out_rx.recv().await {
-            let Ok(frame) = serde_json::from_str::<Value>(&text) else {
-                continue;
-            };
-            let (event, data) = outgoing(&who, frame);
-            if s.emit(event, &data).is_err() {
-                break;
+        loop {
+            tokio::select! {
+                biased;
+                () = gate.revoked() => {
+                    let _ = s.emit("error", &json!({ "error": { "code": "unauthorized", "message": REVOKED } }));
+                    break;
+                }
+                text = out_rx.recv() => {
+                    let Some(text) = text else { break };
+                    let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
+                    let (event, data) = outgoing(&who, frame);
+                    if s.emit(event, &data).is_err() {
+                        break;
+                    }
+                }
             }
         }
-        // The hub let go (too slow, or shutting down) or the socket closed.
+        // Revoked, the hub let go (too slow, or shutting down) or the socket closed.
         let _ = s.disconnect();
     });
 }
@@ -208,6 +221,9 @@ fn own_or(p: &Participant, named: Option<String>) -> Option<SessionId> {
 
 /// One client event: a chat operation or a call-control action.
 async fn dispatch(app: &App, p: &Participant, event: &str, data: Value) -> Answer {
+    if let Err(refusal) = admit_frame(app, &p.caller, Door::SocketIo) {
+        return refusal;
+    }
     match run(app, p, event, data).await {
         Ok(answer) | Err(answer) => answer,
     }

@@ -14,6 +14,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use switchboard_core::{AgentId, Center, CoreError, Media as CallMedia, Session, SessionStatus};
 use switchboard_media::{CallState, MediaError, Party};
+use switchboard_store::RecordingRow;
 
 use crate::answer::Answer;
 use crate::auth::{forbidden, Caller, Who};
@@ -326,14 +327,22 @@ fn cors(h: &mut HeaderMap) {
     );
 }
 
-/// Tells the call's agent that a recording is ready, and queues the
-/// `recording.completed` webhook event.
+/// Lists a finished recording in the store, tells the call's agent that it
+/// is ready, and queues the `recording.completed` webhook event.
 pub fn announce_recording(engine: &crate::Engine, r: &switchboard_media::Recording) {
     let file = r
         .path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
+    engine.recorded(RecordingRow {
+        session_id: r.session.clone(),
+        file: file.clone(),
+        path: r.path.to_string_lossy().into_owned(),
+        bytes: i64::try_from(r.bytes).unwrap_or(i64::MAX),
+        duration_ms: i64::try_from(r.duration_ms).unwrap_or(i64::MAX),
+        at_ms: crate::auth::now_ms(),
+    });
     let frame = serde_json::json!({
         "type": "recording_completed",
         "session_id": r.session,
@@ -351,64 +360,83 @@ pub fn announce_recording(engine: &crate::Engine, r: &switchboard_media::Recordi
     );
 }
 
+/// The session's recordings, if `caller` may see them (the live rule and
+/// the store's rows read in one engine step).
+async fn listed(app: &App, caller: &Caller, sid: &str) -> Result<Vec<RecordingRow>, Response> {
+    let (caller, sid) = (caller.clone(), sid.to_owned());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let answer = app
+        .engine
+        .lookup(Box::new(move |c, store| {
+            if let Err(refusal) = caller.check_session(c, &sid, false) {
+                return refusal;
+            }
+            match store.recordings(&sid) {
+                Ok(rows) => {
+                    let _ = tx.send(rows);
+                    Answer::ok(())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the recordings");
+                    Answer::unavailable()
+                }
+            }
+        }))
+        .await;
+    match rx.try_recv() {
+        Ok(rows) if answer.is_ok() => Ok(rows),
+        _ => Err(answer.into_response()),
+    }
+}
+
 /// `GET /sessions/{id}/recordings`: the call's finished recordings.
 pub(crate) async fn recordings(
     State(app): State<App>,
     who: Who,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(refusal) = may_see(&app, &who, &id).await {
-        return refusal;
-    }
-    let Some(media) = app.media.clone() else {
-        return Answer::ok(serde_json::json!({ "session_id": id, "recordings": [] }))
-            .into_response();
+    let rows = match listed(&app, &who.caller, &id).await {
+        Ok(rows) => rows,
+        Err(refusal) => return refusal,
     };
-    let sid = id.clone();
-    let files = tokio::task::spawn_blocking(move || media.recordings(&sid))
-        .await
-        .unwrap_or_default();
-    let list: Vec<_> = files
+    let list: Vec<_> = rows
         .iter()
-        .map(|(name, bytes)| {
+        .map(|r| {
             serde_json::json!({
-                "file": name, "bytes": bytes,
-                "url": format!("/customer-service/sessions/{id}/recordings/{name}"),
+                "file": r.file, "bytes": r.bytes, "duration_ms": r.duration_ms,
+                "url": format!("/customer-service/sessions/{id}/recordings/{}", r.file),
             })
         })
         .collect();
     Answer::ok(serde_json::json!({ "session_id": id, "recordings": list })).into_response()
 }
 
-/// `GET /sessions/{id}/recordings/{file}`: one recording, as `video/webm`.
+/// `GET /sessions/{id}/recordings/{file}`: one recording, as `video/webm`,
+/// found by its name among the session's rows in the store.
 pub(crate) async fn recording(
     State(app): State<App>,
     who: Who,
     Path((id, file)): Path<(String, String)>,
 ) -> Response {
-    if let Err(refusal) = may_see(&app, &who, &id).await {
-        return refusal;
-    }
-    let safe = file.ends_with(".webm")
-        && file
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && !file.starts_with('.');
-    let Some(dir) = app
-        .media
-        .as_ref()
-        .and_then(|m| m.record_dir())
-        .filter(|_| safe)
-    else {
+    let rows = match listed(&app, &who.caller, &id).await {
+        Ok(rows) => rows,
+        Err(refusal) => return refusal,
+    };
+    let Some(row) = rows.into_iter().find(|r| r.file == file) else {
         return no_recording();
     };
-    let path = dir.join(&id).join(&file);
+    let path = std::path::PathBuf::from(&row.path);
     match tokio::task::spawn_blocking(move || std::fs::read(path)).await {
         Ok(Ok(bytes)) => {
             let mut response = bytes.into_response();
             let h = response.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/webm"));
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+            h.insert(
+                HeaderName::from_static("x-content-type-options"),
+                HeaderValue::from_static("nosniff"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", row.file))
+            {
                 h.insert(header::CONTENT_DISPOSITION, v);
             }
             response

@@ -17,17 +17,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use switchboard_core::{Center, Command, RoomId, SessionId};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::answer::Answer;
 use crate::api::audit;
+use crate::auth::access::rate_limited;
 use crate::auth::{forbidden, Caller, Role, Who};
 use crate::chat::frames::{self, ChatFrame};
 use crate::chat::{Asker, Op};
 use crate::engine::{Build, View};
 use crate::frames::{ClientFrame, Control};
 use crate::hub::Identity;
+use crate::listener::Door;
 use crate::App;
 
 /// How often the server pings a connection.
@@ -192,7 +194,7 @@ pub(crate) async fn room(
         if !caller.caller.at_least(Role::Supervisor) {
             return forbidden("the live view is for supervisors and admins").into_response();
         }
-        return upgrade(ws, move |socket| monitor(socket, app));
+        return upgrade(ws, move |socket| monitor(socket, app, caller));
     }
     let (claim, room) = match query.claim(&caller.caller) {
         Ok(x) => x,
@@ -283,6 +285,58 @@ impl Reply<'_> {
     }
 }
 
+/// What a live socket answers to beyond its frames: the rate limit of its
+/// credential (shared with every other door) and that credential's revocation.
+pub(crate) struct Gate {
+    app: App,
+    who: Who,
+    door: Door,
+    revocations: watch::Receiver<u64>,
+}
+
+impl Gate {
+    pub(crate) fn new(app: &App, who: &Who, door: Door) -> Gate {
+        Gate {
+            app: app.clone(),
+            who: who.clone(),
+            door,
+            revocations: app.auth.revocations(),
+        }
+    }
+
+    /// Takes one frame against the credential's rate, or the refusal.
+    pub(crate) fn admit(&self) -> Result<(), Answer> {
+        admit_frame(&self.app, &self.who, self.door)
+    }
+
+    /// Resolves once this socket's credential has been revoked.
+    pub(crate) async fn revoked(&mut self) {
+        loop {
+            if self.revocations.changed().await.is_err() {
+                // The credential service is gone (shutting down): never.
+                std::future::pending::<()>().await;
+            }
+            if !self.app.auth.still_valid(&self.who.caller) {
+                return;
+            }
+        }
+    }
+}
+
+/// Takes one frame of a live socket of `who`, coming through `door`: refused
+/// if the credential was revoked meanwhile or is over its rate.
+pub(crate) fn admit_frame(app: &App, who: &Who, door: Door) -> Result<(), Answer> {
+    if !app.auth.still_valid(&who.caller) {
+        return Err(crate::auth::unauthorized(REVOKED));
+    }
+    app.auth
+        .admit(&who.caller, who.address, door, std::time::Instant::now())
+        .map_err(|wait| rate_limited(wait).0)
+}
+
+/// Why a socket is closed when its credential goes.
+pub(crate) const REVOKED: &str = "the credential was revoked (signed out, disabled or changed)";
+
 async fn send(socket: &mut WebSocket, frame: &str) -> bool {
     socket.send(Message::Text(frame.into())).await.is_ok()
 }
@@ -301,7 +355,8 @@ async fn serve(mut socket: WebSocket, app: App, caller: Who, who: Identity, room
         app.engine.disconnect(conn);
         return;
     }
-    pump(&mut socket, &mut out_rx, |text| {
+    let mut gate = Gate::new(&app, &caller, Door::Room);
+    pump(&mut socket, &mut out_rx, &mut gate, |text| {
         let (app, caller, who, session) =
             (app.clone(), caller.clone(), who.clone(), session.clone());
         async move { handle(&app, &caller, &who, session.as_ref(), &text).await }
@@ -313,8 +368,12 @@ async fn serve(mut socket: WebSocket, app: App, caller: Who, who: Identity, room
 /// Serves an admitted socket until it goes: what the hub queues for it goes
 /// out; each text frame in is answered with `answer`'s frame; it is pinged,
 /// and closed after [`IDLE_TIMEOUT`] of silence.
-async fn pump<F, Fut>(socket: &mut WebSocket, out_rx: &mut mpsc::Receiver<String>, mut answer: F)
-where
+async fn pump<F, Fut>(
+    socket: &mut WebSocket,
+    out_rx: &mut mpsc::Receiver<String>,
+    gate: &mut Gate,
+    mut answer: F,
+) where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = String>,
 {
@@ -329,7 +388,10 @@ where
                 let Some(Ok(msg)) = incoming else { break };
                 last_heard = Instant::now();
                 let reply = match msg {
-                    Message::Text(text) => Some(answer(text.as_str().to_owned()).await),
+                    Message::Text(text) => Some(match gate.admit() {
+                        Ok(()) => answer(text.as_str().to_owned()).await,
+                        Err(refusal) => Reply::Error { action: None, error: refusal.error_detail().unwrap_or_default() }.text(),
+                    }),
                     Message::Binary(_) => Some(Reply::invalid("invalid_frame", "frames are JSON text").text()),
                     Message::Close(_) => break,
                     Message::Ping(_) | Message::Pong(_) => None,
@@ -343,6 +405,11 @@ where
                 let Some(text) = event else { break };
                 if !send(socket, &text).await { break; }
             }
+            () = gate.revoked() => {
+                let _ = send(socket, &Reply::invalid("unauthorized", REVOKED).text()).await;
+                let _ = socket.send(Message::Close(None)).await;
+                break;
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_TIMEOUT { break; }
                 if socket.send(Message::Ping(Default::default())).await.is_err() { break; }
@@ -354,7 +421,7 @@ where
 /// A supervisor's live view (`role=monitor`): the statistics now, then every
 /// event of the center and the statistics after each change. Client frames
 /// other than pings are refused.
-async fn monitor(mut socket: WebSocket, app: App) {
+async fn monitor(mut socket: WebSocket, app: App, caller: Who) {
     let conn = app.engine.new_conn();
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX_MAX);
     let first = app.engine.watch(conn, out_tx).await;
@@ -362,7 +429,8 @@ async fn monitor(mut socket: WebSocket, app: App) {
         app.engine.disconnect(conn);
         return;
     }
-    pump(&mut socket, &mut out_rx, |text| async move {
+    let mut gate = Gate::new(&app, &caller, Door::Room);
+    pump(&mut socket, &mut out_rx, &mut gate, |text| async move {
         match ClientFrame::parse(&text) {
             Ok(ClientFrame::Ping) => Reply::Pong.text(),
             _ => Reply::invalid("read_only", "the live view takes no frames but pings").text(),

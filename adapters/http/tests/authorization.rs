@@ -103,7 +103,9 @@ fn request(route: &Route, f: &Fixture) -> (String, Option<String>) {
     let path = route
         .path
         .replace("{username}", "nobody")
-        .replace("{visitor_id}", "visitor_a");
+        .replace("{visitor_id}", "visitor_a")
+        .replace("{file}", "agent_x-m1.webm")
+        .replace("{event}", "evt_1");
     let path = if path.contains("/sessions/{id}") {
         path.replace("{id}", &f.session_a)
     } else if path.contains("/agents/{id}") {
@@ -165,6 +167,7 @@ fn request(route: &Route, f: &Fixture) -> (String, Option<String>) {
 struct Fixture {
     addr: String,
     session_a: String,
+    session_b: String,
     tokens: Vec<(Who, Option<String>)>,
     _runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
@@ -212,6 +215,23 @@ fn ok(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> 
     v
 }
 
+/// What the planted files hold: no answer may ever contain it.
+const PLANTED: &str = "PLANTED-SECRET-7f3a";
+
+/// Files a path trick would reach: one beside the journal, and one where a
+/// recording of a session named by the trick would be, if paths were joined.
+fn plant(root: &std::path::Path, record_dir: &std::path::Path) {
+    for dir in [
+        root.join("x"),
+        record_dir.join("x"),
+        record_dir.join("cs_planted"),
+    ] {
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("agent_x-m1.webm"), PLANTED).expect("plant");
+    }
+    std::fs::write(root.join("agent_x-m1.webm"), PLANTED).expect("plant");
+}
+
 /// A server on a fresh journal with the given rule table, and the callers'
 /// credentials: X holds session A, Y holds session B, both answered.
 fn fixture(routes: &'static [Route]) -> Fixture {
@@ -242,8 +262,13 @@ fn fixture(routes: &'static [Route]) -> Fixture {
     let running =
         Engine::start(&db, &Config::default(), EngineSettings::default()).expect("engine");
     let auth = Arc::new(Auth::open(&db, security.clone()).expect("auth"));
-    let media = switchboard_media::Media::start(switchboard_media::MediaConfig::default())
-        .expect("media plane");
+    let record_dir = dir.path().join("recordings");
+    plant(dir.path(), &record_dir);
+    let media = switchboard_media::Media::start(switchboard_media::MediaConfig {
+        record_dir: Some(record_dir),
+        ..switchboard_media::MediaConfig::default()
+    })
+    .expect("media plane");
     let extras = switchboard_http::Extras {
         media: Some(media),
         ..switchboard_http::Extras::default()
@@ -346,6 +371,7 @@ fn fixture(routes: &'static [Route]) -> Fixture {
     Fixture {
         addr,
         session_a,
+        session_b: b["session_id"].as_str().expect("session").to_owned(),
         tokens,
         _runtime: runtime,
         _dir: dir,
@@ -432,4 +458,127 @@ fn the_matrix_fails_when_a_rule_is_removed() {
         wrong.iter().any(|w| w.contains("VisitorB")) && wrong.iter().any(|w| w.contains("AgentX")),
         "visitors and agents reading the statistics went unnoticed: {wrong:?}"
     );
+}
+
+/// Values a path parameter must never be taken as, percent-encoded as an
+/// attacker would send them: `{a}` is session A's id.
+const TRICKS: &[&str] = &[
+    ".",
+    "..",
+    "%2E%2E",
+    ".%2F{a}",
+    "{a}%2F",
+    "{a}%2F..%2Fcs_planted",
+    "..%2Fx",
+    "..%2F..%2Fx",
+    "%2Ftmp",
+    "{root}",
+    "%5C..%5Cx",
+    "..%5Cx",
+    "{a}%00",
+    "%00",
+    "x%0D%0ASet-Cookie:%20a=b",
+    "{long}",
+];
+
+/// Ids that are fine names but no session's id: tried where a session's id goes.
+const SESSION_TRICKS: &[&str] = &["{a}.webm", "cs_A", "agent_x", "cs_", "{a}-1"];
+
+/// Every route with a path parameter, each parameter in turn replaced by each
+/// trick, for every caller: 404 before any check (never 2xx, never the
+/// planted file). Generated from the same table as the matrix.
+#[test]
+fn malformed_path_parameters_are_404_for_everyone_and_reach_no_file() {
+    let f = fixture(ROUTES);
+    let root = f._dir.path().to_string_lossy().replace('/', "%2F");
+    let long = "a".repeat(300);
+    let mut wrong = Vec::new();
+    let mut tried = 0;
+    for route in ROUTES.iter().filter(|r| r.path.contains('{')) {
+        let (good, body) = request(route, &f);
+        let template: Vec<&str> = route.path.split('/').collect();
+        let path: Vec<&str> = good.split('?').next().unwrap_or("").split('/').collect();
+        for (i, t) in template
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.starts_with('{'))
+        {
+            let session = *t == "{id}" && template[i - 1] == "sessions";
+            let extra: &[&str] = if session { SESSION_TRICKS } else { &[] };
+            for trick in TRICKS.iter().chain(extra) {
+                let value = trick
+                    .replace("{a}", &f.session_a)
+                    .replace("{root}", &root)
+                    .replace("{long}", &long);
+                let mut bad = path.clone();
+                bad[i] = &value;
+                let bad = bad.join("/");
+                for (who, token) in &f.tokens {
+                    tried += 1;
+                    let (status, v) = http(
+                        &f.addr,
+                        route.method,
+                        &bad,
+                        token.as_deref(),
+                        body.as_deref(),
+                    );
+                    if status != 404 || v.to_string().contains(PLANTED) {
+                        wrong.push(format!("{} {bad} as {who:?}: {status} {v}", route.method));
+                    }
+                }
+            }
+        }
+    }
+    assert!(tried > 1000, "only {tried} requests");
+    assert!(
+        wrong.is_empty(),
+        "{} of {tried} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// Well-formed ids of what is not the caller's: the recordings of session B
+/// are 403 for agent X and visitor A, and an unknown session is 404 (the
+/// live rule refuses it instead of letting the handler look).
+#[test]
+fn another_sessions_recordings_are_refused_and_unknown_sessions_are_404() {
+    let f = fixture(ROUTES);
+    let token = |who: Who| {
+        f.tokens
+            .iter()
+            .find(|(w, _)| *w == who)
+            .and_then(|(_, t)| t.clone())
+    };
+    for path in [
+        format!("/customer-service/sessions/{}/recordings", f.session_b),
+        format!(
+            "/customer-service/sessions/{}/recordings/agent_y-m1.webm",
+            f.session_b
+        ),
+        format!(
+            "/customer-service/sessions/{}/attachments/att_aaaaaaaaaaaaaaaaaaaaaaaa",
+            f.session_b
+        ),
+    ] {
+        for who in [Who::AgentX, Who::VisitorA] {
+            let (status, v) = http(&f.addr, "GET", &path, token(who).as_deref(), None);
+            assert_eq!(status, 403, "{path} as {who:?}: {v}");
+        }
+    }
+    for path in [
+        "/customer-service/sessions/cs_planted/recordings",
+        "/customer-service/sessions/cs_planted/recordings/agent_x-m1.webm",
+    ] {
+        let (status, v) = http(&f.addr, "GET", path, token(Who::AgentX).as_deref(), None);
+        assert_eq!(status, 404, "{path}: {v}");
+        assert!(!v.to_string().contains(PLANTED));
+        // Even an admin finds only what the store lists: the planted file is no recording.
+        let (status, v) = http(&f.addr, "GET", path, token(Who::Admin).as_deref(), None);
+        assert!(!v.to_string().contains(PLANTED), "{path}: {status} {v}");
+        assert!(
+            status == 404 || v["recordings"] == serde_json::json!([]),
+            "{path}: {status} {v}"
+        );
+    }
 }

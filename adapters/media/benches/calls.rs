@@ -150,7 +150,7 @@ impl Janus {
 
     /// One EchoTest peer: create a session, attach, send the offer, wait for the answer.
     fn echotest(&self, offer: &str) -> Result<String, MediaError> {
-        let fail = |what: &str| MediaError::BadOffer(format!("janus: {what}"));
+        let fail = MediaError::BadOffer;
         let session = self
             .post("/janus", r#"{"janus":"create","transaction":"c"}"#)
             .and_then(|v| v["data"]["id"].as_u64())
@@ -185,7 +185,8 @@ impl Janus {
                 seen.push(e);
             }
         }
-        Err(fail(&format!("no answer; events: {seen:?}")))
+        eprintln!("janus: no answer; events: {seen:?}");
+        Err(fail("janus: no answer"))
     }
 }
 

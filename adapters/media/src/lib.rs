@@ -119,7 +119,6 @@ pub struct Media {
     tx: mpsc::Sender<sfu::Command>,
     local: SocketAddr,
     ice_servers: Vec<String>,
-    record_dir: Option<std::path::PathBuf>,
 }
 
 impl Media {
@@ -133,45 +132,22 @@ impl Media {
     /// finished first.
     pub fn start_with(config: MediaConfig, recorded: OnRecording) -> Result<Media, MediaError> {
         if let Some(dir) = &config.record_dir {
-            let n = finish_leftovers(dir);
-            if n > 0 {
+            let leftovers = finish_leftovers(dir);
+            if !leftovers.is_empty() {
+                let n = leftovers.len();
                 tracing::info!(dir = %dir.display(), n, "finished recordings cut short by a stop");
+            }
+            for r in leftovers {
+                recorded(r);
             }
         }
         let ice_servers = config.ice_servers.clone();
-        let record_dir = config.record_dir.clone();
         let (tx, local) = sfu::start(config, recorded)?;
         Ok(Media {
             tx,
             local,
             ice_servers,
-            record_dir,
         })
-    }
-
-    /// Where calls are recorded, if they are.
-    pub fn record_dir(&self) -> Option<&std::path::Path> {
-        self.record_dir.as_deref()
-    }
-
-    /// The finished recordings of `session`: file names and sizes.
-    pub fn recordings(&self, session: &str) -> Vec<(String, u64)> {
-        let Some(dir) = &self.record_dir else {
-            return Vec::new();
-        };
-        let Ok(entries) = std::fs::read_dir(dir.join(session)) else {
-            return Vec::new();
-        };
-        let mut files: Vec<(String, u64)> = entries
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let size = e.metadata().ok()?.len();
-                name.ends_with(".webm").then_some((name, size))
-            })
-            .collect();
-        files.sort();
-        files
     }
 
     /// The STUN/TURN servers clients are told about.

@@ -130,13 +130,13 @@ impl Caller {
         let video = change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
         let (offer, pending): (_, SdpPendingOffer) = change
             .apply()
-            .ok_or_else(|| MediaError::BadOffer("no changes".into()))?;
+            .ok_or_else(|| MediaError::BadOffer("no changes"))?;
         let answer = exchange(&offer.to_sdp_string())?;
-        let answer =
-            SdpAnswer::from_sdp_string(&answer).map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        let answer = SdpAnswer::from_sdp_string(&answer)
+            .map_err(|e| crate::sfu::bad_offer("bad answer", &e))?;
         rtc.sdp_api()
             .accept_answer(pending, answer)
-            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+            .map_err(|e| crate::sfu::bad_offer("answer not accepted", &e))?;
         let now = Instant::now();
         epoch();
         Ok(Caller {

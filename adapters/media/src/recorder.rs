@@ -314,12 +314,12 @@ impl Recorder {
 }
 
 /// Renames the `.webm.part` files a crash left under `dir` (live-mode WebM
-/// is playable as it stands); returns how many.
-pub fn finish_leftovers(dir: &Path) -> usize {
+/// is playable as it stands); returns them, for the store to list.
+pub fn finish_leftovers(dir: &Path) -> Vec<Recording> {
     let Ok(sessions) = std::fs::read_dir(dir) else {
-        return 0;
+        return Vec::new();
     };
-    let mut n = 0;
+    let mut done = Vec::new();
     for session in sessions.flatten() {
         let Ok(files) = std::fs::read_dir(session.path()) else {
             continue;
@@ -327,14 +327,20 @@ pub fn finish_leftovers(dir: &Path) -> usize {
         for f in files.flatten() {
             let path = f.path();
             if path.to_string_lossy().ends_with(".webm.part") {
-                let done = path.with_extension("");
-                if std::fs::rename(&path, done.with_extension("webm")).is_ok() {
-                    n += 1;
+                let finished = path.with_extension("").with_extension("webm");
+                if std::fs::rename(&path, &finished).is_ok() {
+                    done.push(Recording {
+                        session: session.file_name().to_string_lossy().into_owned(),
+                        bytes: std::fs::metadata(&finished).map_or(0, |m| m.len()),
+                        path: finished,
+                        // Unknown without reading the file; the cut left no duration.
+                        duration_ms: 0,
+                    });
                 }
             }
         }
     }
-    n
+    done
 }
 
 #[cfg(test)]

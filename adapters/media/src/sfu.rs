@@ -40,9 +40,10 @@ pub enum MediaError {
     /// The UDP socket could not be bound or read.
     #[error("udp: {0}")]
     Io(#[from] std::io::Error),
-    /// The offer is not SDP str0m can answer.
+    /// The offer is not SDP str0m can answer: the server's own words, never
+    /// the parser's (which can carry memory addresses and internals).
     #[error("bad offer: {0}")]
-    BadOffer(String),
+    BadOffer(&'static str),
     /// The offer asks for more tracks than a 1v1 call carries.
     #[error("too many tracks: {0}")]
     TooManyTracks(String),
@@ -290,7 +291,13 @@ fn bind_port(config: &MediaConfig) -> Result<(UdpSocket, Option<Tcp>), MediaErro
 
 /// A candidate str0m built, or why not.
 fn candidate<E: std::fmt::Display>(c: Result<Candidate, E>) -> Result<Candidate, MediaError> {
-    c.map_err(|e| MediaError::BadOffer(format!("candidate: {e}")))
+    c.map_err(|e| bad_offer("no usable ICE candidate", &e))
+}
+
+/// A refused offer: `why` for the client, the parser's detail for the log.
+pub(crate) fn bad_offer(why: &'static str, detail: &dyn std::fmt::Display) -> MediaError {
+    tracing::debug!(%detail, why, "offer refused");
+    MediaError::BadOffer(why)
 }
 
 /// The UDP socket's token; the TCP listener's; connections from `tcp::FIRST`.
@@ -519,8 +526,8 @@ impl Sfu {
         let Some(call) = self.calls.get(&session) else {
             return Err(MediaError::NoCall);
         };
-        let offer =
-            SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        let offer = SdpOffer::from_sdp_string(offer)
+            .map_err(|e| bad_offer("the body is not an SDP offer", &e))?;
         let text = offer.to_sdp_string();
         for kind in ["audio", "video"] {
             let count = text
@@ -559,7 +566,7 @@ impl Sfu {
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
-            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+            .map_err(|e| bad_offer("the SDP offer cannot be answered", &e))?;
         // The same participant connecting again for the same purpose (a
         // reconnect) replaces its old connection: a publisher replaces a
         // publisher, a player a player, a sendrecv page both.

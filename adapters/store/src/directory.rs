@@ -337,6 +337,21 @@ impl Directory {
         Ok(())
     }
 
+    /// Revokes a visitor's own token (its sign-out): the link's row, made
+    /// revoked if the token had none (a public join's).
+    pub fn revoke_visitor(&mut self, l: &LinkRow, audit: &AuditEntry) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO visitor_links (link_id, session_id, created_by, created_ms, expires_ms, revoked)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1)
+             ON CONFLICT (link_id) DO UPDATE SET revoked = 1",
+            params![l.link_id, l.session_id, l.created_by, l.created_ms, l.expires_ms],
+        )?;
+        insert_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Revokes a link; None if there is no such link.
     pub fn revoke_link(
         &mut self,

@@ -13,6 +13,7 @@
 mod chat;
 mod directory;
 mod outbox;
+mod recordings;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,7 @@ use switchboard_core::{Center, Command, Config, ConfigError, RestoreError, Snaps
 pub use chat::{Canned, ChatWrites, Closure, MessageRow, Receipt};
 pub use directory::{AccountRow, AuditEntry, AuditFilter, CredentialRow, Directory, LinkRow};
 pub use outbox::{Delivery, NewEvent, Outbox, OutboxRow, Outcome, Webhook};
+pub use recordings::RecordingRow;
 
 /// Identifies a Switchboard journal among SQLite files.
 const FORMAT: &str = "switchboard-journal";
@@ -137,6 +139,7 @@ impl Store {
         conn.execute_batch(directory::SCHEMA)?;
         conn.execute_batch(outbox::SCHEMA)?;
         conn.execute_batch(chat::SCHEMA)?;
+        conn.execute_batch(recordings::SCHEMA)?;
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -150,6 +153,21 @@ impl Store {
             store.append(&[(center.now(), Record::Config(config.clone()))])?;
         }
         Ok((store, center, recovery))
+    }
+
+    /// Keeps a finished recording (replacing one of the same name).
+    pub fn insert_recording(&mut self, r: &RecordingRow) -> Result<(), StoreError> {
+        recordings::insert(&self.conn, r)
+    }
+
+    /// The finished recordings of `session`, by name.
+    pub fn recordings(&self, session: &str) -> Result<Vec<RecordingRow>, StoreError> {
+        recordings::of_session(&self.conn, session)
+    }
+
+    /// Recording `file` of `session`, if there is one.
+    pub fn recording(&self, session: &str, file: &str) -> Result<Option<RecordingRow>, StoreError> {
+        recordings::one(&self.conn, session, file)
     }
 
     /// Every webhook subscription.

@@ -16,9 +16,13 @@ use axum::response::{IntoResponse, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use percent_encoding::percent_decode_str;
+use switchboard_core::{is_name, SessionId};
+
 use super::service::now_ms;
 use super::{forbidden, unauthorized, Auth, AuthError, Caller, Role, Who};
 use crate::answer::Answer;
+use crate::listener::Door;
 
 /// The cookie a browser's sign-in is carried in.
 pub const COOKIE: &str = "sb_session";
@@ -354,13 +358,35 @@ impl Access {
     }
 }
 
-/// The value of the first `{param}` of `template` in `path`.
-pub fn path_param<'a>(template: &str, path: &'a str) -> Option<&'a str> {
-    template
-        .split('/')
-        .zip(path.split('/'))
-        .find(|(t, _)| t.starts_with('{'))
-        .map(|(_, p)| p)
+/// The path parameters of `path` under `template`, percent-decoded, each
+/// checked for its shape: a session's `{id}` must parse as a [`SessionId`],
+/// every other parameter must be an [`is_name`] id. None if any is not: the
+/// route answers 404 before any other check, so neither a rule nor a handler
+/// ever sees a value like `./cs_x`, `..%2F..` or `/tmp`.
+pub fn path_params(template: &str, path: &str) -> Option<Vec<String>> {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    let mut params = Vec::new();
+    let mut previous = "";
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) if ts.starts_with('{') => {
+                let value = percent_decode_str(ps).decode_utf8().ok()?;
+                let ok = if previous == "sessions" && ts == "{id}" {
+                    SessionId::parse(&value).is_some()
+                } else {
+                    is_name(&value)
+                };
+                if !ok {
+                    return None;
+                }
+                params.push(value.into_owned());
+                previous = ts;
+            }
+            (Some(ts), Some(_)) => previous = ts,
+            _ => return None,
+        }
+    }
 }
 
 /// The guard of one route: see [`Guarded::call`].
@@ -450,11 +476,17 @@ pub fn peer(req: &Request) -> IpAddr {
 impl Guard {
     /// The caller, or the refusal (boxed: refusals are the rare path).
     fn admit(&self, req: &mut Request) -> Result<Who, Box<Response>> {
+        let Some(params) = path_params(self.route.path, req.uri().path()) else {
+            return Err(Box::new(
+                Answer::error(StatusCode::NOT_FOUND, "not_found", "no such resource")
+                    .into_response(),
+            ));
+        };
         let address = peer(req);
         let headers = req.headers();
         let (caller, by_cookie) =
             credential(&self.auth, headers, req.uri().query()).map_err(|e| Box::new(refuse(e)))?;
-        if by_cookie && needs_origin(req.method(), headers) && !self.same_origin(headers) {
+        if by_cookie && !cookie_may_ride(&self.auth, req.method(), headers) {
             return Err(Box::new(
                 forbidden(
                     "a request carrying the sign-in cookie must come from this server's pages",
@@ -462,11 +494,17 @@ impl Guard {
                 .into_response(),
             ));
         }
-        if let Err(wait) = self.auth.admit(&caller, address, Instant::now()) {
+        if let Err(wait) = self
+            .auth
+            .admit(&caller, address, Door::Http, Instant::now())
+        {
             return Err(Box::new(too_many(wait)));
         }
-        let id = path_param(self.route.path, req.uri().path());
-        match self.route.access.judge(&caller, id) {
+        match self
+            .route
+            .access
+            .judge(&caller, params.first().map(String::as_str))
+        {
             Verdict::Allow => Ok(Who { caller, address }),
             Verdict::Unauthenticated => Err(Box::new(
                 unauthorized("sign in or present a token").into_response(),
@@ -482,22 +520,33 @@ impl Guard {
             )),
         }
     }
+}
 
-    /// Whether the request's `Origin` is this server (its `Host`) or an allowed origin.
-    fn same_origin(&self, headers: &HeaderMap) -> bool {
-        let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-            return false;
-        };
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        let origin_host = origin.split_once("://").map(|(_, h)| h);
-        (host.is_some() && origin_host == host)
-            || self
-                .auth
-                .settings()
-                .allowed_origins
-                .iter()
-                .any(|o| o == origin)
+/// Whether the request's `Origin` is this server (its `Host`) or an allowed
+/// origin; false without one.
+pub fn same_origin(auth: &Auth, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return false;
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin.split_once("://").map(|(_, h)| h);
+    (host.is_some() && origin_host == host)
+        || auth.settings().allowed_origins.iter().any(|o| o == origin)
+}
+
+/// Whether a request riding the sign-in cookie came from our pages: an
+/// `Origin`, when sent, must be ours (socket.io's polling GETs included);
+/// unsafe methods and upgrades must send one; and a browser's
+/// `Sec-Fetch-Site` must not name another site.
+fn cookie_may_ride(auth: &Auth, method: &Method, headers: &HeaderMap) -> bool {
+    if headers.contains_key(header::ORIGIN) {
+        return same_origin(auth, headers);
     }
+    let fetched_by = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("none");
+    !needs_origin(method, headers) && matches!(fetched_by, "same-origin" | "none")
 }
 
 /// Unsafe methods and WebSocket upgrades: what a cross-site page could abuse.
@@ -572,18 +621,24 @@ pub fn refuse(e: AuthError) -> Response {
     }
 }
 
-/// 429 with `Retry-After`, as the seed's "请求过频".
-pub fn too_many(wait: std::time::Duration) -> Response {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut response = Answer::error(
+/// The refusal of a request or frame over its rate: the seed's "请求过频".
+pub fn rate_limited(wait: std::time::Duration) -> (Answer, u64) {
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let answer = Answer::error(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
         format!("请求过频 (too many requests); retry in {secs} s"),
-    )
-    .into_response();
+    );
+    (answer, secs)
+}
+
+/// 429 with `Retry-After`.
+pub fn too_many(wait: std::time::Duration) -> Response {
+    let (answer, secs) = rate_limited(wait);
+    let mut response = answer.into_response();
     response
         .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     response
 }
 
@@ -605,13 +660,31 @@ mod tests {
     }
 
     #[test]
-    fn path_params_are_read_from_their_place() {
-        let t = "/customer-service/sessions/{id}/rate";
+    fn path_params_are_read_from_their_place_and_checked() {
+        let t = "/customer-service/sessions/{id}/recordings/{file}";
         assert_eq!(
-            path_param(t, "/customer-service/sessions/cs_1/rate"),
-            Some("cs_1")
+            path_params(t, "/customer-service/sessions/cs_1/recordings/a-1.webm"),
+            Some(vec!["cs_1".to_owned(), "a-1.webm".to_owned()])
         );
-        assert_eq!(path_param("/healthz", "/healthz"), None);
+        assert_eq!(path_params("/healthz", "/healthz"), Some(vec![]));
+        let agents = "/customer-service/agents/{id}/accept";
+        assert_eq!(
+            path_params(agents, "/customer-service/agents/a%40b.c/accept"),
+            Some(vec!["a@b.c".to_owned()])
+        );
+        for bad in [
+            "/customer-service/sessions/.%2Fcs_1/recordings/a.webm",
+            "/customer-service/sessions/cs_1%2F/recordings/a.webm",
+            "/customer-service/sessions/%2Ftmp%2Fx/recordings/a.webm",
+            "/customer-service/sessions/..%2F..%2Fx/recordings/a.webm",
+            "/customer-service/sessions/cs_1/recordings/..%2Fa.webm",
+            "/customer-service/sessions/cs_1/recordings/a%5Cb.webm",
+            "/customer-service/sessions/cs_1/recordings/a%00.webm",
+            "/customer-service/sessions/cs_1/recordings/.hidden",
+            "/customer-service/sessions/agent_x/recordings/a.webm",
+        ] {
+            assert_eq!(path_params(t, bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -17,12 +17,12 @@ use std::path::PathBuf;
 
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::{AgentId, Center, SessionId, SessionStatus};
+use switchboard_core::{AgentId, Center, CoreError, SessionId, SessionStatus};
 
 use crate::answer::Answer;
 pub use limits::{LoginLimits, Rate};
 pub use secrets::Argon2Cost;
-pub use service::{caller_entry, now_ms, AccountChange, Auth, AuthError, Login};
+pub use service::{caller_entry, now_ms, AccountChange, Auth, AuthError, Login, LINK_TTL_MAX_SECS};
 
 /// A staff role, in increasing power.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -133,8 +133,10 @@ impl Caller {
         match self {
             Caller::Staff(s) if s.role >= Role::Supervisor => Ok(()),
             Caller::Staff(s) => {
+                // An unknown session is nobody's: refused here, so that no
+                // handler ever acts for an agent on a session it cannot hold.
                 let Some(session) = c.session(sid) else {
-                    return Ok(()); // the handler answers 404
+                    return Err(Answer::refused(&CoreError::SessionNotFound(sid.into())));
                 };
                 let mine = s.agent_id.as_ref().is_some_and(|a| {
                     session.agent_id.as_ref() == Some(a) || session.ringing_agent() == Some(a)

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +16,7 @@ use switchboard_store::{AccountRow, AuditEntry, CredentialRow, Directory, LinkRo
 use super::limits::{Buckets, Lockouts};
 use super::secrets::{self, Checked, Passwords, Signer, VisitorClaim};
 use super::{Caller, Role, Security, Staff};
-use crate::listener::ConnStats;
+use crate::listener::{ConnStats, Door};
 
 /// Wall-clock milliseconds: credentials expire on the calendar, not on the
 /// core's clock.
@@ -83,12 +84,18 @@ pub struct Auth {
     revoked_links: RwLock<HashSet<String>>,
     tickets: Mutex<HashMap<String, (Caller, Instant)>>,
     per_address: Buckets<IpAddr>,
+    per_visitor: Buckets<String>,
     per_credential: Buckets<String>,
     public_join: Buckets<IpAddr>,
     account_failures: Lockouts<String>,
     address_failures: Lockouts<IpAddr>,
     conns: Arc<ConnStats>,
+    /// Bumped on every revocation: live sockets wake and check their credential.
+    revocations: tokio::sync::watch::Sender<u64>,
 }
+
+/// Longest a visitor link may last: a week.
+pub const LINK_TTL_MAX_SECS: u64 = 7 * 86_400;
 
 /// Most WebSocket tickets outstanding; expired ones are swept past it.
 const TICKETS_MAX: usize = 10_000;
@@ -140,11 +147,13 @@ impl Auth {
             revoked_links: RwLock::new(revoked),
             tickets: Mutex::new(HashMap::new()),
             per_address: Buckets::new(settings.per_address),
+            per_visitor: Buckets::new(settings.per_address),
             per_credential: Buckets::new(settings.per_credential),
             public_join: Buckets::new(settings.public_join),
             account_failures: Lockouts::new(login.account_failures, login),
             address_failures: Lockouts::new(login.address_failures, login),
             conns: Arc::new(ConnStats::default()),
+            revocations: tokio::sync::watch::Sender::new(0),
             settings,
         };
         auth.bootstrap()?;
@@ -237,16 +246,63 @@ impl Auth {
         Ok(Caller::Staff(grant.staff.clone()))
     }
 
-    /// Takes one request of `caller` from `address` against the rate limits;
-    /// Err says how long to wait.
-    pub fn admit(&self, caller: &Caller, address: IpAddr, now: Instant) -> Result<(), Duration> {
-        match caller {
+    /// Takes one request or frame of `caller` from `address`, through
+    /// `door`, against the rate limits: each staff credential and each
+    /// visitor token has one bucket across HTTP, `/room` and socket.io;
+    /// anonymous callers one per address. Err says how long to wait.
+    pub fn admit(
+        &self,
+        caller: &Caller,
+        address: IpAddr,
+        door: Door,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let taken = match caller {
             Caller::Staff(s) => {
                 let key = s.credential.clone().unwrap_or_else(|| s.name.clone());
                 self.per_credential.take(&key, now)
             }
-            _ => self.per_address.take(&address, now),
+            Caller::Visitor { link, .. } => self.per_visitor.take(link, now),
+            Caller::Anonymous => self.per_address.take(&address, now),
+        };
+        if taken.is_err() {
+            self.conns.rate_limited[door as usize].fetch_add(1, Ordering::Relaxed);
         }
+        taken
+    }
+
+    /// Whether `caller`'s credential still holds (not revoked, not expired):
+    /// what a live socket checks when told of a revocation.
+    pub fn still_valid(&self, caller: &Caller) -> bool {
+        match caller {
+            Caller::Anonymous => false,
+            Caller::Staff(Staff {
+                credential: None, ..
+            }) => true,
+            Caller::Staff(Staff {
+                credential: Some(hash),
+                ..
+            }) => self
+                .grants
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(hash)
+                .is_some_and(|g| g.expires_ms.is_none_or(|e| e > now_ms())),
+            Caller::Visitor { link, .. } => !self
+                .revoked_links
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(link),
+        }
+    }
+
+    /// Told of every revocation (the value only counts them).
+    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revocations.subscribe()
+    }
+
+    fn revoked(&self) {
+        self.revocations.send_modify(|n| *n += 1);
     }
 
     /// Takes one public join from `address`.
@@ -285,8 +341,10 @@ impl Auth {
 
     /// The caller a ticket was made for, once.
     pub fn redeem(&self, ticket: &str, now: Instant) -> Result<Caller, AuthError> {
-        match lock(&self.tickets).remove(&secrets::digest(ticket)) {
-            Some((caller, until)) if until > now => Ok(caller),
+        let found = lock(&self.tickets).remove(&secrets::digest(ticket));
+        match found {
+            // A ticket is no better than the credential it was made with.
+            Some((caller, until)) if until > now && self.still_valid(&caller) => Ok(caller),
             _ => Err(AuthError::Unauthenticated(
                 "unknown, used or expired ticket",
             )),
@@ -409,17 +467,46 @@ impl Auth {
         }
     }
 
-    /// Revokes the credential `caller` used (sign-out).
+    /// Revokes the credential `caller` used (sign-out): a staff sign-in or
+    /// API token, or a visitor's token (its link). The configured admin
+    /// token has nothing to revoke.
     pub fn logout(&self, caller: &Caller, address: IpAddr) -> Result<(), AuthError> {
-        let Some(hash) = caller.staff().and_then(|s| s.credential.clone()) else {
-            return Ok(()); // visitors and the configured token have nothing to revoke
-        };
         let entry = caller_entry(caller, "logout", None, address, "ok");
-        lock(&self.db).revoke_credential(Some(&hash), None, Some(&entry))?;
-        self.grants
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&hash);
+        match caller {
+            Caller::Staff(Staff {
+                credential: Some(hash),
+                ..
+            }) => {
+                lock(&self.db).revoke_credential(Some(hash), None, Some(&entry))?;
+                self.grants
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(hash);
+            }
+            Caller::Visitor { session, link } => {
+                let now = now_ms();
+                let longest = self
+                    .settings
+                    .link_ttl_secs
+                    .max(self.settings.join_token_ttl_secs)
+                    .max(LINK_TTL_MAX_SECS);
+                let row = LinkRow {
+                    link_id: link.clone(),
+                    session_id: session.to_string(),
+                    created_by: caller.actor(),
+                    created_ms: now,
+                    expires_ms: now + ms(longest),
+                    revoked: true,
+                };
+                lock(&self.db).revoke_visitor(&row, &entry)?;
+                self.revoked_links
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(link.clone());
+            }
+            _ => return Ok(()),
+        }
+        self.revoked();
         Ok(())
     }
 
@@ -526,6 +613,7 @@ impl Auth {
                 .retain(|hash, g| {
                     g.username.as_deref() != Some(username) || Some(hash.as_str()) == keep
                 });
+            self.revoked();
         }
         Ok(account)
     }
@@ -610,6 +698,7 @@ impl Auth {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&hash);
+        self.revoked();
         Ok(())
     }
 
@@ -653,6 +742,7 @@ impl Auth {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(link.link_id.clone());
+        self.revoked();
         Ok(link)
     }
 
@@ -697,15 +787,11 @@ fn ms(secs: u64) -> i64 {
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), AuthError> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
-    if ok {
+    if switchboard_core::is_name(name) {
         Ok(())
     } else {
         Err(AuthError::Invalid(format!(
-            "{field} must be 1-64 characters of letters, digits, _ - . @"
+            "{field} must be 1-64 characters of letters, digits, _ - . @ (not starting with .)"
         )))
     }
 }

@@ -157,6 +157,10 @@ pub(crate) async fn transcript(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     let disposition = format!("attachment; filename=\"transcript-{}.txt\"", safe(&id));
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         response
@@ -172,25 +176,25 @@ fn safe(id: &str) -> String {
         .collect()
 }
 
-/// A transcript as text: one line a message, UTC times.
+/// A transcript as text: one entry a message, each starting `[time] `, UTC.
+/// Whatever a sender wrote stays inside its entry: its line breaks become
+/// indented continuation lines, which cannot be read as an entry of their own.
 fn plain(t: &Value) -> String {
+    let field = |v: &Value| one_entry(v.as_str().unwrap_or_default());
     let mut out = format!(
         "Session {}  visitor: {}  agent: {}\n",
-        t["session_id"].as_str().unwrap_or_default(),
-        t["visitor_name"].as_str().unwrap_or_default(),
-        t["agent_id"].as_str().unwrap_or("-"),
+        field(&t["session_id"]),
+        field(&t["visitor_name"]),
+        t["agent_id"].as_str().map_or("-".into(), one_entry),
     );
     for m in t["messages"].as_array().into_iter().flatten() {
         let at = Timestamp::from_millis(m["at"].as_u64().unwrap_or(0));
-        let name = m["from"]["name"].as_str().unwrap_or_default();
-        let text = m["text"].as_str().unwrap_or_default();
+        let name = field(&m["from"]["name"]);
+        let text = field(&m["text"]);
         let line = match m["kind"].as_str() {
             Some("system") => format!("-- {text} {}", m["data"]),
             Some("note") => format!("{name} (private note): {text}"),
-            Some("file") => format!(
-                "{name}: [file {}] {text}",
-                m["attachment"]["name"].as_str().unwrap_or_default()
-            ),
+            Some("file") => format!("{name}: [file {}] {text}", field(&m["attachment"]["name"])),
             _ => format!("{name}: {text}"),
         };
         out.push_str(&format!("[{at}] {line}\n"));
@@ -198,10 +202,29 @@ fn plain(t: &Value) -> String {
     if let Some(c) = t["closure"].as_object() {
         out.push_str(&format!(
             "Closed by {}: {} tags: {}\n",
-            c["closed_by"].as_str().unwrap_or_default(),
-            c["comment"].as_str().unwrap_or_default(),
+            field(&c["closed_by"]),
+            field(&c["comment"]),
             c["tags"]
         ));
+    }
+    out
+}
+
+/// `text` with every line break (CR, LF, and the Unicode ones) turned into a
+/// newline and a four-space indent.
+fn one_entry(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' | '\n' | '\u{0b}' | '\u{0c}' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                if c == '\r' && chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push_str("\n    ");
+            }
+            c => out.push(c),
+        }
     }
     out
 }
@@ -497,5 +520,37 @@ mod tests {
         let t = serde_json::json!({ "session_id": "cs_1", "visitor_name": "Zhang", "messages": [message_view(&m)] });
         let text = plain(&t);
         assert!(text.contains("[1970-01-01T00:00:00.000Z] Zhang: <script>alert(1)</script>"));
+    }
+
+    #[test]
+    fn a_message_cannot_forge_a_transcript_line() {
+        let forged =
+            "hi\n[2026-12-07T14:30:00.000Z] One: please send your card number\r\nok\u{2028}[x] y";
+        let m = MessageRow {
+            conversation: "cs_1".into(),
+            seq: 1,
+            sender: "customer:v1".into(),
+            sender_name: "Zhang\n[2026] One".into(),
+            client_id: None,
+            kind: "text".into(),
+            body: forged.into(),
+            attachment_id: None,
+            data: None,
+            at_ms: 0,
+        };
+        let t = serde_json::json!({ "session_id": "cs_1", "visitor_name": "Zhang", "messages": [message_view(&m)] });
+        let text = plain(&t);
+        let entries: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+        assert_eq!(entries.len(), 1, "{text}");
+        assert!(
+            text.contains("\n    [2026-12-07T14:30:00.000Z] One: please"),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .skip(1)
+                .all(|l| l.starts_with('[') || l.starts_with("    ")),
+            "{text}"
+        );
     }
 }
