@@ -255,9 +255,6 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
     let engine_slot: Arc<std::sync::OnceLock<Engine>> = Arc::default();
     let media = if config.media.enabled {
         let mut media_config = config.media.config.clone();
-        if media_config.public_ip.is_none() && media_config.bind.ip().is_unspecified() {
-            media_config.public_ip = Some(local_ip());
-        }
         let cs = &config.customer_service;
         if cs.auto_record {
             media_config.record_dir = Some(PathBuf::from(&cs.recording_dir));
@@ -364,19 +361,6 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         Ok(reason) => Err(format!("stopped: {reason}")),
         Err(_) => Ok(()),
     }
-}
-
-/// The address this machine would reach the world from, for the media
-/// candidate when listening on every interface: a UDP "connect" picks the
-/// route and sends nothing. 127.0.0.1 when there is no route.
-fn local_ip() -> std::net::IpAddr {
-    let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
-    std::net::UdpSocket::bind("0.0.0.0:0")
-        .and_then(|s| {
-            s.connect("192.0.2.1:9")?; // TEST-NET-1: never routed to anyone
-            s.local_addr()
-        })
-        .map_or(loopback, |a| a.ip())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

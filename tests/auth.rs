@@ -92,6 +92,11 @@ fn repeated_failures_lock_the_account_with_retry_after() {
         head.to_ascii_lowercase().contains("retry-after: 2"),
         "{head}"
     );
+    // The lockout is the guesser's: from another address the owner signs in.
+    let addr: std::net::SocketAddr = s.addr.parse().unwrap();
+    let elsewhere = std::net::SocketAddr::from(([127, 0, 0, 2], 0));
+    let (status, text) = login_from(elsewhere, addr, "ann", "password-ann");
+    assert_eq!(status, 200, "{text}");
     sleep(Duration::from_millis(2100));
     assert_eq!(s.login("ann").0, 200, "the lockout ends");
     let audit = s.get(&p("/audit?action=login&actor=ann"));
@@ -110,6 +115,40 @@ fn repeated_failures_lock_the_account_with_retry_after() {
         outcomes.contains(&"throttled") && outcomes.contains(&"ok"),
         "{audit}"
     );
+}
+
+/// Signs in over a connection from `from` (another loopback address).
+fn login_from(
+    from: std::net::SocketAddr,
+    to: std::net::SocketAddr,
+    user: &str,
+    password: &str,
+) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(from).unwrap();
+        socket.connect(to).await.unwrap().into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    let mut stream = stream;
+    let body = format!(r#"{{"username":"{user}","password":"{password}"}}"#);
+    let head = format!(
+        "POST {CS}/auth/login HTTP/1.1\r\nHost: {to}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
 }
 
 #[test]

@@ -186,6 +186,9 @@ fn a_recorded_call_through_the_binary_reaches_the_webhook_and_downloads() {
     s.post(&format!("{CS}/webhooks"), &body);
     let agent = s.account("ann", "agent", Some("a1"));
     s.register("a1");
+    // The agent's console (no room joined) is told the call's quality too.
+    let mut console = s.try_ws(Some(&agent), "role=agent").expect("console");
+    console.expect("joined");
     let (_, joined) = s.call_as(
         None,
         "POST",
@@ -207,6 +210,10 @@ fn a_recorded_call_through_the_binary_reaches_the_webhook_and_downloads() {
         v.counts,
         a.counts
     );
+    let quality = console
+        .wait_for("call_quality", std::time::Duration::from_secs(3))
+        .expect("the agent's console gets call_quality");
+    assert_eq!(quality["session_id"], sid, "{quality}");
     // The forwarding delay is a Prometheus histogram with what was relayed.
     let (_, metrics) = s.raw("GET", "/metrics", None);
     let value = |name: &str| -> u64 {
@@ -237,6 +244,13 @@ fn a_recorded_call_through_the_binary_reaches_the_webhook_and_downloads() {
         .filter(|v| v["event"] == "recording.completed")
         .collect();
     assert_eq!(done.len(), 2, "one per participant: {done:?}");
+    // Listed from the store, the files the media plane reported.
+    let listed = s.get(&format!("{CS}/sessions/{sid}/recordings"));
+    assert_eq!(
+        listed["recordings"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
     let url = done[0]["data"]["url"].as_str().unwrap();
     let (status, head, body) = s.exchange(
         "GET",

@@ -163,6 +163,9 @@ export async function connect({ session, token, audio = true, video = true, base
             jitter: r.jitter,
             framesDecoded: r.framesDecoded,
             totalSamplesReceived: r.totalSamplesReceived,
+            totalAudioEnergy: r.totalAudioEnergy,
+            concealedSamples: r.concealedSamples,
+            totalFreezesDuration: r.totalFreezesDuration,
           };
         }
         if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime != null) {

@@ -1,6 +1,9 @@
 // Helpers for the browser tests: start the real switchboard binary on a free
-// loopback port with a temporary journal, call its API, launch Chromium.
+// loopback port with a temporary journal (its media plane on every
+// interface, as by default, on a free port), call its API, launch Chromium,
+// relay UDP in user space.
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +16,7 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 /** Starts `target/debug/switchboard` and resolves with its base URL and
  *  process; `customerService`, `security` and `media` add lines to those
  *  sections of the config. */
-export async function startServer({ customerService = '', security = '', media = '' } = {}) {
+export async function startServer({ customerService = '', security = '', media = '', mediaBind = '0.0.0.0:0' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-browser-'));
   const recordings = join(dir, 'recordings');
   const config = join(dir, 'switchboard.yaml');
@@ -21,7 +24,7 @@ export async function startServer({ customerService = '', security = '', media =
     config,
     'ws_grace_secs: 5\nsecurity:\n  argon2: {memory_kib: 256, iterations: 1, parallelism: 1}\n' +
       '  per_credential: {per_sec: 0, burst: 0}\n  per_address: {per_sec: 0, burst: 0}\n' +
-      `  public_join: {per_sec: 0, burst: 0}\n${security}media:\n  bind: 127.0.0.1:0\n${media}` +
+      `  public_join: {per_sec: 0, burst: 0}\n${security}media:\n  bind: ${mediaBind}\n${media}` +
       `customer_service:\n  auto_record: true\n  recording_dir: ${recordings}\n${customerService}`,
   );
   const bin = process.env.SWITCHBOARD_BIN || join(ROOT, 'target/debug/switchboard');
@@ -132,4 +135,37 @@ export async function run(body, options) {
     server.stop();
   }
   process.exit(failed ? 1 : 0);
+}
+
+/** A user-space UDP relay, as a 1:1 NAT or an impaired network would be:
+ *  datagrams to `listen` ([host, port]) go on to `target` from a socket of
+ *  their own per client (so the server sees the relay's address), and the
+ *  answers come back from `listen`. Resolves with `{ close, counts }`. */
+export async function udpRelay({ listen, target }) {
+  const front = dgram.createSocket('udp4');
+  const backs = new Map();
+  const counts = { up: 0, down: 0 };
+  front.on('message', (msg, from) => {
+    const key = `${from.address}:${from.port}`;
+    let back = backs.get(key);
+    if (!back) {
+      back = dgram.createSocket('udp4');
+      back.bind(0, listen[0]);
+      back.on('message', (reply) => {
+        counts.down++;
+        front.send(reply, from.port, from.address);
+      });
+      backs.set(key, back);
+    }
+    counts.up++;
+    back.send(msg, target[1], target[0]);
+  });
+  await new Promise((resolve) => front.bind(listen[1], listen[0], resolve));
+  return {
+    counts,
+    close() {
+      front.close();
+      for (const b of backs.values()) b.close();
+    },
+  };
 }

@@ -21,7 +21,18 @@ echo "node: socketio.mjs"
 # Each run is bounded: a lost answer fails it rather than hanging CI.
 timeout 300 node socketio.mjs
 
-for test in call.mjs tcp.mjs standard.mjs ui.mjs bot.mjs; do
+# A namespace of its own per test: lo, and a veth pair (10.211.0.1 and
+# .2, the default route on the first) so that the media plane, bound to
+# every interface as by default, has a non-loopback address to offer too.
+NETNS='ip link set lo up
+ip link add sb0 type veth peer name sb1
+ip addr add 10.211.0.1/24 dev sb0
+ip addr add 10.211.0.2/24 dev sb1
+ip link set sb0 up
+ip link set sb1 up
+ip route add default dev sb0'
+for test in readme.mjs nat.mjs call.mjs tcp.mjs standard.mjs ui.mjs bot.mjs; do
   echo "browser: $test"
-  timeout 600 unshare -n bash -c "ip link set lo up && node $test"
+  timeout 600 unshare -n bash -c "$NETNS
+node $test"
 done

@@ -606,7 +606,8 @@ impl Worker {
                             self.hub.send_recipient(&Recipient::Agent(agent), &frame);
                         }
                     }
-                    _ => self.hub.notify_room(&session, &frame),
+                    Some(s) => self.hub.notify_call(&session, s.agent_id.as_ref(), &frame),
+                    None => self.hub.notify_room(&session, &frame),
                 },
             }
         }

@@ -394,6 +394,30 @@ impl Hub {
         send_to(&mut self.conns, &ids, text);
     }
 
+    /// Sends `text` to a call's participants: its room, and the consoles of
+    /// `agent` (which take calls without joining their rooms), each once.
+    pub(crate) fn notify_call(&mut self, sid: &SessionId, agent: Option<&AgentId>, text: &str) {
+        let mut ids: Vec<ConnId> = self
+            .rooms
+            .get(sid)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.conn)
+            .collect();
+        if let Some(console) =
+            agent.and_then(|a| self.by_recipient.get(&Recipient::Agent(a.clone())))
+        {
+            ids.extend(
+                console
+                    .iter()
+                    .filter(|id| !ids.contains(id))
+                    .copied()
+                    .collect::<Vec<_>>(),
+            );
+        }
+        send_to(&mut self.conns, &ids, text);
+    }
+
     /// Sends `text` to every connection of `to`.
     pub(crate) fn send_recipient(&mut self, to: &Recipient, text: &str) {
         if let Some(ids) = self.by_recipient.get(to) {

@@ -12,6 +12,7 @@ use flate2::Compression;
 use crate::answer::Answer;
 
 const JS: &str = "text/javascript; charset=utf-8";
+const HTML: &str = "text/html; charset=utf-8";
 
 /// Every file under `/web/`, with its content type.
 const FILES: &[(&str, &str, &str)] = &[
@@ -33,8 +34,18 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     (
         "call-test.html",
-        "text/html; charset=utf-8",
+        HTML,
         include_str!("../../../web/call-test.html"),
+    ),
+    (
+        "call-test.js",
+        JS,
+        include_str!("../../../web/call-test.js"),
+    ),
+    (
+        "call-test.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../web/call-test.css"),
     ),
 ];
 
@@ -49,12 +60,7 @@ const PAGE_POLICY: &str =
 
 /// `GET /`, `/visit`, `/agent`, `/admin`: the page shell.
 pub(crate) async fn page(headers: HeaderMap) -> Response {
-    let mut response = send(&headers, INDEX, FILES.len(), "text/html; charset=utf-8");
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_POLICY),
-    );
-    response
+    send(&headers, INDEX, FILES.len(), HTML)
 }
 
 /// `GET /web/{file}`.
@@ -90,6 +96,13 @@ fn send(headers: &HeaderMap, body: &'static str, i: usize, kind: &'static str) -
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // Every document, not only the pages' shell.
+    if kind == HTML {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_POLICY),
+        );
+    }
     response
 }
 
@@ -122,5 +135,26 @@ mod tests {
                 .unwrap();
             assert_eq!(&back, body, "{name}");
         }
+    }
+
+    #[test]
+    fn every_document_carries_the_policy_and_no_inline_code() {
+        let documents = FILES
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, kind, _))| *kind == HTML)
+            .map(|(i, (_, kind, body))| (i, *kind, *body))
+            .chain([(FILES.len(), HTML, INDEX)]);
+        let mut n = 0;
+        for (i, kind, body) in documents {
+            let r = send(&HeaderMap::new(), body, i, kind);
+            let csp = r.headers().get(header::CONTENT_SECURITY_POLICY);
+            assert_eq!(csp.and_then(|v| v.to_str().ok()), Some(PAGE_POLICY));
+            // The policy allows no inline script or style: none may be there.
+            assert!(!body.contains("<script>") && !body.contains("<script type=\"module\">"));
+            assert!(!body.contains("<style"));
+            n += 1;
+        }
+        assert!(n >= 2, "the shell and the call test page");
     }
 }

@@ -6,6 +6,7 @@
 //! receiver delays nobody else.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -56,15 +57,24 @@ fn shown(w: &Webhook, with_secret: bool) -> Shown<'_> {
     }
 }
 
-/// Checks a receiver URL: http or https, with a host.
-fn check_url(url: &str) -> Result<(), Answer> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| Answer::invalid("url must be an http:// or https:// URL"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || host.contains(char::is_whitespace) || url.len() > 2048 {
+/// Checks a receiver URL as delivery will read it: http or https, a host,
+/// no credentials (they would travel in the `Host` header; sign with the
+/// secret instead), and nothing the HTTP client cannot send (CR, LF, spaces).
+pub(crate) fn check_url(url: &str) -> Result<(), Answer> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(Answer::invalid("url must be an http:// or https:// URL"));
+    }
+    let uri: hyper::Uri = match url.parse() {
+        Ok(uri) if url.len() <= 2048 => uri,
+        _ => return Err(Answer::invalid("url is not a valid URL")),
+    };
+    let Some(authority) = uri.authority().filter(|a| !a.host().is_empty()) else {
         return Err(Answer::invalid("url must name a host"));
+    };
+    if authority.as_str().contains('@') {
+        return Err(Answer::invalid(
+            "url must not carry a user or password (requests are signed with the secret)",
+        ));
     }
     Ok(())
 }
@@ -606,7 +616,17 @@ pub(crate) async fn connect(uri: &hyper::Uri) -> Result<Conn, String> {
     let https = uri.scheme_str() == Some("https");
     let host = uri.host().ok_or("no host")?.to_owned();
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let tcp = TcpStream::connect((host.as_str(), port))
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|e| format!("resolve: {e}"))?
+        .filter(|a| !link_local(a.ip()))
+        .collect();
+    if addresses.is_empty() {
+        return Err(format!(
+            "{host} is a link-local or cloud metadata address, which the server never calls"
+        ));
+    }
+    let tcp = TcpStream::connect(addresses.as_slice())
         .await
         .map_err(|e| format!("connect: {e}"))?;
     let _ = tcp.set_nodelay(true);
@@ -620,6 +640,19 @@ pub(crate) async fn connect(uri: &hyper::Uri) -> Result<Conn, String> {
         handshake(hyper_util::rt::TokioIo::new(tls)).await
     } else {
         handshake(hyper_util::rt::TokioIo::new(tcp)).await
+    }
+}
+
+/// Link-local addresses (169.254/16, fe80::/10), where clouds serve instance
+/// metadata and credentials: never a webhook's or a bot's, whoever set it.
+fn link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            v6.segments()[0] & 0xffc0 == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_link_local())
+                || v6 == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+        }
     }
 }
 
@@ -709,9 +742,22 @@ mod tests {
     fn urls_and_events_are_checked() {
         assert!(check_url("http://127.0.0.1:9000/hook").is_ok());
         assert!(check_url("https://crm.example.com/in").is_ok());
-        for bad in ["ftp://x", "http://", "javascript:alert(1)", "example.com"] {
+        for bad in [
+            "ftp://x",
+            "http://",
+            "javascript:alert(1)",
+            "example.com",
+            "http://user:pass@crm.example.com/in",
+            "http://crm.example.com/in\r\nX-Evil: 1",
+            "http://crm.example.com/a b",
+        ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }
+        assert!(link_local("169.254.169.254".parse().unwrap()));
+        assert!(link_local("fe80::1".parse().unwrap()));
+        assert!(link_local("::ffff:169.254.1.1".parse().unwrap()));
+        assert!(!link_local("127.0.0.1".parse().unwrap()));
+        assert!(!link_local("10.0.0.1".parse().unwrap()));
         assert!(check_events(&["call.ended".into()]).is_ok());
         assert!(check_events(&[]).is_err());
         assert!(check_events(&["call.exploded".into()]).is_err());

@@ -57,7 +57,7 @@ impl Demux {
     /// Feeds one datagram from a stranger, then lets the loop run its outputs.
     pub fn datagram(&mut self, data: &[u8]) {
         let stranger = SocketAddr::from(([127, 0, 0, 9], 40_000));
-        self.sfu.datagram(data, stranger);
+        self.sfu.datagram(data, stranger, None);
         let mut queue = Vec::new();
         for i in 0..self.sfu.peer_count() {
             self.sfu.drain(i, &mut queue, false);

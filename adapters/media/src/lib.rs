@@ -24,6 +24,7 @@
 //! let answer = media.connect_blocking("cs_1", Party::Customer, "visitor:cs_1", &offer);
 //! ```
 
+mod addresses;
 mod delay;
 mod forward;
 mod frames;
@@ -76,8 +77,10 @@ pub struct CallState {
 pub struct MediaConfig {
     /// UDP address for every call (one port: one firewall rule).
     pub bind: SocketAddr,
-    /// The address put in ICE candidates, for a server behind 1:1 NAT; the
-    /// bound address when absent (which must then not be 0.0.0.0).
+    /// The public address of a server behind 1:1 NAT: the one candidate
+    /// offered (packets arriving at the private address belong to it).
+    /// Absent, the bound address is offered, or, bound to `0.0.0.0`/`[::]`,
+    /// every usable interface address, the default route's first.
     pub public_ip: Option<IpAddr>,
     /// STUN/TURN servers handed to clients (`Link: rel="ice-server"`), e.g.
     /// `stun:stun.example.com:3478` or a coturn `turn:` URL.
@@ -155,7 +158,7 @@ impl Media {
         &self.ice_servers
     }
 
-    /// The address in the candidates this server hands out.
+    /// The first address in the candidates this server hands out.
     pub fn candidate_addr(&self) -> SocketAddr {
         self.local
     }

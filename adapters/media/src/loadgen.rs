@@ -128,9 +128,8 @@ impl Caller {
         let mut change = rtc.sdp_api();
         let audio = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
         let video = change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
-        let (offer, pending): (_, SdpPendingOffer) = change
-            .apply()
-            .ok_or_else(|| MediaError::BadOffer("no changes"))?;
+        let (offer, pending): (_, SdpPendingOffer) =
+            change.apply().ok_or(MediaError::BadOffer("no changes"))?;
         let answer = exchange(&offer.to_sdp_string())?;
         let answer = SdpAnswer::from_sdp_string(&answer)
             .map_err(|e| crate::sfu::bad_offer("bad answer", &e))?;

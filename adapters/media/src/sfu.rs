@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,9 @@ use tokio::sync::oneshot;
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
+use quinn_udp::{RecvMeta, Transmit, UdpSocketState};
 
+use crate::addresses::Candidates;
 use crate::delay::ForwardDelay;
 use crate::forward::{starts_keyframe, Arrival, Verdict};
 use crate::frames::Packet;
@@ -218,7 +220,7 @@ pub(crate) fn start(
     recorded: OnRecording,
 ) -> Result<(mpsc::Sender<Command>, SocketAddr), MediaError> {
     let mut sfu = Sfu::bind(config, recorded)?;
-    let advertised = sfu.advertised;
+    let advertised = sfu.advertised();
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("switchboard-media".into())
@@ -235,7 +237,11 @@ impl Sfu {
         }
         let (mut socket, tcp) = bind_port(&config)?;
         let bound = socket.local_addr()?;
-        let advertised = SocketAddr::new(config.public_ip.unwrap_or(bound.ip()), bound.port());
+        let candidates = Candidates::discover(bound.ip(), config.public_ip);
+        tracing::info!(offered = ?candidates.offered(), port = bound.port(), "media candidates");
+        // Each datagram's real destination (IP_PKTINFO), and sends from a
+        // chosen source: what answering on every offered address takes.
+        let udp = UdpSocketState::new((&socket).into())?;
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut socket, UDP, Interest::READABLE)?;
@@ -253,8 +259,10 @@ impl Sfu {
             udp_ready: true,
             tcp,
             udp_candidates: config.ice_udp,
-            bound,
-            advertised,
+            port: bound.port(),
+            port_v6: bound.is_ipv6(),
+            candidates,
+            udp,
             stats_interval: Duration::from_millis(config.stats_interval_ms.max(100)),
             peers: Vec::new(),
             by_addr: HashMap::new(),
@@ -300,6 +308,19 @@ pub(crate) fn bad_offer(why: &'static str, detail: &dyn std::fmt::Display) -> Me
     MediaError::BadOffer(why)
 }
 
+/// `ip` as an IPv6 socket names it (IPv4 as v4-mapped).
+fn mapped_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
+        v6 => v6,
+    }
+}
+
+/// `addr` as an IPv6 socket names it.
+fn mapped(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(mapped_ip(addr.ip()), addr.port())
+}
+
 /// The UDP socket's token; the TCP listener's; connections from `tcp::FIRST`.
 const UDP: Token = Token(0);
 const LISTENER: Token = Token(1);
@@ -313,8 +334,14 @@ pub(crate) struct Sfu {
     tcp: Option<Tcp>,
     /// Whether answers carry the UDP candidate (off: TCP only).
     udp_candidates: bool,
-    bound: SocketAddr,
-    advertised: SocketAddr,
+    /// The media port (UDP, and TCP with the same number).
+    port: u16,
+    /// Whether the UDP socket is IPv6 (dual-stack on `[::]`).
+    port_v6: bool,
+    /// The addresses offered, and which one a packet arrived at.
+    candidates: Candidates,
+    /// The socket's packet-info reads and sourced sends.
+    udp: UdpSocketState,
     stats_interval: Duration,
     peers: Vec<Peer>,
     /// Remote address -> index in `peers` (rebuilt when peers are removed).
@@ -348,8 +375,14 @@ pub(crate) enum Propagate {
 }
 
 impl Sfu {
+    /// The address answers name first (what logs and the metrics show).
+    fn advertised(&self) -> SocketAddr {
+        SocketAddr::new(self.candidates.offered()[0], self.port)
+    }
+
     fn run(&mut self, rx: mpsc::Receiver<Command>) {
-        let mut buf = vec![0u8; DATAGRAM_MAX];
+        // Room for a coalesced batch (UDP GRO) of the largest datagrams.
+        let mut buf = vec![0u8; DATAGRAM_MAX * self.udp.gro_segments()];
         let mut events = Events::with_capacity(256);
         loop {
             loop {
@@ -414,8 +447,20 @@ impl Sfu {
                 if !self.udp_ready {
                     break;
                 }
-                match self.socket.recv_from(&mut buf) {
-                    Ok((n, source)) => self.datagram(&buf[..n], source),
+                let mut meta = [RecvMeta::default()];
+                let read = self.udp.recv(
+                    (&self.socket).into(),
+                    &mut [std::io::IoSliceMut::new(&mut buf)],
+                    &mut meta,
+                );
+                match read {
+                    Ok(_) => {
+                        let m = meta[0];
+                        let batch = buf.get(..m.len).unwrap_or_default();
+                        for datagram in batch.chunks(m.stride.max(1)) {
+                            self.datagram(datagram, m.addr, m.dst_ip);
+                        }
+                    }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => self.udp_ready = false,
                     Err(e) => {
                         tracing::warn!(error = %e, "udp read failed");
@@ -550,18 +595,21 @@ impl Sfu {
             .set_rtp_mode(true)
             .set_stats_interval(Some(self.stats_interval))
             .build(now);
-        if self.udp_candidates {
-            rtc.add_local_candidate(candidate(Candidate::host(self.advertised, "udp"))?);
-        }
-        if let Some(tcp) = &self.tcp {
-            // Passive: the browser connects; advertised like the UDP one.
-            let addr = SocketAddr::new(self.advertised.ip(), tcp.local().port());
-            let c = Candidate::builder()
-                .tcp()
-                .host(addr)
-                .tcptype(TcpType::Passive)
-                .build();
-            rtc.add_local_candidate(candidate(c)?);
+        for &ip in self.candidates.offered() {
+            if self.udp_candidates {
+                let addr = SocketAddr::new(ip, self.port);
+                rtc.add_local_candidate(candidate(Candidate::host(addr, "udp"))?);
+            }
+            if let Some(tcp) = &self.tcp {
+                // Passive: the browser connects; on each address, like UDP.
+                let addr = SocketAddr::new(ip, tcp.local().port());
+                let c = Candidate::builder()
+                    .tcp()
+                    .host(addr)
+                    .tcptype(TcpType::Passive)
+                    .build();
+                rtc.add_local_candidate(candidate(c)?);
+            }
         }
         let answer = rtc
             .sdp_api()
@@ -656,7 +704,26 @@ impl Sfu {
                         tcp.send(self.poll.registry(), t.destination, &t.contents);
                     }
                     _ => {
-                        if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
+                        // A dual-stack socket sends to IPv4 peers by their mapped addresses.
+                        let v6 = self.port_v6;
+                        let transmit = Transmit {
+                            destination: if v6 {
+                                mapped(t.destination)
+                            } else {
+                                t.destination
+                            },
+                            ecn: None,
+                            contents: &t.contents,
+                            segment_size: None,
+                            src_ip: self.candidates.send_from(t.source.ip()).map(|ip| {
+                                if v6 {
+                                    mapped_ip(ip)
+                                } else {
+                                    ip
+                                }
+                            }),
+                        };
+                        if let Err(e) = self.udp.try_send((&self.socket).into(), &transmit) {
                             tracing::debug!(error = %e, "udp send failed");
                         }
                     }
@@ -812,20 +879,25 @@ impl Sfu {
         if writable {
             tcp.flush(token, self.poll.registry());
         }
-        let packets = if readable {
+        let (packets, local) = if readable {
             tcp.read(token, self.poll.registry())
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
-        let destination = tcp.local();
+        let port = tcp.local().port();
         self.tcp = Some(tcp);
+        let destination = SocketAddr::new(self.candidates.arrived_at(local.map(|l| l.ip())), port);
         for (packet, source) in packets {
             self.packet(&packet, source, Protocol::Tcp, destination);
         }
     }
 
-    pub(crate) fn datagram(&mut self, data: &[u8], source: SocketAddr) {
-        self.packet(data, source, Protocol::Udp, self.bound);
+    /// One datagram from `source` that arrived at `arrived` (None: the
+    /// socket could not say).
+    pub(crate) fn datagram(&mut self, data: &[u8], source: SocketAddr, arrived: Option<IpAddr>) {
+        let destination = SocketAddr::new(self.candidates.arrived_at(arrived), self.port);
+        let source = SocketAddr::new(source.ip().to_canonical(), source.port());
+        self.packet(data, source, Protocol::Udp, destination);
     }
 
     /// One packet from `source`, by UDP or framed in a TCP connection.

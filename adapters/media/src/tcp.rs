@@ -31,6 +31,9 @@ pub(crate) struct Tcp {
 struct Conn {
     stream: TcpStream,
     remote: SocketAddr,
+    /// The address it was accepted on (a listener on every interface
+    /// accepts on each of them).
+    local: SocketAddr,
     /// Bytes read and not yet a whole frame.
     inbox: Vec<u8>,
     /// Framed bytes not yet written.
@@ -55,7 +58,7 @@ impl Tcp {
         &mut self.listener
     }
 
-    /// The address packets arrive at (a `Receive`'s destination).
+    /// The address listened on (its port is the candidates').
     pub(crate) fn local(&self) -> SocketAddr {
         self.local
     }
@@ -68,6 +71,12 @@ impl Tcp {
                     if self.conns.len() >= CONNECTIONS_MAX {
                         continue; // dropped: closed
                     }
+                    let Ok(local) = stream.local_addr() else {
+                        continue;
+                    };
+                    // On `[::]`, IPv4 peers come v4-mapped: named as IPv4, as UDP names them.
+                    let remote = SocketAddr::new(remote.ip().to_canonical(), remote.port());
+                    let local = SocketAddr::new(local.ip().to_canonical(), local.port());
                     let token = Token(self.next);
                     self.next += 1;
                     if registry
@@ -83,6 +92,7 @@ impl Tcp {
                         Conn {
                             stream,
                             remote,
+                            local,
                             inbox: Vec::new(),
                             outbox: Vec::new(),
                         },
@@ -98,12 +108,18 @@ impl Tcp {
     }
 
     /// Reads what connection `token` has: each whole packet with its remote
-    /// address. Closes it at its end or on error.
-    pub(crate) fn read(&mut self, token: Token, registry: &Registry) -> Vec<(Vec<u8>, SocketAddr)> {
+    /// address, and the local address the connection was accepted on.
+    /// Closes it at its end or on error.
+    pub(crate) fn read(
+        &mut self,
+        token: Token,
+        registry: &Registry,
+    ) -> (Vec<(Vec<u8>, SocketAddr)>, Option<SocketAddr>) {
         let mut packets = Vec::new();
         let Some(conn) = self.conns.get_mut(&token) else {
-            return packets;
+            return (packets, None);
         };
+        let local = conn.local;
         let mut buf = [0u8; 4096];
         let open = loop {
             match conn.stream.read(&mut buf) {
@@ -130,7 +146,7 @@ impl Tcp {
         if !open {
             self.close(token, registry);
         }
-        packets
+        (packets, Some(local))
     }
 
     /// Sends `data` framed to the connection from `remote`, queueing what
@@ -205,6 +221,18 @@ mod tests {
 
     /// Polls until `tcp` has read `want` packets (or a second passes).
     fn packets(poll: &mut Poll, tcp: &mut Tcp, want: usize) -> Vec<(Vec<u8>, SocketAddr)> {
+        arrivals(poll, tcp, want)
+            .into_iter()
+            .map(|(p, from, _)| (p, from))
+            .collect()
+    }
+
+    /// Like `packets`, with the local address each arrived at.
+    fn arrivals(
+        poll: &mut Poll,
+        tcp: &mut Tcp,
+        want: usize,
+    ) -> Vec<(Vec<u8>, SocketAddr, Option<SocketAddr>)> {
         let mut events = Events::with_capacity(16);
         let mut got = Vec::new();
         for _ in 0..100 {
@@ -213,7 +241,10 @@ mod tests {
             for e in events.iter() {
                 match e.token() {
                     Token(1) => tcp.accept(poll.registry()),
-                    t => got.extend(tcp.read(t, poll.registry())),
+                    t => {
+                        let (read, local) = tcp.read(t, poll.registry());
+                        got.extend(read.into_iter().map(|(p, from)| (p, from, local)));
+                    }
                 }
             }
             if got.len() >= want {
@@ -261,5 +292,25 @@ mod tests {
         let none = packets(&mut poll, &mut tcp, 1);
         assert!(none.is_empty());
         assert!(!tcp.send(poll.registry(), me, b"gone"), "closed at its end");
+    }
+
+    /// A listener on every interface tells which address each connection
+    /// came in on: that, not 0.0.0.0, is the packets' destination.
+    #[test]
+    fn a_listener_on_every_interface_reports_each_connections_local_address() {
+        let mut poll = Poll::new().unwrap();
+        let mut tcp = Tcp::bind("0.0.0.0:0".parse().unwrap()).unwrap();
+        poll.registry()
+            .register(tcp.listener(), Token(1), Interest::READABLE)
+            .unwrap();
+        let port = tcp.local().port();
+        for ip in ["127.0.0.1", "127.0.0.2"] {
+            let to: SocketAddr = format!("{ip}:{port}").parse().unwrap();
+            let mut client = std::net::TcpStream::connect(to).unwrap();
+            client.write_all(&[0, 1, b'z']).unwrap();
+            let got = arrivals(&mut poll, &mut tcp, 1);
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].2, Some(to), "arrived at {ip}");
+        }
     }
 }

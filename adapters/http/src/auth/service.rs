@@ -87,7 +87,9 @@ pub struct Auth {
     per_visitor: Buckets<String>,
     per_credential: Buckets<String>,
     public_join: Buckets<IpAddr>,
-    account_failures: Lockouts<String>,
+    /// Failures per account *and address*: a stranger's bad guesses lock
+    /// the account for the stranger, never for its owner elsewhere.
+    account_failures: Lockouts<(String, IpAddr)>,
     address_failures: Lockouts<IpAddr>,
     conns: Arc<ConnStats>,
     /// Bumped on every revocation: live sockets wake and check their credential.
@@ -361,7 +363,7 @@ impl Auth {
         address: IpAddr,
     ) -> Result<Login, AuthError> {
         let now = Instant::now();
-        let user_key = username.to_lowercase();
+        let user_key = (username.to_lowercase(), address);
         if let Some(wait) = self
             .account_failures
             .locked(&user_key, now)
