@@ -3,9 +3,9 @@
 // page (videos, chat, transfer, live figures, mixing an audio file into the
 // outgoing audio, end), wrap-up, chat-only conversations with unread counts,
 // and the agent's own figures.
-import { connect } from '/web/call.js';
+import { connect, watchMedia } from '/web/call.js';
 import { t } from '/web/i18n.js';
-import { api, chatPanel, clock, h, header, qualityOf, room, staff } from '/web/lib.js';
+import { api, chatPanel, clock, h, header, mediaLine, qualityOf, room, staff } from '/web/lib.js';
 
 const main = h('main', { class: 'agent' });
 document.body.append(header('agent_console'), main);
@@ -184,14 +184,35 @@ async function console_({ token, me }) {
     const transfer = () =>
       target.value && ws.request({ type: 'control', data: { type: 'TransferCall', data: { target_agent_id: target.value, session_id: sid } } }).catch((e) => (figuresLine.textContent = `${t('error')}: ${e.message}`));
     controls.append(target, h('button', { type: 'button', id: 'transfer', text: 'transfer', onclick: transfer }));
-    if (detail.channel !== 'chat') {
-      const audioOnly = (media || detail.media) === 'audio';
+    // The media as this browser really gets it, and the ways on when it fails.
+    const line = mediaLine({
+      retry: () => startMedia(mode),
+      audioOnly: () => startMedia('audio'),
+      chatOnly: () => {
+        entry.stopWatch?.();
+        entry.media?.hangup();
+        entry.media = null;
+        videos.replaceChildren();
+        line.el.hidden = true;
+      },
+    });
+    line.el.hidden = detail.channel === 'chat';
+    const mediaControls = h('span', { class: 'media-controls' });
+    let mode = media || detail.media;
+    /** Joins (or joins again) the call's media in `next` mode (video or audio). */
+    async function startMedia(next) {
+      mode = next;
+      entry.stopWatch?.();
+      entry.media?.hangup();
+      const audioOnly = mode === 'audio';
       const remote = h(audioOnly ? 'audio' : 'video', { id: 'remote', autoplay: true, playsinline: true, 'aria-label': t('other') });
       const local = h('video', { id: 'local', autoplay: true, playsinline: true, muted: true, 'aria-label': t('you') });
-      if (audioOnly) videos.append(h('p', { class: 'audio-only', 'aria-hidden': 'true' }, '🎧'), remote);
-      else videos.append(h('figure', {}, remote), h('figure', { class: 'self' }, local));
+      if (audioOnly) videos.replaceChildren(h('p', { class: 'audio-only', 'aria-hidden': 'true' }, '🎧'), remote);
+      else videos.replaceChildren(h('figure', {}, remote), h('figure', { class: 'self' }, local));
+      line.el.hidden = false;
+      line.update({ state: 'connecting' });
       try {
-        const m = await connect({ session: sid, token, video: (media || detail.media) !== 'audio' });
+        const m = await connect({ session: sid, token, video: !audioOnly });
         entry.media = m;
         window.call = m;
         window.callSession = sid;
@@ -203,17 +224,21 @@ async function console_({ token, me }) {
           await mix?.stop();
           mix = file.files[0] ? await m.mixAudio(file.files[0], Number(volume.value)) : null;
         } });
-        controls.prepend(
+        mediaControls.replaceChildren(
           h('button', { type: 'button', 'aria-pressed': 'true', text: 'mic', onclick: (e) => toggle(e.target, (on) => m.setMic(on)) }),
-          h('button', { type: 'button', 'aria-pressed': 'true', text: 'camera', onclick: (e) => toggle(e.target, (on) => m.setCamera(on)) }),
+          audioOnly ? null : h('button', { type: 'button', 'aria-pressed': 'true', text: 'camera', onclick: (e) => toggle(e.target, (on) => m.setCamera(on)) }),
           h('label', { class: 'mix' }, h('span', { text: 'mix' }), file, volume),
         );
+        entry.stopWatch = watchMedia(m, line.update, { video: !audioOnly });
       } catch (e) {
+        line.update({ state: 'failed' });
         figuresLine.textContent = `${t('error')}: ${e.message}`;
       }
     }
+    controls.prepend(mediaControls);
+    if (detail.channel !== 'chat') startMedia(mode);
     controls.append(h('button', { type: 'button', class: 'danger', id: 'end-call', text: 'end_call', onclick: () => ws.request({ type: 'control', data: { type: 'EndCall', data: { session_id: sid } } }).catch(() => {}) }));
-    entry.el = h('section', { class: `call ${detail.channel}`, 'data-session': sid }, h('div', { class: 'bar' }, h('strong', {}, detail.customer_name || detail.customer_id), elapsed, figuresLine), handoff ? botContext(handoff, 'session-context') : null, videos, panel.el, controls);
+    entry.el = h('section', { class: `call ${detail.channel}`, 'data-session': sid }, h('div', { class: 'bar' }, h('strong', {}, detail.customer_name || detail.customer_id), elapsed, line.el, figuresLine), handoff ? botContext(handoff, 'session-context') : null, videos, panel.el, controls);
     stage.replaceChildren(entry.el);
     await panel.load().catch(() => {});
     listChats();
@@ -227,6 +252,7 @@ async function console_({ token, me }) {
     const o = open.get(sid);
     if (!o) return;
     o.stop?.();
+    o.stopWatch?.();
     o.media?.hangup({ ended: true });
     o.el?.remove();
     open.delete(sid);

@@ -187,6 +187,74 @@ export async function connect({ session, token, audio = true, video = true, base
   };
 }
 
+/** What a level of quality is, from the receiver's own figures: poor past
+ *  5 % loss or 400 ms round trip, fair past 1 % or 150 ms. */
+function level(loss, rtt) {
+  return loss > 0.05 || rtt > 400 ? 'poor' : loss > 0.01 || rtt > 150 ? 'fair' : 'good';
+}
+
+/**
+ * Watches a call's media as the person in it sees it, once a second: the
+ * connection's real state (ICE and DTLS) and what actually arrives (decoded
+ * frames, audio packets), never a verdict without figures. `report` gets
+ * `{ state, level, fps, kbps, loss, rtt }` with `state` one of `connecting`,
+ * `connected` (media arriving), `no_media` (connected, nothing arriving yet),
+ * `reconnecting`, or `failed` (the connection failed, or no media came within
+ * `startMs`: time to retry, go audio-only or chat). Returns a stop function.
+ * @param {object} call what `connect` resolved with
+ * @param {(h: object) => void} report
+ * @param {object} [o]
+ * @param {boolean} [o.video=true] whether video is expected
+ * @param {number} [o.startMs=8000]
+ */
+export function watchMedia(call, report, { video = true, startMs = 8000 } = {}) {
+  const started = Date.now();
+  let last = null;
+  let arrived = false;
+  let stopped = false;
+  const tick = async () => {
+    if (stopped) return;
+    const now = { at: Date.now(), frames: 0, audio: 0, bytes: 0, lost: 0, received: 0, rtt: null };
+    (await call.pc.getStats().catch(() => new Map())).forEach((r) => {
+      if (r.type === 'inbound-rtp' && (r.kind === 'video' || r.kind === 'audio')) {
+        if (r.kind === 'video') now.frames += r.framesDecoded || 0;
+        else now.audio += r.packetsReceived || 0;
+        now.bytes += r.bytesReceived || 0;
+        now.lost += Math.max(0, r.packetsLost || 0);
+        now.received += r.packetsReceived || 0;
+      }
+      if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime != null) now.rtt = r.currentRoundTripTime * 1000;
+    });
+    const secs = last ? Math.max(0.001, (now.at - last.at) / 1000) : 1;
+    const d = (k) => (last ? now[k] - last[k] : 0);
+    const flowing = video ? d('frames') > 0 : d('audio') > 0;
+    arrived ||= flowing;
+    const packets = d('lost') + d('received');
+    const figures = {
+      fps: Math.round(d('frames') / secs),
+      kbps: Math.round((d('bytes') * 8) / 1000 / secs),
+      loss: packets > 0 ? d('lost') / packets : 0,
+      rtt: now.rtt == null ? null : Math.round(now.rtt),
+    };
+    last = now;
+    const pcState = call.pc.connectionState;
+    const late = Date.now() - started > startMs;
+    let state;
+    if (pcState === 'failed' || pcState === 'closed') state = 'failed';
+    else if (pcState === 'disconnected') state = 'reconnecting';
+    else if (pcState !== 'connected') state = late ? 'failed' : 'connecting';
+    else if (flowing) state = 'connected';
+    else state = late && !arrived ? 'failed' : 'no_media';
+    report({ state, level: state === 'connected' ? level(figures.loss, figures.rtt ?? 0) : null, ...figures });
+  };
+  const timer = setInterval(tick, 1000);
+  tick();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
+
 function location_origin() {
   return globalThis.location ? globalThis.location.origin : 'http://localhost';
 }

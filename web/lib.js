@@ -118,6 +118,37 @@ export function room({ token, query, onframe }) {
   };
 }
 
+/** The line that says how a call's media really is (fed by `watchMedia`):
+ *  its state, and when connected the figures behind the verdict; when it
+ *  failed, the ways on: retry, audio only, chat only. */
+export function mediaLine({ retry, audioOnly, chatOnly }) {
+  const text = h('span', { class: 'media-state', id: 'media-state' });
+  const ways = h('span', { class: 'media-ways', hidden: true },
+    h('button', { type: 'button', id: 'media-retry', text: 'media_retry', onclick: retry }),
+    audioOnly && h('button', { type: 'button', id: 'media-audio', text: 'media_audio_only', onclick: audioOnly }),
+    h('button', { type: 'button', id: 'media-chat', text: 'media_chat_only', onclick: chatOnly }),
+  );
+  const el = h('span', { class: 'quality', id: 'quality', role: 'status', 'data-state': 'connecting' }, text, ways);
+  text.textContent = t('media_connecting');
+  return {
+    el,
+    update(m) {
+      el.dataset.state = m.state;
+      if (m.level) el.dataset.level = m.level;
+      else delete el.dataset.level;
+      ways.hidden = m.state !== 'failed';
+      const parts = [t(`media_${m.state}`)];
+      if (m.state === 'connected') {
+        parts.push(t(`quality_${m.level}`));
+        if (m.fps) parts.push(`${m.fps} fps`);
+        parts.push(`${m.kbps} kbit/s`, `${t('loss')} ${(m.loss * 100).toFixed(1)}%`);
+        if (m.rtt != null) parts.push(`${m.rtt} ms`);
+      }
+      text.textContent = parts.join(' · ');
+    },
+  };
+}
+
 /** The figures of `party`'s own connection in a `call_quality` frame, with
  *  a level: poor past 5 % loss or 400 ms RTT, fair past 1 % or 150 ms. */
 export function qualityOf(frame, party) {

@@ -2,9 +2,9 @@
 // or the public entry (`/visit?workgroup=…`): waiting with place and estimate,
 // then the call (or the chat), then the rating. Stages as the seed's
 // CallStage: waiting → connecting → connected → ended.
-import { connect } from '/web/call.js';
+import { connect, watchMedia } from '/web/call.js';
 import { t } from '/web/i18n.js';
-import { api, chatPanel, clock, h, header, qualityOf, room, uid } from '/web/lib.js';
+import { api, chatPanel, clock, h, header, mediaLine, room, uid } from '/web/lib.js';
 
 const main = h('main', { class: 'visitor' });
 document.body.append(header('visitor_title'), main);
@@ -86,7 +86,6 @@ async function visit(s) {
         setStage(back ? 'with_bot' : 'waiting');
       }
       if (f.type === 'call_accepted') connected(f.media);
-      if (f.type === 'call_quality') quality(f);
       if (f.type === 'call_ended') finish();
     },
   });
@@ -144,13 +143,21 @@ async function visit(s) {
   const local = h('video', { id: 'local', autoplay: true, playsinline: true, muted: true, 'aria-label': t('you') });
   const remoteAudio = h('audio', { id: 'remote-audio', autoplay: true });
   const elapsed = h('span', { class: 'timer', id: 'timer', role: 'timer' }, '00:00');
-  const signal = h('span', { class: 'quality', id: 'quality' });
-  function quality(f) {
-    const q = qualityOf(f, 'customer');
-    if (!q) return;
-    signal.dataset.level = q.level;
-    signal.textContent = `${t('quality')}: ${t(`quality_${q.level}`)}`;
-  }
+  // How the media really is, from this browser's own figures; when it
+  // fails, the ways on.
+  let stopWatch = () => {};
+  const signal = mediaLine({
+    retry: () => startMedia(s.media !== 'audio'),
+    audioOnly: () => startMedia(false),
+    chatOnly: () => {
+      stopWatch();
+      call?.hangup();
+      call = null;
+      videos.replaceChildren();
+      signal.el.hidden = true;
+    },
+  });
+  const videos = h('div', { class: 'videos' });
   const toggle = (key, set) => {
     const b = h('button', { type: 'button', 'aria-pressed': 'true', text: key });
     b.onclick = () => {
@@ -160,35 +167,44 @@ async function visit(s) {
     };
     return b;
   };
+  const mediaControls = h('span', { class: 'media-controls' });
+  /** Joins (or joins again) the call's media; `withVideo` false: audio only. */
+  async function startMedia(withVideo) {
+    stopWatch();
+    call?.hangup();
+    s.media = withVideo ? 'video' : 'audio';
+    // An audio-only call plays through an audio element, no pictures.
+    if (withVideo) videos.replaceChildren(h('figure', {}, remote), h('figure', { class: 'self' }, local));
+    else videos.replaceChildren(h('p', { class: 'audio-only', 'aria-hidden': 'true' }, '🎧'), remoteAudio);
+    signal.el.hidden = false;
+    signal.update({ state: 'connecting' });
+    try {
+      call = await connect({ session: s.session, token: s.token, video: withVideo });
+      window.call = call;
+      local.srcObject = call.localStream;
+      remote.srcObject = call.remoteStream;
+      remoteAudio.srcObject = call.remoteStream;
+      mediaControls.replaceChildren(
+        toggle('mic', (on) => call.setMic(on)),
+        withVideo && toggle('camera', (on) => call.setCamera(on)),
+        h('button', { type: 'button', text: 'share', onclick: () => call.shareScreen().catch(() => {}) }),
+      );
+      stopWatch = watchMedia(call, signal.update, { video: withVideo });
+    } catch (e) {
+      signal.update({ state: 'failed' });
+      console.warn('media', e.message);
+    }
+  }
   async function connected(media) {
     clearInterval(poll);
     setStage('connected');
     started = Date.now();
     timer = setInterval(() => (elapsed.textContent = clock(Date.now() - started)), 1000);
-    const controls = h('nav', { class: 'controls', 'aria-label': t('connected') });
-    const videos = h('div', { class: 'videos' });
-    if (s.channel === 'video') {
-      // An audio-only answer plays through an audio element, no pictures.
-      const audioOnly = media === 'audio';
-      if (audioOnly) videos.append(h('p', { class: 'audio-only', 'aria-hidden': 'true' }, '🎧'), remoteAudio);
-      else videos.append(h('figure', {}, remote), h('figure', { class: 'self' }, local));
-      try {
-        call = await connect({ session: s.session, token: s.token, video: media !== 'audio' });
-        window.call = call;
-        local.srcObject = call.localStream;
-        remote.srcObject = call.remoteStream;
-        remoteAudio.srcObject = call.remoteStream;
-        controls.append(
-          toggle('mic', (on) => call.setMic(on)),
-          toggle('camera', (on) => call.setCamera(on)),
-          h('button', { type: 'button', text: 'share', onclick: () => call.shareScreen().catch(() => {}) }),
-        );
-      } catch (e) {
-        signal.textContent = `${t('error')}: ${e.message}`;
-      }
-    }
+    const controls = h('nav', { class: 'controls', 'aria-label': t('connected') }, mediaControls);
+    if (s.channel === 'video') startMedia(media !== 'audio');
+    else signal.el.hidden = true;
     controls.append(h('button', { type: 'button', class: 'danger', id: 'hangup', text: 'hangup', onclick: hangup }));
-    show(h('section', { class: `call ${s.channel}` }, h('div', { class: 'bar' }, stage, elapsed, signal), videos, chat.el, controls));
+    show(h('section', { class: `call ${s.channel}` }, h('div', { class: 'bar' }, stage, elapsed, signal.el), videos, chat.el, controls));
   }
   async function hangup() {
     await ws.request({ type: 'control', data: { type: 'EndCall' } }).catch(() => finish());
@@ -200,6 +216,7 @@ async function visit(s) {
     ended = true;
     clearInterval(poll);
     clearInterval(timer);
+    stopWatch();
     call?.hangup({ ended: true });
     ws.close();
     setStage('ended');

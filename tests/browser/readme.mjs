@@ -36,7 +36,7 @@ async function json(method, path, body, token) {
 }
 
 /** Inbound figures of both kinds from the page's call. */
-const stats = (p) => p.evaluate(async () => window.call.stats());
+const stats = (p) => p.evaluate(async () => (window.call ? window.call.stats() : { video: {}, audio: {} }));
 
 const child = readmeServer();
 const b = await browser();
@@ -79,6 +79,11 @@ try {
       z.audio.totalAudioEnergy > a.audio.totalAudioEnergy && z.audio.totalSamplesReceived > a.audio.totalSamplesReceived,
       `${who} hears audio (energy ${a.audio.totalAudioEnergy?.toFixed(4)} -> ${z.audio.totalAudioEnergy?.toFixed(4)})`,
     );
+  }
+  for (const [who, p] of [['visitor', visitor], ['agent', agent]]) {
+    await p.waitForFunction(() => document.querySelector('#quality')?.dataset.state === 'connected');
+    const text = await p.textContent('#media-state');
+    check(/fps/.test(text) && /kbit\/s/.test(text) && / ms/.test(text), `the ${who} sees the call connected with its figures ("${text}")`);
   }
   const pair = await visitor.evaluate(async () => {
     let found = null;

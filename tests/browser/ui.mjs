@@ -119,7 +119,7 @@ await run(async ({ base, browser }) => {
   await visitor.waitForSelector('section.call video#remote');
 
   // Both decode each other's video.
-  const frames = (p) => p.evaluate(async () => (await window.call.stats()).video.framesDecoded || 0);
+  const frames = (p) => p.evaluate(async () => (window.call ? (await window.call.stats()).video.framesDecoded : 0) || 0);
   const [v0, v1] = await growth(() => frames(visitor));
   const [g0, g1] = await growth(() => frames(agent));
   check(v1 > v0 && g1 > g0, `video both ways: visitor ${v0}->${v1}, agent ${g0}->${g1} frames decoded`);

@@ -1,0 +1,56 @@
+// Honest indicators: a call whose media cannot connect says so. The server
+// advertises an address nobody holds (as a wrong `public_ip` would), so
+// ICE never succeeds: after a few seconds both the visitor's page and the
+// agent's console say the call could not connect and offer retry, audio
+// only and chat only (never "good"); chat only keeps the conversation
+// going. With media flowing (readme.mjs) the same line shows figures.
+import { mkdirSync } from 'node:fs';
+import { agent as account, check, run } from './lib.mjs';
+
+const SHOTS = new URL('../../target/ui/', import.meta.url).pathname;
+mkdirSync(SHOTS, { recursive: true });
+
+const line = (p) => p.evaluate(() => {
+  const q = document.querySelector('#quality');
+  return q && { state: q.dataset.state, level: q.dataset.level || null, text: q.querySelector('#media-state').textContent };
+});
+
+await run(
+  async ({ base, browser }) => {
+    await account(base, 'a1');
+    const agent = await (await browser.newContext({ permissions: ['camera', 'microphone'] })).newPage();
+    await agent.goto(`${base}/agent`);
+    await agent.fill('#username', 'a1');
+    await agent.fill('#password', 'password-a1');
+    await agent.click('button[type=submit]');
+    await agent.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'ready');
+    const visitor = await (await browser.newContext({ permissions: ['camera', 'microphone'], viewport: { width: 390, height: 844 } })).newPage();
+    await visitor.goto(`${base}/visit`);
+    await visitor.fill('#name', 'Eve');
+    await visitor.fill('#question', 'Hello?');
+    await visitor.click('button[type=submit]');
+    await agent.waitForSelector('#ring');
+    await agent.click('#accept-video');
+    await visitor.waitForSelector('section.call #quality');
+
+    const early = await line(visitor);
+    check(early.state === 'connecting' && !/good/.test(early.text), `while ICE checks, the visitor sees "${early.text}"`);
+    for (const [who, p] of [['visitor', visitor], ['agent', agent]]) {
+      await p.waitForFunction(() => document.querySelector('#quality')?.dataset.state === 'failed', null, { timeout: 20_000 });
+      const l = await line(p);
+      const ways = await p.$$eval('#quality .media-ways button', (b) => b.map((x) => x.id));
+      check(!l.level && !/good/.test(l.text) && ways.join() === 'media-retry,media-audio,media-chat', `the ${who} is told the media failed and offered ${ways.join(', ')} ("${l.text}")`);
+    }
+    await visitor.screenshot({ path: `${SHOTS}visitor-media-failed-phone.png`, fullPage: true });
+    await agent.screenshot({ path: `${SHOTS}agent-media-failed-desktop.png`, fullPage: true });
+
+    // Chat only: no media, the conversation goes on.
+    await visitor.click('#media-chat');
+    check(await visitor.$$eval('section.call video', (v) => v.length) === 0, 'chat only drops the videos');
+    await visitor.fill('.compose textarea', 'typing instead');
+    await visitor.press('.compose textarea', 'Enter');
+    await agent.waitForFunction(() => [...document.querySelectorAll('.messages li .text')].some((e) => e.textContent === 'typing instead'));
+    check(true, 'the conversation goes on in chat');
+  },
+  { media: '  public_ip: 10.211.0.9\n' },
+);
