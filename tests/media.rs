@@ -222,6 +222,11 @@ fn a_recorded_call_through_the_binary_reaches_the_webhook_and_downloads() {
             .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
             .unwrap_or_else(|| panic!("{name} in {metrics}"))
     };
+    // Negotiations and ICE, counted: both participants answered and connected.
+    assert!(value("switchboard_media_offers_total{outcome=\"ok\"}") >= 2);
+    assert!(value("switchboard_media_ice_total{outcome=\"connected\"}") >= 2);
+    assert!(value("switchboard_media_time_to_connected_seconds_count") >= 2);
+    assert!(metrics.contains("switchboard_media_feedback{kind=\"bitrate_cap\",from=\"server\"}"));
     let count = value("switchboard_media_forward_delay_seconds_count");
     assert!(count > 100, "batches relayed: {count}");
     assert_eq!(

@@ -4,7 +4,7 @@ const q = new URLSearchParams(location.search);
 const state = document.getElementById('state');
 try {
   state.textContent = 'connecting';
-  const call = await connect({ session: q.get('session'), token: q.get('token') });
+  const call = await connect({ session: q.get('session'), token: q.get('token'), relay: q.get('relay') === '1' });
   window.call = call;
   document.getElementById('local').srcObject = call.localStream;
   document.getElementById('remote').srcObject = call.remoteStream;

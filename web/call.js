@@ -27,10 +27,13 @@ function gathered(pc) {
   });
 }
 
-/** ICE servers from `Link: <url>; rel="ice-server"` headers. */
-function iceServers(response) {
-  const link = response.headers.get('link') || '';
-  return [...link.matchAll(/<([^>]+)>;\s*rel="ice-server"/g)].map((m) => ({ urls: m[1] }));
+/** The STUN/TURN servers for this participant (TURN credentials its own),
+ *  asked before the offer: candidates are gathered once, with them. */
+async function iceServers(base, session, token) {
+  const r = await fetch(`${base}${CS}/sessions/${encodeURIComponent(session)}/ice-servers`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return r.ok ? (await r.json()).ice_servers : [];
 }
 
 /**
@@ -41,10 +44,15 @@ function iceServers(response) {
  * @param {boolean} [o.audio=true] send the microphone
  * @param {boolean} [o.video=true] send the camera
  * @param {string} [o.base='']  the server's origin, if not this page's
+ * @param {boolean} [o.relay=false] only through TURN (iceTransportPolicy 'relay')
  */
-export async function connect({ session, token, audio = true, video = true, base = '' }) {
+export async function connect({ session, token, audio = true, video = true, base = '', relay = false }) {
   const localStream = await navigator.mediaDevices.getUserMedia({ audio, video });
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  const pc = new RTCPeerConnection({
+    bundlePolicy: 'max-bundle',
+    iceServers: await iceServers(base, session, token),
+    iceTransportPolicy: relay ? 'relay' : 'all',
+  });
   const remoteStream = new MediaStream();
   pc.addEventListener('track', (e) => remoteStream.addTrack(e.track));
   const senders = {};
@@ -70,8 +78,6 @@ export async function connect({ session, token, audio = true, video = true, base
     throw new Error(`WHIP ${response.status}: ${body}`);
   }
   const location = new URL(response.headers.get('location'), base || location_origin()).href;
-  const servers = iceServers(response);
-  if (servers.length) pc.setConfiguration({ ...pc.getConfiguration(), iceServers: servers });
   await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
 
   let screenTrack = null;

@@ -137,14 +137,41 @@ export async function run(body, options) {
   process.exit(failed ? 1 : 0);
 }
 
+/** A small seeded PRNG (mulberry32): impairments the same on every run. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** A user-space UDP relay, as a 1:1 NAT or an impaired network would be:
  *  datagrams to `listen` ([host, port]) go on to `target` from a socket of
  *  their own per client (so the server sees the relay's address), and the
- *  answers come back from `listen`. Resolves with `{ close, counts }`. */
-export async function udpRelay({ listen, target }) {
+ *  answers come back from `listen`. With `loss` (0-1) each datagram, either
+ *  way, is dropped with that probability, and the rest are delayed by a
+ *  normal draw of mean `delayMs` and deviation `jitterMs` (so they may
+ *  reorder). Resolves with `{ close, counts, port }`. */
+export async function udpRelay({ listen, target, loss = 0, delayMs = 0, jitterMs = 0, seed = 1 }) {
+  const random = prng(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(random() || 1e-9)) * Math.cos(2 * Math.PI * random());
+  let closed = false;
+  const pass = (send) => {
+    if (loss > 0 && random() < loss) return false;
+    const wait = delayMs || jitterMs ? Math.max(0, delayMs + jitterMs * normal()) : 0;
+    // A delayed datagram may come due after the relay closed: it is lost.
+    const go = () => !closed && send();
+    if (wait > 0) setTimeout(go, wait);
+    else go();
+    return true;
+  };
   const front = dgram.createSocket('udp4');
   const backs = new Map();
-  const counts = { up: 0, down: 0 };
+  const counts = { up: 0, down: 0, dropped: 0 };
   front.on('message', (msg, from) => {
     const key = `${from.address}:${from.port}`;
     let back = backs.get(key);
@@ -152,18 +179,20 @@ export async function udpRelay({ listen, target }) {
       back = dgram.createSocket('udp4');
       back.bind(0, listen[0]);
       back.on('message', (reply) => {
-        counts.down++;
-        front.send(reply, from.port, from.address);
+        if (pass(() => front.send(reply, from.port, from.address))) counts.down++;
+        else counts.dropped++;
       });
       backs.set(key, back);
     }
-    counts.up++;
-    back.send(msg, target[1], target[0]);
+    if (pass(() => back.send(msg, target[1], target[0]))) counts.up++;
+    else counts.dropped++;
   });
   await new Promise((resolve) => front.bind(listen[1], listen[0], resolve));
   return {
     counts,
+    port: front.address().port,
     close() {
+      closed = true;
       front.close();
       for (const b of backs.values()) b.close();
     },

@@ -6,11 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Chromium, and the CJK fonts that make the Chinese pages render.
-if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
+# Chromium, the CJK fonts that make the Chinese pages render, and coturn
+# (the TURN server of turn.mjs).
+if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1 || ! command -v turnserver >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  apt-get install -y -qq chromium fonts-noto-cjk coturn >/dev/null
 fi
 npm ci --no-audit --no-fund --silent
 # Standard WHIP/WHEP clients (Eyevinn's, from npm) bundled for the browser.
@@ -31,7 +32,7 @@ ip addr add 10.211.0.2/24 dev sb1
 ip link set sb0 up
 ip link set sb1 up
 ip route add default dev sb0'
-for test in readme.mjs nat.mjs indicators.mjs call.mjs tcp.mjs standard.mjs ui.mjs bot.mjs; do
+for test in readme.mjs nat.mjs indicators.mjs turn.mjs call.mjs tcp.mjs standard.mjs ui.mjs bot.mjs; do
   echo "browser: $test"
   timeout 600 unshare -n bash -c "$NETNS
 node $test"

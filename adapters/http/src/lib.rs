@@ -24,6 +24,7 @@ pub mod listener;
 mod metrics;
 mod openapi;
 mod socketio;
+mod turn;
 mod views;
 mod web;
 pub mod webhooks;
@@ -130,6 +131,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("GET", "/stats/trend") => get(api::trend),
         ("GET", "/openapi.json") => get(openapi),
         ("POST", "/sessions/{id}/whip" | "/sessions/{id}/whep") => post(whip::offer),
+        ("GET", "/sessions/{id}/ice-servers") => get(whip::ice_servers),
         ("OPTIONS", "/sessions/{id}/whip" | "/sessions/{id}/whep" | "/media/{id}") => {
             options(whip::options)
         }
@@ -247,6 +249,7 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
                 whip::render_metrics(
                     &media.all_stats().await,
                     &media.forward_delay().await,
+                    &media.totals().await,
                     &mut text,
                 );
             }

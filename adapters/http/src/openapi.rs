@@ -234,6 +234,9 @@ fn media_paths() -> Value {
             "post": offer("WHIP: publish (or, with a sendrecv offer, publish and play) the caller's side of the call"),
             "options": preflight(),
         },
+        "/customer-service/sessions/{id}/ice-servers": {
+            "get": op("STUN/TURN servers for this participant, with TURN credentials of its own (minted with coturn's shared secret when configured)", &["id"], None, ("200", "IceServers"), &[403, 404]),
+        },
         "/customer-service/sessions/{id}/whep": {
             "post": offer("WHEP: play the other side of the call"),
             "options": preflight(),
@@ -451,6 +454,7 @@ fn auth_schemas() -> Value {
             "bytes_in": t("integer"), "bytes_out": t("integer"), "loss_in": nullable("number"), "loss_out": nullable("number"),
             "rtt_ms": nullable("number"), "jitter": nullable("integer"), "forwarded": t("integer"),
         })) } })),
+        "IceServers": object(&["session_id", "ice_servers"], json!({ "session_id": t(S), "ice_servers": { "type": "array", "items": object(&["urls"], json!({ "urls": t(S), "username": t(S), "credential": t(S) })) } })),
         "Recordings": object(&["session_id", "recordings"], json!({ "session_id": t(S), "recordings": { "type": "array", "items": object(&["file", "bytes", "url"], json!({ "file": t(S), "bytes": t("integer"), "url": t(S) })) } })),
         "Webhook": object(&["id", "url", "events", "enabled"], json!({
             "id": t("integer"), "url": t(S), "events": { "type": "array", "items": { "type": "string", "enum": crate::hooks::EVENTS } },

@@ -18,6 +18,7 @@ use switchboard_store::RecordingRow;
 
 use crate::answer::Answer;
 use crate::auth::{forbidden, Caller, Who};
+use crate::turn;
 use crate::App;
 
 /// The media plane's view of a session: None once it has ended.
@@ -160,13 +161,58 @@ pub(crate) async fn offer(
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", connected.id)) {
         h.insert(header::ETAG, v);
     }
-    for server in media.ice_servers() {
-        if let Ok(v) = HeaderValue::from_str(&format!("<{server}>; rel=\"ice-server\"")) {
+    for server in turn::for_participant(media.ice(), &ice_name(&id, party), unix_secs()) {
+        if let Ok(v) = HeaderValue::from_str(&server.link()) {
             h.append(header::LINK, v);
         }
     }
     cors(h);
     response
+}
+
+/// Who a participant is in minted TURN usernames.
+fn ice_name(session: &str, party: Party) -> String {
+    let side = match party {
+        Party::Agent => "agent",
+        Party::Customer => "customer",
+    };
+    format!("{session}-{side}")
+}
+
+fn unix_secs() -> u64 {
+    u64::try_from(crate::auth::now_ms() / 1000).unwrap_or(0)
+}
+
+/// `GET /sessions/{id}/ice-servers`: the STUN/TURN servers, with TURN
+/// credentials of this participant's own, for a page to configure its
+/// connection before it gathers candidates (the WHIP answer's `Link`
+/// headers come too late for that).
+pub(crate) async fn ice_servers(
+    State(app): State<App>,
+    who: Who,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(media) = app.media.clone() else {
+        return unavailable();
+    };
+    let caller = who.caller.clone();
+    let sid = id.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let checked = app
+        .engine
+        .read(Box::new(move |c, _| match participant(c, &caller, &sid) {
+            Ok((party, _)) => {
+                let _ = tx.send(party);
+                Answer::ok(())
+            }
+            Err(refusal) => refusal,
+        }))
+        .await;
+    let Ok(party) = rx.try_recv() else {
+        return checked.into_response();
+    };
+    let servers = turn::for_participant(media.ice(), &ice_name(&id, party), unix_secs());
+    Answer::ok(serde_json::json!({ "session_id": id, "ice_servers": servers })).into_response()
 }
 
 /// `PATCH /media/{id}`: trickled candidates (`application/trickle-ice-sdpfrag`).
@@ -235,6 +281,7 @@ pub async fn push_quality(engine: crate::Engine, media: switchboard_media::Media
 pub fn render_metrics(
     all: &[switchboard_media::PeerQuality],
     delay: &switchboard_media::ForwardDelay,
+    totals: &switchboard_media::MediaTotals,
     out: &mut String,
 ) {
     use std::fmt::Write;
@@ -263,6 +310,37 @@ pub fn render_metrics(
         sum(|q| q.forwarded),
         if rtts.is_empty() { 0.0 } else { rtts.iter().sum::<f64>() / rtts.len() as f64 },
         worst_loss,
+    );
+    let t = totals;
+    let _ = write!(
+        out,
+        "# HELP switchboard_media_offers_total SDP offers answered (ok) and refused (refused: negotiation failures).\n\
+         # TYPE switchboard_media_offers_total counter\n\
+         switchboard_media_offers_total{{outcome=\"ok\"}} {}\nswitchboard_media_offers_total{{outcome=\"refused\"}} {}\n\
+         # HELP switchboard_media_ice_total Connections whose ICE and DTLS came up, and those that ended without.\n\
+         # TYPE switchboard_media_ice_total counter\n\
+         switchboard_media_ice_total{{outcome=\"connected\"}} {}\nswitchboard_media_ice_total{{outcome=\"failed\"}} {}\n\
+         # HELP switchboard_media_time_to_connected_seconds From the answer to ICE and DTLS up.\n\
+         # TYPE switchboard_media_time_to_connected_seconds summary\n\
+         switchboard_media_time_to_connected_seconds_sum {}\nswitchboard_media_time_to_connected_seconds_count {}\n\
+         # HELP switchboard_media_feedback Repair and congestion feedback on the live connections: NACKs and keyframe requests each way, bitrate caps sent to encoders.\n\
+         # TYPE switchboard_media_feedback gauge\n\
+         switchboard_media_feedback{{kind=\"nack\",from=\"participant\"}} {}\n\
+         switchboard_media_feedback{{kind=\"nack\",from=\"server\"}} {}\n\
+         switchboard_media_feedback{{kind=\"keyframe\",from=\"participant\"}} {}\n\
+         switchboard_media_feedback{{kind=\"keyframe\",from=\"server\"}} {}\n\
+         switchboard_media_feedback{{kind=\"bitrate_cap\",from=\"server\"}} {}\n",
+        t.offers,
+        t.offers_refused,
+        t.connected,
+        t.never_connected,
+        t.connect_ms_sum as f64 / 1000.0,
+        t.connected,
+        sum(|q| q.nacks_received),
+        sum(|q| q.nacks_sent),
+        sum(|q| q.keyframes_asked_by),
+        sum(|q| q.keyframes_asked_of),
+        sum(|q| q.bitrate_caps),
     );
     let _ = write!(
         out,

@@ -32,6 +32,8 @@ pub(crate) struct Sink {
     /// Payload types: the source's, and this receiver's for the same codec
     /// (None: the receiver did not negotiate it).
     pts: Vec<(Pt, Option<Pt>)>,
+    /// Whether its stream's resend cache was sized (on the first write).
+    pub(crate) rtx_sized: bool,
 }
 
 /// What to do with one packet on one sink.
@@ -69,6 +71,7 @@ impl Sink {
             floor: 0,
             last: None,
             pts: Vec::new(),
+            rtx_sized: false,
         }
     }
 

@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub use delay::ForwardDelay;
 pub use recorder::{finish_leftovers, Recording};
-pub use sfu::{Connected, MediaError, PeerQuality, QualitySummary, SUMMARIES_MAX};
+pub use sfu::{Connected, MediaError, MediaTotals, PeerQuality, QualitySummary, SUMMARIES_MAX};
 
 /// Which side of a call a connection belongs to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,9 +82,18 @@ pub struct MediaConfig {
     /// Absent, the bound address is offered, or, bound to `0.0.0.0`/`[::]`,
     /// every usable interface address, the default route's first.
     pub public_ip: Option<IpAddr>,
-    /// STUN/TURN servers handed to clients (`Link: rel="ice-server"`), e.g.
-    /// `stun:stun.example.com:3478` or a coturn `turn:` URL.
-    pub ice_servers: Vec<String>,
+    /// STUN/TURN servers handed to clients (`Link: rel="ice-server"` on
+    /// WHIP answers, and `GET …/ice-servers` before the pages' offers): a
+    /// URL (`stun:stun.example.com:3478`, `turn:turn.example.com:3478`) or
+    /// one with static credentials (`{urls, username, credential}`).
+    pub ice_servers: Vec<IceServer>,
+    /// coturn's `static-auth-secret`: each participant gets TURN credentials
+    /// of its own for the `turn:`/`turns:` servers without static ones
+    /// (the TURN REST API convention), valid [`MediaConfig::turn_ttl_secs`].
+    #[serde(skip_serializing)]
+    pub turn_secret: Option<String>,
+    /// How long minted TURN credentials last.
+    pub turn_ttl_secs: u64,
     /// ICE over TCP on the same port number, for networks that block UDP:
     /// answers carry a passive TCP candidate too (on by default).
     pub ice_tcp: bool,
@@ -105,6 +114,8 @@ impl Default for MediaConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_ip: None,
             ice_servers: Vec::new(),
+            turn_secret: None,
+            turn_ttl_secs: 3600,
             ice_tcp: true,
             ice_udp: true,
             stats_interval_ms: 1000,
@@ -121,7 +132,35 @@ pub type OnRecording = Box<dyn Fn(Recording) + Send>;
 pub struct Media {
     tx: mpsc::Sender<sfu::Command>,
     local: SocketAddr,
-    ice_servers: Vec<String>,
+    ice: Ice,
+}
+
+/// A STUN or TURN server for clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IceServer {
+    /// A URL; a `turn:` one gets minted credentials when a secret is set.
+    Url(String),
+    /// A URL with static credentials.
+    WithCredentials {
+        /// The URL.
+        urls: String,
+        /// TURN username.
+        username: String,
+        /// TURN password.
+        credential: String,
+    },
+}
+
+/// The ICE servers clients are told of, and how TURN credentials are made.
+#[derive(Clone, Debug, Default)]
+pub struct Ice {
+    /// As configured.
+    pub servers: Vec<IceServer>,
+    /// coturn's shared secret, if credentials are minted.
+    pub turn_secret: Option<String>,
+    /// Minted credentials' lifetime.
+    pub turn_ttl_secs: u64,
 }
 
 impl Media {
@@ -144,18 +183,18 @@ impl Media {
                 recorded(r);
             }
         }
-        let ice_servers = config.ice_servers.clone();
+        let ice = Ice {
+            servers: config.ice_servers.clone(),
+            turn_secret: config.turn_secret.clone(),
+            turn_ttl_secs: config.turn_ttl_secs,
+        };
         let (tx, local) = sfu::start(config, recorded)?;
-        Ok(Media {
-            tx,
-            local,
-            ice_servers,
-        })
+        Ok(Media { tx, local, ice })
     }
 
     /// The STUN/TURN servers clients are told about.
-    pub fn ice_servers(&self) -> &[String] {
-        &self.ice_servers
+    pub fn ice(&self) -> &Ice {
+        &self.ice
     }
 
     /// The first address in the candidates this server hands out.
@@ -287,6 +326,15 @@ impl Media {
         let (reply, rx) = tokio::sync::oneshot::channel();
         if self.send(sfu::Command::Delay { reply }).is_err() {
             return ForwardDelay::default();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// Negotiation and ICE figures since the media plane started.
+    pub async fn totals(&self) -> MediaTotals {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        if self.send(sfu::Command::Totals { reply }).is_err() {
+            return MediaTotals::default();
         }
         rx.await.unwrap_or_default()
     }

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use str0m::bwe::Bitrate;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
 use str0m::rtp::Ssrc;
 use str0m::Rtc;
@@ -60,6 +61,19 @@ pub(crate) struct Peer {
     pub(crate) pending_since: Option<Instant>,
     /// It was given input since its last drain: drain it this turn.
     pub(crate) dirty: bool,
+    /// When the connection was made (for the time to connected).
+    pub(crate) created: Instant,
+    /// Whether its ICE and DTLS ever came up.
+    pub(crate) ever_connected: bool,
+    /// What the leg to this participant carries: str0m's send-side
+    /// estimate (TWCC), when it has one.
+    pub(crate) downlink: Option<Bitrate>,
+    /// The last cap asked of this participant's encoder, and when.
+    last_cap: Option<(Bitrate, Instant)>,
+    /// Per track, NACKs and keyframe requests so far: incoming (sent by
+    /// us), outgoing (sent by the participant). str0m counts per track.
+    ingress: Vec<(Mid, u64, u64)>,
+    egress: Vec<(Mid, u64, u64)>,
 }
 
 /// Where a connection's media goes and what of it may, as of the last
@@ -79,6 +93,8 @@ pub(crate) struct Route {
 
 /// The fewest time between two keyframe requests to one source.
 const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
+/// Caps are repeated at most this often, unless one falls by a fifth.
+const CAP_GAP: Duration = Duration::from_millis(500);
 
 impl Peer {
     pub(crate) fn new(
@@ -115,6 +131,12 @@ impl Peer {
             pending_since: None,
             last_bytes: None,
             last_keyframe_request: None,
+            created: Instant::now(),
+            ever_connected: false,
+            downlink: None,
+            last_cap: None,
+            ingress: Vec::new(),
+            egress: Vec::new(),
             publishes: true,
             plays: true,
             remote_ufrag: None,
@@ -160,6 +182,32 @@ impl Peer {
     /// The outgoing track `mid`'s kind.
     pub(crate) fn outgoing_kind(&self, mid: Mid) -> Option<MediaKind> {
         Some(self.outgoing.iter().find(|s| s.mid == mid)?.kind)
+    }
+
+    /// Caps what the participant sends at `cap` (a REMB on each video it
+    /// sends), so that its encoder fits the other side's downlink, as it
+    /// would peer to peer. Returns whether a cap was sent.
+    pub(crate) fn cap_bitrate(&mut self, cap: Bitrate, now: Instant) -> bool {
+        let quiet = self.last_cap.is_some_and(|(last, at)| {
+            now.duration_since(at) < CAP_GAP && cap.as_f64() >= last.as_f64() * 0.8
+        });
+        if quiet {
+            return false;
+        }
+        self.last_cap = Some((cap, now));
+        let videos: Vec<Mid> = self
+            .incoming
+            .iter()
+            .filter(|(_, k)| *k == MediaKind::Video)
+            .map(|(m, _)| *m)
+            .collect();
+        let mut api = self.rtc.direct_api();
+        for mid in videos {
+            if let Some(stream) = api.stream_rx_by_mid(mid, None) {
+                stream.request_remb(cap);
+            }
+        }
+        true
     }
 
     /// Asks the participant for a keyframe on every video it sends.
@@ -212,5 +260,24 @@ impl Peer {
         if let Some(rtt) = s.rtt {
             self.quality.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
         }
+        let (nacks, keyframes) = tally(&mut self.ingress, s.mid, s.nacks, s.plis + s.firs);
+        self.quality.nacks_sent = nacks;
+        self.quality.keyframes_asked_of = keyframes;
     }
+
+    /// Folds one outgoing track's figures (what the participant asked of it).
+    pub(crate) fn egress_stats(&mut self, s: &str0m::stats::MediaEgressStats) {
+        let (nacks, keyframes) = tally(&mut self.egress, s.mid, s.nacks, s.plis + s.firs);
+        self.quality.nacks_received = nacks;
+        self.quality.keyframes_asked_by = keyframes;
+    }
+}
+
+/// Records one track's running counts in `tracks`; returns the totals.
+fn tally(tracks: &mut Vec<(Mid, u64, u64)>, mid: Mid, nacks: u64, keyframes: u64) -> (u64, u64) {
+    match tracks.iter_mut().find(|t| t.0 == mid) {
+        Some(t) => (t.1, t.2) = (nacks, keyframes),
+        None => tracks.push((mid, nacks, keyframes)),
+    }
+    tracks.iter().fold((0, 0), |(n, k), t| (n + t.1, k + t.2))
 }

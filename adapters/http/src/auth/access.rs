@@ -214,6 +214,11 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/customer-service/stats/trend", Staff(Supervisor)),
     r("GET", "/customer-service/openapi.json", Public),
     r("POST", "/customer-service/sessions/{id}/whip", Participant),
+    r(
+        "GET",
+        "/customer-service/sessions/{id}/ice-servers",
+        Participant,
+    ),
     r("POST", "/customer-service/sessions/{id}/whep", Participant),
     r("OPTIONS", "/customer-service/sessions/{id}/whip", Public),
     r("OPTIONS", "/customer-service/sessions/{id}/whep", Public),

@@ -1,0 +1,94 @@
+// TURN, with coturn (Debian's package) in the test's namespace: the pages
+// may use only relayed candidates (iceTransportPolicy "relay"), so every
+// packet between a browser and the media plane goes through coturn. The
+// server mints each participant's TURN credentials with coturn's shared
+// secret; the call connects through TURN over UDP, then over TCP, and both
+// sides decode video and play audio. A wrong secret gets no relay.
+import { spawn } from 'node:child_process';
+import { api, agent, browser, check, growth, sleep, startServer } from './lib.mjs';
+
+const SECRET = 'turn-shared-secret-for-tests';
+const TURN = '10.211.0.2';
+
+function coturn() {
+  const child = spawn('turnserver', [
+    '-n', '--listening-ip', TURN, '--listening-port', '3478', '--relay-ip', TURN,
+    '--min-port', '49160', '--max-port', '49200', '--use-auth-secret', `--static-auth-secret=${SECRET}`,
+    '--realm', 'switchboard.test', '--no-tls', '--no-dtls', '--no-cli', '--fingerprint',
+    '--log-file', 'stdout', '--simple-log', '--allow-loopback-peers',
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  child.log = '';
+  child.stdout.on('data', (d) => (child.log += d));
+  return child;
+}
+
+/** The nominated pair as the page's browser sees it. */
+const pair = (page) =>
+  page.evaluate(async () => {
+    const report = await window.call.pc.getStats();
+    const p = [...report.values()].find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+    const local = p && report.get(p.localCandidateId);
+    return local && { type: local.candidateType, relayProtocol: local.relayProtocol };
+  });
+
+async function call(b, transport, secret = SECRET) {
+  const server = await startServer({
+    media: `  ice_servers: ["turn:${TURN}:3478?transport=${transport}"]\n  turn_secret: ${secret}\n`,
+  });
+  const base = server.base;
+  try {
+    const a1 = await agent(base, 'a1');
+    const joined = await api(base, 'POST', '/queue/join', { visitor_id: 'v1' }, '');
+    await api(base, 'POST', '/agents/a1/accept', { media: 'video' }, a1);
+    const ice = await api(base, 'GET', `/sessions/${joined.session_id}/ice-servers`, undefined, joined.token);
+    const pages = [];
+    for (const token of [joined.token, a1]) {
+      const page = await b.newPage();
+      await page.goto(`${base}/web/call-test.html?session=${joined.session_id}&token=${token}&relay=1`);
+      pages.push(page);
+    }
+    const connected = await Promise.all(
+      pages.map((p) => p.waitForFunction(() => document.getElementById('state').textContent === 'connected', null, { timeout: 15_000 }).then(() => true, () => false)),
+    );
+    return { server, pages, connected, ice };
+  } catch (e) {
+    server.stop();
+    throw e;
+  }
+}
+
+const turnserver = coturn();
+await sleep(500);
+const b = await browser();
+let failed = false;
+try {
+  for (const transport of ['udp', 'tcp']) {
+    const { server, pages, connected, ice } = await call(b, transport);
+    const cred = ice.ice_servers[0];
+    check(/^\d+:cs_[a-z0-9]+-customer$/.test(cred.username) && cred.credential.length === 28, `the visitor gets TURN credentials of its own (${cred.username})`);
+    check(connected.every(Boolean), `both pages connect with relay-only candidates over ${transport}`);
+    for (const [who, page] of [['the visitor', pages[0]], ['the agent', pages[1]]]) {
+      const p = await pair(page);
+      check(p.type === 'relay' && p.relayProtocol === transport, `${who} goes through TURN over ${transport} (${JSON.stringify(p)})`);
+      const stats = () => page.evaluate(() => window.call.stats());
+      const [x, y] = await growth(stats, (s) => s.video.framesDecoded > 0 && s.audio.totalSamplesReceived > 0);
+      check(y.video.framesDecoded > x.video.framesDecoded + 10, `${who} decodes video through TURN (${x.video.framesDecoded} -> ${y.video.framesDecoded})`);
+      check(y.audio.totalSamplesReceived > x.audio.totalSamplesReceived, `${who} plays audio through TURN`);
+    }
+    for (const p of pages) await p.close();
+    server.stop();
+  }
+  // Credentials signed with another secret: coturn allocates nothing.
+  const { server, pages, connected } = await call(b, 'udp', 'not-the-secret');
+  check(!connected.some(Boolean), 'with a wrong shared secret no relay is allocated and nothing connects');
+  for (const p of pages) await p.close();
+  server.stop();
+} catch (e) {
+  failed = true;
+  console.error(`FAIL: ${e.message}`);
+  console.error(turnserver.log.split('\n').slice(-15).join('\n'));
+} finally {
+  await b.close();
+  turnserver.kill('SIGKILL');
+}
+process.exit(failed ? 1 : 0);
