@@ -47,11 +47,16 @@ async function iceServers(base, session, token) {
  * @param {boolean} [o.relay=false] only through TURN (iceTransportPolicy 'relay')
  */
 export async function connect({ session, token, audio = true, video = true, base = '', relay = false }) {
+  const started = performance.now();
+  let connectedMs = null;
   const localStream = await navigator.mediaDevices.getUserMedia({ audio, video });
   const pc = new RTCPeerConnection({
     bundlePolicy: 'max-bundle',
     iceServers: await iceServers(base, session, token),
     iceTransportPolicy: relay ? 'relay' : 'all',
+  });
+  pc.addEventListener('connectionstatechange', () => {
+    if (pc.connectionState === 'connected' && connectedMs == null) connectedMs = Math.round(performance.now() - started);
   });
   const remoteStream = new MediaStream();
   pc.addEventListener('track', (e) => remoteStream.addTrack(e.track));
@@ -84,6 +89,8 @@ export async function connect({ session, token, audio = true, video = true, base
   return {
     pc,
     localStream,
+    /** Milliseconds from the start of `connect` to ICE and DTLS up (null: not yet). */
+    connectedMs: () => connectedMs,
     remoteStream,
     annotations,
     location,

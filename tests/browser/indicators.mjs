@@ -5,7 +5,7 @@
 // only and chat only (never "good"); chat only keeps the conversation
 // going. With media flowing (readme.mjs) the same line shows figures.
 import { mkdirSync } from 'node:fs';
-import { agent as account, check, run } from './lib.mjs';
+import { agent as account, check, run, signInAgent } from './lib.mjs';
 
 const SHOTS = new URL('../../target/ui/', import.meta.url).pathname;
 mkdirSync(SHOTS, { recursive: true });
@@ -19,11 +19,7 @@ await run(
   async ({ base, browser }) => {
     await account(base, 'a1');
     const agent = await (await browser.newContext({ permissions: ['camera', 'microphone'] })).newPage();
-    await agent.goto(`${base}/agent`);
-    await agent.fill('#username', 'a1');
-    await agent.fill('#password', 'password-a1');
-    await agent.click('button[type=submit]');
-    await agent.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'ready');
+    await signInAgent(agent, base, 'a1');
     const visitor = await (await browser.newContext({ permissions: ['camera', 'microphone'], viewport: { width: 390, height: 844 } })).newPage();
     await visitor.goto(`${base}/visit`);
     await visitor.fill('#name', 'Eve');

@@ -67,8 +67,9 @@ export async function agent(base, id) {
   return token;
 }
 
-/** Debian's Chromium, headless, with fake camera and microphone. */
-export function browser() {
+/** Debian's Chromium, headless, with fake camera and microphone (and
+ *  `extra` flags). */
+export function browser(extra = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: [
@@ -81,6 +82,7 @@ export function browser() {
       '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection',
       '--autoplay-policy=no-user-gesture-required',
+      ...extra,
     ],
   });
 }
@@ -106,6 +108,30 @@ export async function growth(sample, ready = (v) => v > 0) {
   }
   await sleep(2500);
   return [before, await sample()];
+}
+
+/** The candidate pair a page's call runs on, as its browser sees it: each
+ *  end's address, port, protocol and type (and the TURN leg's protocol). */
+export function selectedPair(page) {
+  return page.evaluate(async () => {
+    const report = await window.call.pc.getStats();
+    const pair = [...report.values()].find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+    const end = (id) => {
+      const c = pair && report.get(id);
+      return c && { address: c.address, port: c.port, protocol: c.protocol, type: c.candidateType, tcpType: c.tcpType, relayProtocol: c.relayProtocol };
+    };
+    return pair ? { local: end(pair.localCandidateId), remote: end(pair.remoteCandidateId) } : null;
+  });
+}
+
+/** Signs `user` (password `password-{user}`) in on the agent console in `page`
+ *  and waits until it is Ready. */
+export async function signInAgent(page, base, user) {
+  await page.goto(`${base}/agent`);
+  await page.fill('#username', user);
+  await page.fill('#password', `password-${user}`);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'ready');
 }
 
 /** The plain call test page for `session` with `token`, once connected. */

@@ -3,7 +3,7 @@
 // only a user-space UDP relay holds: the browsers reach the server through
 // it alone, and the server sees every packet arrive at its private address.
 // Both sides decode video and play audio.
-import { api, agent, check, growth, openCall as open, run, udpRelay } from './lib.mjs';
+import { api, agent, check, growth, openCall as open, run, selectedPair, udpRelay } from './lib.mjs';
 
 const relay = await udpRelay({ listen: ['10.211.0.1', 8181], target: ['10.211.0.2', 8181] });
 await run(
@@ -14,12 +14,8 @@ await run(
     const visitor = await open(b, base, joined.session_id, joined.token);
     const agent1 = await open(b, base, joined.session_id, a1);
     for (const [who, page] of [['the visitor', visitor], ['the agent', agent1]]) {
-      const remote = await page.evaluate(async () => {
-        const report = await window.call.pc.getStats();
-        const pair = [...report.values()].find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
-        const r = pair && report.get(pair.remoteCandidateId);
-        return r && `${r.address}:${r.port}/${r.protocol}`;
-      });
+      const r = (await selectedPair(page))?.remote;
+      const remote = r && `${r.address}:${r.port}/${r.protocol}`;
       check(remote === '10.211.0.1:8181/udp', `${who} is connected to the public address (${remote})`);
       const stats = () => page.evaluate(() => window.call.stats());
       const [x, y] = await growth(stats, (s) => s.video.framesDecoded > 0 && s.audio.totalSamplesReceived > 0);

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { browser, check, growth, sleep } from './lib.mjs';
+import { api, browser, check, growth, selectedPair, signInAgent, sleep } from './lib.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BASE = 'http://localhost:8180';
@@ -22,17 +22,6 @@ function readmeServer() {
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, SWITCHBOARD_ADMIN_PASSWORD: 'change-me' };
   const child = spawn(bin, ['serve'], { cwd: dir, env, stdio: ['ignore', 'inherit', 'inherit'] });
   return child;
-}
-
-async function json(method, path, body, token) {
-  const r = await fetch(`${BASE}/customer-service${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
 }
 
 /** Inbound figures of both kinds from the page's call. */
@@ -47,16 +36,12 @@ try {
     if (up) break;
     await sleep(100);
   }
-  const { token: admin } = await json('POST', '/auth/login', { username: 'admin', password: 'change-me' });
-  await json('POST', '/accounts', { username: 'a1', password: 'password-a1', role: 'agent', agent_id: 'a1' }, admin);
+  const { token: admin } = await api(BASE, 'POST', '/auth/login', { username: 'admin', password: 'change-me' }, '');
+  await api(BASE, 'POST', '/accounts', { username: 'a1', password: 'password-a1', role: 'agent', agent_id: 'a1' }, admin);
   check(true, 'the README command serves at localhost:8180 and the admin signs in with its password');
 
   const agent = await (await b.newContext({ permissions: ['camera', 'microphone'] })).newPage();
-  await agent.goto(`${BASE}/agent`);
-  await agent.fill('#username', 'a1');
-  await agent.fill('#password', 'password-a1');
-  await agent.click('button[type=submit]');
-  await agent.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'ready');
+  await signInAgent(agent, BASE, 'a1');
 
   const visitor = await (await b.newContext({ permissions: ['camera', 'microphone'] })).newPage();
   await visitor.goto(`${BASE}/`);
@@ -82,17 +67,11 @@ try {
   }
   for (const [who, p] of [['visitor', visitor], ['agent', agent]]) {
     await p.waitForFunction(() => document.querySelector('#quality')?.dataset.state === 'connected');
+    console.log(`  the ${who} connected with host candidates in ${await p.evaluate(() => window.call.connectedMs())} ms`);
     const text = await p.textContent('#media-state');
     check(/fps/.test(text) && /kbit\/s/.test(text) && / ms/.test(text), `the ${who} sees the call connected with its figures ("${text}")`);
   }
-  const pair = await visitor.evaluate(async () => {
-    let found = null;
-    (await window.call.pc.getStats()).forEach((r) => {
-      if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') found = r.remoteCandidateId;
-    });
-    const report = await window.call.pc.getStats();
-    return found && report.get(found)?.address;
-  });
+  const pair = (await selectedPair(visitor))?.remote?.address;
   check(Boolean(pair), `the call runs on a pair with the server's candidate ${pair}`);
 } catch (e) {
   failed = true;

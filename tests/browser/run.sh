@@ -8,10 +8,10 @@ cd "$(dirname "$0")"
 
 # Chromium, the CJK fonts that make the Chinese pages render, and coturn
 # (the TURN server of turn.mjs).
-if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1 || ! command -v turnserver >/dev/null; then
+if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1 || ! command -v turnserver >/dev/null || ! command -v openssl >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq chromium fonts-noto-cjk coturn >/dev/null
+  apt-get install -y -qq chromium fonts-noto-cjk coturn openssl >/dev/null
 fi
 npm ci --no-audit --no-fund --silent
 # Standard WHIP/WHEP clients (Eyevinn's, from npm) bundled for the browser.

@@ -2,19 +2,13 @@
 // network that drops UDP would leave it), a visitor and an agent in
 // headless Chromium: the call connects over TCP and both sides decode video
 // and play audio.
-import { api, agent, check, growth, openCall as open, run } from './lib.mjs';
-
+import { api, agent, check, growth, openCall as open, run, selectedPair } from './lib.mjs';
 
 /** The protocol of the pair ICE chose, from the browser's own stats. */
-const transport = (page) =>
-  page.evaluate(async () => {
-    const report = await window.call.pc.getStats();
-    const all = [...report.values()];
-    const pair = all.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
-    const local = pair && report.get(pair.localCandidateId);
-    const remote = pair && report.get(pair.remoteCandidateId);
-    return { local: local?.protocol, remote: remote?.protocol, tcpType: remote?.tcpType };
-  });
+const transport = async (page) => {
+  const pair = await selectedPair(page);
+  return { local: pair?.local?.protocol, remote: pair?.remote?.protocol, tcpType: pair?.remote?.tcpType };
+};
 
 await run(
   async ({ base, browser: b }) => {

@@ -2,19 +2,29 @@
 // may use only relayed candidates (iceTransportPolicy "relay"), so every
 // packet between a browser and the media plane goes through coturn. The
 // server mints each participant's TURN credentials with coturn's shared
-// secret; the call connects through TURN over UDP, then over TCP, and both
-// sides decode video and play audio. A wrong secret gets no relay.
-import { spawn } from 'node:child_process';
-import { api, agent, browser, check, growth, sleep, startServer } from './lib.mjs';
+// secret; the call connects through TURN over UDP, TCP and TLS (a
+// certificate made here; Chromium checks TURN certificates, so this one is
+// let through with --ignore-certificate-errors), and both sides decode video
+// and play audio. A wrong secret gets no relay.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { api, agent, browser, check, growth, selectedPair, sleep, startServer } from './lib.mjs';
 
 const SECRET = 'turn-shared-secret-for-tests';
 const TURN = '10.211.0.2';
 
 function coturn() {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-turn-'));
+  const [cert, key] = [join(dir, 'turn.crt'), join(dir, 'turn.key')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+    '-subj', '/CN=turn.switchboard.test', '-addext', `subjectAltName=IP:${TURN}`], { stdio: 'ignore' });
   const child = spawn('turnserver', [
-    '-n', '--listening-ip', TURN, '--listening-port', '3478', '--relay-ip', TURN,
+    '-n', '--listening-ip', TURN, '--listening-port', '3478', '--tls-listening-port', '5349', '--relay-ip', TURN,
+    '--cert', cert, '--pkey', key,
     '--min-port', '49160', '--max-port', '49200', '--use-auth-secret', `--static-auth-secret=${SECRET}`,
-    '--realm', 'switchboard.test', '--no-tls', '--no-dtls', '--no-cli', '--fingerprint',
+    '--realm', 'switchboard.test', '--no-dtls', '--no-cli', '--fingerprint',
     '--log-file', 'stdout', '--simple-log', '--allow-loopback-peers',
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   child.log = '';
@@ -22,18 +32,17 @@ function coturn() {
   return child;
 }
 
-/** The nominated pair as the page's browser sees it. */
-const pair = (page) =>
-  page.evaluate(async () => {
-    const report = await window.call.pc.getStats();
-    const p = [...report.values()].find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
-    const local = p && report.get(p.localCandidateId);
-    return local && { type: local.candidateType, relayProtocol: local.relayProtocol };
-  });
+/** The local end of the pair the page's call runs on. */
+const pair = async (page) => {
+  const local = (await selectedPair(page))?.local;
+  return local && { type: local.type, relayProtocol: local.relayProtocol };
+};
+
+const URLS = { udp: `turn:${TURN}:3478?transport=udp`, tcp: `turn:${TURN}:3478?transport=tcp`, tls: `turns:${TURN}:5349?transport=tcp` };
 
 async function call(b, transport, secret = SECRET) {
   const server = await startServer({
-    media: `  ice_servers: ["turn:${TURN}:3478?transport=${transport}"]\n  turn_secret: ${secret}\n`,
+    media: `  ice_servers: ["${URLS[transport]}"]\n  turn_secret: ${secret}\n`,
   });
   const base = server.base;
   try {
@@ -59,16 +68,17 @@ async function call(b, transport, secret = SECRET) {
 
 const turnserver = coturn();
 await sleep(500);
-const b = await browser();
+const b = await browser(['--ignore-certificate-errors']);
 let failed = false;
 try {
-  for (const transport of ['udp', 'tcp']) {
+  for (const transport of ['udp', 'tcp', 'tls']) {
     const { server, pages, connected, ice } = await call(b, transport);
     const cred = ice.ice_servers[0];
     check(/^\d+:cs_[a-z0-9]+-customer$/.test(cred.username) && cred.credential.length === 28, `the visitor gets TURN credentials of its own (${cred.username})`);
     check(connected.every(Boolean), `both pages connect with relay-only candidates over ${transport}`);
     for (const [who, page] of [['the visitor', pages[0]], ['the agent', pages[1]]]) {
       const p = await pair(page);
+      console.log(`  ${who} connected through TURN over ${transport} in ${await page.evaluate(() => window.call.connectedMs())} ms`);
       check(p.type === 'relay' && p.relayProtocol === transport, `${who} goes through TURN over ${transport} (${JSON.stringify(p)})`);
       const stats = () => page.evaluate(() => window.call.stats());
       const [x, y] = await growth(stats, (s) => s.video.framesDecoded > 0 && s.audio.totalSamplesReceived > 0);

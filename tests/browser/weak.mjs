@@ -8,7 +8,7 @@
 // peer, decode at least 0.8 of its frame rate, and conceal at most 0.05
 // more audio. LOSSES="0.05,0.1,0.2" measures several (the table in the
 // closing note); the figures are printed as a table either way.
-import { agent as account, api, browser, check, sleep, startServer, udpRelay } from './lib.mjs';
+import { agent as account, api, check, run, sleep, udpRelay } from './lib.mjs';
 
 const LOSSES = (process.env.LOSSES || '0.1').split(',').map(Number);
 const WARMUP_MS = Number(process.env.WARMUP_MS || 6000);
@@ -26,6 +26,7 @@ const SAMPLE = async () => {
         freezes: r.totalFreezesDuration || 0,
         height: r.frameHeight || 0,
         nacks: r.nackCount || 0,
+        plis: r.pliCount || 0,
         rtx: r.retransmittedPacketsReceived || 0,
         lost: Math.max(0, r.packetsLost || 0),
         received: r.packetsReceived || 0,
@@ -52,6 +53,7 @@ function figures(a, b, sentA, sentB) {
     conceal: samples > 0 ? (b.audio.concealed - a.audio.concealed) / samples : 1,
     height: b.video.height,
     nacks: v('nacks'),
+    plis: v('plis'),
     rtx: v('rtx'),
     loss: v('lost') / Math.max(1, v('lost') + v('received')),
     senderKbps: ((sentB.bytes - sentA.bytes) * 8) / 1000 / secs,
@@ -162,35 +164,28 @@ async function throughSwitchboard(b, base, loss, n) {
 }
 
 const fmt = (f) =>
-  `${f.fps.toFixed(1)} fps | ${(f.freeze * 100).toFixed(1)} % | ${(f.conceal * 100).toFixed(1)} % | ${f.height}p (sender ${f.senderHeight}p, ${Math.round(f.senderKbps)} kbit/s) | ${f.nacks} / ${f.rtx} | ${(f.loss * 100).toFixed(1)} %`;
+  `${f.fps.toFixed(1)} fps | ${(f.freeze * 100).toFixed(1)} % | ${(f.conceal * 100).toFixed(1)} % | ${f.height}p (sender ${f.senderHeight}p, ${Math.round(f.senderKbps)} kbit/s) | ${f.nacks} / ${f.rtx} | ${f.plis} | ${(f.loss * 100).toFixed(1)} %`;
 
-const server = await startServer({ mediaBind: '10.211.0.2:8181', media: '  ice_tcp: false\n' });
-const b = await browser();
-let failed = false;
-try {
-  console.log('loss | path | side | decoded fps | freeze share | audio concealed | resolution received (sent) | NACKs sent / retransmissions received | loss after repair');
-  let n = 0;
-  for (const loss of LOSSES) {
-    const p2p = await peerToPeer(b, server.base, loss);
-    const sb = await throughSwitchboard(b, server.base, loss, n++);
-    for (const side of ['visitor', 'agent']) {
-      console.log(`${loss * 100} % | peer to peer | ${side} | ${fmt(p2p[side])}`);
-      console.log(`${loss * 100} % | Switchboard | ${side} | ${fmt(sb[side])}`);
-    }
-    if (loss === 0.1) {
+await run(
+  async ({ base, browser: b }) => {
+    console.log('loss | path | side | decoded fps | freeze share | audio concealed | resolution received (sent) | NACKs sent / retransmissions received | keyframes asked | loss after repair');
+    let n = 0;
+    for (const loss of LOSSES) {
+      const p2p = await peerToPeer(b, base, loss);
+      const sb = await throughSwitchboard(b, base, loss, n++);
       for (const side of ['visitor', 'agent']) {
-        const [p, s] = [p2p[side], sb[side]];
-        check(s.freeze <= p.freeze + 0.05, `${side}: freezes ${(s.freeze * 100).toFixed(1)} % through Switchboard, ${(p.freeze * 100).toFixed(1)} % peer to peer`);
-        check(s.fps >= 0.8 * p.fps, `${side}: ${s.fps.toFixed(1)} fps through Switchboard, ${p.fps.toFixed(1)} peer to peer`);
-        check(s.conceal <= p.conceal + 0.05, `${side}: audio concealed ${(s.conceal * 100).toFixed(1)} % through Switchboard, ${(p.conceal * 100).toFixed(1)} % peer to peer`);
+        console.log(`${loss * 100} % | peer to peer | ${side} | ${fmt(p2p[side])}`);
+        console.log(`${loss * 100} % | Switchboard | ${side} | ${fmt(sb[side])}`);
+      }
+      if (loss === 0.1) {
+        for (const side of ['visitor', 'agent']) {
+          const [p, s] = [p2p[side], sb[side]];
+          check(s.freeze <= p.freeze + 0.05, `${side}: freezes ${(s.freeze * 100).toFixed(1)} % through Switchboard, ${(p.freeze * 100).toFixed(1)} % peer to peer`);
+          check(s.fps >= 0.8 * p.fps, `${side}: ${s.fps.toFixed(1)} fps through Switchboard, ${p.fps.toFixed(1)} peer to peer`);
+          check(s.conceal <= p.conceal + 0.05, `${side}: audio concealed ${(s.conceal * 100).toFixed(1)} % through Switchboard, ${(p.conceal * 100).toFixed(1)} % peer to peer`);
+        }
       }
     }
-  }
-} catch (e) {
-  failed = true;
-  console.error(`FAIL: ${e.message}`);
-} finally {
-  await b.close();
-  server.stop();
-}
-process.exit(failed ? 1 : 0);
+  },
+  { mediaBind: '10.211.0.2:8181', media: '  ice_tcp: false\n' },
+);

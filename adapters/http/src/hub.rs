@@ -384,14 +384,7 @@ impl Hub {
 
     /// Sends `text` to the connections in session `sid`'s room (both participants).
     pub(crate) fn notify_room(&mut self, sid: &SessionId, text: &str) {
-        let ids: Vec<ConnId> = self
-            .rooms
-            .get(sid)
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m.conn)
-            .collect();
-        send_to(&mut self.conns, &ids, text);
+        self.notify_call(sid, None, text);
     }
 
     /// Sends `text` to a call's participants: its room, and the consoles of

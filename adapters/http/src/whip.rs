@@ -71,6 +71,23 @@ fn participant(c: &Center, caller: &Caller, sid: &str) -> Result<(Party, CallSta
     }
 }
 
+/// [`participant`], asked on the engine thread.
+async fn side(app: &App, who: &Who, sid: &str) -> Result<(Party, CallState), Response> {
+    let (caller, sid) = (who.caller.clone(), sid.to_owned());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let checked = app
+        .engine
+        .read(Box::new(move |c, _| match participant(c, &caller, &sid) {
+            Ok(found) => {
+                let _ = tx.send(found);
+                Answer::ok(())
+            }
+            Err(refusal) => refusal,
+        }))
+        .await;
+    rx.try_recv().map_err(|_| checked.into_response())
+}
+
 fn media_error(e: MediaError) -> Response {
     let (status, code) = match &e {
         MediaError::BadOffer(_) => (StatusCode::BAD_REQUEST, "invalid_sdp"),
@@ -109,21 +126,9 @@ pub(crate) async fn offer(
     let Some(media) = app.media.clone() else {
         return unavailable();
     };
-    let caller = who.caller.clone();
-    let sid = id.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let checked = app
-        .engine
-        .read(Box::new(move |c, _| match participant(c, &caller, &sid) {
-            Ok(found) => {
-                let _ = tx.send(found);
-                Answer::ok(())
-            }
-            Err(refusal) => refusal,
-        }))
-        .await;
-    let Ok((party, state)) = rx.try_recv() else {
-        return checked.into_response();
+    let (party, state) = match side(&app, &who, &id).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
     };
     let sdp_type = headers
         .get(header::CONTENT_TYPE)
@@ -195,21 +200,9 @@ pub(crate) async fn ice_servers(
     let Some(media) = app.media.clone() else {
         return unavailable();
     };
-    let caller = who.caller.clone();
-    let sid = id.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let checked = app
-        .engine
-        .read(Box::new(move |c, _| match participant(c, &caller, &sid) {
-            Ok((party, _)) => {
-                let _ = tx.send(party);
-                Answer::ok(())
-            }
-            Err(refusal) => refusal,
-        }))
-        .await;
-    let Ok(party) = rx.try_recv() else {
-        return checked.into_response();
+    let party = match side(&app, &who, &id).await {
+        Ok((party, _)) => party,
+        Err(refusal) => return refusal,
     };
     let servers = turn::for_participant(media.ice(), &ice_name(&id, party), unix_secs());
     Answer::ok(serde_json::json!({ "session_id": id, "ice_servers": servers })).into_response()

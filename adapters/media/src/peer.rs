@@ -195,6 +195,12 @@ impl Peer {
             return false;
         }
         self.last_cap = Some((cap, now));
+        self.each_incoming_video(|stream| stream.request_remb(cap));
+        true
+    }
+
+    /// Runs `f` on the receiving stream of every video the participant sends.
+    fn each_incoming_video(&mut self, mut f: impl FnMut(&mut str0m::rtp::StreamRx)) {
         let videos: Vec<Mid> = self
             .incoming
             .iter()
@@ -204,10 +210,9 @@ impl Peer {
         let mut api = self.rtc.direct_api();
         for mid in videos {
             if let Some(stream) = api.stream_rx_by_mid(mid, None) {
-                stream.request_remb(cap);
+                f(stream);
             }
         }
-        true
     }
 
     /// Asks the participant for a keyframe on every video it sends.
@@ -219,18 +224,7 @@ impl Peer {
             return;
         }
         self.last_keyframe_request = Some(now);
-        let videos: Vec<Mid> = self
-            .incoming
-            .iter()
-            .filter(|(_, k)| *k == MediaKind::Video)
-            .map(|(m, _)| *m)
-            .collect();
-        let mut api = self.rtc.direct_api();
-        for mid in videos {
-            if let Some(stream) = api.stream_rx_by_mid(mid, None) {
-                stream.request_keyframe(KeyframeRequestKind::Pli);
-            }
-        }
+        self.each_incoming_video(|stream| stream.request_keyframe(KeyframeRequestKind::Pli));
     }
 
     /// Folds str0m's peer statistics into the quality figures.
