@@ -15,8 +15,9 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** Starts `target/debug/switchboard` and resolves with its base URL and
  *  process; `customerService`, `security` and `media` add lines to those
- *  sections of the config. */
-export async function startServer({ customerService = '', security = '', media = '', mediaBind = '0.0.0.0:0' } = {}) {
+ *  sections of the config, `mediaBind` is the media plane's address and
+ *  `record` whether calls are recorded (on unless a test says). */
+export async function startServer({ customerService = '', security = '', media = '', mediaBind = '0.0.0.0:0', record = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-browser-'));
   const recordings = join(dir, 'recordings');
   const config = join(dir, 'switchboard.yaml');
@@ -25,7 +26,7 @@ export async function startServer({ customerService = '', security = '', media =
     'ws_grace_secs: 5\nsecurity:\n  argon2: {memory_kib: 256, iterations: 1, parallelism: 1}\n' +
       '  per_credential: {per_sec: 0, burst: 0}\n  per_address: {per_sec: 0, burst: 0}\n' +
       `  public_join: {per_sec: 0, burst: 0}\n${security}media:\n  bind: ${mediaBind}\n${media}` +
-      `customer_service:\n  auto_record: true\n  recording_dir: ${recordings}\n${customerService}`,
+      `customer_service:\n  auto_record: ${record}\n  recording_dir: ${recordings}\n${customerService}`,
   );
   const bin = process.env.SWITCHBOARD_BIN || join(ROOT, 'target/debug/switchboard');
   const child = spawn(bin, ['serve', '--config', config], {

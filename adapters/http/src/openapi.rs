@@ -455,7 +455,7 @@ fn auth_schemas() -> Value {
             "rtt_ms": nullable("number"), "jitter": nullable("integer"), "forwarded": t("integer"),
         })) } })),
         "IceServers": object(&["session_id", "ice_servers"], json!({ "session_id": t(S), "ice_servers": { "type": "array", "items": object(&["urls"], json!({ "urls": t(S), "username": t(S), "credential": t(S) })) } })),
-        "Recordings": object(&["session_id", "recordings"], json!({ "session_id": t(S), "recordings": { "type": "array", "items": object(&["file", "bytes", "url"], json!({ "file": t(S), "bytes": t("integer"), "url": t(S) })) } })),
+        "Recordings": object(&["session_id", "recordings"], json!({ "session_id": t(S), "recordings": { "type": "array", "items": object(&["file", "bytes", "duration_ms", "url"], json!({ "file": t(S), "bytes": t("integer"), "duration_ms": t("integer"), "url": t(S) })) } })),
         "Webhook": object(&["id", "url", "events", "enabled"], json!({
             "id": t("integer"), "url": t(S), "events": { "type": "array", "items": { "type": "string", "enum": crate::hooks::EVENTS } },
             "enabled": t("boolean"), "created_at": t("integer"), "secret": { "type": "string", "description": "only when created" },

@@ -17,9 +17,9 @@ use serde::Serialize;
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpOffer;
 use str0m::format::PayloadParams;
-use str0m::media::{ExtensionValues, MediaKind};
+use str0m::media::{ExtensionValues, MediaKind, MediaTime};
 use str0m::net::{Protocol, Receive, TcpType};
-use str0m::rtp::{RtpPacket, RtpWrite, SeqNo};
+use str0m::rtp::{Extension, RtpPacket, RtpWrite, SeqNo};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use tokio::sync::oneshot;
 
@@ -359,6 +359,24 @@ pub(crate) fn bad_offer(why: &'static str, detail: &dyn std::fmt::Display) -> Me
     MediaError::BadOffer(why)
 }
 
+/// How long a receiver should be ready to wait for a packet lost on the
+/// sender's leg (None: that leg loses nothing worth waiting for). Its repair
+/// (our NACK to the sender, the resend back) takes that leg's round trip,
+/// which the receiver, a hop from us, cannot see: peer to peer, its own
+/// round trip would have included it, and its jitter buffer would have made
+/// room. Told in the playout-delay header extension as a minimum.
+fn repair_wait(sender: &PeerQuality) -> Option<MediaTime> {
+    let lossy = sender.loss_in.is_some_and(|l| l > 0.005);
+    let rtt = sender.rtt_ms.filter(|_| lossy)?;
+    let ms = (rtt * 1.5 + 20.0).clamp(0.0, 1000.0);
+    Some(MediaTime::from_hundredths((ms / 10.0).ceil() as u64))
+}
+
+/// The playout-delay extension's id (where Chrome offers it).
+const PLAYOUT_DELAY_EXT: u8 = 5;
+/// The most a receiver's playout delay may grow to when a minimum is set.
+const PLAYOUT_DELAY_MAX: MediaTime = MediaTime::from_hundredths(200);
+
 /// `ip` as an IPv6 socket names it (IPv4 as v4-mapped).
 fn mapped_ip(ip: IpAddr) -> IpAddr {
     match ip {
@@ -427,6 +445,8 @@ pub(crate) enum Propagate {
     Data(usize, String, bool, Vec<u8>),
     /// What the leg to peer index carries now (its send-side estimate).
     Downlink(usize, Bitrate),
+    /// Peer index's own leg was measured again (its loss).
+    Uplink(usize),
 }
 
 impl Sfu {
@@ -659,6 +679,8 @@ impl Sfu {
         let mut rtc = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
+            // To tell receivers how long a repair on the sender's leg takes.
+            .set_extension(PLAYOUT_DELAY_EXT, Extension::PlayoutDelay)
             .set_stats_interval(Some(self.stats_interval))
             // Each leg's own estimate (TWCC): what the receiver's downlink
             // carries, which the sender's encoder is then capped at.
@@ -841,6 +863,7 @@ impl Sfu {
                     }
                     Event::PeerStats(s) => {
                         peer.peer_stats(&s);
+                        queue.push(Propagate::Uplink(i));
                         if !self.summaries.contains_key(&peer.session) {
                             if self.summary_order.len() >= SUMMARIES_MAX {
                                 if let Some(old) = self.summary_order.pop_front() {
@@ -919,6 +942,31 @@ impl Sfu {
             .filter(|&j| self.peers[j].rtc.is_alive())
     }
 
+    /// Congestion per leg: caps what `source` sends at what the slowest leg
+    /// its media takes carries, its own included: the downlink estimate of
+    /// each receiver, and its uplink as its loss says (a relay's receiver
+    /// reports count repaired packets, so its own estimate would not see
+    /// that loss). Never below [`CAP_FLOOR`].
+    fn cap(&mut self, source: usize) {
+        let slowest = self
+            .others(source)
+            .filter_map(|r| self.peers[r].downlink)
+            .chain(self.peers[source].uplink)
+            .min_by(|a, b| a.as_f64().total_cmp(&b.as_f64()));
+        let Some(cap) = slowest else {
+            return;
+        };
+        let cap = if cap.as_f64() < CAP_FLOOR.as_f64() {
+            CAP_FLOOR
+        } else {
+            cap
+        };
+        if self.peers[source].cap_bitrate(cap, Instant::now()) {
+            self.peers[source].quality.bitrate_caps += 1;
+            self.peers[source].dirty = true;
+        }
+    }
+
     fn propagate(&mut self, p: Propagate) {
         match p {
             Propagate::Rtp(from, packet) => self.forward(from, &packet),
@@ -943,31 +991,15 @@ impl Sfu {
                 }
             }
             Propagate::Downlink(receiver, estimate) => {
-                // Congestion per leg: each sender to this receiver is capped
-                // at what its slowest receiver's downlink carries.
+                // Each sender to this receiver is capped anew.
                 self.peers[receiver].downlink = Some(estimate);
                 self.peers[receiver].quality.downlink_kbps =
                     Some((estimate.as_f64() / 1000.0) as u64);
-                let now = Instant::now();
                 for source in self.others(receiver).collect::<Vec<_>>() {
-                    let cap = self
-                        .others(source)
-                        .filter_map(|r| self.peers[r].downlink)
-                        .min_by(|a, b| a.as_f64().total_cmp(&b.as_f64()));
-                    if let Some(cap) = cap.map(|c| {
-                        if c.as_f64() < CAP_FLOOR.as_f64() {
-                            CAP_FLOOR
-                        } else {
-                            c
-                        }
-                    }) {
-                        if self.peers[source].cap_bitrate(cap, now) {
-                            self.peers[source].quality.bitrate_caps += 1;
-                            self.peers[source].dirty = true;
-                        }
-                    }
+                    self.cap(source);
                 }
             }
+            Propagate::Uplink(source) => self.cap(source),
             Propagate::Keyframe(asker, kind) => {
                 if kind != MediaKind::Video {
                     return;
@@ -1095,11 +1127,14 @@ impl Sfu {
         // What describes the media travels on; transport values (MID,
         // sequence numbers for congestion control, send time) are each
         // leg's own and str0m sets them.
+        let wait = repair_wait(&self.peers[from].quality).filter(|_| kind == MediaKind::Video);
         let ext = ExtensionValues {
             audio_level: header.ext_vals.audio_level,
             voice_activity: header.ext_vals.voice_activity,
             video_orientation: header.ext_vals.video_orientation,
             video_content_type: header.ext_vals.video_content_type,
+            play_delay_min: wait,
+            play_delay_max: wait.map(|_| PLAYOUT_DELAY_MAX),
             ..ExtensionValues::default()
         };
         let (mut forwarded, mut wants_keyframe) = (0, false);
@@ -1240,5 +1275,31 @@ impl Sfu {
             }
         }
         self.reroute();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receivers_are_told_to_wait_for_repairs_only_from_a_lossy_sender() {
+        let leg = |loss: f32, rtt: f64| PeerQuality {
+            loss_in: Some(loss),
+            rtt_ms: Some(rtt),
+            ..PeerQuality::default()
+        };
+        assert_eq!(repair_wait(&leg(0.0, 120.0)), None, "nothing to repair");
+        assert_eq!(repair_wait(&PeerQuality::default()), None, "no figures yet");
+        // 1.5 round trips and 20 ms, in the extension's hundredths.
+        assert_eq!(
+            repair_wait(&leg(0.1, 120.0)),
+            Some(MediaTime::from_hundredths(20))
+        );
+        assert_eq!(
+            repair_wait(&leg(0.1, 5_000.0)),
+            Some(MediaTime::from_hundredths(100)),
+            "never more than a second"
+        );
     }
 }
