@@ -2,7 +2,8 @@
 // against the real binary: a visitor and an agent exchange messages both ways
 // with statuses, typing, a retry that is not duplicated, a private note that
 // never reaches the visitor, history after reconnecting, agent-to-agent
-// messages, a system notification, refusals, and the end of the session.
+// messages, a system notification, refusals, the end of the session, and a
+// disabled account's socket cut off.
 import { io } from 'socket.io-client';
 import { ADMIN, agent, api, check, sleep, startServer } from './lib.mjs';
 
@@ -155,6 +156,17 @@ try {
   const ended = next(a1, 'session:end');
   await visitor.emitWithAck('session:end', {});
   check((await ended).session_id === sid, 'session:end reaches the agent');
+
+  // Revocation reaches a live socket: a2's account disabled, its socket
+  // (polling, then upgraded) is told and disconnected within a second.
+  const late = await connect(base, { token: t2 }, ['polling', 'websocket']);
+  sockets.push(late);
+  const told = next(late, 'error');
+  const gone = new Promise((resolve) => late.once('disconnect', () => resolve(true)));
+  const at = Date.now();
+  await api(base, 'PATCH', '/accounts/a2', { disabled: true });
+  const [error, cut] = await Promise.all([told, Promise.race([gone, sleep(1500).then(() => false)])]);
+  check(error.error.code === 'unauthorized' && cut && Date.now() - at < 1500, `a disabled account's socket.io socket is told and cut off (${Date.now() - at} ms)`);
 } catch (e) {
   failed = true;
   console.error(`FAIL: ${e.stack || e.message}`);
