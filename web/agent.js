@@ -171,7 +171,7 @@ async function console_({ token, me }) {
     entry.stop = () => clearInterval(timer);
     entry.quality = (f) => {
       const q = qualityOf(f, 'agent');
-      if (q) figuresLine.textContent = `${t('bitrate')} ${q.kbpsIn}/${q.kbpsOut} kbps · ${t('loss')} ${(q.loss * 100).toFixed(1)}% · ${t('rtt')} ${Math.round(q.rtt)} ms`;
+      figuresLine.textContent = q ? `${t('server_view')}: ${t('bitrate')} ${q.kbpsIn}/${q.kbpsOut} kbps · ${t('loss')} ${(q.loss * 100).toFixed(1)}% · ${t('rtt')} ${Math.round(q.rtt)} ms` : '';
     };
     // Transfer to a Ready agent from the live list.
     const target = h('select', { id: 'transfer-target', 'aria-label': t('transfer_to') });

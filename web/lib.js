@@ -149,11 +149,13 @@ export function mediaLine({ retry, audioOnly, chatOnly }) {
   };
 }
 
-/** The figures of `party`'s own connection in a `call_quality` frame, with
- *  a level: poor past 5 % loss or 400 ms RTT, fair past 1 % or 150 ms. */
+/** The figures of `party`'s own connection in a `call_quality` frame (the
+ *  server's view), with a level: poor past 5 % loss or 400 ms RTT, fair past
+ *  1 % or 150 ms; null while that connection is not up. */
 export function qualityOf(frame, party) {
   const c = (frame.connections || []).find((x) => x.party === party);
-  if (!c) return null;
+  // Nothing to say of a connection that is not up (zeros would read as "fine").
+  if (!c || !c.connected) return null;
   const loss = Math.max(c.loss_in ?? 0, c.loss_out ?? 0);
   const rtt = c.rtt_ms ?? 0;
   const level = loss > 0.05 || rtt > 400 ? 'poor' : loss > 0.01 || rtt > 150 ? 'fair' : 'good';
