@@ -112,17 +112,20 @@ export async function growth(sample, ready = (v) => v > 0) {
 }
 
 /** The candidate pair a page's call runs on, as its browser sees it: each
- *  end's address, port, protocol and type (and the TURN leg's protocol). */
-export function selectedPair(page) {
-  return page.evaluate(async () => {
+ *  end's address, port, protocol and type (and the TURN leg's protocol).
+ *  Waits (5 s at most) for the stats to show it: they can lag the
+ *  connection state by a moment. */
+export async function selectedPair(page) {
+  const found = await page.waitForFunction(async () => {
     const report = await window.call.pc.getStats();
     const pair = [...report.values()].find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
     const end = (id) => {
-      const c = pair && report.get(id);
+      const c = report.get(id);
       return c && { address: c.address, port: c.port, protocol: c.protocol, type: c.candidateType, tcpType: c.tcpType, relayProtocol: c.relayProtocol };
     };
     return pair ? { local: end(pair.localCandidateId), remote: end(pair.remoteCandidateId) } : null;
-  });
+  }, null, { timeout: 5000, polling: 100 }).catch(() => null);
+  return found ? found.jsonValue() : null;
 }
 
 /** Signs `user` (password `password-{user}`) in on the agent console in `page`
