@@ -250,9 +250,11 @@ fn a_visitor_token_is_scoped_to_its_session_and_dies_with_it_except_for_rating()
 fn a_link_expires_and_can_be_revoked() {
     let s = Server::start(&yaml("  max_queue_size: 10"));
     let sid = s.join("v1");
+    // Two seconds: expiry is counted in whole seconds, so a link lasts at
+    // least one second less than it says (a 1 s link could be gone at once).
     let short = s.post(
         &p(&format!("/sessions/{sid}/link")),
-        r#"{"expires_in_secs":1}"#,
+        r#"{"expires_in_secs":2}"#,
     );
     let url = short["url"].as_str().unwrap();
     assert!(
