@@ -224,9 +224,10 @@ async function console_({ token, me }) {
           await mix?.stop();
           mix = file.files[0] ? await m.mixAudio(file.files[0], Number(volume.value)) : null;
         } });
+        const camera = audioOnly ? [] : [h('button', { type: 'button', 'aria-pressed': 'true', text: 'camera', onclick: (e) => toggle(e.target, (on) => m.setCamera(on)) })];
         mediaControls.replaceChildren(
           h('button', { type: 'button', 'aria-pressed': 'true', text: 'mic', onclick: (e) => toggle(e.target, (on) => m.setMic(on)) }),
-          audioOnly ? null : h('button', { type: 'button', 'aria-pressed': 'true', text: 'camera', onclick: (e) => toggle(e.target, (on) => m.setCamera(on)) }),
+          ...camera,
           h('label', { class: 'mix' }, h('span', { text: 'mix' }), file, volume),
         );
         entry.stopWatch = watchMedia(m, line.update, { video: !audioOnly });

@@ -184,9 +184,10 @@ async function visit(s) {
       local.srcObject = call.localStream;
       remote.srcObject = call.remoteStream;
       remoteAudio.srcObject = call.remoteStream;
+      const camera = withVideo ? [toggle('camera', (on) => call.setCamera(on))] : [];
       mediaControls.replaceChildren(
         toggle('mic', (on) => call.setMic(on)),
-        withVideo && toggle('camera', (on) => call.setCamera(on)),
+        ...camera,
         h('button', { type: 'button', text: 'share', onclick: () => call.shareScreen().catch(() => {}) }),
       );
       stopWatch = watchMedia(call, signal.update, { video: withVideo });

@@ -39,6 +39,12 @@ await run(
     }
     await visitor.screenshot({ path: `${SHOTS}visitor-media-failed-phone.png`, fullPage: true });
     await agent.screenshot({ path: `${SHOTS}agent-media-failed-desktop.png`, fullPage: true });
+    // In Chinese too: the line follows a change of language.
+    await visitor.selectOption('header select', 'zh-CN');
+    await visitor.waitForFunction(() => document.querySelector('#media-state')?.textContent === '通话未能接通');
+    check((await visitor.textContent('#media-chat')) === '仅文字', 'the failure and its ways read in Chinese');
+    await visitor.screenshot({ path: `${SHOTS}visitor-media-failed-phone-zh.png`, fullPage: true });
+    await visitor.selectOption('header select', 'en');
 
     // Chat only: no media, the conversation goes on.
     await visitor.click('#media-chat');

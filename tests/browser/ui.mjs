@@ -222,6 +222,12 @@ await run(async ({ base, browser }) => {
   const sentVideo = await agent.evaluate(() => window.call.localStream.getVideoTracks().length);
   const pictures = await v2.$$eval('section.call video', (x) => x.length);
   check(sentVideo === 0 && pictures === 0, 'an audio-only accept sends no camera and shows no video');
+  const controls = [];
+  for (const p of [v2, agent]) {
+    await p.waitForSelector('section.call .media-controls button');
+    controls.push(await p.textContent('section.call .media-controls'));
+  }
+  check(controls.every((c) => !/false|null|undefined/.test(c)), `the audio-only controls show no stray values (${controls.join(' | ')})`);
   await shot(v2, 'visitor-call-phone');
   await shot(agent, 'agent-call-audio-desktop');
   await agent.click('#end-call');
