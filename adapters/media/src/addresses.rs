@@ -47,6 +47,11 @@ impl Candidates {
                         offered.push(ip);
                     }
                 }
+                if offered.is_empty() {
+                    // No interface listed (or none usable): the loopback,
+                    // which every host has.
+                    offered.push(IpAddr::from([127, 0, 0, 1]));
+                }
                 offered
             }
             None => vec![bound],
@@ -72,12 +77,7 @@ impl Candidates {
         } else {
             Vec::new()
         };
-        let candidates = Candidates::new(bound, public, default_route(bound), &locals);
-        if candidates.offered.is_empty() {
-            // No interface listed (or none usable): the loopback, which every host has.
-            return Candidates::new(IpAddr::from([127, 0, 0, 1]), public, None, &[]);
-        }
-        candidates
+        Candidates::new(bound, public, default_route(bound), &locals)
     }
 
     /// The addresses offered, the preferred first.
@@ -91,13 +91,10 @@ impl Candidates {
         if let Some(public) = self.public {
             return public;
         }
-        match arrived.map(|ip| ip.to_canonical()) {
-            Some(ip) if self.offered.contains(&ip) => ip,
-            // Not offered (an address that came up after the start): as it
-            // is, which ICE will not match, rather than a wrong candidate.
-            Some(ip) => ip,
-            None => self.offered[0],
-        }
+        // An address not offered (one that came up after the start) is
+        // passed as it is: ICE will not match it, rather than match a wrong
+        // candidate.
+        arrived.map_or(self.offered[0], |ip| ip.to_canonical())
     }
 
     /// The source address to send from for a pair on `candidate`: itself,
@@ -209,7 +206,7 @@ mod tests {
 
     #[test]
     fn with_no_usable_interface_listed_the_loopback_is_offered() {
-        let c = Candidates::discover(ip("127.0.0.1"), None);
+        let c = Candidates::new(ip("0.0.0.0"), None, None, &[ip("fe80::1")]);
         assert_eq!(c.offered(), &[ip("127.0.0.1")]);
     }
 }
