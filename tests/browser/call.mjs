@@ -90,6 +90,9 @@ await run(async ({ base, browser: b }) => {
   check(quality.summary && quality.summary.samples > 0, `and summarizes the call (${JSON.stringify(quality.summary)})`);
   const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
   check(/switchboard_media_connections 2/.test(metrics), 'the media plane is in /metrics');
+  // Direct, host to host: no TURN.
+  check(v.path && v.path.candidate === 'host' && !v.path.tcp, `the visitor's media goes to its host candidate over UDP (${JSON.stringify(v.path)})`);
+  check(/switchboard_media_paths_total\{candidate="host"\} 2\n/.test(metrics) && /switchboard_media_paths_total\{candidate="relay"\} 0\n/.test(metrics), 'and /metrics counts two direct connections, none through TURN');
 
   // A reload (a dropped network) reconnects with a new offer; the call goes on.
   // (Like a real page, it rejoins its room within the grace period.)

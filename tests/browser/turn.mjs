@@ -10,7 +10,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, agent, browser, check, growth, selectedPair, sleep, startServer } from './lib.mjs';
+import { ADMIN, api, agent, browser, check, growth, selectedPair, sleep, startServer } from './lib.mjs';
+
+const sessionOf = (page) => new URL(page.url()).searchParams.get('session');
 
 const SECRET = 'turn-shared-secret-for-tests';
 const TURN = '10.211.0.2';
@@ -85,6 +87,13 @@ try {
       check(y.video.framesDecoded > x.video.framesDecoded + 10, `${who} decodes video through TURN (${x.video.framesDecoded} -> ${y.video.framesDecoded})`);
       check(y.audio.totalSamplesReceived > x.audio.totalSamplesReceived, `${who} plays audio through TURN`);
     }
+    // The server tells which way each connection's media went: through TURN.
+    const quality = await api(server.base, 'GET', `/sessions/${sessionOf(pages[0])}/quality`);
+    const paths = quality.connections.filter((c) => c.connected).map((c) => c.path?.candidate);
+    check(paths.length === 2 && paths.every((p) => p === 'relay'), `the session's quality record says relay for both (${JSON.stringify(paths)})`);
+    const metrics = await (await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    const counted = Number(/switchboard_media_paths_total\{candidate="relay"\} (\d+)/.exec(metrics)?.[1]);
+    check(counted === 2, `/metrics counts the call's two relayed connections (${counted})`);
     for (const p of pages) await p.close();
     server.stop();
   }

@@ -30,14 +30,19 @@ const SAMPLE = async () => {
         rtx: r.retransmittedPacketsReceived || 0,
         lost: Math.max(0, r.packetsLost || 0),
         received: r.packetsReceived || 0,
+        framesReceived: r.framesReceived || 0,
+        framesDropped: r.framesDropped || 0,
+        jbDelay: r.jitterBufferDelay || 0,
+        jbCount: r.jitterBufferEmittedCount || 0,
       };
     }
     if (r.type === 'inbound-rtp' && r.kind === 'audio') {
       out.audio = { concealed: r.concealedSamples || 0, samples: r.totalSamplesReceived || 0 };
     }
     if (r.type === 'outbound-rtp' && r.kind === 'video' && (!out.sent || r.bytesSent > out.sent.bytes)) {
-      out.sent = { bytes: r.bytesSent || 0, height: r.frameHeight || 0, resent: r.retransmittedPacketsSent || 0, nacksIn: r.nackCount || 0 };
+      out.sent = { bytes: r.bytesSent || 0, height: r.frameHeight || 0, resent: r.retransmittedPacketsSent || 0, nacksIn: r.nackCount || 0, target: r.targetBitrate || 0, limit: r.qualityLimitationReason, framesSent: r.framesSent || 0 };
     }
+    if (r.type === 'candidate-pair' && r.nominated && r.availableOutgoingBitrate) out.available = r.availableOutgoingBitrate;
   });
   return out;
 };
@@ -58,6 +63,11 @@ function figures(a, b, sentA, sentB) {
     loss: v('lost') / Math.max(1, v('lost') + v('received')),
     senderKbps: ((sentB.bytes - sentA.bytes) * 8) / 1000 / secs,
     senderHeight: sentB.height,
+    senderResent: sentB.resent - sentA.resent,
+    frames: `sent ${((sentB.framesSent - sentA.framesSent) / secs).toFixed(1)}/s received ${(v('framesReceived') / secs).toFixed(1)}/s dropped ${v('framesDropped')}, jitter buffer ${Math.round((1000 * v('jbDelay')) / Math.max(1, v('jbCount')))} ms`,
+    senderNacksIn: sentB.nacksIn - sentA.nacksIn,
+    senderTarget: sentB.target,
+    senderLimit: sentB.limit,
   };
 }
 
@@ -68,8 +78,8 @@ async function measure(visitor, agent) {
   await sleep(WINDOW_MS);
   const [vb, ab] = [await visitor.evaluate(SAMPLE), await agent.evaluate(SAMPLE)];
   return {
-    visitor: figures(va, vb, aa.sent, ab.sent),
-    agent: figures(aa, ab, va.sent, vb.sent),
+    visitor: { ...figures(va, vb, aa.sent, ab.sent), senderAvailable: ab.available },
+    agent: { ...figures(aa, ab, va.sent, vb.sent), senderAvailable: vb.available },
   };
 }
 
@@ -164,11 +174,11 @@ async function throughSwitchboard(b, base, loss, n) {
 }
 
 const fmt = (f) =>
-  `${f.fps.toFixed(1)} fps | ${(f.freeze * 100).toFixed(1)} % | ${(f.conceal * 100).toFixed(1)} % | ${f.height}p (sender ${f.senderHeight}p, ${Math.round(f.senderKbps)} kbit/s) | ${f.nacks} / ${f.rtx} | ${f.plis} | ${(f.loss * 100).toFixed(1)} %`;
+  `${f.fps.toFixed(1)} fps | ${(f.freeze * 100).toFixed(1)} % | ${(f.conceal * 100).toFixed(1)} % | ${f.height}p (sender ${f.senderHeight}p, ${Math.round(f.senderKbps)} kbit/s) | ${f.nacks} / ${f.rtx} | ${f.plis} | ${(f.loss * 100).toFixed(1)} % | ${f.frames} | sender: ${f.senderNacksIn} NACKs in, ${f.senderResent} resent, target ${Math.round(f.senderTarget / 1000)} k, available ${Math.round((f.senderAvailable || 0) / 1000)} k, ${f.senderLimit}`;
 
 await run(
   async ({ base, browser: b }) => {
-    console.log('loss | path | side | decoded fps | freeze share | audio concealed | resolution received (sent) | NACKs sent / retransmissions received | keyframes asked | loss after repair');
+    console.log('loss | path | side | decoded fps | freeze share | audio concealed | resolution received (sent) | NACKs sent / retransmissions received | keyframes asked | loss after repair | frames per second sent, received; dropped; mean jitter buffer delay | the sender: NACKs received, packets resent, encoder target, its estimate of the path (available), what limits it');
     let n = 0;
     const verdicts = [];
     for (const loss of LOSSES) {

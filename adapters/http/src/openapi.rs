@@ -422,6 +422,29 @@ fn chat_schemas() -> Value {
     })
 }
 
+/// A call's quality: per connection and summed over the call.
+fn quality_schema() -> Value {
+    let path = json!({ "type": "object", "nullable": true,
+        "description": "which way the media goes once it flows: the kind of the participant's candidate (relay: through TURN) and whether over ICE-TCP",
+        "properties": { "candidate": { "type": "string", "enum": ["host", "srflx", "prflx", "relay"] }, "tcp": t("boolean") } });
+    let connection = object(
+        &["id", "party"],
+        json!({
+            "id": t(S), "party": t(S), "connected": t("boolean"), "bitrate_in_kbps": t("integer"), "bitrate_out_kbps": t("integer"),
+            "bytes_in": t("integer"), "bytes_out": t("integer"), "loss_in": nullable("number"), "loss_out": nullable("number"),
+            "rtt_ms": nullable("number"), "jitter": nullable("integer"), "forwarded": t("integer"),
+            "downlink_kbps": nullable("integer"), "bitrate_caps": t("integer"), "nacks_received": t("integer"), "nacks_sent": t("integer"),
+            "keyframes_asked_by": t("integer"), "keyframes_asked_of": t("integer"), "path": path,
+        }),
+    );
+    object(
+        &["session_id", "connections"],
+        json!({ "session_id": t(S),
+        "summary": { "type": "object", "nullable": true, "description": "average and worst over the call: samples, rtt_avg_ms, rtt_max_ms, loss_avg, loss_max, bitrate_in_avg_kbps" },
+        "connections": { "type": "array", "items": connection } }),
+    )
+}
+
 fn auth_schemas() -> Value {
     let account = object(
         &["username", "role"],
@@ -447,13 +470,7 @@ fn auth_schemas() -> Value {
         "AuditLog": object(&["entries", "count"], json!({ "entries": { "type": "array", "items": object(&["at_ms", "actor", "role", "action", "outcome"], json!({
             "at_ms": t("integer"), "actor": t(S), "role": t(S), "action": t(S), "target": nullable(S), "address": nullable(S), "outcome": t(S),
         })) }, "count": t("integer") })),
-        "Quality": object(&["session_id", "connections"], json!({ "session_id": t(S),
-            "summary": { "type": "object", "nullable": true, "description": "average and worst over the call: samples, rtt_avg_ms, rtt_max_ms, loss_avg, loss_max, bitrate_in_avg_kbps" },
-            "connections": { "type": "array", "items": object(&["id", "party"], json!({
-            "id": t(S), "party": t(S), "connected": t("boolean"), "bitrate_in_kbps": t("integer"), "bitrate_out_kbps": t("integer"),
-            "bytes_in": t("integer"), "bytes_out": t("integer"), "loss_in": nullable("number"), "loss_out": nullable("number"),
-            "rtt_ms": nullable("number"), "jitter": nullable("integer"), "forwarded": t("integer"),
-        })) } })),
+        "Quality": quality_schema(),
         "IceServers": object(&["session_id", "ice_servers"], json!({ "session_id": t(S), "ice_servers": { "type": "array", "items": object(&["urls"], json!({ "urls": t(S), "username": t(S), "credential": t(S) })) } })),
         "Recordings": object(&["session_id", "recordings"], json!({ "session_id": t(S), "recordings": { "type": "array", "items": object(&["file", "bytes", "duration_ms", "url"], json!({ "file": t(S), "bytes": t("integer"), "duration_ms": t("integer"), "url": t(S) })) } })),
         "Webhook": object(&["id", "url", "events", "enabled"], json!({

@@ -335,6 +335,19 @@ pub fn render_metrics(
         sum(|q| q.keyframes_asked_of),
         sum(|q| q.bitrate_caps),
     );
+    let _ = writeln!(
+        out,
+        "# HELP switchboard_media_paths_total Connections whose media flowed, by the participant's candidate it went to (relay: through TURN).\n\
+         # TYPE switchboard_media_paths_total counter"
+    );
+    for kind in switchboard_media::PathKind::ALL {
+        let _ = writeln!(
+            out,
+            "switchboard_media_paths_total{{candidate=\"{}\"}} {}",
+            kind.label(),
+            t.via(kind)
+        );
+    }
     let _ = write!(
         out,
         "# HELP switchboard_media_forward_delay_seconds Time relayed media waits in the server, from read to send.\n\

@@ -30,6 +30,7 @@ mod forward;
 mod frames;
 pub mod fuzzing;
 pub mod loadgen;
+mod path;
 mod peer;
 mod recorder;
 mod sfu;
@@ -42,6 +43,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use delay::ForwardDelay;
+pub use path::{MediaPath, PathKind};
 pub use recorder::{finish_leftovers, Recording};
 pub use sfu::{Connected, MediaError, MediaTotals, PeerQuality, QualitySummary, SUMMARIES_MAX};
 

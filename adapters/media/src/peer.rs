@@ -11,6 +11,7 @@ use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
 use crate::forward::Sink;
+use crate::path::RemoteCandidates;
 use crate::sfu::PeerQuality;
 use crate::Party;
 
@@ -50,6 +51,8 @@ pub(crate) struct Peer {
     pub(crate) plays: bool,
     /// The client's ICE username fragment, to tell trickle from restart.
     pub(crate) remote_ufrag: Option<String>,
+    /// The candidates it offered or trickled (which way its media goes).
+    pub(crate) remote_candidates: RemoteCandidates,
     /// Its recording, while the call is recorded.
     pub(crate) recorder: Option<crate::recorder::Recorder>,
     /// When its `Rtc` next wants a timeout, as its last drain said.
@@ -74,6 +77,9 @@ pub(crate) struct Peer {
     pub(crate) uplink: Option<Bitrate>,
     /// The last cap asked of this participant's encoder, and when.
     last_cap: Option<(Bitrate, Instant)>,
+    /// Its leg's round trip and jitter, smoothed (for how long its
+    /// receivers should wait for its media).
+    pub(crate) leg: LegTiming,
     /// Per track, NACKs and keyframe requests so far: incoming (sent by
     /// us), outgoing (sent by the participant). str0m counts per track.
     ingress: Vec<(Mid, u64, u64)>,
@@ -93,6 +99,22 @@ pub(crate) struct Route {
     pub(crate) audio: bool,
     /// Its video is forwarded: answered, current, not an audio-only call.
     pub(crate) video: bool,
+}
+
+/// A leg's timing as a receiver on the other side would need it. One
+/// round trip sample swings with the leg's jitter, so it is smoothed as
+/// TCP smooths its round trip (a gain of 1/8).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct LegTiming {
+    pub(crate) srtt_ms: Option<f64>,
+    /// The interarrival jitter (RFC 3550) of its camera, ms.
+    pub(crate) jitter_ms: Option<f64>,
+}
+
+impl LegTiming {
+    fn rtt_sample(&mut self, ms: f64) {
+        self.srtt_ms = Some(self.srtt_ms.map_or(ms, |s| s + (ms - s) / 8.0));
+    }
 }
 
 /// The fewest time between two keyframe requests to one source.
@@ -140,11 +162,13 @@ impl Peer {
             downlink: None,
             uplink: None,
             last_cap: None,
+            leg: LegTiming::default(),
             ingress: Vec::new(),
             egress: Vec::new(),
             publishes: true,
             plays: true,
             remote_ufrag: None,
+            remote_candidates: RemoteCandidates::default(),
             recorder: None,
         }
     }
@@ -247,7 +271,7 @@ impl Peer {
         self.quality.bytes_in = s.peer_bytes_rx;
         self.quality.bytes_out = s.peer_bytes_tx;
         if let Some(rtt) = s.rtt {
-            self.quality.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
+            self.rtt_sample(rtt);
         }
         self.quality.loss_in = s.ingress_loss_fraction.or(self.quality.loss_in);
         if let Some(loss) = s.ingress_loss_fraction {
@@ -256,11 +280,20 @@ impl Peer {
         self.quality.loss_out = s.egress_loss_fraction.or(self.quality.loss_out);
     }
 
+    fn rtt_sample(&mut self, rtt: Duration) {
+        let ms = rtt.as_secs_f64() * 1000.0;
+        self.quality.rtt_ms = Some(ms);
+        self.leg.rtt_sample(ms);
+    }
+
     /// Folds one incoming track's statistics (jitter) into the figures.
     pub(crate) fn ingress_stats(&mut self, s: &str0m::stats::MediaIngressStats) {
         self.quality.jitter = Some(s.jitter);
+        if self.first_incoming(MediaKind::Video) == Some(s.mid) {
+            self.leg.jitter_ms = Some(f64::from(s.jitter) / 90.0);
+        }
         if let Some(rtt) = s.rtt {
-            self.quality.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
+            self.rtt_sample(rtt);
         }
         let (nacks, keyframes) = tally(&mut self.ingress, s.mid, s.nacks, s.plis + s.firs);
         self.quality.nacks_sent = nacks;
@@ -305,6 +338,23 @@ pub(crate) fn uplink_step(last: Option<Bitrate>, loss: f32, arriving_kbps: u64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_legs_round_trip_is_smoothed_against_its_jitter() {
+        let mut leg = LegTiming::default();
+        leg.rtt_sample(80.0);
+        assert_eq!(leg.srtt_ms, Some(80.0), "the first sample as it is");
+        // A sample that jitter made tiny moves it by an eighth only.
+        leg.rtt_sample(0.0);
+        assert_eq!(leg.srtt_ms, Some(70.0));
+        for _ in 0..100 {
+            leg.rtt_sample(160.0);
+        }
+        assert!(
+            (leg.srtt_ms.unwrap() - 160.0).abs() < 0.01,
+            "it follows a lasting change"
+        );
+    }
 
     #[test]
     fn the_uplink_rule_falls_with_heavy_loss_holds_between_and_grows_without() {

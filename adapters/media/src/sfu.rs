@@ -31,7 +31,8 @@ use crate::addresses::Candidates;
 use crate::delay::ForwardDelay;
 use crate::forward::{starts_keyframe, Arrival, Verdict};
 use crate::frames::Packet;
-use crate::peer::{Peer, Route};
+use crate::path::{is_media, MediaPath, PathKind};
+use crate::peer::{LegTiming, Peer, Route};
 use crate::recorder::Recorder;
 use crate::tcp::Tcp;
 use crate::{CallState, MediaConfig, OnRecording, Party, INBOX_POLL};
@@ -119,6 +120,8 @@ pub struct PeerQuality {
     pub keyframes_asked_by: u64,
     /// Keyframe requests sent to the participant.
     pub keyframes_asked_of: u64,
+    /// Which way the media goes (through TURN or not), once it flows.
+    pub path: Option<MediaPath>,
 }
 
 /// Average and worst quality over a call's life, kept after it ends (for
@@ -215,6 +218,16 @@ pub struct MediaTotals {
     pub never_connected: u64,
     /// Time from the answer to connected, summed over `connected`, ms.
     pub connect_ms_sum: u64,
+    /// Connections whose media flowed, by the kind of the participant's
+    /// candidate it went to (in [`PathKind::ALL`]'s order): TURN use.
+    pub paths: [u64; 4],
+}
+
+impl MediaTotals {
+    /// Connections whose media went to a participant's candidate of `kind`.
+    pub fn via(&self, kind: PathKind) -> u64 {
+        self.paths[kind.index()]
+    }
 }
 
 /// Whether an offer publishes (some audio or video the client sends) and
@@ -362,13 +375,15 @@ pub(crate) fn bad_offer(why: &'static str, detail: &dyn std::fmt::Display) -> Me
 /// How long a receiver should be ready to wait for a packet lost on the
 /// sender's leg (None: that leg loses nothing worth waiting for). Its repair
 /// (our NACK to the sender, the resend back) takes that leg's round trip,
-/// which the receiver, a hop from us, cannot see: peer to peer, its own
-/// round trip would have included it, and its jitter buffer would have made
-/// room. Told in the playout-delay header extension as a minimum.
-fn repair_wait(sender: &PeerQuality) -> Option<MediaTime> {
-    let lossy = sender.loss_in.is_some_and(|l| l > 0.005);
-    let rtt = sender.rtt_ms.filter(|_| lossy)?;
-    let ms = (rtt * 1.5 + 20.0).clamp(0.0, 1000.0);
+/// and the resend is as late again as the leg's jitter makes it; the
+/// receiver, a hop from us, sees neither round trip nor repair: peer to
+/// peer, its own NACKs would have crossed that leg and its jitter buffer
+/// made room for them. Told in the playout-delay header extension as a
+/// minimum.
+fn repair_wait(loss: Option<f32>, leg: LegTiming) -> Option<MediaTime> {
+    let lossy = loss.is_some_and(|l| l > 0.005);
+    let rtt = leg.srtt_ms.filter(|_| lossy)?;
+    let ms = (rtt * 1.5 + 2.0 * leg.jitter_ms.unwrap_or(0.0) + 20.0).clamp(0.0, 1000.0);
     Some(MediaTime::from_hundredths((ms / 10.0).ceil() as u64))
 }
 
@@ -593,11 +608,9 @@ impl Sfu {
                     if ufrag.is_some_and(|u| Some(u) != self.peers[i].remote_ufrag.as_deref()) {
                         return Err(MediaError::IceRestart);
                     }
-                    for line in fragment.lines() {
-                        let line = line.trim().trim_start_matches("a=");
-                        if let Ok(c) = Candidate::from_sdp_string(line) {
-                            self.peers[i].rtc.add_remote_candidate(c);
-                        }
+                    let peer = &mut self.peers[i];
+                    for c in peer.remote_candidates.add_from(&fragment) {
+                        peer.rtc.add_remote_candidate(c);
                     }
                     Ok(())
                 });
@@ -728,6 +741,7 @@ impl Sfu {
             .lines()
             .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
             .map(str::to_owned);
+        peer.remote_candidates.add_from(&text);
         self.peers.push(peer);
         Ok(Connected {
             id,
@@ -793,35 +807,42 @@ impl Sfu {
                     }
                     return Some(t);
                 }
-                Output::Transmit(t) => match (t.proto, self.tcp.as_mut()) {
-                    (Protocol::Tcp, Some(tcp)) => {
-                        tcp.send(self.poll.registry(), t.destination, &t.contents);
+                Output::Transmit(t) => {
+                    if peer.quality.path.is_none() && peer.ever_connected && is_media(&t.contents) {
+                        let path = peer.remote_candidates.path_to(t.destination, t.proto);
+                        peer.quality.path = Some(path);
+                        self.totals.paths[path.candidate.index()] += 1;
                     }
-                    _ => {
-                        // A dual-stack socket sends to IPv4 peers by their mapped addresses.
-                        let v6 = self.port_v6;
-                        let transmit = Transmit {
-                            destination: if v6 {
-                                mapped(t.destination)
-                            } else {
-                                t.destination
-                            },
-                            ecn: None,
-                            contents: &t.contents,
-                            segment_size: None,
-                            src_ip: self.candidates.send_from(t.source.ip()).map(|ip| {
-                                if v6 {
-                                    mapped_ip(ip)
+                    match (t.proto, self.tcp.as_mut()) {
+                        (Protocol::Tcp, Some(tcp)) => {
+                            tcp.send(self.poll.registry(), t.destination, &t.contents);
+                        }
+                        _ => {
+                            // A dual-stack socket sends to IPv4 peers by their mapped addresses.
+                            let v6 = self.port_v6;
+                            let transmit = Transmit {
+                                destination: if v6 {
+                                    mapped(t.destination)
                                 } else {
-                                    ip
-                                }
-                            }),
-                        };
-                        if let Err(e) = self.udp.try_send((&self.socket).into(), &transmit) {
-                            tracing::debug!(error = %e, "udp send failed");
+                                    t.destination
+                                },
+                                ecn: None,
+                                contents: &t.contents,
+                                segment_size: None,
+                                src_ip: self.candidates.send_from(t.source.ip()).map(|ip| {
+                                    if v6 {
+                                        mapped_ip(ip)
+                                    } else {
+                                        ip
+                                    }
+                                }),
+                            };
+                            if let Err(e) = self.udp.try_send((&self.socket).into(), &transmit) {
+                                tracing::debug!(error = %e, "udp send failed");
+                            }
                         }
                     }
-                },
+                }
                 Output::Event(event) => match event {
                     Event::Connected => {
                         if !peer.ever_connected {
@@ -1127,7 +1148,9 @@ impl Sfu {
         // What describes the media travels on; transport values (MID,
         // sequence numbers for congestion control, send time) are each
         // leg's own and str0m sets them.
-        let wait = repair_wait(&self.peers[from].quality).filter(|_| kind == MediaKind::Video);
+        let sender = &self.peers[from];
+        let wait =
+            repair_wait(sender.quality.loss_in, sender.leg).filter(|_| kind == MediaKind::Video);
         let ext = ExtensionValues {
             audio_level: header.ext_vals.audio_level,
             voice_activity: header.ext_vals.voice_activity,
@@ -1284,20 +1307,36 @@ mod tests {
 
     #[test]
     fn receivers_are_told_to_wait_for_repairs_only_from_a_lossy_sender() {
-        let leg = |loss: f32, rtt: f64| PeerQuality {
-            loss_in: Some(loss),
-            rtt_ms: Some(rtt),
-            ..PeerQuality::default()
+        let leg = |rtt: f64, jitter: f64| LegTiming {
+            srtt_ms: Some(rtt),
+            jitter_ms: Some(jitter),
         };
-        assert_eq!(repair_wait(&leg(0.0, 120.0)), None, "nothing to repair");
-        assert_eq!(repair_wait(&PeerQuality::default()), None, "no figures yet");
-        // 1.5 round trips and 20 ms, in the extension's hundredths.
         assert_eq!(
-            repair_wait(&leg(0.1, 120.0)),
+            repair_wait(Some(0.0), leg(120.0, 5.0)),
+            None,
+            "nothing to repair"
+        );
+        assert_eq!(
+            repair_wait(None, LegTiming::default()),
+            None,
+            "no figures yet"
+        );
+        assert_eq!(
+            repair_wait(Some(0.1), LegTiming::default()),
+            None,
+            "no round trip yet"
+        );
+        // 1.5 round trips, twice the jitter and 20 ms, in hundredths.
+        assert_eq!(
+            repair_wait(Some(0.1), leg(120.0, 0.0)),
             Some(MediaTime::from_hundredths(20))
         );
         assert_eq!(
-            repair_wait(&leg(0.1, 5_000.0)),
+            repair_wait(Some(0.1), leg(80.0, 45.0)),
+            Some(MediaTime::from_hundredths(23))
+        );
+        assert_eq!(
+            repair_wait(Some(0.1), leg(5_000.0, 0.0)),
             Some(MediaTime::from_hundredths(100)),
             "never more than a second"
         );
