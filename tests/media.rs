@@ -112,15 +112,40 @@ fn only_the_calls_participants_connect_and_bad_offers_are_refused() {
         &format!("Authorization: Bearer {ta}\r\n"),
     );
     assert_eq!(status, 204);
+    // New credentials without a password: refused, nothing changes.
+    let (status, _, body) = s.exchange_typed(
+        "PATCH",
+        &location,
+        b"a=ice-ufrag:other\r\n",
+        kind,
+        &format!("Authorization: Bearer {ta}\r\n"),
+    );
+    assert_eq!(status, 400, "{body}");
+    // An ICE restart (RFC 9725 4.3.2): the server answers with new
+    // credentials of its own.
     let restart = b"a=ice-ufrag:other\r\na=ice-pwd:otherotherotherotherother\r\n";
-    let (status, _, _) = s.exchange_typed(
+    let (status, head, body) = s.exchange_typed(
         "PATCH",
         &location,
         restart,
         kind,
         &format!("Authorization: Bearer {ta}\r\n"),
     );
-    assert_eq!(status, 422, "an ICE restart is refused: POST a new offer");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/trickle-ice-sdpfrag"),
+        "{head}"
+    );
+    let old = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .expect("the answer's ufrag");
+    let new = body
+        .lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .expect("a new ufrag");
+    assert!(new != old && body.contains("a=ice-pwd:"), "{body}");
     let (status, _, _) = s.exchange_typed(
         "DELETE",
         &location,

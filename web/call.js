@@ -27,6 +27,84 @@ function gathered(pc) {
   });
 }
 
+/** The first media section's ICE credentials and candidates in `sdp`, as
+ *  a trickle fragment (RFC 8840): what an ICE restart PATCHes. */
+function iceFragment(sdp) {
+  const lines = sdp.split('\r\n');
+  const first = lines.findIndex((l) => l.startsWith('m='));
+  const next = lines.findIndex((l, i) => i > first && l.startsWith('m='));
+  const section = lines.slice(first, next < 0 ? lines.length : next);
+  const pick = (p) => lines.find((l) => l.startsWith(p));
+  return [
+    pick('a=ice-ufrag:'),
+    pick('a=ice-pwd:'),
+    section[0],
+    section.find((l) => l.startsWith('a=mid:')),
+    ...section.filter((l) => l.startsWith('a=candidate:')),
+    '',
+  ].join('\r\n');
+}
+
+/** Keeps the call on a working path: when nothing has arrived for two
+ *  seconds (the path it ran on is gone: Wi-Fi to mobile, a NAT that forgot
+ *  us; the server's RTCP alone arrives every second), ICE recoveries with new
+ *  credentials through WHIP's PATCH; the tracks, DTLS and the call stay.
+ *  Retried every few seconds until something arrives again. Each
+ *  recovery's duration (from the last packet to the next) goes in
+ *  `recoveries`. */
+function keepPath(pc, resource, token, recoveries) {
+  const SILENCE_MS = 2000;
+  let last = { bytes: -1, at: performance.now() };
+  let lost = null; // when the path went quiet, while it is
+  let tried = 0;
+  let busy = false;
+  let wasUp = false; // nothing to keep before the first connection
+  const restart = async () => {
+    busy = true;
+    tried = performance.now();
+    try {
+      pc.restartIce();
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc);
+      const r = await fetch(resource, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/trickle-ice-sdpfrag', authorization: `Bearer ${token}` },
+        body: iceFragment(pc.localDescription.sdp),
+      });
+      if (r.status !== 200) throw new Error(`ICE restart refused: ${r.status}`);
+      const answer = await r.text();
+      const value = (key) => (answer.match(new RegExp(`a=${key}:([^\\r\\n]+)`)) || [])[1];
+      const sdp = pc.remoteDescription.sdp
+        .replace(/a=ice-ufrag:[^\r\n]+/g, `a=ice-ufrag:${value('ice-ufrag')}`)
+        .replace(/a=ice-pwd:[^\r\n]+/g, `a=ice-pwd:${value('ice-pwd')}`);
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+    } catch (e) {
+      console.warn('ICE restart failed; trying again', e);
+      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
+    } finally {
+      busy = false;
+    }
+  };
+  const watch = setInterval(async () => {
+    if (pc.signalingState === 'closed') return clearInterval(watch);
+    let bytes = 0;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'transport') bytes += r.bytesReceived || 0;
+    });
+    const now = performance.now();
+    if (bytes !== last.bytes) {
+      if (lost != null && last.bytes >= 0) recoveries.push(Math.round(now - lost));
+      last = { bytes, at: now };
+      lost = null;
+      return;
+    }
+    if (pc.connectionState === 'connected') wasUp = true;
+    if (now - last.at < SILENCE_MS || !wasUp) return;
+    lost ??= last.at;
+    if (!busy && now - tried > 4000) restart();
+  }, 250);
+}
+
 /** The STUN/TURN servers for this participant (TURN credentials its own),
  *  asked before the offer: candidates are gathered once, with them. */
 async function iceServers(base, session, token) {
@@ -84,6 +162,8 @@ export async function connect({ session, token, audio = true, video = true, base
   }
   const location = new URL(response.headers.get('location'), base || location_origin()).href;
   await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+  const recoveries = [];
+  keepPath(pc, location, token, recoveries);
 
   let screenTrack = null;
   return {
@@ -91,6 +171,8 @@ export async function connect({ session, token, audio = true, video = true, base
     localStream,
     /** Milliseconds from the start of `connect` to ICE and DTLS up (null: not yet). */
     connectedMs: () => connectedMs,
+    /** Each recovery after the path went quiet (a network change): ms from the last packet to the next. */
+    recoveries,
     remoteStream,
     annotations,
     location,

@@ -92,6 +92,7 @@ await run(async ({ base, browser: b }) => {
   check(/switchboard_media_connections 2/.test(metrics), 'the media plane is in /metrics');
   // Direct, host to host: no TURN.
   check(v.path && v.path.candidate === 'host' && !v.path.tcp, `the visitor's media goes to its host candidate over UDP (${JSON.stringify(v.path)})`);
+  check(/switchboard_media_ice_restarts_total 0\n/.test(metrics), 'a call on a steady network restarts no ICE');
   check(/switchboard_media_paths_total\{candidate="host"\} 2\n/.test(metrics) && /switchboard_media_paths_total\{candidate="relay"\} 0\n/.test(metrics), 'and /metrics counts two direct connections, none through TURN');
 
   // A reload (a dropped network) reconnects with a new offer; the call goes on.

@@ -185,7 +185,7 @@ export function prng(seed) {
  *  answers come back from `listen`. With `loss` (0-1) each datagram, either
  *  way, is dropped with that probability, and the rest are delayed by a
  *  normal draw of mean `delayMs` and deviation `jitterMs` (so they may
- *  reorder). Resolves with `{ close, counts, port }`. */
+ *  reorder). Resolves with `{ block, close, counts, port }`. */
 export async function udpRelay({ listen, target, loss = 0, delayMs = 0, jitterMs = 0, seed = 1 }) {
   const random = prng(seed);
   const normal = () => Math.sqrt(-2 * Math.log(random() || 1e-9)) * Math.cos(2 * Math.PI * random());
@@ -201,14 +201,17 @@ export async function udpRelay({ listen, target, loss = 0, delayMs = 0, jitterMs
   };
   const front = dgram.createSocket('udp4');
   const backs = new Map();
+  const blocked = new Set();
   const counts = { up: 0, down: 0, dropped: 0 };
   front.on('message', (msg, from) => {
     const key = `${from.address}:${from.port}`;
+    if (blocked.has(key)) return;
     let back = backs.get(key);
     if (!back) {
       back = dgram.createSocket('udp4');
       back.bind(0, listen[0]);
       back.on('message', (reply) => {
+        if (blocked.has(key)) return;
         if (pass(() => front.send(reply, from.port, from.address))) counts.down++;
         else counts.dropped++;
       });
@@ -221,6 +224,14 @@ export async function udpRelay({ listen, target, loss = 0, delayMs = 0, jitterMs
   return {
     counts,
     port: front.address().port,
+    /** Drops everything from and to one client from now on, named by its
+     *  own address or by the one the server sees (the relay's socket for
+     *  it): the path it was on is gone (its network changed, its NAT
+     *  forgot it). */
+    block(address, port) {
+      blocked.add(`${address}:${port}`);
+      for (const [key, back] of backs) if (back.address().port === port) blocked.add(key);
+    },
     close() {
       closed = true;
       front.close();

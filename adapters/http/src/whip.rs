@@ -95,7 +95,6 @@ fn media_error(e: MediaError) -> Response {
         MediaError::NoCall => (StatusCode::CONFLICT, "session_ended"),
         MediaError::NotFound => (StatusCode::NOT_FOUND, "media_not_found"),
         MediaError::NotOwner => (StatusCode::FORBIDDEN, "forbidden"),
-        MediaError::IceRestart => (StatusCode::UNPROCESSABLE_ENTITY, "ice_restart_unsupported"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "media_unavailable"),
     };
     Answer::error(status, code, e.to_string()).into_response()
@@ -208,7 +207,9 @@ pub(crate) async fn ice_servers(
     Answer::ok(serde_json::json!({ "session_id": id, "ice_servers": servers })).into_response()
 }
 
-/// `PATCH /media/{id}`: trickled candidates (`application/trickle-ice-sdpfrag`).
+/// `PATCH /media/{id}`: trickled candidates (`application/trickle-ice-sdpfrag`,
+/// 204), or an ICE restart (new credentials: 200 with the server's, as a
+/// fragment).
 pub(crate) async fn patch(
     State(app): State<App>,
     who: Who,
@@ -220,7 +221,12 @@ pub(crate) async fn patch(
     };
     let fragment = String::from_utf8_lossy(&body);
     match media.trickle(&id, &owner(&who), &fragment).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Some(answer)) => (
+            [(header::CONTENT_TYPE, "application/trickle-ice-sdpfrag")],
+            answer,
+        )
+            .into_response(),
         Err(e) => media_error(e),
     }
 }
@@ -313,6 +319,8 @@ pub fn render_metrics(
          # HELP switchboard_media_ice_total Connections whose ICE and DTLS came up, and those that ended without.\n\
          # TYPE switchboard_media_ice_total counter\n\
          switchboard_media_ice_total{{outcome=\"connected\"}} {}\nswitchboard_media_ice_total{{outcome=\"failed\"}} {}\n\
+         # HELP switchboard_media_ice_restarts_total ICE restarts answered (a client's network changed: new credentials through PATCH).\n\
+         # TYPE switchboard_media_ice_restarts_total counter\nswitchboard_media_ice_restarts_total {}\n\
          # HELP switchboard_media_time_to_connected_seconds From the answer to ICE and DTLS up.\n\
          # TYPE switchboard_media_time_to_connected_seconds summary\n\
          switchboard_media_time_to_connected_seconds_sum {}\nswitchboard_media_time_to_connected_seconds_count {}\n\
@@ -327,6 +335,7 @@ pub fn render_metrics(
         t.offers_refused,
         t.connected,
         t.never_connected,
+        t.restarts,
         t.connect_ms_sum as f64 / 1000.0,
         t.connected,
         sum(|q| q.nacks_received),

@@ -33,6 +33,7 @@ pub mod loadgen;
 mod path;
 mod peer;
 mod recorder;
+mod restart;
 mod sfu;
 mod tcp;
 
@@ -258,8 +259,15 @@ impl Media {
         Ok(rx)
     }
 
-    /// Adds trickled remote candidates (`a=candidate:` lines) to connection `id`.
-    pub async fn trickle(&self, id: &str, owner: &str, fragment: &str) -> Result<(), MediaError> {
+    /// Adds trickled remote candidates (`a=candidate:` lines) to connection
+    /// `id`, or restarts its ICE if the fragment brings new credentials:
+    /// then the server's new credentials, as a fragment.
+    pub async fn trickle(
+        &self,
+        id: &str,
+        owner: &str,
+        fragment: &str,
+    ) -> Result<Option<String>, MediaError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         self.send(sfu::Command::Trickle {
             id: id.to_owned(),

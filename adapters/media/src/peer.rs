@@ -10,9 +10,13 @@ use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
 use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
+use str0m::change::SdpOffer;
+
 use crate::forward::Sink;
 use crate::path::RemoteCandidates;
+use crate::restart;
 use crate::sfu::PeerQuality;
+use crate::sfu::{bad_offer, MediaError};
 use crate::Party;
 
 /// A live connection.
@@ -49,8 +53,12 @@ pub(crate) struct Peer {
     pub(crate) publishes: bool,
     /// Whether its offer receives media (a player or a sendrecv page).
     pub(crate) plays: bool,
-    /// The client's ICE username fragment, to tell trickle from restart.
-    pub(crate) remote_ufrag: Option<String>,
+    /// The offer it was negotiated with, as the client's credentials
+    /// and candidates now are (an ICE restart replays it).
+    pub(crate) offer: String,
+    /// Whether its path is in the totals (once per connection, not again
+    /// after an ICE restart).
+    pub(crate) path_counted: bool,
     /// The candidates it offered or trickled (which way its media goes).
     pub(crate) remote_candidates: RemoteCandidates,
     /// Its recording, while the call is recorded.
@@ -167,10 +175,40 @@ impl Peer {
             egress: Vec::new(),
             publishes: true,
             plays: true,
-            remote_ufrag: None,
+            offer: String::new(),
+            path_counted: false,
             remote_candidates: RemoteCandidates::default(),
             recorder: None,
         }
+    }
+
+    /// Takes a PATCHed fragment: trickled candidates, or new credentials
+    /// (an ICE restart, after the client's network changed), which it
+    /// answers with credentials of its own.
+    pub(crate) fn trickle(&mut self, fragment: &str) -> Result<Option<String>, MediaError> {
+        let (ufrag, pwd) = restart::credentials(fragment);
+        let Some(ufrag) = ufrag.filter(|&u| Some(u) != restart::credentials(&self.offer).0) else {
+            for c in self.remote_candidates.add_from(fragment) {
+                self.rtc.add_remote_candidate(c);
+            }
+            return Ok(None);
+        };
+        let pwd = pwd.ok_or(MediaError::BadOffer(
+            "an ICE restart needs a=ice-ufrag and a=ice-pwd",
+        ))?;
+        let offer = restart::reoffer(&self.offer, ufrag, pwd, fragment);
+        let parsed = SdpOffer::from_sdp_string(&offer)
+            .map_err(|e| bad_offer("the ICE restart's offer cannot be read", &e))?;
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(parsed)
+            .map_err(|e| bad_offer("the ICE restart cannot be answered", &e))?;
+        self.remote_candidates.add_from(fragment);
+        self.offer = offer;
+        // Which way its media goes is learnt again.
+        self.quality.path = None;
+        Ok(restart::answer_fragment(&answer.to_sdp_string()))
     }
 
     /// Notes a negotiated track.

@@ -57,10 +57,6 @@ pub enum MediaError {
     /// No connection has this id.
     #[error("no such media connection")]
     NotFound,
-    /// A trickle fragment with new ICE credentials (an ICE restart), which
-    /// this server does not do: POST a new offer instead.
-    #[error("ICE restart is not supported; POST a new offer, which replaces this connection")]
-    IceRestart,
     /// The connection belongs to another credential.
     #[error("this media connection belongs to someone else")]
     NotOwner,
@@ -177,7 +173,7 @@ pub(crate) enum Command {
         id: String,
         owner: String,
         fragment: String,
-        reply: oneshot::Sender<Result<(), MediaError>>,
+        reply: oneshot::Sender<Result<Option<String>, MediaError>>,
     },
     Close {
         id: String,
@@ -218,6 +214,8 @@ pub struct MediaTotals {
     pub never_connected: u64,
     /// Time from the answer to connected, summed over `connected`, ms.
     pub connect_ms_sum: u64,
+    /// ICE restarts answered (a client's network changed).
+    pub restarts: u64,
     /// Connections whose media flowed, by the kind of the participant's
     /// candidate it went to (in [`PathKind::ALL`]'s order): TURN use.
     pub paths: [u64; 4],
@@ -601,19 +599,12 @@ impl Sfu {
                 fragment,
                 reply,
             } => {
-                let result = self.owned(&id, &owner).and_then(|i| {
-                    let ufrag = fragment
-                        .lines()
-                        .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"));
-                    if ufrag.is_some_and(|u| Some(u) != self.peers[i].remote_ufrag.as_deref()) {
-                        return Err(MediaError::IceRestart);
-                    }
-                    let peer = &mut self.peers[i];
-                    for c in peer.remote_candidates.add_from(&fragment) {
-                        peer.rtc.add_remote_candidate(c);
-                    }
-                    Ok(())
-                });
+                let result = self
+                    .owned(&id, &owner)
+                    .and_then(|i| self.peers[i].trickle(&fragment));
+                if matches!(result, Ok(Some(_))) {
+                    self.totals.restarts += 1;
+                }
                 let _ = reply.send(result);
             }
             Command::Close { id, owner, reply } => {
@@ -737,11 +728,8 @@ impl Sfu {
         let id = format!("m{serial}");
         let mut peer = Peer::new(id.clone(), serial, session, party, owner, agent, rtc);
         (peer.publishes, peer.plays) = (publishes, plays);
-        peer.remote_ufrag = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
-            .map(str::to_owned);
         peer.remote_candidates.add_from(&text);
+        peer.offer = text;
         self.peers.push(peer);
         Ok(Connected {
             id,
@@ -811,7 +799,9 @@ impl Sfu {
                     if peer.quality.path.is_none() && peer.ever_connected && is_media(&t.contents) {
                         let path = peer.remote_candidates.path_to(t.destination, t.proto);
                         peer.quality.path = Some(path);
-                        self.totals.paths[path.candidate.index()] += 1;
+                        if !std::mem::replace(&mut peer.path_counted, true) {
+                            self.totals.paths[path.candidate.index()] += 1;
+                        }
                     }
                     match (t.proto, self.tcp.as_mut()) {
                         (Protocol::Tcp, Some(tcp)) => {
