@@ -7,6 +7,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
@@ -14,8 +15,9 @@ use serde_json::{json, Value};
 
 const CS: &str = "/customer-service";
 
-/// The Rasa-compatible bot (`tests/bots/rasa.mjs`), killed on drop.
-struct Bot(Child, u16);
+/// The Rasa-compatible bot (`tests/bots/rasa.mjs`), killed on drop, and
+/// the messages it was asked about.
+struct Bot(Child, u16, Arc<Mutex<Vec<String>>>);
 
 impl Bot {
     fn start() -> Bot {
@@ -24,12 +26,24 @@ impl Bot {
             .stdout(Stdio::piped())
             .spawn()
             .expect("node runs the bot");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("port");
+        out.read_line(&mut line).expect("port");
         let port = line.trim().parse().expect("a port");
-        Bot(child, port)
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if let Some(m) = line.strip_prefix("heard ") {
+                    sink.lock().expect("heard").push(m.to_owned());
+                }
+            }
+        });
+        Bot(child, port, heard)
+    }
+
+    fn heard(&self) -> Vec<String> {
+        self.2.lock().expect("heard").clone()
     }
 }
 
@@ -324,5 +338,33 @@ fn a_visitor_who_disconnects_from_the_bot_has_left_after_the_grace() {
         (v["end_reason"].as_str(), v["bot"]["outcome"].as_str()),
         (Some("left"), Some("left")),
         "{v}"
+    );
+}
+
+#[test]
+fn a_message_the_journal_could_not_keep_is_never_sent_to_the_bot() {
+    let bot = Bot::start();
+    let s = server_with_bot(&bot, 5000);
+    let (sid, token) = chat_join(&s, "v1");
+    say(&s, &sid, &token, "hello");
+    wait_for(|| bot.heard().iter().any(|m| m == "hello"));
+    // Another process holds the journal's write lock: the next turn's
+    // commit fails (after SQLite's busy wait) and the engine stops.
+    let lock = rusqlite::Connection::open(&s.db).expect("open the journal");
+    lock.execute_batch("BEGIN EXCLUSIVE").expect("lock it");
+    let body = json!({ "text": "order 12345678" }).to_string();
+    let (status, v) = s.call_as(
+        Some(&token),
+        "POST",
+        &format!("{CS}/sessions/{sid}/messages"),
+        Some(&body),
+    );
+    assert_ne!(status, 200, "a message the journal did not keep: {v}");
+    drop(lock);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        bot.heard(),
+        vec!["hello".to_owned()],
+        "the bot is never asked about a message that was not kept"
     );
 }

@@ -289,11 +289,17 @@ fn a_recorded_call_through_the_binary_reaches_the_webhook_and_downloads() {
         &format!("Authorization: Bearer {ADMIN}\r\n"),
     );
     assert_eq!(status, 200);
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: video/webm"),
-        "{head}"
-    );
+    // Served as every download is: typed, never sniffed, sandboxed, not cached.
+    let head = head.to_ascii_lowercase();
+    for h in [
+        "content-type: video/webm",
+        "x-content-type-options: nosniff",
+        "content-security-policy: default-src 'none'; sandbox",
+        "cache-control: private, no-store",
+        "content-disposition: attachment;",
+    ] {
+        assert!(head.contains(h), "{h} in {head}");
+    }
     assert!(body.len() > 10_000, "{} bytes", body.len());
     let (status, _, _) = s.exchange(
         "GET",

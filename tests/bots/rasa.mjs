@@ -3,7 +3,8 @@
 // no dependency beyond Node. It greets, asks for an order number, and hands
 // over with the number as context (a `custom` payload, as a Rasa
 // human-handoff action sends it). "slow" answers after 5 s; "crash" is a 500.
-// Prints its port on the first line of stdout.
+// Prints its port on the first line of stdout, then `heard <message>` for
+// each request.
 import http from 'node:http';
 
 const server = http.createServer((req, res) => {
@@ -15,6 +16,7 @@ const server = http.createServer((req, res) => {
   req.on('data', (c) => { body += c; });
   req.on('end', () => {
     const { sender, message } = JSON.parse(body);
+    console.log(`heard ${message}`);
     const reply = (messages) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(messages.map((m) => ({ recipient_id: sender, ...m }))));

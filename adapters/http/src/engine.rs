@@ -612,14 +612,13 @@ impl Worker {
             }
         }
 
-        // The turn's events become webhook outbox rows, committed with it.
+        // The turn's events become webhook outbox rows, committed with it;
+        // bot calls are built from the state they were asked in, and made
+        // only once the turn is durable.
         let mut events = Vec::new();
+        let mut bot_calls = Vec::new();
         while let Some(event) = self.center.poll_event() {
-            if let Some(call) = bots::call_for(&self.center, &event.event) {
-                // Nobody taking them (no adapter started) only means the
-                // core's timer answers for the bot.
-                let _ = self.bot_calls.send(call);
-            }
+            bot_calls.extend(bots::call_for(&self.center, &event.event));
             self.hooks.on_event(&event);
             if let Err(e) = self.chats.on_event(&self.center, &self.store, &event, now) {
                 tracing::error!(error = %e, "cannot number a system message");
@@ -637,6 +636,11 @@ impl Worker {
         }
         if !outbox.is_empty() {
             self.outbox_wake.notify_waiters();
+        }
+        for call in bot_calls {
+            // Nobody taking them (no adapter started) only means the core's
+            // timer answers for the bot.
+            let _ = self.bot_calls.send(call);
         }
         for (tx, answer) in answers {
             let _ = tx.send(answer);

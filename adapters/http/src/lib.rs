@@ -14,6 +14,7 @@ pub mod bots;
 mod chat;
 mod clock;
 mod desk;
+mod download;
 pub mod engine;
 pub mod frames;
 pub mod fuzzing;

@@ -18,6 +18,7 @@ use switchboard_store::RecordingRow;
 
 use crate::answer::Answer;
 use crate::auth::{forbidden, Caller, Who};
+use crate::download::{self, Disposition};
 use crate::turn;
 use crate::App;
 
@@ -520,20 +521,11 @@ pub(crate) async fn recording(
     };
     let path = std::path::PathBuf::from(&row.path);
     match tokio::task::spawn_blocking(move || std::fs::read(path)).await {
-        Ok(Ok(bytes)) => {
-            let mut response = bytes.into_response();
-            let h = response.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/webm"));
-            h.insert(
-                HeaderName::from_static("x-content-type-options"),
-                HeaderValue::from_static("nosniff"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", row.file))
-            {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            response
-        }
+        Ok(Ok(bytes)) => (
+            download::headers("video/webm", Disposition::Attachment, &row.file),
+            bytes,
+        )
+            .into_response(),
         _ => no_recording(),
     }
 }

@@ -6,9 +6,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 
 use crate::auth::secrets;
+use crate::download::{self, Disposition};
 
 /// Largest attachment, in bytes.
 pub const ATTACHMENT_MAX: usize = 10 * 1024 * 1024;
@@ -71,52 +72,17 @@ pub fn write(dir: &Path, session: &str, id: &str, bytes: &[u8]) -> std::io::Resu
     std::fs::File::open(&folder)?.sync_all()
 }
 
-/// The headers a download is served with: the stored type, never sniffed;
-/// no script, no plugins, no framing; images inline, anything else as a
-/// download under a sanitized name.
+/// The headers an attachment is served with ([`crate::download`]'s): the
+/// stored type if it is one we take (else `application/octet-stream`),
+/// images inline, anything else as a download.
 pub fn headers(content_type: &str, name: &str) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    let ct = if TYPES.contains(&content_type) {
-        content_type
-    } else {
-        "application/octet-stream"
-    };
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(static_type(ct)),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(100)
-        .collect();
+    let ct = static_type(content_type);
     let disposition = if ct.starts_with("image/") {
-        "inline"
+        Disposition::Inline
     } else {
-        "attachment"
+        Disposition::Attachment
     };
-    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{safe}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h
+    download::headers(ct, disposition, name)
 }
 
 fn static_type(ct: &str) -> &'static str {
@@ -150,14 +116,20 @@ mod tests {
     }
 
     #[test]
-    fn downloads_never_run_as_pages() {
-        let h = headers("application/pdf", "../../evil\".pdf");
-        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert!(h[header::CONTENT_SECURITY_POLICY]
+    fn attachments_are_typed_by_what_we_take_and_only_images_show_inline() {
+        use axum::http::header;
+        let pdf = headers("application/pdf", "a.pdf");
+        assert_eq!(pdf[header::CONTENT_TYPE], "application/pdf");
+        assert!(pdf[header::CONTENT_DISPOSITION]
             .to_str()
             .unwrap()
-            .contains("sandbox"));
-        let d = h[header::CONTENT_DISPOSITION].to_str().unwrap();
-        assert!(d.starts_with("attachment;") && !d.contains('/') && !d.contains("\\\""));
+            .starts_with("attachment;"));
+        let png = headers("image/png", "a.png");
+        assert!(png[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("inline;"));
+        let html = headers("text/html", "a.html");
+        assert_eq!(html[header::CONTENT_TYPE], "application/octet-stream");
     }
 }

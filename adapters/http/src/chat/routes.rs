@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -18,6 +18,7 @@ use crate::answer::Answer;
 use crate::api::audit;
 use crate::auth::{Caller, Role, Who};
 use crate::body::Body;
+use crate::download::{self, Disposition};
 use crate::App;
 
 /// The chat identity of an HTTP caller (401 without a credential).
@@ -152,22 +153,15 @@ pub(crate) async fn transcript(
     let Ok(t) = serde_json::from_str::<Value>(answer.body.get()) else {
         return Answer::unavailable().into_response();
     };
-    let mut response = plain(&t).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    let disposition = format!("attachment; filename=\"transcript-{}.txt\"", safe(&id));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, v);
-    }
-    response
+    (
+        download::headers(
+            "text/plain; charset=utf-8",
+            Disposition::Attachment,
+            &format!("transcript-{id}.txt"),
+        ),
+        plain(&t),
+    )
+        .into_response()
 }
 
 fn safe(id: &str) -> String {
