@@ -149,6 +149,17 @@ export async function openCall(b, base, session, token) {
   return page;
 }
 
+/** A visitor queued and answered by a new agent, `agent_a1`, with video;
+ *  both on the call test page, connected. */
+export async function answeredCall(b, base) {
+  const a1 = await agent(base, 'agent_a1');
+  const joined = await api(base, 'POST', '/queue/join', { visitor_id: 'visitor_1' }, '');
+  await api(base, 'POST', '/agents/agent_a1/accept', { media: 'video' }, a1);
+  const visitor = await openCall(b, base, joined.session_id, joined.token);
+  const agent1 = await openCall(b, base, joined.session_id, a1);
+  return { visitor, agent: agent1, session: joined.session_id };
+}
+
 /** Starts a server (with `options` for `startServer`) and a browser, runs
  *  `body({ base, server, browser })`, and exits 1 (after printing why) if it throws. */
 export async function run(body, options) {

@@ -3,16 +3,12 @@
 // only a user-space UDP relay holds: the browsers reach the server through
 // it alone, and the server sees every packet arrive at its private address.
 // Both sides decode video and play audio.
-import { api, agent, check, growth, openCall as open, run, selectedPair, udpRelay } from './lib.mjs';
+import { answeredCall, check, growth, run, selectedPair, udpRelay } from './lib.mjs';
 
 const relay = await udpRelay({ listen: ['10.211.0.1', 8181], target: ['10.211.0.2', 8181] });
 await run(
   async ({ base, browser: b }) => {
-    const a1 = await agent(base, 'agent_a1');
-    const joined = await api(base, 'POST', '/queue/join', { visitor_id: 'visitor_1' }, '');
-    await api(base, 'POST', '/agents/agent_a1/accept', { media: 'video' }, a1);
-    const visitor = await open(b, base, joined.session_id, joined.token);
-    const agent1 = await open(b, base, joined.session_id, a1);
+    const { visitor, agent: agent1 } = await answeredCall(b, base);
     for (const [who, page] of [['the visitor', visitor], ['the agent', agent1]]) {
       const r = (await selectedPair(page))?.remote;
       const remote = r && `${r.address}:${r.port}/${r.protocol}`;

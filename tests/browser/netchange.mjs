@@ -5,7 +5,7 @@
 // page restarts ICE (new credentials through WHIP's PATCH) on another path,
 // and then decodes the agent's video again and the agent the visitor's.
 // Prints the time from the change to media flowing again on both sides.
-import { ADMIN, api, agent, check, openCall as open, run, selectedPair, sleep, udpRelay } from './lib.mjs';
+import { ADMIN, answeredCall, check, run, selectedPair, sleep, udpRelay } from './lib.mjs';
 
 const relay = await udpRelay({ listen: ['10.211.0.1', 8181], target: ['10.211.0.2', 8181] });
 const frames = (page) => page.evaluate(() => window.call.stats().then((s) => s.video.framesDecoded));
@@ -24,11 +24,7 @@ async function recovered(page, since, count = 10) {
 
 await run(
   async ({ base, browser: b }) => {
-    const a1 = await agent(base, 'agent_a1');
-    const joined = await api(base, 'POST', '/queue/join', { visitor_id: 'visitor_1' }, '');
-    await api(base, 'POST', '/agents/agent_a1/accept', { media: 'video' }, a1);
-    const visitor = await open(b, base, joined.session_id, joined.token);
-    const agent1 = await open(b, base, joined.session_id, a1);
+    const { visitor, agent: agent1 } = await answeredCall(b, base);
     await sleep(2000);
     const before = (await selectedPair(visitor)).local;
     relay.block(before.address, before.port);

@@ -2,7 +2,7 @@
 // network that drops UDP would leave it), a visitor and an agent in
 // headless Chromium: the call connects over TCP and both sides decode video
 // and play audio.
-import { api, agent, check, growth, openCall as open, run, selectedPair } from './lib.mjs';
+import { answeredCall, check, growth, run, selectedPair } from './lib.mjs';
 
 /** The protocol of the pair ICE chose, from the browser's own stats. */
 const transport = async (page) => {
@@ -12,11 +12,7 @@ const transport = async (page) => {
 
 await run(
   async ({ base, browser: b }) => {
-    const a1 = await agent(base, 'agent_a1');
-    const joined = await api(base, 'POST', '/queue/join', { visitor_id: 'visitor_1' }, '');
-    await api(base, 'POST', '/agents/agent_a1/accept', { media: 'video' }, a1);
-    const visitor = await open(b, base, joined.session_id, joined.token);
-    const agent1 = await open(b, base, joined.session_id, a1);
+    const { visitor, agent: agent1 } = await answeredCall(b, base);
     for (const [who, page] of [['the visitor', visitor], ['the agent', agent1]]) {
       const t = await transport(page);
       check(t.local === 'tcp' && t.remote === 'tcp' && t.tcpType === 'passive', `${who} is connected over TCP (${JSON.stringify(t)})`);
