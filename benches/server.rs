@@ -28,6 +28,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+
+#[path = "support/procstat.rs"]
+mod procstat;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -105,19 +108,11 @@ impl Server {
 
     /// CPU time the server process has used (user + system).
     fn cpu(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        ticks_to_cpu(&stat)
+        procstat::process_cpu(&self.child.id().to_string())
     }
 
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
+        procstat::rss_kib(&self.child.id().to_string())
     }
 }
 
@@ -130,19 +125,6 @@ impl Drop for Server {
 
 /// User + system time of a `/proc/.../stat` line: after the parenthesised
 /// command name, utime and stime are the 12th and 13th fields, in ticks of 10 ms.
-fn ticks_to_cpu(stat: &str) -> Duration {
-    let ticks: u64 = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|t| t.parse::<u64>().ok())
-        .sum();
-    Duration::from_millis(ticks * 10)
-}
-
 /// A keep-alive HTTP/1.1 connection.
 struct Http {
     stream: tokio::io::BufReader<TcpStream>,
@@ -711,22 +693,7 @@ async fn websocket_memory(conns: usize) {
 
 /// CPU time used so far by this process.
 fn own_cpu() -> Duration {
-    ticks_to_cpu(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
-}
-
-/// CPU time used so far by this process's thread named `name`.
-fn thread_cpu(name: &str) -> Duration {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Duration::ZERO;
-    };
-    for task in tasks.flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if comm.trim() == name {
-            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-            return ticks_to_cpu(&stat);
-        }
-    }
-    Duration::ZERO
+    procstat::process_cpu("self")
 }
 
 /// The engine without HTTP: `conns` tasks in this process each send one
@@ -750,7 +717,7 @@ async fn engine_alone(run: Duration) {
     let engine = running.engine;
     let conns = 32;
     // Linux keeps 15 bytes of a thread's name: "switchboard-engine" reads so.
-    let cpu = thread_cpu("switchboard-eng");
+    let cpu = procstat::thread_cpu("switchboard-eng");
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..conns {
@@ -785,7 +752,7 @@ async fn engine_alone(run: Duration) {
         count += t.await.expect("task");
     }
     let elapsed = start.elapsed();
-    let cpu = thread_cpu("switchboard-eng").saturating_sub(cpu);
+    let cpu = procstat::thread_cpu("switchboard-eng").saturating_sub(cpu);
     let stats = engine
         .read(Box::new(|_, e| Answer::ok([e.commits, e.records])))
         .await;

@@ -26,9 +26,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::center::{Outbox, State};
+use crate::limits::{check_id, check_text, NAME_MAX};
 use crate::queue::Queue;
 use crate::routing::Candidate;
-use crate::session::{check_id, check_text, EndReason, Stage, NAME_MAX};
+use crate::session::{EndReason, Stage};
 use crate::timers::{AgentLane, TimerKey};
 use crate::workgroup::{Membership, DEFAULT_WORKGROUP};
 use crate::{AgentId, CoreError, Party, Reply, SessionId, Timestamp, WorkgroupId};

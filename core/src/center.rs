@@ -8,9 +8,10 @@ use foldhash::quality::FixedState;
 
 use crate::agent::ResumeReason;
 use crate::forecast::{Forecast, Forecasts};
+use crate::limits::{check_text, NAME_MAX};
 use crate::queue::KeyGen;
 use crate::routing::Placing;
-use crate::session::{check_text, NewSession, Stage, NAME_MAX};
+use crate::session::{NewSession, Stage};
 use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals, WorkgroupStats};
 use crate::timers::{Deadline, Due, Lane, Timers};
 use crate::workgroup::{Workgroup, WorkgroupSettings, DEFAULT_WORKGROUP};

@@ -61,6 +61,7 @@ mod fault;
 mod forecast;
 mod ids;
 mod invariants;
+mod limits;
 mod prng;
 mod queue;
 mod ring;

@@ -7,6 +7,7 @@ use core::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::center::{Outbox, State};
+use crate::limits::{check_id, check_text, NAME_MAX, TEXT_MAX};
 use crate::queue::QueueKey;
 use crate::routing::Placing;
 use crate::timers::{Lane, TimerKey};
@@ -15,11 +16,6 @@ use crate::{
     AgentId, AgentState, Channel, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId,
     SessionId, Timestamp, VisitorId, WorkgroupId,
 };
-
-/// Longest id, name or title the core accepts, in bytes.
-pub(crate) const NAME_MAX: usize = 256;
-/// Longest description or comment the core accepts, in bytes.
-pub(crate) const TEXT_MAX: usize = 4096;
 
 /// The seed's session life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -227,43 +223,6 @@ impl Session {
         self.customer_name
             .as_deref()
             .unwrap_or(self.customer_id.as_str())
-    }
-}
-
-/// Checks a text field's presence and length.
-pub(crate) fn check_text(
-    field: &'static str,
-    value: Option<&str>,
-    required: bool,
-    max: usize,
-) -> Result<(), CoreError> {
-    match value {
-        None if required => Err(CoreError::InvalidInput {
-            field,
-            reason: "is required",
-        }),
-        Some(v) if required && v.trim().is_empty() => Err(CoreError::InvalidInput {
-            field,
-            reason: "must not be empty",
-        }),
-        Some(v) if v.len() > max => Err(CoreError::InvalidInput {
-            field,
-            reason: "is too long",
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// Refuses an id that is not [`crate::is_name`]: every id a client chooses
-/// must be addressable as an HTTP path parameter, which takes only that shape.
-pub(crate) fn check_id(field: &'static str, id: &str) -> Result<(), CoreError> {
-    if crate::ids::is_name(id) {
-        Ok(())
-    } else {
-        Err(CoreError::InvalidInput {
-            field,
-            reason: "must be 1-64 letters, digits, _ - . @ (not starting with .)",
-        })
     }
 }
 

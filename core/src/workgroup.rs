@@ -96,12 +96,7 @@ impl WorkgroupSettings {
         id: &WorkgroupId,
         exists: impl Fn(&WorkgroupId) -> bool,
     ) -> Result<(), CoreError> {
-        crate::session::check_text(
-            "name",
-            self.name.as_deref(),
-            false,
-            crate::session::NAME_MAX,
-        )?;
+        crate::limits::check_text("name", self.name.as_deref(), false, crate::limits::NAME_MAX)?;
         let invalid = |field, reason| Err(CoreError::InvalidInput { field, reason });
         if !(1..=SECS_MAX).contains(&self.service_level_secs) {
             return invalid("service_level_secs", "must be from 1 to 86400");
@@ -335,7 +330,7 @@ impl State {
         id: WorkgroupId,
         settings: WorkgroupSettings,
     ) -> Result<Reply, CoreError> {
-        crate::session::check_id("workgroup_id", id.as_str())?;
+        crate::limits::check_id("workgroup_id", id.as_str())?;
         if self.groups.contains_key(&id) {
             return Err(CoreError::WorkgroupExists(id));
         }

@@ -30,33 +30,8 @@ use std::process::{Child, Command, Stdio};
 use switchboard_media::loadgen::{Caller, Load};
 use switchboard_media::{CallState, Media, MediaConfig, MediaError, Party};
 
-/// CPU time of this process's thread named `name`, from /proc.
-fn thread_cpu(name: &str) -> Duration {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Duration::ZERO;
-    };
-    for t in tasks.flatten() {
-        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
-        if comm.trim() == name {
-            return ticks(&std::fs::read_to_string(t.path().join("stat")).unwrap_or_default());
-        }
-    }
-    Duration::ZERO
-}
-
-/// User + system time of a `/proc/.../stat` line (ticks of 10 ms).
-fn ticks(stat: &str) -> Duration {
-    let ticks: u64 = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|x| x.parse::<u64>().ok())
-        .sum();
-    Duration::from_millis(ticks * 10)
-}
+#[path = "../../../benches/support/procstat.rs"]
+mod procstat;
 
 /// Janus, started on loopback with its HTTP API and the EchoTest plugin.
 struct Janus {
@@ -222,24 +197,16 @@ enum Server {
 impl Server {
     fn cpu(&self) -> Duration {
         match self {
-            Server::Switchboard => thread_cpu("switchboard-med"), // names are cut at 15 bytes
-            Server::Janus(pid) => {
-                ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
-            }
+            Server::Switchboard => procstat::thread_cpu("switchboard-med"), // names are cut at 15 bytes
+            Server::Janus(pid) => procstat::process_cpu(&pid.to_string()),
         }
     }
 
     fn rss_kib(&self) -> u64 {
-        let path = match self {
-            Server::Switchboard => "/proc/self/status".to_owned(),
-            Server::Janus(pid) => format!("/proc/{pid}/status"),
-        };
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
+        match self {
+            Server::Switchboard => procstat::rss_kib("self"),
+            Server::Janus(pid) => procstat::rss_kib(&pid.to_string()),
+        }
     }
 }
 

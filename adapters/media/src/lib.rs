@@ -29,6 +29,7 @@ mod delay;
 mod forward;
 mod frames;
 pub mod fuzzing;
+mod holes;
 pub mod loadgen;
 mod path;
 mod peer;

@@ -13,6 +13,7 @@ use str0m::Rtc;
 use str0m::change::SdpOffer;
 
 use crate::forward::Sink;
+use crate::holes::{self, Holes};
 use crate::path::RemoteCandidates;
 use crate::restart;
 use crate::sfu::PeerQuality;
@@ -38,6 +39,8 @@ pub(crate) struct Peer {
     /// Its incoming SSRCs: track, kind, and which of that kind (0: camera
     /// or microphone, 1: screen share).
     sources: Vec<(Ssrc, Mid, MediaKind, usize)>,
+    /// Per incoming video SSRC, the packets still missing.
+    holes: Vec<(Ssrc, Holes)>,
     /// Tracks the participant receives on, in the offer's order.
     pub(crate) outgoing: Vec<Sink>,
     /// Open data channels, by label.
@@ -156,6 +159,7 @@ impl Peer {
             rtc,
             incoming: Vec::new(),
             sources: Vec::new(),
+            holes: Vec::new(),
             outgoing: Vec::new(),
             channels: Vec::new(),
             addrs: Vec::new(),
@@ -244,6 +248,22 @@ impl Peer {
             .position(|(m, _)| *m == mid)?;
         self.sources.push((ssrc, mid, kind, index));
         Some((mid, kind, index))
+    }
+
+    /// Notes an incoming video packet; whether a hole in its stream has
+    /// outlived the repairs (a keyframe is due, see [`crate::holes`]).
+    pub(crate) fn hole_given_up(&mut self, ssrc: Ssrc, seq: u64, at: Instant) -> bool {
+        let patience = holes::patience(self.leg.srtt_ms);
+        let i = match self.holes.iter().position(|(s, _)| *s == ssrc) {
+            Some(i) => i,
+            None => {
+                self.holes.push((ssrc, Holes::default()));
+                self.holes.len() - 1
+            }
+        };
+        let stream = &mut self.holes[i].1;
+        stream.arrived(seq, at);
+        stream.gave_up(at, patience)
     }
 
     /// The outgoing track `mid`'s kind.

@@ -1116,6 +1116,8 @@ impl Sfu {
         if !self.forwardable(from, kind) {
             return;
         }
+        let lost_for_good = kind == MediaKind::Video
+            && self.peers[from].hole_given_up(header.ssrc, *packet.seq_no, packet.timestamp);
         let params: Option<PayloadParams> = self.peers[from]
             .rtc
             .codec_config()
@@ -1150,7 +1152,7 @@ impl Sfu {
             play_delay_max: wait.map(|_| PLAYOUT_DELAY_MAX),
             ..ExtensionValues::default()
         };
-        let (mut forwarded, mut wants_keyframe) = (0, false);
+        let (mut forwarded, mut wants_keyframe) = (0, lost_for_good);
         // Taken for the loop (no copy, no allocation), put back after.
         let partners = std::mem::take(&mut self.peers[from].route.partners);
         for &to in &partners {

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::session::{check_text, NAME_MAX, TEXT_MAX};
+use crate::limits::{check_text, NAME_MAX, TEXT_MAX};
 use crate::CoreError;
 
 /// A dialog tree.

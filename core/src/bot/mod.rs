@@ -23,7 +23,7 @@ pub use dialog::{Action, Dialog, Node, Route};
 pub use emotion::{Lexicon, Sentiment};
 pub use settings::{BotFormat, BotKind, BotSettings, Handoff, Triggers, Weight, Weights};
 
-use crate::session::{check_text, NAME_MAX, TEXT_MAX};
+use crate::limits::{check_text, NAME_MAX, TEXT_MAX};
 use crate::CoreError;
 
 /// What came back from the bot adapter for one request.

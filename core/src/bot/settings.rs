@@ -4,7 +4,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::dialog::Dialog;
-use crate::session::{check_text, NAME_MAX};
+use crate::limits::{check_text, NAME_MAX};
 use crate::CoreError;
 
 /// A weight or score in hundredths, written as a decimal (`0.4`) in the
