@@ -86,7 +86,7 @@ pub use fault::Fault;
 pub use forecast::{servers_needed, Forecast, HANDLE_MINUTES, RATE_MINUTES};
 pub use ids::{is_name, AgentId, RoomId, SessionId, VisitorId, WorkgroupId, ID_MAX, ROOM_PREFIX};
 pub use prng::Prng;
-pub use session::{EndReason, Rating, Session, SessionStatus, PRIORITY_MAX};
+pub use session::{AgentPart, EndReason, Rating, Session, SessionStatus, PRIORITY_MAX};
 pub use stats::{
     AgentCounts, DayCounts, DayTrend, QueueStats, RatingStats, SessionCounts, Stats, Totals,
     WorkgroupStats, TREND_DAYS_MAX,

@@ -17,6 +17,18 @@ use crate::{
     SessionId, Timestamp, VisitorId, WorkgroupId,
 };
 
+/// How an agent stands in a session ([`Session::agent_part`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentPart {
+    /// Talking with the visitor: answered, not ended.
+    Holding,
+    /// Being rung for it.
+    Ringing,
+    /// The last agent it had: the call ended, or the visitor waits again
+    /// (for this agent or another).
+    Last,
+}
+
 /// The seed's session life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -188,6 +200,31 @@ impl Session {
     /// agent (not being rung).
     pub fn is_queued(&self) -> bool {
         matches!(self.stage, Stage::Queued { .. } | Stage::Held { .. })
+    }
+
+    /// How `agent` stands in this session: the one rule every door (HTTP
+    /// routes, `/room`, socket.io, WHIP/WHEP, chat, recordings) asks about an
+    /// agent; each then admits the parts it serves.
+    pub fn agent_part(&self, agent: &AgentId) -> Option<AgentPart> {
+        if self.ringing_agent() == Some(agent) {
+            Some(AgentPart::Ringing)
+        } else if self.agent_id.as_ref() != Some(agent) {
+            None
+        } else if self.status() == SessionStatus::Active {
+            Some(AgentPart::Holding)
+        } else {
+            Some(AgentPart::Last)
+        }
+    }
+
+    /// The agent on the call's side now: the one holding it, else the one
+    /// being rung (what the media plane connects and forwards).
+    pub fn call_agent(&self) -> Option<&AgentId> {
+        self.ringing_agent().or_else(|| {
+            self.agent_id
+                .as_ref()
+                .filter(|_| self.status() == SessionStatus::Active)
+        })
     }
 
     /// The agent being rung for this session, if any.

@@ -119,10 +119,7 @@ pub(crate) async fn list_sessions(State(app): State<App>, who: Who) -> Answer {
         .read(Box::new(move |c, _| {
             let visible = c.sessions().into_iter().filter(|s| match &mine {
                 None => true,
-                Some(me) => {
-                    me.is_some()
-                        && (s.agent_id.as_ref() == me.as_ref() || s.ringing_agent() == me.as_ref())
-                }
+                Some(me) => me.as_ref().is_some_and(|a| s.agent_part(a).is_some()),
             });
             Answer::ok(views::sessions(visible, c.now()))
         }))

@@ -8,8 +8,8 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use switchboard_core::{
-    AgentId, AgentState, Center, Command, Event, EventKind, Party, Recipient, RoomId, SessionId,
-    SessionStatus, Timestamp, VisitorId,
+    AgentId, AgentPart, AgentState, Center, Command, Event, EventKind, Party, Recipient, RoomId,
+    SessionId, SessionStatus, Timestamp, VisitorId,
 };
 use tokio::sync::mpsc;
 
@@ -62,10 +62,10 @@ impl Identity {
         };
         match self {
             Identity::Customer(v) => &s.customer_id == v,
-            Identity::Agent(a) => {
-                s.status() == SessionStatus::Active && s.agent_id.as_ref() == Some(a)
-                    || s.ringing_agent() == Some(a)
-            }
+            Identity::Agent(a) => matches!(
+                s.agent_part(a),
+                Some(AgentPart::Holding | AgentPart::Ringing)
+            ),
         }
     }
 }

@@ -28,11 +28,7 @@ pub fn call_state(s: &Session) -> Option<CallState> {
         return None;
     }
     Some(CallState {
-        agent: s
-            .agent_id
-            .as_ref()
-            .or(s.ringing_agent())
-            .map(|a| a.to_string()),
+        agent: s.call_agent().map(|a| a.to_string()),
         active: s.status() == SessionStatus::Active,
         audio_only: s.media == Some(CallMedia::Audio),
         agent_muted: s.agent_muted,

@@ -138,9 +138,12 @@ impl Caller {
                 let Some(session) = c.session(sid) else {
                     return Err(Answer::refused(&CoreError::SessionNotFound(sid.into())));
                 };
-                let mine = s.agent_id.as_ref().is_some_and(|a| {
-                    session.agent_id.as_ref() == Some(a) || session.ringing_agent() == Some(a)
-                });
+                // Any part: holding or rung for it, or its last agent (who
+                // still reads its history and wraps it up).
+                let mine = s
+                    .agent_id
+                    .as_ref()
+                    .is_some_and(|a| session.agent_part(a).is_some());
                 if mine {
                     Ok(())
                 } else {
