@@ -220,6 +220,14 @@ impl Agent {
         self.calls.len() + usize::from(self.offer.is_some())
     }
 
+    /// The call a frame means when it names none: the agent's only one
+    /// (an offer or a call). With several, the client must say which.
+    pub fn only_call(&self) -> Option<&SessionId> {
+        let mut held = self.sessions();
+        let first = held.next();
+        first.filter(|_| held.next().is_none())
+    }
+
     /// Every session it holds: the offer, then the calls.
     pub fn sessions(&self) -> impl Iterator<Item = &SessionId> {
         self.offer

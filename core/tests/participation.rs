@@ -1,11 +1,12 @@
-//! The participation rule: how an agent stands in a session, which every
-//! door of the server asks (see `Session::agent_part`), through a call's
-//! whole life: rung, answered, rung again elsewhere, ended.
+//! The participation rules every door of the server asks: how an agent
+//! stands in a session (`Session::agent_part`), through a call's whole life,
+//! and which call an agent's frame means when it names none
+//! (`Agent::only_call`).
 
 mod common;
 
 use common::*;
-use switchboard_core::{AgentId, AgentPart, Party, SessionId};
+use switchboard_core::{AgentId, AgentPart, Config, Party, SessionId};
 
 fn part(h: &Harness, sid: &SessionId, agent: &str) -> Option<AgentPart> {
     h.center
@@ -54,4 +55,26 @@ fn a_rejected_ring_leaves_no_part_and_the_next_agent_rung_takes_the_call_side() 
     assert_eq!(part(&h, &v1, "a1"), None);
     assert_eq!(part(&h, &v1, "a2"), Some(AgentPart::Ringing));
     assert_eq!(call_agent(&h, &v1).as_deref(), Some("a2"));
+}
+
+#[test]
+fn a_frame_naming_no_call_means_the_agents_only_one_and_none_with_two() {
+    let mut h = Harness::with_config(Config {
+        max_concurrent: 2,
+        ..Config::default()
+    });
+    h.register("a1");
+    let only = |h: &Harness| h.center.agent("a1").and_then(|a| a.only_call().cloned());
+    assert_eq!(only(&h), None, "no call");
+    h.join("v1");
+    let v1 = h.session_of_visitor("v1");
+    assert_eq!(only(&h), Some(v1.clone()), "the offer being rung");
+    h.accept("a1");
+    assert_eq!(only(&h), Some(v1.clone()), "the call");
+    h.join("v2");
+    assert_eq!(only(&h), None, "a call and an offer: the client must say");
+    h.accept("a1");
+    assert_eq!(only(&h), None, "two calls");
+    h.end(&v1, Party::Customer);
+    assert_eq!(only(&h), Some(h.session_of_visitor("v2")));
 }

@@ -537,14 +537,7 @@ fn build(control: Control, who: Identity, room: Option<SessionId>) -> Build {
             let id = room
                 .clone()
                 .or(named)
-                .or_else(|| {
-                    // Only when the agent holds just one; with several, ask.
-                    let held = c.agent(agent.as_ref()?.as_str())?;
-                    match held.load() {
-                        1 => held.sessions().next().cloned(),
-                        _ => None,
-                    }
-                })
+                .or_else(|| c.agent(agent.as_ref()?.as_str())?.only_call().cloned())
                 .ok_or_else(|| {
                     Answer::invalid("no single call: join a room or give data.session_id")
                 })?;
