@@ -47,7 +47,7 @@ function iceFragment(sdp) {
 
 /** Keeps the call on a working path: when nothing has arrived for two
  *  seconds (the path it ran on is gone: Wi-Fi to mobile, a NAT that forgot
- *  us; the server's RTCP alone arrives every second), ICE recoveries with new
+ *  us; the server's RTCP alone arrives every second), ICE restarts with new
  *  credentials through WHIP's PATCH; the tracks, DTLS and the call stay.
  *  Retried every few seconds until something arrives again. Each
  *  recovery's duration (from the last packet to the next) goes in
@@ -93,7 +93,7 @@ function keepPath(pc, resource, token, recoveries) {
     });
     const now = performance.now();
     if (bytes !== last.bytes) {
-      if (lost != null && last.bytes >= 0) recoveries.push(Math.round(now - lost));
+      if (lost != null) recoveries.push(Math.round(now - lost));
       last = { bytes, at: now };
       lost = null;
       return;

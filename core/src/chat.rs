@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::session::Stage;
+use crate::session::AgentPart;
 use crate::{AgentId, Center, SessionStatus, VisitorId, WorkgroupId};
 
 /// How a visitor reached the center: a call, or text chat only.
@@ -73,18 +73,18 @@ impl Center {
                 notes: false,
             },
             Speaker::Visitor(_) => ChatAccess::NONE,
-            Speaker::Agent(a) => match &s.stage {
-                Stage::Active { agent } if agent == a => ChatAccess {
+            Speaker::Agent(a) => match s.agent_part(a) {
+                Some(AgentPart::Holding) => ChatAccess {
                     read: true,
                     write: true,
                     notes: true,
                 },
-                Stage::Ringing { agent, .. } if agent == a => ChatAccess {
+                Some(AgentPart::Ringing) => ChatAccess {
                     read: true,
                     write: false,
                     notes: false,
                 },
-                Stage::Ended if s.agent_id.as_ref() == Some(a) => ChatAccess {
+                Some(AgentPart::Last) if !open => ChatAccess {
                     read: true,
                     write: false,
                     notes: true,

@@ -188,6 +188,12 @@ impl State {
                 }
                 Stage::Active { agent } => {
                     active += 1;
+                    ensure!(
+                        s.agent_id.as_ref() == Some(agent),
+                        "session {} is with {agent} but names {:?} its agent",
+                        s.id,
+                        s.agent_id
+                    );
                     let a = self.agents.get(agent);
                     ensure!(
                         a.is_some_and(|a| a.calls.iter().any(|c| c.session_id == s.id)),

@@ -206,25 +206,21 @@ impl Session {
     /// routes, `/room`, socket.io, WHIP/WHEP, chat, recordings) asks about an
     /// agent; each then admits the parts it serves.
     pub fn agent_part(&self, agent: &AgentId) -> Option<AgentPart> {
-        if self.ringing_agent() == Some(agent) {
-            Some(AgentPart::Ringing)
-        } else if self.agent_id.as_ref() != Some(agent) {
-            None
-        } else if self.status() == SessionStatus::Active {
-            Some(AgentPart::Holding)
-        } else {
-            Some(AgentPart::Last)
+        match &self.stage {
+            Stage::Active { agent: a } if a == agent => Some(AgentPart::Holding),
+            Stage::Ringing { agent: a, .. } if a == agent => Some(AgentPart::Ringing),
+            _ if self.agent_id.as_ref() == Some(agent) => Some(AgentPart::Last),
+            _ => None,
         }
     }
 
     /// The agent on the call's side now: the one holding it, else the one
     /// being rung (what the media plane connects and forwards).
     pub fn call_agent(&self) -> Option<&AgentId> {
-        self.ringing_agent().or_else(|| {
-            self.agent_id
-                .as_ref()
-                .filter(|_| self.status() == SessionStatus::Active)
-        })
+        match &self.stage {
+            Stage::Active { agent } | Stage::Ringing { agent, .. } => Some(agent),
+            _ => None,
+        }
     }
 
     /// The agent being rung for this session, if any.

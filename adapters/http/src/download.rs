@@ -14,20 +14,18 @@ pub enum Disposition {
 
 /// The headers for a file of `content_type` offered as `name`.
 pub fn headers(content_type: &'static str, disposition: Disposition, name: &str) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
+    let mut h: HeaderMap = [
+        (header::CONTENT_TYPE, content_type),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox",
+        ),
+        (header::CACHE_CONTROL, "private, no-store"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, HeaderValue::from_static(v)))
+    .collect();
     let kind = match disposition {
         Disposition::Inline => "inline",
         Disposition::Attachment => "attachment",

@@ -6,18 +6,17 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::bwe::Bitrate;
+use str0m::change::SdpOffer;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::net::Transmit;
 use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
-use str0m::change::SdpOffer;
-
 use crate::forward::Sink;
 use crate::holes::{self, Holes};
-use crate::path::RemoteCandidates;
+use crate::path::{is_media, PathKind, RemoteCandidates};
 use crate::restart;
-use crate::sfu::PeerQuality;
-use crate::sfu::{bad_offer, MediaError};
+use crate::sfu::{bad_offer, MediaError, PeerQuality};
 use crate::Party;
 
 /// A live connection.
@@ -36,11 +35,8 @@ pub(crate) struct Peer {
     pub(crate) rtc: Rtc,
     /// Tracks the participant sends on, in the offer's order.
     pub(crate) incoming: Vec<(Mid, MediaKind)>,
-    /// Its incoming SSRCs: track, kind, and which of that kind (0: camera
-    /// or microphone, 1: screen share).
-    sources: Vec<(Ssrc, Mid, MediaKind, usize)>,
-    /// Per incoming video SSRC, the packets still missing.
-    holes: Vec<(Ssrc, Holes)>,
+    /// Its incoming streams, learnt once per SSRC.
+    sources: Vec<Source>,
     /// Tracks the participant receives on, in the offer's order.
     pub(crate) outgoing: Vec<Sink>,
     /// Open data channels, by label.
@@ -95,6 +91,16 @@ pub(crate) struct Peer {
     /// us), outgoing (sent by the participant). str0m counts per track.
     ingress: Vec<(Mid, u64, u64)>,
     egress: Vec<(Mid, u64, u64)>,
+}
+
+/// One incoming stream: its track, kind, which of that kind (0: camera or
+/// microphone, 1: screen share), and the packets it still misses.
+struct Source {
+    ssrc: Ssrc,
+    mid: Mid,
+    kind: MediaKind,
+    index: usize,
+    holes: Holes,
 }
 
 /// Where a connection's media goes and what of it may, as of the last
@@ -159,7 +165,6 @@ impl Peer {
             rtc,
             incoming: Vec::new(),
             sources: Vec::new(),
-            holes: Vec::new(),
             outgoing: Vec::new(),
             channels: Vec::new(),
             addrs: Vec::new(),
@@ -215,6 +220,18 @@ impl Peer {
         Ok(restart::answer_fragment(&answer.to_sdp_string()))
     }
 
+    /// Learns which way its media goes from the first RTP or RTCP sent to
+    /// it once connected; the candidate's kind when that is new for this
+    /// connection (to count once, not again after an ICE restart).
+    pub(crate) fn note_path(&mut self, t: &Transmit) -> Option<PathKind> {
+        if self.quality.path.is_some() || !self.ever_connected || !is_media(&t.contents) {
+            return None;
+        }
+        let path = self.remote_candidates.path_to(t.destination, t.proto);
+        self.quality.path = Some(path);
+        (!std::mem::replace(&mut self.path_counted, true)).then_some(path.candidate)
+    }
+
     /// Notes a negotiated track.
     pub(crate) fn track_added(&mut self, mid: Mid, kind: MediaKind, direction: Direction) {
         if matches!(direction, Direction::RecvOnly | Direction::SendRecv) {
@@ -236,8 +253,8 @@ impl Peer {
     /// The track, kind and index (among its kind) an incoming SSRC
     /// carries, learnt from str0m once per SSRC.
     pub(crate) fn source(&mut self, ssrc: Ssrc) -> Option<(Mid, MediaKind, usize)> {
-        if let Some(&(_, mid, kind, index)) = self.sources.iter().find(|s| s.0 == ssrc) {
-            return Some((mid, kind, index));
+        if let Some(s) = self.sources.iter().find(|s| s.ssrc == ssrc) {
+            return Some((s.mid, s.kind, s.index));
         }
         let mid = self.rtc.direct_api().stream_rx(&ssrc)?.mid();
         let kind = self.incoming.iter().find(|(m, _)| *m == mid)?.1;
@@ -246,24 +263,26 @@ impl Peer {
             .iter()
             .filter(|(_, k)| *k == kind)
             .position(|(m, _)| *m == mid)?;
-        self.sources.push((ssrc, mid, kind, index));
+        self.sources.push(Source {
+            ssrc,
+            mid,
+            kind,
+            index,
+            holes: Holes::default(),
+        });
         Some((mid, kind, index))
     }
 
-    /// Notes an incoming video packet; whether a hole in its stream has
-    /// outlived the repairs (a keyframe is due, see [`crate::holes`]).
+    /// Notes a packet of incoming stream `ssrc` (known to [`Peer::source`]);
+    /// whether a hole in it has outlived the repairs (a keyframe is due, see
+    /// [`crate::holes`]).
     pub(crate) fn hole_given_up(&mut self, ssrc: Ssrc, seq: u64, at: Instant) -> bool {
         let patience = holes::patience(self.leg.srtt_ms);
-        let i = match self.holes.iter().position(|(s, _)| *s == ssrc) {
-            Some(i) => i,
-            None => {
-                self.holes.push((ssrc, Holes::default()));
-                self.holes.len() - 1
-            }
+        let Some(source) = self.sources.iter_mut().find(|s| s.ssrc == ssrc) else {
+            return false;
         };
-        let stream = &mut self.holes[i].1;
-        stream.arrived(seq, at);
-        stream.gave_up(at, patience)
+        source.holes.arrived(seq, at);
+        source.holes.gave_up(at, patience)
     }
 
     /// The outgoing track `mid`'s kind.

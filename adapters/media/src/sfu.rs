@@ -31,7 +31,7 @@ use crate::addresses::Candidates;
 use crate::delay::ForwardDelay;
 use crate::forward::{starts_keyframe, Arrival, Verdict};
 use crate::frames::Packet;
-use crate::path::{is_media, MediaPath, PathKind};
+use crate::path::{MediaPath, PathKind};
 use crate::peer::{LegTiming, Peer, Route};
 use crate::recorder::Recorder;
 use crate::tcp::Tcp;
@@ -796,41 +796,14 @@ impl Sfu {
                     return Some(t);
                 }
                 Output::Transmit(t) => {
-                    if peer.quality.path.is_none() && peer.ever_connected && is_media(&t.contents) {
-                        let path = peer.remote_candidates.path_to(t.destination, t.proto);
-                        peer.quality.path = Some(path);
-                        if !std::mem::replace(&mut peer.path_counted, true) {
-                            self.totals.paths[path.candidate.index()] += 1;
-                        }
+                    if let Some(kind) = peer.note_path(&t) {
+                        self.totals.paths[kind.index()] += 1;
                     }
                     match (t.proto, self.tcp.as_mut()) {
                         (Protocol::Tcp, Some(tcp)) => {
                             tcp.send(self.poll.registry(), t.destination, &t.contents);
                         }
-                        _ => {
-                            // A dual-stack socket sends to IPv4 peers by their mapped addresses.
-                            let v6 = self.port_v6;
-                            let transmit = Transmit {
-                                destination: if v6 {
-                                    mapped(t.destination)
-                                } else {
-                                    t.destination
-                                },
-                                ecn: None,
-                                contents: &t.contents,
-                                segment_size: None,
-                                src_ip: self.candidates.send_from(t.source.ip()).map(|ip| {
-                                    if v6 {
-                                        mapped_ip(ip)
-                                    } else {
-                                        ip
-                                    }
-                                }),
-                            };
-                            if let Err(e) = self.udp.try_send((&self.socket).into(), &transmit) {
-                                tracing::debug!(error = %e, "udp send failed");
-                            }
-                        }
+                        _ => self.send_udp(&t),
                     }
                 }
                 Output::Event(event) => match event {
@@ -951,6 +924,32 @@ impl Sfu {
             .iter()
             .copied()
             .filter(|&j| self.peers[j].rtc.is_alive())
+    }
+
+    /// Sends `t` from the candidate's own address (a dual-stack socket
+    /// names IPv4 peers by their mapped addresses).
+    fn send_udp(&self, t: &str0m::net::Transmit) {
+        let v6 = self.port_v6;
+        let transmit = Transmit {
+            destination: if v6 {
+                mapped(t.destination)
+            } else {
+                t.destination
+            },
+            ecn: None,
+            contents: &t.contents,
+            segment_size: None,
+            src_ip: self.candidates.send_from(t.source.ip()).map(|ip| {
+                if v6 {
+                    mapped_ip(ip)
+                } else {
+                    ip
+                }
+            }),
+        };
+        if let Err(e) = self.udp.try_send((&self.socket).into(), &transmit) {
+            tracing::debug!(error = %e, "udp send failed");
+        }
     }
 
     /// Congestion per leg: caps what `source` sends at what the slowest leg
