@@ -700,8 +700,8 @@ fn own_cpu() -> Duration {
 /// `JoinQueue` at a time straight to [`Engine`], durable journal on. Separates
 /// what the engine costs (core, journal, hand-off) from what HTTP costs.
 async fn engine_alone(run: Duration) {
+    use switchboard_app::{Answer, AnswerExt, Engine, EngineSettings};
     use switchboard_core::{Command, Config};
-    use switchboard_http::{Answer, Engine, EngineSettings};
     let dir = tempfile::tempdir().expect("tempdir");
     let config = Config {
         max_queue_size: 2_000_000,
@@ -756,7 +756,7 @@ async fn engine_alone(run: Duration) {
     let stats = engine
         .read(Box::new(|_, e| Answer::ok([e.commits, e.records])))
         .await;
-    let [commits, records] = serde_json::from_str::<[f64; 2]>(stats.body.get()).unwrap_or_default();
+    let [commits, records] = serde_json::from_str::<[f64; 2]>(stats.body()).unwrap_or_default();
     println!(
         "engine alone (no HTTP), join        {:>9.0} cmd/s   engine thread CPU {:>5.1} us/cmd   {:.1} records/commit",
         count as f64 / elapsed.as_secs_f64(),

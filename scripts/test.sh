@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The crates depend only in the allowed directions.
+bash scripts/layers.sh
 # Unit, property, end-to-end and bench-smoke tests (benches run once each).
 cargo test --workspace --all-targets --locked
 # The run-loop example in the core's crate docs.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use switchboard_core::Config;
 use switchboard_http::auth::Security;
-use switchboard_http::webhooks::DeliverySettings;
 use switchboard_media::MediaConfig;
+use switchboard_outbound::webhooks::DeliverySettings;
 
 /// Default listen address, as in the seed.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8180";

@@ -16,13 +16,14 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use config::{LogFormat, ServerConfig};
+use switchboard_app::engine::CallObserver;
+use switchboard_app::{AnswerExt, Engine, EngineSettings};
 use switchboard_core::{Session, SessionId};
 use switchboard_http::auth::{AccountChange, Caller, Role, Staff};
-use switchboard_http::engine::CallObserver;
 use switchboard_http::listener::{self, Limits};
-use switchboard_http::{webhooks, whip};
-use switchboard_http::{Auth, Engine, EngineSettings};
+use switchboard_http::{webhooks, whip, Auth};
 use switchboard_media::Media;
+use switchboard_outbound::bots;
 use switchboard_store::Store;
 use tracing_subscriber::EnvFilter;
 
@@ -333,11 +334,11 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
     for hook in &config.webhooks.subscriptions {
         let answer = webhooks::ensure(&engine, &hook.url, &hook.events, &hook.secret).await;
         if !answer.is_ok() {
-            return Err(format!("webhook {}: {}", hook.url, answer.body.get()));
+            return Err(format!("webhook {}: {}", hook.url, answer.body()));
         }
     }
-    switchboard_http::bots::start(engine.clone());
-    let deliveries = webhooks::start(
+    bots::start(engine.clone());
+    let deliveries = switchboard_outbound::webhooks::start(
         config.database.clone(),
         engine.outbox_wake(),
         config.webhooks.delivery.clone(),

@@ -50,7 +50,7 @@ fn events_of(got: &[Got], sid: &str) -> Vec<String> {
 fn events_arrive_signed_and_in_order_per_session() {
     let s = Server::start(&config(""));
     let r = Receiver::start(ok_always());
-    let (_, secret) = subscribe(&s, &r.url(), switchboard_http::hooks::EVENTS);
+    let (_, secret) = subscribe(&s, &r.url(), switchboard_app::hooks::EVENTS);
     s.register("a1");
     let sid = a_call(&s, "v1");
     let got = r.wait(Duration::from_secs(10), |g| events_of(g, &sid).len() >= 5);
@@ -134,7 +134,7 @@ fn undelivered_events_survive_a_sigkill() {
     drop(listener);
     let url = format!("http://127.0.0.1:{port}/hook");
     let mut s = Server::start_on(&db, &config(""));
-    subscribe(&s, &url, switchboard_http::hooks::EVENTS);
+    subscribe(&s, &url, switchboard_app::hooks::EVENTS);
     s.register("a1");
     let sessions: Vec<String> = (0..5).map(|i| a_call(&s, &format!("v{i}"))).collect();
     s.kill();

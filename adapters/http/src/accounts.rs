@@ -11,11 +11,11 @@ use serde_json::json;
 use switchboard_core::{CoreError, SessionId, SessionStatus};
 use switchboard_store::{AccountRow, AuditFilter};
 
-use crate::answer::Answer;
 use crate::auth::access::{refuse, same_origin, COOKIE};
-use crate::auth::{forbidden, AccountChange, AuthError, Caller, Role, Who, LINK_TTL_MAX_SECS};
+use crate::auth::{AccountChange, AuthError, Caller, Role, Who, LINK_TTL_MAX_SECS};
 use crate::body::{Body, OptionalBody};
 use crate::App;
+use crate::{Answer, AnswerExt};
 
 /// An account as the API shows it (never the hash).
 #[derive(Serialize)]
@@ -90,7 +90,7 @@ pub(crate) async fn login(
         .into_response();
     }
     if headers.contains_key(header::ORIGIN) && !same_origin(&app.auth, &headers) {
-        return forbidden("sign in from this server's pages").into_response();
+        return Answer::forbidden("sign in from this server's pages").into_response();
     }
     let auth = app.auth.clone();
     let address = who.address;
@@ -159,7 +159,7 @@ pub(crate) async fn change_password(
     Body(b): Body<PasswordChange>,
 ) -> Response {
     let Some(staff) = who.caller.staff().cloned() else {
-        return forbidden("only a signed-in account has a password").into_response();
+        return Answer::forbidden("only a signed-in account has a password").into_response();
     };
     let auth = app.auth.clone();
     let result = blocking(move || {

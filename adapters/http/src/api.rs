@@ -17,12 +17,14 @@ use switchboard_core::{
 };
 use switchboard_store::AuditEntry;
 
-use crate::answer::Answer;
 use crate::auth::access::too_many;
-use crate::auth::{caller_entry, forbidden, Caller, Role, Who};
+use crate::auth::{caller_entry, Caller, Role, Who};
 use crate::body::{Body, OptionalBody};
 use crate::engine::{Build, View};
-use crate::{views, App};
+use crate::{Answer, AnswerExt};
+use switchboard_app::views;
+
+use crate::App;
 
 /// An audit record of a staff action, its outcome filled in by the engine.
 pub(crate) fn audit(who: &Who, action: &str, target: &str) -> Option<AuditEntry> {
@@ -50,7 +52,7 @@ pub(crate) fn show_session(id: SessionId, status: StatusCode) -> View {
     Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
         Err(e) => Answer::refused(&e),
         Ok(_) => match c.session(id.as_str()) {
-            Some(s) => Answer::new(status, views::session(s, c.now())),
+            Some(s) => Answer::new_json(status, views::session(s, c.now())),
             None => Answer::refused(&CoreError::SessionNotFound(id)),
         },
     })
@@ -61,7 +63,7 @@ fn show_replied_session(status: StatusCode) -> View {
     Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
         Err(e) => Answer::refused(&e),
         Ok(reply) => match session_of(&reply).and_then(|id| c.session(id.as_str())) {
-            Some(s) => Answer::new(status, views::session(s, c.now())),
+            Some(s) => Answer::new_json(status, views::session(s, c.now())),
             None => Answer::unavailable(),
         },
     })
@@ -193,7 +195,7 @@ pub(crate) async fn assign(
     if !who.caller.at_least(Role::Supervisor)
         && who.caller.agent().map(AgentId::as_str) != Some(b.agent_id.as_str())
     {
-        return forbidden("an agent may only assign a call to itself");
+        return Answer::forbidden("an agent may only assign a call to itself");
     }
     let id = SessionId::from(id);
     let command = Command::AssignSession {
@@ -307,7 +309,7 @@ pub(crate) struct Register {
 pub(crate) async fn register(State(app): State<App>, who: Who, Body(b): Body<Register>) -> Answer {
     let own = who.caller.agent().map(AgentId::as_str) == Some(b.agent_id.as_str());
     if !own && !who.caller.at_least(Role::Admin) {
-        return forbidden("an account may only sign in its own agent");
+        return Answer::forbidden("an account may only sign in its own agent");
     }
     let id = b.agent_id.clone();
     let entry = (!own).then(|| audit(&who, "agent.register", &id)).flatten();
@@ -489,7 +491,7 @@ pub(crate) async fn join(State(app): State<App>, who: Who, Body(b): Body<Join>) 
     let build: Build = Box::new(move |c| {
         let closed = c.workgroup(&group).is_some_and(|g| !g.settings.public_join);
         if public && closed {
-            return Err(forbidden(format!(
+            return Err(Answer::forbidden(format!(
                 "workgroup {group} does not take visitors without a link"
             )));
         }
@@ -539,7 +541,7 @@ fn own_visitor(caller: &Caller, c: &Center, visitor: &str) -> Result<(), Answer>
             if theirs {
                 Ok(())
             } else {
-                Err(forbidden("a visitor may only act for themselves"))
+                Err(Answer::forbidden("a visitor may only act for themselves"))
             }
         }
         _ => Ok(()),
@@ -585,7 +587,7 @@ pub(crate) async fn position(
     app.engine
         .read(Box::new(move |c, _| match c.visitor(&visitor) {
             _ if own_visitor(&who.caller, c, &visitor).is_err() => {
-                forbidden("a visitor may only act for themselves")
+                Answer::forbidden("a visitor may only act for themselves")
             }
             Err(e) => Answer::refused(&e),
             Ok(v) => Answer::ok(json!({

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::answer::Answer;
+use crate::{Answer, AnswerExt};
 
 /// Largest request body accepted, in bytes.
 pub const BODY_MAX: usize = 64 * 1024;

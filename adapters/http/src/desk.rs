@@ -5,28 +5,16 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use switchboard_core::bot::{BotKind, BotSettings};
 use switchboard_core::{Center, Command, CoreError, SessionId, WorkgroupId};
 
-use crate::answer::Answer;
 use crate::api::{audit, checked, show_session};
 use crate::auth::Who;
 use crate::engine::Build;
-use crate::views::to_json;
 use crate::App;
-
-/// A group's bot settings as shown: the secret replaced by whether one is set.
-pub(crate) fn shown(b: &BotSettings) -> Value {
-    let mut v = to_json(b);
-    if let BotKind::Webhook { secret, .. } = &b.bot {
-        if let Some(bot) = v["bot"].as_object_mut() {
-            bot.remove("secret");
-            bot.insert("secret_set".into(), json!(secret.is_some()));
-        }
-    }
-    v
-}
+use crate::{Answer, AnswerExt};
+use switchboard_app::views;
 
 /// `GET /workgroups/{id}/bot`: the settings and the figures.
 pub(crate) async fn get(State(app): State<App>, Path(id): Path<String>) -> Answer {
@@ -34,7 +22,7 @@ pub(crate) async fn get(State(app): State<App>, Path(id): Path<String>) -> Answe
         .read(Box::new(move |c, _| match c.workgroup(&id) {
             Some(g) => Answer::ok(json!({
                 "workgroup_id": g.id,
-                "settings": g.settings.bot.as_deref().map(shown),
+                "settings": g.settings.bot.as_deref().map(views::bot_settings),
                 "stats": c.bot_stats(&id).ok(),
             })),
             None => Answer::refused(&CoreError::WorkgroupNotFound(id.into())),
@@ -105,7 +93,7 @@ async fn set(app: App, who: Who, id: String, build: Build, action: &str) -> Answ
         Err(e) => Answer::refused(&e),
         Ok(_) => Answer::ok(json!({
             "workgroup_id": id,
-            "settings": c.workgroup(&id).and_then(|g| g.settings.bot.as_deref()).map(shown),
+            "settings": c.workgroup(&id).and_then(|g| g.settings.bot.as_deref()).map(views::bot_settings),
         })),
     });
     app.engine.audited(build, view, entry).await

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use crate::answer::Answer;
+use crate::{Answer, AnswerExt};
 
 /// JSON answers shorter than this go as they are: gzip's header and a
 /// round of compression cost more than they save on a packet's worth.

@@ -5,28 +5,26 @@
 //! owns the core and the journal. Handlers translate and carry; every decision
 //! is the core's.
 
+#![allow(
+    clippy::result_large_err,
+    reason = "a refusal is the Answer the transport sends: it is moved once, on the error path"
+)]
+
 mod accounts;
-mod answer;
 mod api;
 pub mod auth;
 mod body;
-pub mod bots;
 mod chat;
-mod clock;
 mod desk;
 mod download;
-pub mod engine;
 pub mod frames;
 pub mod fuzzing;
 mod gzip;
-pub mod hooks;
-mod hub;
 pub mod listener;
 mod metrics;
 mod openapi;
 mod socketio;
 mod turn;
-mod views;
 mod web;
 pub mod webhooks;
 pub mod whip;
@@ -42,12 +40,10 @@ use axum::routing::{delete, get, options, patch, post, put, MethodRouter};
 use axum::{Json, Router};
 use serde_json::json;
 
-pub use answer::Answer;
 pub use auth::Auth;
 pub use body::BODY_MAX;
-pub use clock::SystemClock;
-pub use engine::{Engine, EngineSettings, EngineStats, Running};
 pub use metrics::HttpMetrics;
+use switchboard_app::{engine, hooks, Answer, AnswerExt, Engine};
 
 /// What every handler can reach, shared: one reference count per request
 /// rather than one per handle inside.
@@ -59,7 +55,7 @@ pub struct Shared {
     auth: Arc<Auth>,
     http: Arc<HttpMetrics>,
     media: Option<switchboard_media::Media>,
-    deliveries: Option<Arc<webhooks::DeliveryStats>>,
+    deliveries: Option<Arc<switchboard_outbound::webhooks::DeliveryStats>>,
     attachments: Option<std::path::PathBuf>,
 }
 
@@ -69,7 +65,7 @@ pub struct Extras {
     /// The media plane.
     pub media: Option<switchboard_media::Media>,
     /// The webhook delivery worker's figures.
-    pub deliveries: Option<Arc<webhooks::DeliveryStats>>,
+    pub deliveries: Option<Arc<switchboard_outbound::webhooks::DeliveryStats>>,
     /// Where chat attachments are stored (none: uploads are refused).
     pub attachments: Option<std::path::PathBuf>,
 }
@@ -243,7 +239,7 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
         }))
         .await;
     // The exposition comes back as a JSON string; read it out (a scrape is rare).
-    match serde_json::from_str::<String>(answer.body.get()) {
+    match serde_json::from_str::<String>(answer.body()) {
         Ok(mut text) if answer.is_ok() => {
             listener::render(&app.auth.conns(), &mut text);
             if let Some(media) = &app.media {
@@ -255,7 +251,7 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
                 );
             }
             if let Some(stats) = &app.deliveries {
-                webhooks::render_metrics(stats, &mut text);
+                switchboard_outbound::webhooks::render_metrics(stats, &mut text);
             }
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
         }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +19,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
@@ -26,9 +27,17 @@ use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
-use crate::auth::{Security, TlsFiles};
+/// TLS certificate and key (PEM files).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
+}
 
-/// Connection limits, from [`Security`].
+/// Connection limits (from the config's `security:` section).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Time to send a request head (and to start the next one).
@@ -39,17 +48,6 @@ pub struct Limits {
     pub per_address: usize,
     /// Connections at once in all.
     pub max: usize,
-}
-
-impl From<&Security> for Limits {
-    fn from(s: &Security) -> Self {
-        Limits {
-            header_read: Duration::from_secs(s.header_read_timeout_secs.max(1)),
-            idle: Duration::from_secs(s.idle_timeout_secs.max(1)),
-            per_address: s.connections_per_address.max(1),
-            max: s.connections_max.max(1),
-        }
-    }
 }
 
 /// Figures for `/metrics`.

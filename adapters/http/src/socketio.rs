@@ -23,15 +23,15 @@ use socketioxide::SocketIo;
 use switchboard_core::{Command, Media, SessionId};
 use tokio::sync::mpsc;
 
-use crate::answer::Answer;
 use crate::auth::{now_ms, Caller, Who};
 use crate::chat::frames::{CloseData, HistoryData, ReceiptData, SendData, TypingData};
 use crate::chat::{Asker, Op};
 use crate::frames::Control;
-use crate::hub::{ConnId, Identity};
 use crate::listener::Door;
 use crate::ws::{admit_frame, participant, run_control, Gate, FRAME_MAX, OUTBOX_MAX, REVOKED};
 use crate::App;
+use crate::{Answer, AnswerExt};
+use switchboard_app::hub::{ConnId, Identity};
 
 /// Where socket.io is served.
 pub const PATH: &str = "/socket.io/";
@@ -135,7 +135,7 @@ fn listen(app: &App, s: &SocketRef, p: &Participant) {
             async move {
                 let data = data.unwrap_or(Value::Null);
                 let answer = dispatch(&app, &p, &event, data).await;
-                let body: Value = serde_json::from_str(answer.body.get()).unwrap_or(Value::Null);
+                let body: Value = serde_json::from_str(answer.body()).unwrap_or(Value::Null);
                 let reply = if answer.is_ok() {
                     body
                 } else {
@@ -241,7 +241,7 @@ async fn run(app: &App, p: &Participant, event: &str, data: Value) -> Result<Ans
     let agent_only = || {
         agent_id
             .clone()
-            .ok_or_else(|| crate::auth::forbidden(format!("{event} is for agents")))
+            .ok_or_else(|| crate::Answer::forbidden(format!("{event} is for agents")))
     };
     let invalid = |m: &'static str| Answer::invalid(m);
     Ok(match event {

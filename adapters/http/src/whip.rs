@@ -16,11 +16,11 @@ use switchboard_core::{AgentId, Center, CoreError, Media as CallMedia, Session, 
 use switchboard_media::{CallState, MediaError, Party};
 use switchboard_store::RecordingRow;
 
-use crate::answer::Answer;
-use crate::auth::{forbidden, Caller, Who};
+use crate::auth::{Caller, Who};
 use crate::download::{self, Disposition};
 use crate::turn;
 use crate::App;
+use crate::{Answer, AnswerExt};
 
 /// The media plane's view of a session: None once it has ended.
 pub fn call_state(s: &Session) -> Option<CallState> {
@@ -59,12 +59,12 @@ fn participant(c: &Center, caller: &Caller, sid: &str) -> Result<(Party, CallSta
             if mine {
                 Ok((Party::Agent, state))
             } else {
-                Err(forbidden(format!(
+                Err(Answer::forbidden(format!(
                     "only the session's visitor and its agent take part in {sid}'s call"
                 )))
             }
         }
-        _ => Err(forbidden("this token is for another session")),
+        _ => Err(Answer::forbidden("this token is for another session")),
     }
 }
 

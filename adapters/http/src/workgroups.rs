@@ -8,13 +8,14 @@ use switchboard_core::{
     Center, Command, CoreError, Membership, Reply, WorkgroupId, WorkgroupSettings,
 };
 
-use crate::answer::Answer;
 use crate::api::audit;
 use crate::auth::Who;
 use crate::body::Body;
 use crate::engine::View;
-use crate::views::to_json;
-use crate::{views, App};
+use crate::{Answer, AnswerExt};
+use switchboard_app::views;
+
+use crate::App;
 
 /// Shows workgroup `id` after a command, with `ok` making the answer.
 fn show_workgroup(id: String, ok: fn(Value) -> Answer) -> View {
@@ -102,7 +103,7 @@ pub(crate) async fn update(
         let g = c
             .workgroup(&key)
             .ok_or_else(|| Answer::refused(&CoreError::WorkgroupNotFound(key.as_str().into())))?;
-        let Value::Object(mut settings) = to_json(&g.settings) else {
+        let Value::Object(mut settings) = views::to_json(&g.settings) else {
             return Err(Answer::unavailable());
         };
         settings.extend(patch);

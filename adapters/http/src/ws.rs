@@ -20,17 +20,17 @@ use switchboard_core::{Center, Command, RoomId, SessionId};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::answer::Answer;
 use crate::api::audit;
 use crate::auth::access::rate_limited;
-use crate::auth::{forbidden, Caller, Role, Who};
+use crate::auth::{Caller, Role, Who};
 use crate::chat::frames::{self, ChatFrame};
 use crate::chat::{Asker, Op};
 use crate::engine::{Build, View};
 use crate::frames::{ClientFrame, Control};
-use crate::hub::Identity;
 use crate::listener::Door;
 use crate::App;
+use crate::{Answer, AnswerExt};
+use switchboard_app::hub::Identity;
 
 /// How often the server pings a connection.
 pub const PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -86,7 +86,7 @@ impl RoomQuery {
                     (Some(asked), _) if s.role >= Role::Supervisor => Claim::Agent(asked),
                     (None, None) => return Err(Answer::invalid("agent_id is required")),
                     (Some(asked), _) => {
-                        return Err(forbidden(format!(
+                        return Err(Answer::forbidden(format!(
                             "this account may not act as agent {asked}"
                         )))
                     }
@@ -99,7 +99,7 @@ impl RoomQuery {
                 id(&self.visitor_id).ok_or_else(|| Answer::invalid("visitor_id is required"))?,
             ),
             (Some("agent" | "customer"), c) => {
-                return Err(forbidden(format!(
+                return Err(Answer::forbidden(format!(
                     "a {} may not connect as {}",
                     c.role_name(),
                     self.role.as_deref().unwrap_or_default()
@@ -116,7 +116,9 @@ impl RoomQuery {
             };
         if let (Claim::VisitorOf(own), Some(r)) = (&claim, &room) {
             if r.session_id() != own {
-                return Err(forbidden("this token is for another session's room"));
+                return Err(Answer::forbidden(
+                    "this token is for another session's room",
+                ));
             }
         }
         Ok((claim, room))
@@ -174,7 +176,7 @@ async fn identify(app: &App, claim: Claim) -> Result<Identity, Answer> {
                 return Err(answer);
             }
             let visitor: String =
-                serde_json::from_str(answer.body.get()).map_err(|_| Answer::unavailable())?;
+                serde_json::from_str(answer.body()).map_err(|_| Answer::unavailable())?;
             Ok(Identity::Customer(visitor.into()))
         }
     }
@@ -192,7 +194,8 @@ pub(crate) async fn room(
     };
     if query.role.as_deref() == Some("monitor") {
         if !caller.caller.at_least(Role::Supervisor) {
-            return forbidden("the live view is for supervisors and admins").into_response();
+            return Answer::forbidden("the live view is for supervisors and admins")
+                .into_response();
         }
         return upgrade(ws, move |socket| monitor(socket, app, caller));
     }
@@ -252,14 +255,10 @@ enum Reply<'a> {
 impl Reply<'_> {
     /// The frame answering `action`: its ack, or its error.
     fn to(action: &str, answer: &Answer) -> String {
-        if answer.is_ok() {
-            Reply::Ack {
-                action,
-                result: &answer.body,
-            }
-            .text()
-        } else {
-            Reply::refused(action, answer).text()
+        // The body is JSON: the engine serialized it.
+        match serde_json::from_str::<&RawValue>(answer.body()) {
+            Ok(result) if answer.is_ok() => Reply::Ack { action, result }.text(),
+            _ => Reply::refused(action, answer).text(),
         }
     }
 
@@ -351,7 +350,7 @@ async fn serve(mut socket: WebSocket, app: App, caller: Who, who: Identity, room
         let _ = socket.send(Message::Close(None)).await;
         return;
     }
-    if !send(&mut socket, joined.body.get()).await {
+    if !send(&mut socket, joined.body()).await {
         app.engine.disconnect(conn);
         return;
     }
@@ -425,7 +424,7 @@ async fn monitor(mut socket: WebSocket, app: App, caller: Who) {
     let conn = app.engine.new_conn();
     let (out_tx, mut out_rx) = mpsc::channel::<String>(OUTBOX_MAX);
     let first = app.engine.watch(conn, out_tx).await;
-    if !first.is_ok() || !send(&mut socket, first.body.get()).await {
+    if !first.is_ok() || !send(&mut socket, first.body()).await {
         app.engine.disconnect(conn);
         return;
     }
@@ -530,7 +529,7 @@ fn build(control: Control, who: Identity, room: Option<SessionId>) -> Build {
         let agent_only = |name: &str| {
             agent
                 .clone()
-                .ok_or_else(|| forbidden(format!("only an agent may {name}")))
+                .ok_or_else(|| Answer::forbidden(format!("only an agent may {name}")))
         };
         // The call meant: this room's, the one named, or the agent's current one.
         let call = |named: Option<SessionId>| -> Result<SessionId, Answer> {
@@ -547,7 +546,10 @@ fn build(control: Control, who: Identity, room: Option<SessionId>) -> Build {
                 ));
             }
             if !who.belongs_to(c, &id) {
-                return Err(forbidden(format!("{} is not in session {id}", who.role())));
+                return Err(Answer::forbidden(format!(
+                    "{} is not in session {id}",
+                    who.role()
+                )));
             }
             Ok(id)
         };

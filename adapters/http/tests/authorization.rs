@@ -11,11 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use switchboard_app::{Engine, EngineSettings};
 use switchboard_core::Config;
 use switchboard_http::auth::access::{Access, Route, ROUTES};
 use switchboard_http::auth::{Argon2Cost, Rate, Role, Security};
 use switchboard_http::listener::{self, Limits};
-use switchboard_http::{Auth, Engine, EngineSettings};
+use switchboard_http::Auth;
 
 const ADMIN_TOKEN: &str = "matrix-admin-token-0123456789";
 const PASSWORD: &str = "password-1";

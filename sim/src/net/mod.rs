@@ -19,8 +19,8 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Serialize;
+use switchboard_app::EngineSettings;
 use switchboard_core::{Config, Fault, Prng};
-use switchboard_http::EngineSettings;
 use switchboard_store::Store;
 
 pub use actors::Behaviour;

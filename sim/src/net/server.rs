@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_app::{Engine, EngineSettings};
 use switchboard_core::{Clock, Config, Fault, Timestamp};
 use switchboard_http::auth::{Rate, Security};
-use switchboard_http::{Auth, Engine, EngineSettings};
+use switchboard_http::Auth;
 
 use super::wire::{ADMIN_TOKEN, PORT};
 

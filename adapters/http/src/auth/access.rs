@@ -20,9 +20,9 @@ use percent_encoding::percent_decode_str;
 use switchboard_core::{is_name, SessionId};
 
 use super::service::now_ms;
-use super::{forbidden, unauthorized, Auth, AuthError, Caller, Role, Who};
-use crate::answer::Answer;
+use super::{unauthorized, Auth, AuthError, Caller, Role, Who};
 use crate::listener::Door;
+use crate::{Answer, AnswerExt};
 
 /// The cookie a browser's sign-in is carried in.
 pub const COOKIE: &str = "sb_session";
@@ -493,7 +493,7 @@ impl Guard {
             credential(&self.auth, headers, req.uri().query()).map_err(|e| Box::new(refuse(e)))?;
         if by_cookie && !cookie_may_ride(&self.auth, req.method(), headers) {
             return Err(Box::new(
-                forbidden(
+                Answer::forbidden(
                     "a request carrying the sign-in cookie must come from this server's pages",
                 )
                 .into_response(),
@@ -515,7 +515,7 @@ impl Guard {
                 unauthorized("sign in or present a token").into_response(),
             )),
             Verdict::Forbidden => Err(Box::new(
-                forbidden(format!(
+                Answer::forbidden(format!(
                     "a {} may not {} {}",
                     caller.role_name(),
                     self.route.method,

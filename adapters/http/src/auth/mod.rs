@@ -13,13 +13,13 @@ pub mod secrets;
 mod service;
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::{AgentId, Center, CoreError, SessionId, SessionStatus};
 
-use crate::answer::Answer;
+use crate::{Answer, AnswerExt};
 pub use limits::{LoginLimits, Rate};
 pub use secrets::Argon2Cost;
 pub use service::{caller_entry, now_ms, AccountChange, Auth, AuthError, Login, LINK_TTL_MAX_SECS};
@@ -147,7 +147,7 @@ impl Caller {
                 if mine {
                     Ok(())
                 } else {
-                    Err(forbidden(format!("session {sid} is not yours")))
+                    Err(Answer::forbidden(format!("session {sid} is not yours")))
                 }
             }
             Caller::Visitor { session, .. } if session.as_str() == sid => {
@@ -155,14 +155,14 @@ impl Caller {
                     .session(sid)
                     .is_none_or(|s| s.status() == SessionStatus::Ended);
                 if ended && !rating {
-                    Err(forbidden(
+                    Err(Answer::forbidden(
                         "the session has ended: its token can only rate it",
                     ))
                 } else {
                     Ok(())
                 }
             }
-            Caller::Visitor { .. } => Err(forbidden(format!(
+            Caller::Visitor { .. } => Err(Answer::forbidden(format!(
                 "this token is for another session, not {sid}"
             ))),
             Caller::Anonymous => Err(unauthorized("sign in or present a token")),
@@ -198,21 +198,6 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Who {
 /// 401 with the usual body.
 pub fn unauthorized(message: impl AsRef<str>) -> Answer {
     Answer::error(StatusCode::UNAUTHORIZED, "unauthorized", message)
-}
-
-/// 403 with the usual body.
-pub fn forbidden(message: impl AsRef<str>) -> Answer {
-    Answer::error(StatusCode::FORBIDDEN, "forbidden", message)
-}
-
-/// TLS certificate and key (PEM files).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsFiles {
-    /// Certificate chain.
-    pub cert: PathBuf,
-    /// Private key.
-    pub key: PathBuf,
 }
 
 /// The `security:` section of the config file.
@@ -256,7 +241,7 @@ pub struct Security {
     /// Origins, besides the server's own, whose pages may use the sign-in cookie.
     pub allowed_origins: Vec<String>,
     /// Serve HTTPS with these files.
-    pub tls: Option<TlsFiles>,
+    pub tls: Option<crate::listener::TlsFiles>,
 }
 
 impl Default for Security {
@@ -288,6 +273,17 @@ impl Default for Security {
             connections_max: 16_384,
             allowed_origins: Vec::new(),
             tls: None,
+        }
+    }
+}
+
+impl From<&Security> for crate::listener::Limits {
+    fn from(s: &Security) -> Self {
+        crate::listener::Limits {
+            header_read: Duration::from_secs(s.header_read_timeout_secs.max(1)),
+            idle: Duration::from_secs(s.idle_timeout_secs.max(1)),
+            per_address: s.connections_per_address.max(1),
+            max: s.connections_max.max(1),
         }
     }
 }

@@ -14,12 +14,12 @@ use switchboard_core::{SessionId, Timestamp};
 use super::files::{self, ATTACHMENT_MAX, TYPES};
 use super::frames::{CloseData, HistoryData, ReceiptData, SendData};
 use super::{Address, Asker, Attachment, Op, Target, MESSAGE_MAX};
-use crate::answer::Answer;
 use crate::api::audit;
 use crate::auth::{Caller, Role, Who};
 use crate::body::Body;
 use crate::download::{self, Disposition};
 use crate::App;
+use crate::{Answer, AnswerExt};
 
 /// The chat identity of an HTTP caller (401 without a credential).
 fn asker(caller: &Caller) -> Result<Asker, Answer> {
@@ -150,7 +150,7 @@ pub(crate) async fn transcript(
     if !text || !answer.is_ok() {
         return answer.into_response();
     }
-    let Ok(t) = serde_json::from_str::<Value>(answer.body.get()) else {
+    let Ok(t) = serde_json::from_str::<Value>(answer.body()) else {
         return Answer::unavailable().into_response();
     };
     (
@@ -329,7 +329,7 @@ pub(crate) async fn upload(
         attachment: Some(att.clone()),
     };
     let answer = app.engine.chat(asker, op, None).await;
-    let duplicate = serde_json::from_str::<Value>(answer.body.get())
+    let duplicate = serde_json::from_str::<Value>(answer.body())
         .is_ok_and(|v| v["duplicate"] == Value::Bool(true));
     if !answer.is_ok() || duplicate {
         // Not stored (refused, or a retry of an upload already kept): the file goes.
@@ -364,7 +364,7 @@ pub(crate) async fn download(
     if !answer.is_ok() {
         return answer.into_response();
     }
-    let Ok(meta) = serde_json::from_str::<Attachment>(answer.body.get()) else {
+    let Ok(meta) = serde_json::from_str::<Attachment>(answer.body()) else {
         return Answer::unavailable().into_response();
     };
     let (Some(dir), true) = (app.attachments.clone(), files::valid_id(&file)) else {

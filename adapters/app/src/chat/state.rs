@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::http::StatusCode;
+use http::StatusCode;
 use serde_json::{json, Value};
 use switchboard_core::bot::Notice;
 use switchboard_core::{
@@ -17,8 +17,7 @@ use super::{
     check_close, message_view, sender_parts, Asker, Attachment, Op, Target, CLIENT_ID_MAX,
     MESSAGE_MAX, PAGE_DEFAULT, PAGE_MAX, TYPING_INTERVAL_MS, TYPING_TTL_MS,
 };
-use crate::answer::Answer;
-use crate::auth::forbidden;
+use crate::answer::{Answer, AnswerExt};
 
 /// The asker, resolved against the live state.
 struct Me {
@@ -140,7 +139,7 @@ impl Chats {
                     .session(sid.as_str())
                     .ok_or_else(|| Answer::refused(&CoreError::SessionNotFound(sid.clone())))?;
                 if s.status() == SessionStatus::Ended {
-                    return Err(forbidden(
+                    return Err(Answer::forbidden(
                         "this session has ended; its visitor token can only rate it",
                     ));
                 }
@@ -199,7 +198,9 @@ impl Chats {
                         .unwrap_or_default();
                 }
                 if !access.read {
-                    return Err(forbidden(format!("not a participant of session {sid}")));
+                    return Err(Answer::forbidden(format!(
+                        "not a participant of session {sid}"
+                    )));
                 }
                 let agent = match s.status() {
                     SessionStatus::Waiting => None,
@@ -220,7 +221,7 @@ impl Chats {
             }
             Target::Direct(other) => {
                 let Some(me_agent) = &me.agent else {
-                    return Err(forbidden("only agents send direct messages"));
+                    return Err(Answer::forbidden("only agents send direct messages"));
                 };
                 if center.agent(other.as_str()).is_none() {
                     return Err(Answer::refused(&CoreError::AgentNotFound(other.clone())));
@@ -250,7 +251,9 @@ impl Chats {
                     .as_ref()
                     .is_some_and(|a| center.in_channel(a.as_str(), group));
                 if !member && !me.supervisor {
-                    return Err(forbidden(format!("not a member of workgroup {group}")));
+                    return Err(Answer::forbidden(format!(
+                        "not a member of workgroup {group}"
+                    )));
                 }
                 let members = center
                     .agents()
@@ -394,7 +397,7 @@ impl Chats {
         }
         let conv = self.conv(center, me, to)?;
         if note && !conv.access.notes {
-            return Err(forbidden("private notes are for staff"));
+            return Err(Answer::forbidden("private notes are for staff"));
         }
         if !note && !conv.access.write {
             return Err(Answer::error(
@@ -723,7 +726,7 @@ impl Chats {
         agent: Option<AgentId>,
     ) -> Result<Answer, Answer> {
         if !me.supervisor {
-            return Err(forbidden(
+            return Err(Answer::forbidden(
                 "notifications are sent by supervisors and admins",
             ));
         }
@@ -825,7 +828,7 @@ impl Chats {
             (Speaker::Agent(_), true) => Party::Agent,
             _ if me.supervisor => Party::Admin,
             _ => {
-                return Err(forbidden(
+                return Err(Answer::forbidden(
                     "only the agent holding the chat, or a supervisor, closes it",
                 ))
             }
@@ -1056,7 +1059,7 @@ mod props {
     }
 
     fn body(a: &Answer) -> Value {
-        serde_json::from_str(a.body.get()).unwrap_or(Value::Null)
+        serde_json::from_str(a.body()).unwrap_or(Value::Null)
     }
 
     proptest! {

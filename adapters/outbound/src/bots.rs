@@ -1,4 +1,4 @@
-//! The bot adapter: the external bot's webhook and the rule bot's business
+//! The bot runner: the external bot's webhook and the rule bot's business
 //! actions, called outside the engine thread. The core decides when to ask
 //! (a `bot_ask` or `bot_action` event) and how long to wait; this module
 //! makes the HTTP request and hands the answer back as a `BotReply`
@@ -17,143 +17,19 @@
 //!   over, as a Rasa human-handoff action would send it.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
-use serde_json::{json, Value};
-use switchboard_core::bot::{BotAnswer, BotFormat, BotKind, BotMessage, BotSettings, HandoffAsk};
-use switchboard_core::{Center, Command, EventKind, SessionId};
-use tokio::sync::mpsc;
+use serde_json::Value;
+use switchboard_app::bot_calls::{BotCall, Request};
+use switchboard_app::{AnswerExt, Engine};
+use switchboard_core::bot::{BotAnswer, BotFormat, BotMessage, HandoffAsk};
+use switchboard_core::Command;
 
-use crate::engine::Engine;
-use crate::webhooks::{connect, signature};
+use crate::connect::{connect, now_ms, signature};
 
 /// Largest bot answer read, in bytes.
 const ANSWER_MAX: usize = 256 * 1024;
-/// Grace beyond the core's timeout before the adapter gives up on a request.
-const GRACE: Duration = Duration::from_millis(500);
-
-/// One request to make.
-#[derive(Debug)]
-pub struct BotCall {
-    session_id: SessionId,
-    turn: u32,
-    timeout: Duration,
-    request: Request,
-}
-
-#[derive(Debug)]
-enum Request {
-    /// The external bot, with the visitor's words.
-    Ask {
-        url: String,
-        secret: Option<String>,
-        format: BotFormat,
-        body: Value,
-    },
-    /// A business action.
-    Action { url: String, post: Option<Value> },
-}
-
-/// Where the engine leaves bot calls, until [`start`] takes them.
-pub type Inbox = Arc<Mutex<Option<mpsc::UnboundedReceiver<BotCall>>>>;
-
-/// The request a core event asks for, built from the state it was emitted
-/// in; None if the event is not for the bot adapter.
-pub(crate) fn call_for(center: &Center, event: &EventKind) -> Option<BotCall> {
-    let (session_id, workgroup_id, turn) = match event {
-        EventKind::BotAsk {
-            session_id,
-            workgroup_id,
-            turn,
-            ..
-        }
-        | EventKind::BotAction {
-            session_id,
-            workgroup_id,
-            turn,
-            ..
-        } => (session_id, workgroup_id, *turn),
-        _ => return None,
-    };
-    let settings: &BotSettings = center
-        .workgroup(workgroup_id.as_str())?
-        .settings
-        .bot
-        .as_ref()?;
-    let session = center.session(session_id.as_str())?;
-    let timeout = Duration::from_millis(settings.triggers.bot_timeout_ms.into()) + GRACE;
-    let request = match (event, &settings.bot) {
-        (
-            EventKind::BotAsk { text, .. },
-            BotKind::Webhook {
-                url,
-                secret,
-                format,
-            },
-        ) => {
-            let body = match format {
-                BotFormat::Native => json!({
-                    "session_id": session_id,
-                    "visitor_id": session.customer_id,
-                    "workgroup_id": workgroup_id,
-                    "turn": turn,
-                    "text": text,
-                    "context": session.bot.as_ref().map(|b| json!({
-                        "rounds": b.rounds,
-                        "emotion": b.emotion,
-                        "intents": b.intents,
-                        "fields": b.fields,
-                        "transcript": b.transcript,
-                    })),
-                }),
-                BotFormat::Rasa => json!({
-                    "sender": session.customer_id,
-                    "message": text,
-                    "metadata": { "session_id": session_id, "workgroup_id": workgroup_id },
-                }),
-            };
-            Request::Ask {
-                url: url.clone(),
-                secret: secret.clone(),
-                format: *format,
-                body,
-            }
-        }
-        (EventKind::BotAction { action, fields, .. }, BotKind::Rules { dialog }) => {
-            let spec = dialog.actions.get(action)?;
-            let mut url = spec.url.clone();
-            for (k, v) in fields {
-                url = url.replace(&format!("{{{k}}}"), &encode(v));
-            }
-            Request::Action {
-                url,
-                post: (spec.method == "POST").then(|| json!(fields)),
-            }
-        }
-        _ => return None,
-    };
-    Some(BotCall {
-        session_id: session_id.clone(),
-        turn,
-        timeout,
-        request,
-    })
-}
-
-/// Percent-encodes a field for a URL path or query.
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// Starts making the engine's bot calls, each in a task of its own, their
 /// answers applied as commands.
@@ -184,7 +60,7 @@ async fn run(engine: Engine, call: BotCall) {
     let outcome = engine
         .apply(
             command,
-            Box::new(|_, r| crate::answer::Answer::ok(r.is_ok())),
+            Box::new(|_, r| switchboard_app::Answer::ok(r.is_ok())),
         )
         .await;
     if !outcome.is_ok() {
@@ -227,7 +103,7 @@ async fn exchange(request: &Request) -> Result<(u16, Bytes), String> {
         .header("accept", "application/json")
         .header("user-agent", "switchboard-bot");
     if let Some(secret) = secret {
-        let ts = u64::try_from(crate::auth::now_ms() / 1000).unwrap_or(0);
+        let ts = u64::try_from(now_ms() / 1000).unwrap_or(0);
         builder = builder
             .header("x-switchboard-timestamp", ts.to_string())
             .header("x-switchboard-signature", signature(secret, ts, &bytes));
@@ -420,10 +296,5 @@ mod tests {
             (h.fields["tier"].as_str(), h.fields["n"].as_str()),
             ("gold", "3")
         );
-    }
-
-    #[test]
-    fn fields_are_percent_encoded_in_action_urls() {
-        assert_eq!(encode("订单 1/2"), "%E8%AE%A2%E5%8D%95%201%2F2");
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use http::StatusCode;
 use serde_json::{json, Value};
 use switchboard_core::{
     AgentId, AgentPart, AgentState, Center, Command, Event, EventKind, Party, Recipient, RoomId,
@@ -13,7 +13,7 @@ use switchboard_core::{
 };
 use tokio::sync::mpsc;
 
-use crate::answer::Answer;
+use crate::answer::{Answer, AnswerExt};
 
 /// A connection's number, unique for the life of the process.
 pub type ConnId = u64;

@@ -3,7 +3,7 @@
 
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
-use switchboard_core::bot::{BotOutcome, BotPhase};
+use switchboard_core::bot::{BotKind, BotOutcome, BotPhase, BotSettings};
 use switchboard_core::{
     Agent, AgentId, AgentState, Center, Channel, EndReason, Forecast, Media, Party, Rating, RoomId,
     Session, SessionId, SessionStatus, Stats, Timestamp, VisitorId, Workgroup, WorkgroupId,
@@ -11,8 +11,20 @@ use switchboard_core::{
 };
 
 /// JSON of a value that is plain data, for views that add fields to it.
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Value {
+pub fn to_json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A group's bot settings as shown: the secret replaced by whether one is set.
+pub fn bot_settings(b: &BotSettings) -> Value {
+    let mut v = to_json(b);
+    if let BotKind::Webhook { secret, .. } = &b.bot {
+        if let Some(bot) = v["bot"].as_object_mut() {
+            bot.remove("secret");
+            bot.insert("secret_set".into(), json!(secret.is_some()));
+        }
+    }
+    v
 }
 
 /// A time, written as RFC 3339 straight into the output.
@@ -300,7 +312,7 @@ pub fn workgroup(center: &Center, g: &Workgroup) -> Value {
     v["read_receipts"] = json!(g.settings.read_receipts);
     v["service_level_percent"] = json!(g.settings.service_level_percent);
     v["forecast"] = forecast(center.forecast(g.id.as_str()));
-    v["bot"] = json!(g.settings.bot.as_deref().map(crate::desk::shown));
+    v["bot"] = json!(g.settings.bot.as_deref().map(bot_settings));
     v["bot_stats"] = json!(center.bot_stats(g.id.as_str()).ok());
     if let Some(sl) = v["service_level"].as_f64() {
         v["service_level"] = json!((sl * 10_000.0).round() / 10_000.0);

@@ -26,8 +26,8 @@ use switchboard_store::{AuditEntry, NewEvent, Record, RecordingRow, Store, Store
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
 
-use crate::answer::Answer;
-use crate::bots::{self, BotCall};
+use crate::answer::{Answer, AnswerExt};
+use crate::bot_calls::{self, BotCall};
 use crate::chat::state::Chats;
 use crate::chat::{Asker, Op, Target};
 use crate::hooks::Hooks;
@@ -167,7 +167,7 @@ pub type WebhookChange = Box<dyn FnOnce(&mut Store, &mut Vec<Webhook>) -> Answer
 #[derive(Clone)]
 pub struct Engine {
     tx: mpsc::Sender<Msg>,
-    bot_inbox: bots::Inbox,
+    bot_inbox: bot_calls::Inbox,
     stop: Arc<Notify>,
     next_conn: Arc<AtomicU64>,
     outbox_wake: Arc<Notify>,
@@ -304,8 +304,8 @@ impl Engine {
         self.send(Msg::Read { read, tx }, rx).await
     }
 
-    /// The bot calls the engine makes, for [`bots::start`] to take.
-    pub fn bot_inbox(&self) -> &bots::Inbox {
+    /// The bot calls the engine makes, for the outbound bot runner to take.
+    pub fn bot_inbox(&self) -> &bot_calls::Inbox {
         &self.bot_inbox
     }
 
@@ -618,7 +618,7 @@ impl Worker {
         let mut events = Vec::new();
         let mut bot_calls = Vec::new();
         while let Some(event) = self.center.poll_event() {
-            bot_calls.extend(bots::call_for(&self.center, &event.event));
+            bot_calls.extend(bot_calls::call_for(&self.center, &event.event));
             self.hooks.on_event(&event);
             if let Err(e) = self.chats.on_event(&self.center, &self.store, &event, now) {
                 tracing::error!(error = %e, "cannot number a system message");

@@ -19,3 +19,8 @@ impl Clock for SystemClock {
         Timestamp::from_millis(ms)
     }
 }
+
+/// Wall time in Unix milliseconds, as the store's columns keep it.
+pub fn now_ms() -> i64 {
+    i64::try_from(SystemClock.now().as_millis()).unwrap_or(i64::MAX)
+}
