@@ -1,15 +1,17 @@
-//! Who may read and write which conversation, decided from the live state.
+//! The chat policy: who may read and write which conversation, keep notes,
+//! close a chat or notify agents, decided from the live state.
 //!
 //! Message bodies are payloads kept beside the journal by the adapters; the
-//! core only answers the question that must be atomic with routing: is this
+//! core answers the questions that must be atomic with routing: is this
 //! visitor or agent a participant of this session's conversation right now?
 //! A transfer moves the conversation to the new agent (who reads the whole
-//! history) and shuts the old one out.
+//! history) and shuts the old one out. Direct messages are between two
+//! agents; a workgroup's channel is its members' (and supervisors').
 
 use serde::{Deserialize, Serialize};
 
 use crate::session::AgentPart;
-use crate::{AgentId, Center, SessionStatus, VisitorId, WorkgroupId};
+use crate::{AgentId, Center, CoreError, Party, SessionId, SessionStatus, VisitorId, WorkgroupId};
 
 /// How a visitor reached the center: a call, or text chat only.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -99,10 +101,151 @@ impl Center {
         })
     }
 
-    /// Whether agent `agent` may speak in workgroup `group`'s internal
-    /// channel: it must be a member.
-    pub fn in_channel(&self, agent: &str, group: &WorkgroupId) -> bool {
-        self.agent(agent)
-            .is_some_and(|a| a.workgroups.contains_key(group))
+    /// What `who` may do in session `session_id`'s conversation: its own
+    /// access, or, for a supervisor who takes no part, a supervisor's.
+    pub fn session_chat(
+        &self,
+        session_id: &SessionId,
+        who: &Chatter,
+    ) -> Result<ChatAccess, ChatRefusal> {
+        let own = self
+            .chat_access(session_id.as_str(), &who.speaker)
+            .ok_or_else(|| CoreError::SessionNotFound(session_id.clone()))?;
+        let access = match own.read || !who.supervisor {
+            true => own,
+            false => self
+                .chat_access(session_id.as_str(), &Speaker::Staff)
+                .unwrap_or_default(),
+        };
+        if !access.read {
+            return Err(ChatRefusal::NotParticipant(session_id.clone()));
+        }
+        Ok(access)
     }
+
+    /// The two agents of a direct conversation from `who` to `other`, in
+    /// order (one conversation whoever starts it): only between two agents.
+    pub fn direct_chat(&self, who: &Chatter, other: &AgentId) -> Result<[AgentId; 2], ChatRefusal> {
+        let Speaker::Agent(me) = &who.speaker else {
+            return Err(ChatRefusal::NotAnAgent);
+        };
+        if self.agent(other.as_str()).is_none() {
+            return Err(CoreError::AgentNotFound(other.clone()).into());
+        }
+        if other == me {
+            return Err(ChatRefusal::ToSelf);
+        }
+        Ok(match me < other {
+            true => [me.clone(), other.clone()],
+            false => [other.clone(), me.clone()],
+        })
+    }
+
+    /// The members of workgroup `group`'s channel, if `who` may take part:
+    /// a member, or a supervisor.
+    pub fn channel_chat(
+        &self,
+        who: &Chatter,
+        group: &WorkgroupId,
+    ) -> Result<Vec<AgentId>, ChatRefusal> {
+        if self.workgroup(group.as_str()).is_none() {
+            return Err(CoreError::WorkgroupNotFound(group.clone()).into());
+        }
+        let members: Vec<AgentId> = self
+            .agents()
+            .into_iter()
+            .filter(|a| a.workgroups.contains_key(group))
+            .map(|a| a.id.clone())
+            .collect();
+        let member = matches!(&who.speaker, Speaker::Agent(a) if members.contains(a));
+        if !member && !who.supervisor {
+            return Err(ChatRefusal::NotMember(group.clone()));
+        }
+        Ok(members)
+    }
+
+    /// Who ends session `session_id` when `who` closes its chat: the agent
+    /// holding it (as the agent), or a supervisor (as staff); nobody else.
+    pub fn chat_closer(&self, session_id: &SessionId, who: &Chatter) -> Result<Party, ChatRefusal> {
+        let access = self.session_chat(session_id, who)?;
+        match (&who.speaker, access.write) {
+            (Speaker::Agent(_), true) => Ok(Party::Agent),
+            _ if who.supervisor => Ok(Party::Admin),
+            _ => Err(ChatRefusal::NotCloser),
+        }
+    }
+}
+
+/// Who asks, in the chat policy's terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chatter {
+    /// As whom they speak.
+    pub speaker: Speaker,
+    /// A supervisor or admin (also when acting as an agent): reads every
+    /// conversation and channel, closes any chat, notifies agents.
+    pub supervisor: bool,
+}
+
+impl Chatter {
+    /// Notifications to agents are sent by supervisors and admins.
+    pub fn may_notify(&self) -> Result<(), ChatRefusal> {
+        match self.supervisor {
+            true => Ok(()),
+            false => Err(ChatRefusal::NotNotifier),
+        }
+    }
+
+    /// Whether a `/code` message expands to its canned response: for agents,
+    /// in messages (a note keeps what was typed).
+    pub fn expands_canned(&self, note: bool) -> bool {
+        matches!(self.speaker, Speaker::Agent(_)) && !note
+    }
+}
+
+impl ChatAccess {
+    /// Whether a message (or, with `note`, a private note) may be sent.
+    pub fn check_send(&self, note: bool) -> Result<(), ChatRefusal> {
+        match (note, self.notes, self.write) {
+            (true, false, _) => Err(ChatRefusal::NoNotes),
+            (false, _, false) => Err(ChatRefusal::Closed),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the visitor receives a message of this kind: never a note.
+    pub fn reaches_visitor(note: bool) -> bool {
+        !note
+    }
+}
+
+/// Why the chat policy refuses.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChatRefusal {
+    /// No such session, agent or workgroup.
+    #[error(transparent)]
+    Missing(#[from] CoreError),
+    /// Neither a participant nor a supervisor.
+    #[error("not a participant of session {0}")]
+    NotParticipant(SessionId),
+    /// Direct messages are between agents.
+    #[error("only agents send direct messages")]
+    NotAnAgent,
+    /// A direct message to oneself.
+    #[error("to_agent must be another agent")]
+    ToSelf,
+    /// Neither a member of the workgroup nor a supervisor.
+    #[error("not a member of workgroup {0}")]
+    NotMember(WorkgroupId),
+    /// Notes are kept by the agent and staff, never the visitor.
+    #[error("private notes are for staff")]
+    NoNotes,
+    /// The conversation is read-only for the asker now (ended, or ringing).
+    #[error("the conversation is read-only now")]
+    Closed,
+    /// Only the holding agent or a supervisor closes a chat.
+    #[error("only the agent holding the chat, or a supervisor, closes it")]
+    NotCloser,
+    /// Only supervisors and admins notify agents.
+    #[error("notifications are sent by supervisors and admins")]
+    NotNotifier,
 }

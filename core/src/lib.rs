@@ -75,7 +75,7 @@ mod workgroup;
 
 pub use agent::{Agent, AgentCallStats, AgentState, Call, Resume, ResumeReason, CONCURRENT_MAX};
 pub use center::{Center, RestoreError, Snapshot, SnapshotRef, VisitorStatus};
-pub use chat::{Channel, ChatAccess, Speaker};
+pub use chat::{Channel, ChatAccess, ChatRefusal, Chatter, Speaker};
 pub use clock::{Clock, ManualClock};
 pub use command::{Command, Media, Party, Reply};
 pub use config::{Config, ConfigError};

@@ -8,8 +8,8 @@ use http::StatusCode;
 use serde_json::{json, Value};
 use switchboard_core::bot::Notice;
 use switchboard_core::{
-    AgentId, Center, ChatAccess, CoreError, Event, EventKind, Party, Recipient, SessionId,
-    SessionStatus, Speaker, Timestamp, VisitorId,
+    AgentId, Center, ChatAccess, ChatRefusal, Chatter, CoreError, Event, EventKind, Party,
+    Recipient, SessionId, SessionStatus, Speaker, Timestamp, VisitorId,
 };
 use switchboard_store::{Canned, ChatWrites, Closure, MessageRow, Receipt, Store, StoreError};
 
@@ -21,12 +21,42 @@ use crate::answer::{Answer, AnswerExt};
 
 /// The asker, resolved against the live state.
 struct Me {
-    speaker: Speaker,
+    /// As the chat policy sees them.
+    chatter: Chatter,
     /// As stored: `customer:{id}`, `agent:{id}`, `staff:{account}`.
     sender: String,
     name: String,
-    agent: Option<AgentId>,
-    supervisor: bool,
+}
+
+impl Me {
+    /// The agent they speak as, if any.
+    fn agent(&self) -> Option<&AgentId> {
+        match &self.chatter.speaker {
+            Speaker::Agent(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// The chat policy's refusal as an answer: 404 for what does not exist,
+/// 400 for a message to oneself, 409 for a read-only conversation, else 403.
+fn refusal(me: &Me, to: &Target, r: ChatRefusal) -> Answer {
+    match r {
+        ChatRefusal::Missing(e) => Answer::refused(&e),
+        ChatRefusal::ToSelf => Answer::invalid(r.to_string()),
+        ChatRefusal::Closed => {
+            let what = match to {
+                Target::Session(s) => s.as_str(),
+                _ => "this conversation",
+            };
+            Answer::error(
+                StatusCode::CONFLICT,
+                "chat_closed",
+                format!("{} may not write in {what} now", me.sender),
+            )
+        }
+        _ => Answer::forbidden(r.to_string()),
+    }
 }
 
 /// A conversation the asker may see, with who is in it.
@@ -126,14 +156,20 @@ impl Chats {
     }
 
     fn me(&self, center: &Center, asker: &Asker) -> Result<Me, Answer> {
-        Ok(match asker {
-            Asker::Visitor(v) => Me {
-                speaker: Speaker::Visitor(v.clone()),
-                sender: format!("customer:{v}"),
-                name: v.to_string(),
-                agent: None,
+        let person = |speaker, sender, name| Me {
+            chatter: Chatter {
+                speaker,
                 supervisor: false,
             },
+            sender,
+            name,
+        };
+        Ok(match asker {
+            Asker::Visitor(v) => person(
+                Speaker::Visitor(v.clone()),
+                format!("customer:{v}"),
+                v.to_string(),
+            ),
             Asker::VisitorOf(sid) => {
                 let s = center
                     .session(sid.as_str())
@@ -143,65 +179,52 @@ impl Chats {
                         "this session has ended; its visitor token can only rate it",
                     ));
                 }
-                Me {
-                    speaker: Speaker::Visitor(s.customer_id.clone()),
-                    sender: format!("customer:{}", s.customer_id),
-                    name: s.visitor_name().to_owned(),
-                    agent: None,
-                    supervisor: false,
-                }
+                person(
+                    Speaker::Visitor(s.customer_id.clone()),
+                    format!("customer:{}", s.customer_id),
+                    s.visitor_name().to_owned(),
+                )
             }
-            Asker::Agent(a) => Me {
-                speaker: Speaker::Agent(a.clone()),
-                sender: format!("agent:{a}"),
-                name: center
+            Asker::Agent(a) => person(
+                Speaker::Agent(a.clone()),
+                format!("agent:{a}"),
+                center
                     .agent(a.as_str())
                     .map_or_else(|| a.to_string(), |x| x.name.clone()),
-                agent: Some(a.clone()),
-                supervisor: false,
-            },
+            ),
             Asker::Staff {
                 agent: Some(a),
                 supervisor,
                 ..
-            } if center.agent(a.as_str()).is_some() => Me {
-                supervisor: *supervisor,
-                ..self.me(center, &Asker::Agent(a.clone()))?
-            },
+            } if center.agent(a.as_str()).is_some() => {
+                let mut me = self.me(center, &Asker::Agent(a.clone()))?;
+                me.chatter.supervisor = *supervisor;
+                me
+            }
             Asker::Staff {
                 account,
                 supervisor,
                 ..
             } => Me {
-                speaker: Speaker::Staff,
+                chatter: Chatter {
+                    speaker: Speaker::Staff,
+                    supervisor: *supervisor,
+                },
                 sender: format!("staff:{account}"),
                 name: account.clone(),
-                agent: None,
-                supervisor: *supervisor,
             },
         })
     }
 
-    /// The conversation `to`, if `me` may see it.
+    /// The conversation `to`, if the chat policy lets `me` see it.
     fn conv(&self, center: &Center, me: &Me, to: &Target) -> Result<Conv, Answer> {
+        let refused = |r| refusal(me, to, r);
         match to {
             Target::Session(sid) => {
+                let access = center.session_chat(sid, &me.chatter).map_err(refused)?;
                 let s = center
                     .session(sid.as_str())
                     .ok_or_else(|| Answer::refused(&CoreError::SessionNotFound(sid.clone())))?;
-                let mut access = center
-                    .chat_access(sid.as_str(), &me.speaker)
-                    .unwrap_or_default();
-                if !access.read && me.supervisor {
-                    access = center
-                        .chat_access(sid.as_str(), &Speaker::Staff)
-                        .unwrap_or_default();
-                }
-                if !access.read {
-                    return Err(Answer::forbidden(format!(
-                        "not a participant of session {sid}"
-                    )));
-                }
                 let agent = match s.status() {
                     SessionStatus::Waiting => None,
                     _ => s.agent_id.clone(),
@@ -220,47 +243,15 @@ impl Chats {
                 })
             }
             Target::Direct(other) => {
-                let Some(me_agent) = &me.agent else {
-                    return Err(Answer::forbidden("only agents send direct messages"));
-                };
-                if center.agent(other.as_str()).is_none() {
-                    return Err(Answer::refused(&CoreError::AgentNotFound(other.clone())));
-                }
-                if other == me_agent {
-                    return Err(Answer::invalid("to_agent must be another agent"));
-                }
-                let (a, b) = if me_agent < other {
-                    (me_agent, other)
-                } else {
-                    (other, me_agent)
-                };
+                let [a, b] = center.direct_chat(&me.chatter, other).map_err(refused)?;
                 Ok(Conv {
                     key: format!("dm/{a}/{b}"),
                     access: open_access(),
-                    members: Members::Agents(vec![a.clone(), b.clone()]),
+                    members: Members::Agents(vec![a, b]),
                 })
             }
             Target::Channel(group) => {
-                if center.workgroup(group.as_str()).is_none() {
-                    return Err(Answer::refused(&CoreError::WorkgroupNotFound(
-                        group.clone(),
-                    )));
-                }
-                let member = me
-                    .agent
-                    .as_ref()
-                    .is_some_and(|a| center.in_channel(a.as_str(), group));
-                if !member && !me.supervisor {
-                    return Err(Answer::forbidden(format!(
-                        "not a member of workgroup {group}"
-                    )));
-                }
-                let members = center
-                    .agents()
-                    .into_iter()
-                    .filter(|a| a.workgroups.contains_key(group))
-                    .map(|a| a.id.clone())
-                    .collect();
+                let members = center.channel_chat(&me.chatter, group).map_err(refused)?;
                 Ok(Conv {
                     key: format!("wg/{group}"),
                     access: open_access(),
@@ -342,7 +333,7 @@ impl Chats {
         match &conv.members {
             Members::Session { visitor, agent, .. } => {
                 let mut to: Vec<Recipient> = agent.iter().cloned().map(Recipient::Agent).collect();
-                if !note {
+                if ChatAccess::reaches_visitor(note) {
                     to.push(Recipient::Visitor(visitor.clone()));
                 }
                 to
@@ -396,16 +387,9 @@ impl Chats {
             return Err(Answer::invalid("client_id is 1 to 64 bytes"));
         }
         let conv = self.conv(center, me, to)?;
-        if note && !conv.access.notes {
-            return Err(Answer::forbidden("private notes are for staff"));
-        }
-        if !note && !conv.access.write {
-            return Err(Answer::error(
-                StatusCode::CONFLICT,
-                "chat_closed",
-                format!("{} may not write in {} now", me.sender, conv.key),
-            ));
-        }
+        conv.access
+            .check_send(note)
+            .map_err(|r| refusal(me, to, r))?;
         if let Some(c) = &client_id {
             let key = (conv.key.clone(), me.sender.clone(), c.clone());
             let earlier = match self.pending.get(&key) {
@@ -420,8 +404,8 @@ impl Chats {
                 ));
             }
         }
-        let body = match (&me.agent, text.strip_prefix('/')) {
-            (Some(_), Some(code)) if !note => self
+        let body = match text.strip_prefix('/') {
+            Some(code) if me.chatter.expands_canned(note) => self
                 .canned
                 .get(code.trim())
                 .map_or(text.clone(), |c| c.text.clone()),
@@ -454,11 +438,11 @@ impl Chats {
     }
 
     fn reader(me: &Me, conv: &Conv) -> Option<String> {
-        match (&conv.members, &me.speaker) {
+        match (&conv.members, &me.chatter.speaker) {
             (Members::Session { .. }, Speaker::Visitor(_)) => Some("customer".into()),
             (Members::Session { .. }, Speaker::Agent(_)) => Some("agent".into()),
             (Members::Session { .. }, Speaker::Staff) => None,
-            (Members::Agents(_), _) => me.agent.as_ref().map(|a| a.to_string()),
+            (Members::Agents(_), _) => me.agent().map(|a| a.to_string()),
         }
     }
 
@@ -585,7 +569,7 @@ impl Chats {
             "from": { "role": role, "id": id, "name": conv_name(me, &conv, center) },
             "typing": typing, "expires_in_ms": TYPING_TTL_MS,
         }));
-        let mine = match &me.speaker {
+        let mine = match &me.chatter.speaker {
             Speaker::Visitor(v) => Some(Recipient::Visitor(v.clone())),
             Speaker::Agent(a) => Some(Recipient::Agent(a.clone())),
             Speaker::Staff => None,
@@ -627,7 +611,7 @@ impl Chats {
     }
 
     fn list(&mut self, center: &Center, store: &mut Store, me: &Me) -> Result<Answer, Answer> {
-        let Some(agent) = me.agent.as_ref().and_then(|a| center.agent(a.as_str())) else {
+        let Some(agent) = me.agent().and_then(|a| center.agent(a.as_str())) else {
             // Staff who are not agents hold no chats.
             return Ok(Answer::ok(json!({ "chats": [] })));
         };
@@ -725,11 +709,9 @@ impl Chats {
         workgroup: Option<switchboard_core::WorkgroupId>,
         agent: Option<AgentId>,
     ) -> Result<Answer, Answer> {
-        if !me.supervisor {
-            return Err(Answer::forbidden(
-                "notifications are sent by supervisors and admins",
-            ));
-        }
+        me.chatter
+            .may_notify()
+            .map_err(|r| Answer::forbidden(r.to_string()))?;
         if text.trim().is_empty() || text.len() > MESSAGE_MAX {
             return Err(Answer::invalid("text is 1 to 4096 bytes"));
         }
@@ -823,16 +805,9 @@ impl Chats {
     ) -> Result<Closing, Answer> {
         check_close(comment.as_deref(), &tags).map_err(Answer::invalid)?;
         let me = self.me(center, asker)?;
-        let conv = self.conv(center, &me, &Target::Session(session.clone()))?;
-        let by = match (&me.speaker, conv.access.write) {
-            (Speaker::Agent(_), true) => Party::Agent,
-            _ if me.supervisor => Party::Admin,
-            _ => {
-                return Err(Answer::forbidden(
-                    "only the agent holding the chat, or a supervisor, closes it",
-                ))
-            }
-        };
+        let by = center
+            .chat_closer(&session, &me.chatter)
+            .map_err(|r| refusal(&me, &Target::Session(session.clone()), r))?;
         Ok(Closing {
             session,
             by,
@@ -964,11 +939,12 @@ impl Chats {
         };
         let to = Target::Session(sid.clone());
         let staff = Me {
-            speaker: Speaker::Staff,
+            chatter: Chatter {
+                speaker: Speaker::Staff,
+                supervisor: true,
+            },
             sender: sender.into(),
             name: sender.into(),
-            agent: None,
-            supervisor: true,
         };
         let Ok(conv) = self.conv(center, &staff, &to) else {
             return Ok(());
@@ -1010,7 +986,7 @@ fn agent_name(center: &Center, id: &AgentId) -> String {
 
 /// The sender's display name in `conv`: a visitor is named as in their session.
 fn conv_name(me: &Me, conv: &Conv, center: &Center) -> String {
-    match (&me.speaker, &conv.members) {
+    match (&me.chatter.speaker, &conv.members) {
         (Speaker::Visitor(_), Members::Session { .. }) => center
             .session(conv.key.as_str())
             .map_or_else(|| me.name.clone(), |s| s.visitor_name().to_owned()),
