@@ -14,7 +14,7 @@ use crate::routing::Placing;
 use crate::session::{NewSession, Stage};
 use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals, WorkgroupStats};
 use crate::timers::{Deadline, Due, Lane, Timers};
-use crate::workgroup::{Workgroup, WorkgroupSettings, DEFAULT_WORKGROUP};
+use crate::workgroup::{joined_workgroup, Workgroup, WorkgroupSettings, DEFAULT_WORKGROUP};
 use crate::{
     Agent, AgentId, Channel, Command, Config, ConfigError, CoreError, EndReason, Event, EventKind,
     Party, Prng, Recipient, Reply, Session, SessionId, SessionStatus, Timestamp, VisitorId,
@@ -229,6 +229,14 @@ impl Center {
     /// A workgroup by id.
     pub fn workgroup(&self, id: &str) -> Option<&Workgroup> {
         self.state.groups.get(id)
+    }
+
+    /// Whether a visitor without a link (the public entry) may join the
+    /// workgroup `preferred_skill` names, or the default: unless that group
+    /// closed its public entry. An unknown group is the join's to refuse.
+    pub fn takes_public_join(&self, preferred_skill: Option<&str>) -> bool {
+        self.workgroup(joined_workgroup(preferred_skill).as_str())
+            .is_none_or(|g| g.settings.public_join)
     }
 
     /// All workgroups, by id.

@@ -93,6 +93,6 @@ pub use stats::{
 };
 pub use time::Timestamp;
 pub use workgroup::{
-    Membership, Workgroup, WorkgroupCounters, WorkgroupSettings, DEFAULT_WORKGROUP,
-    MEMBERSHIPS_MAX, SKILL_LEVEL_MAX, WORKGROUPS_MAX,
+    joined_workgroup, Membership, Workgroup, WorkgroupCounters, WorkgroupSettings,
+    DEFAULT_WORKGROUP, MEMBERSHIPS_MAX, SKILL_LEVEL_MAX, WORKGROUPS_MAX,
 };

@@ -11,10 +11,10 @@ use crate::limits::{check_id, check_text, NAME_MAX, TEXT_MAX};
 use crate::queue::QueueKey;
 use crate::routing::Placing;
 use crate::timers::{Lane, TimerKey};
-use crate::workgroup::DEFAULT_WORKGROUP;
+use crate::workgroup::joined_workgroup;
 use crate::{
     AgentId, AgentState, Channel, CoreError, EventKind, Media, Party, Recipient, Reply, RoomId,
-    SessionId, Timestamp, VisitorId, WorkgroupId,
+    SessionId, Speaker, Timestamp, VisitorId, WorkgroupId,
 };
 
 /// How an agent stands in a session ([`Session::agent_part`]).
@@ -214,6 +214,26 @@ impl Session {
         }
     }
 
+    /// The party `who` ends this session as, if they may: its visitor as the
+    /// customer, an agent taking part (holding, rung, or last) as the agent,
+    /// anyone else who supervises as staff. A supervisor holding the call
+    /// hangs up as its agent.
+    pub fn ending_party(&self, who: &Speaker, supervisor: bool) -> Option<Party> {
+        match who {
+            Speaker::Visitor(v) if *v == self.customer_id => Some(Party::Customer),
+            Speaker::Agent(a) if self.agent_part(a).is_some() => Some(Party::Agent),
+            _ if supervisor => Some(Party::Admin),
+            _ => None,
+        }
+    }
+
+    /// Whether the session's bot hears a chat message from `from`: the
+    /// visitor's own words (not a file, not a note) while the bot serves them.
+    pub fn bot_hears(&self, from: &Speaker, note: bool, file: bool) -> bool {
+        let visitor = matches!(from, Speaker::Visitor(v) if *v == self.customer_id);
+        visitor && !note && !file && self.status() == SessionStatus::Bot
+    }
+
     /// The agent on the call's side now: the one holding it, else the one
     /// being rung (what the media plane connects and forwards).
     pub fn call_agent(&self) -> Option<&AgentId> {
@@ -302,8 +322,7 @@ impl State {
                 reason: "must be an integer from 0 to 9",
             });
         }
-        let workgroup =
-            WorkgroupId::from(new.preferred_skill.as_deref().unwrap_or(DEFAULT_WORKGROUP));
+        let workgroup = joined_workgroup(new.preferred_skill.as_deref());
         if !self.groups.contains_key(&workgroup) {
             return Err(CoreError::WorkgroupNotFound(workgroup));
         }

@@ -30,6 +30,12 @@ use crate::{AgentId, CoreError, Prng, Reply, SessionId, Timestamp, WorkgroupId};
 /// The workgroup every center has, which visitors join unless they ask for
 /// another and every new agent belongs to.
 pub const DEFAULT_WORKGROUP: &str = "default";
+/// The workgroup a visitor asking for `preferred_skill` queues in: that
+/// one, or the default.
+pub fn joined_workgroup(preferred_skill: Option<&str>) -> WorkgroupId {
+    WorkgroupId::from(preferred_skill.unwrap_or(DEFAULT_WORKGROUP))
+}
+
 /// Most workgroups a center holds.
 pub const WORKGROUPS_MAX: usize = 256;
 /// Most workgroups one agent belongs to.

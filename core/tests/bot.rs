@@ -12,7 +12,7 @@ use switchboard_core::bot::{
 };
 use switchboard_core::routing::RoutingMode;
 use switchboard_core::{
-    Channel, Command, EventKind, Media, Party, Recipient, SessionId, SessionStatus,
+    Channel, Command, EventKind, Media, Party, Recipient, SessionId, SessionStatus, Speaker,
     WorkgroupSettings,
 };
 
@@ -182,6 +182,31 @@ fn the_rule_bot_follows_its_routes_and_collects_fields() {
     let c = chat(&h, &s);
     assert_eq!(c.outcome, Some(BotOutcome::Resolved));
     assert_eq!(h.center.bot_stats("desk").unwrap().counters.resolved, 1);
+}
+
+#[test]
+fn the_bot_hears_its_visitors_own_words_and_nothing_else() {
+    let mut h = desk(bot(rules(), serde_json::json!({})), &["a1"]);
+    let s = chat_in(&mut h, "v1");
+    let hears = |h: &Harness, from: Speaker, note: bool, file: bool| {
+        h.center
+            .session(s.as_str())
+            .expect("the session")
+            .bot_hears(&from, note, file)
+    };
+    let v1 = || Speaker::Visitor("v1".into());
+    assert!(hears(&h, v1(), false, false));
+    assert!(!hears(&h, v1(), false, true), "a file");
+    assert!(!hears(&h, v1(), true, false), "a note");
+    assert!(!hears(&h, Speaker::Visitor("v2".into()), false, false));
+    assert!(!hears(&h, Speaker::Agent("a1".into()), false, false));
+    assert!(!hears(&h, Speaker::Staff, false, false));
+    hear(&mut h, &s, "转人工", 0);
+    assert_ne!(status(&h, &s), SessionStatus::Bot);
+    assert!(
+        !hears(&h, v1(), false, false),
+        "handed over: the bot is done"
+    );
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! The participation rules every door of the server asks: how an agent
 //! stands in a session (`Session::agent_part`), through a call's whole life,
 //! and which call an agent's frame means when it names none
-//! (`Agent::only_call`).
+//! (`Agent::only_call`), and as which party each may end a session
+//! (`Session::ending_party`).
 
 mod common;
 
 use common::*;
-use switchboard_core::{AgentId, AgentPart, Config, Party, SessionId};
+use switchboard_core::{AgentId, AgentPart, Config, Party, SessionId, Speaker};
 
 fn part(h: &Harness, sid: &SessionId, agent: &str) -> Option<AgentPart> {
     h.center
@@ -77,4 +78,38 @@ fn a_frame_naming_no_call_means_the_agents_only_one_and_none_with_two() {
     assert_eq!(only(&h), None, "two calls");
     h.end(&v1, Party::Customer);
     assert_eq!(only(&h), Some(h.session_of_visitor("v2")));
+}
+
+#[test]
+fn a_session_is_ended_as_its_visitor_its_agent_or_staff_and_by_nobody_else() {
+    let mut h = Harness::new();
+    h.register("a1");
+    h.register("a2");
+    h.not_ready("a2");
+    h.join("v1");
+    let sid = h.session_of_visitor("v1");
+    let party = |h: &Harness, who: Speaker, supervisor: bool| {
+        h.center
+            .session(sid.as_str())
+            .expect("the session")
+            .ending_party(&who, supervisor)
+    };
+    let agent = |id: &str| Speaker::Agent(id.into());
+    assert_eq!(party(&h, agent("a1"), false), Some(Party::Agent), "rung");
+    h.accept("a1");
+    assert_eq!(party(&h, agent("a1"), false), Some(Party::Agent), "holding");
+    assert_eq!(
+        party(&h, agent("a1"), true),
+        Some(Party::Agent),
+        "a supervisor holding the call hangs up as its agent"
+    );
+    let visitor = |id: &str| Speaker::Visitor(id.into());
+    assert_eq!(party(&h, visitor("v1"), false), Some(Party::Customer));
+    assert_eq!(party(&h, visitor("v2"), false), None);
+    assert_eq!(party(&h, agent("a2"), false), None);
+    assert_eq!(party(&h, agent("a2"), true), Some(Party::Admin));
+    assert_eq!(party(&h, Speaker::Staff, true), Some(Party::Admin));
+    assert_eq!(party(&h, Speaker::Staff, false), None);
+    h.end(&sid, Party::Customer);
+    assert_eq!(party(&h, agent("a1"), false), Some(Party::Agent), "last");
 }

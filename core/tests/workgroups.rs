@@ -15,6 +15,38 @@ use switchboard_core::{
 };
 
 #[test]
+fn the_public_entry_takes_the_default_or_the_named_group_unless_it_closed_it() {
+    let mut h = Harness::new();
+    h.group("vip", RoutingMode::RoundRobin, None);
+    assert_eq!(switchboard_core::joined_workgroup(None).as_str(), "default");
+    assert_eq!(
+        switchboard_core::joined_workgroup(Some("vip")).as_str(),
+        "vip"
+    );
+    assert!(h.center.takes_public_join(None));
+    assert!(h.center.takes_public_join(Some("vip")));
+    assert!(
+        h.center.takes_public_join(Some("nowhere")),
+        "an unknown group is the join's to refuse (404), not the entry's"
+    );
+    for group in ["vip", "default"] {
+        h.cmd(Command::UpdateWorkgroup {
+            workgroup_id: group.into(),
+            settings: WorkgroupSettings {
+                public_join: false,
+                ..WorkgroupSettings::default()
+            },
+        })
+        .expect("close the public entry");
+    }
+    assert!(!h.center.takes_public_join(Some("vip")));
+    assert!(
+        !h.center.takes_public_join(None),
+        "the default group, closed"
+    );
+}
+
+#[test]
 fn a_visitor_is_rung_only_to_agents_of_their_workgroup() {
     let mut h = Harness::new();
     h.group("sales", RoutingMode::RoundRobin, None);

@@ -20,7 +20,7 @@ use std::time::Duration;
 use switchboard_core::bot::{Lexicon, Sentiment};
 use switchboard_core::{
     Center, Clock, Command, Config, CoreError, EventKind, Recipient, Reply, RoomId, Session,
-    SessionId, SessionStatus, Timestamp,
+    SessionId, Speaker, Timestamp,
 };
 use switchboard_store::{AuditEntry, NewEvent, Record, RecordingRow, Store, StoreError, Webhook};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -750,18 +750,21 @@ impl Worker {
         let Op::Send {
             to: Target::Session(sid),
             text,
-            note: false,
-            attachment: None,
+            note,
+            attachment,
             ..
         } = op
         else {
             return None;
         };
-        if !matches!(asker, Asker::Visitor(_) | Asker::VisitorOf(_)) {
-            return None;
-        }
         let s = self.center.session(sid.as_str())?;
-        (s.status() == SessionStatus::Bot).then(|| (sid.clone(), text.clone()))
+        let from = match asker {
+            Asker::Visitor(v) => Speaker::Visitor(v.clone()),
+            Asker::VisitorOf(of) if of == sid => Speaker::Visitor(s.customer_id.clone()),
+            _ => return None,
+        };
+        s.bot_hears(&from, *note, attachment.is_some())
+            .then(|| (sid.clone(), text.clone()))
     }
 
     fn apply(

@@ -9,7 +9,7 @@ use http::StatusCode;
 use serde_json::{json, Value};
 use switchboard_core::{
     AgentId, AgentPart, AgentState, Center, Command, Event, EventKind, Party, Recipient, RoomId,
-    SessionId, SessionStatus, Timestamp, VisitorId,
+    SessionId, SessionStatus, Speaker, Timestamp, VisitorId,
 };
 use tokio::sync::mpsc;
 
@@ -38,12 +38,20 @@ impl Identity {
         }
     }
 
-    /// The party this participant acts as.
-    pub fn party(&self) -> Party {
+    /// As whom the core's rules see this participant.
+    pub fn speaker(&self) -> Speaker {
         match self {
-            Identity::Agent(_) => Party::Agent,
-            Identity::Customer(_) => Party::Customer,
+            Identity::Agent(a) => Speaker::Agent(a.clone()),
+            Identity::Customer(v) => Speaker::Visitor(v.clone()),
         }
+    }
+
+    /// The party this participant ends session `sid` as (the core's rule),
+    /// if they may end it.
+    pub fn ending_party(&self, center: &Center, sid: &SessionId) -> Option<Party> {
+        center
+            .session(sid.as_str())?
+            .ending_party(&self.speaker(), false)
     }
 
     /// `"agent"` or `"customer"`.
@@ -328,10 +336,14 @@ impl Hub {
                         continue;
                     }
                     match (status, &a.who) {
-                        (Some(SessionStatus::Active), _) => commands.push(Command::EndSession {
-                            session_id: sid,
-                            by: a.who.party(),
-                        }),
+                        (Some(SessionStatus::Active), _) => {
+                            commands.extend(a.who.ending_party(center, &sid).map(|by| {
+                                Command::EndSession {
+                                    session_id: sid,
+                                    by,
+                                }
+                            }))
+                        }
                         // A visitor gone from the bot has left it.
                         (Some(SessionStatus::Bot), Identity::Customer(v)) => {
                             commands.push(Command::LeaveQueue {

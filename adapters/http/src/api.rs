@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_core::{
-    AgentId, Center, Channel, Command, CoreError, Media, Party, Reply, RoomId, SessionId,
-    DEFAULT_WORKGROUP,
+    joined_workgroup, AgentId, Center, Channel, Command, CoreError, Media, Reply, RoomId, SessionId,
 };
 use switchboard_store::AuditEntry;
 
@@ -47,12 +46,29 @@ pub(crate) fn checked(who: &Who, sid: &SessionId, rating: bool, command: Command
     })
 }
 
+/// The tail every session route shares: applies `build` (recording `action`
+/// in the audit log when staff ask; a visitor's own acts are theirs) and
+/// answers with the session as it is right after.
+pub(crate) async fn on_session(
+    app: &App,
+    who: &Who,
+    id: SessionId,
+    action: Option<&str>,
+    build: Build,
+) -> Answer {
+    let entry = match (&who.caller, action) {
+        (Caller::Staff(_), Some(action)) => audit(who, action, id.as_str()),
+        _ => None,
+    };
+    app.engine.audited(build, show_session(id), entry).await
+}
+
 /// Shows the session a command touched, from the state right after it.
-pub(crate) fn show_session(id: SessionId, status: StatusCode) -> View {
+fn show_session(id: SessionId) -> View {
     Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
         Err(e) => Answer::refused(&e),
         Ok(_) => match c.session(id.as_str()) {
-            Some(s) => Answer::new_json(status, views::session(s, c.now())),
+            Some(s) => Answer::ok(views::session(s, c.now())),
             None => Answer::refused(&CoreError::SessionNotFound(id)),
         },
     })
@@ -160,24 +176,21 @@ pub(crate) async fn end_session(
     Path(id): Path<String>,
 ) -> Answer {
     let id = SessionId::from(id);
-    let (by, audited) = match &who.caller {
-        Caller::Visitor { .. } => (Party::Customer, None),
-        c if c.at_least(Role::Supervisor) => {
-            (Party::Admin, audit(&who, "session.end", id.as_str()))
-        }
-        _ => (Party::Agent, audit(&who, "session.end", id.as_str())),
-    };
-    let command = Command::EndSession {
-        session_id: id.clone(),
-        by,
-    };
-    app.engine
-        .audited(
-            checked(&who, &id, false, command),
-            show_session(id, StatusCode::OK),
-            audited,
-        )
-        .await
+    let caller = who.caller.clone();
+    let session_id = id.clone();
+    let build: Build = Box::new(move |c| {
+        caller.check_session(c, session_id.as_str(), false)?;
+        let s = c
+            .session(session_id.as_str())
+            .ok_or_else(|| Answer::refused(&CoreError::SessionNotFound(session_id.clone())))?;
+        let supervisor = caller.at_least(Role::Supervisor);
+        let by = caller
+            .speaker(c)
+            .and_then(|who| s.ending_party(&who, supervisor))
+            .ok_or_else(|| Answer::forbidden(format!("session {session_id} is not yours")))?;
+        Ok(Command::EndSession { session_id, by })
+    });
+    on_session(&app, &who, id, Some("session.end"), build).await
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -202,14 +215,8 @@ pub(crate) async fn assign(
         session_id: id.clone(),
         agent_id: b.agent_id.into(),
     };
-    let entry = audit(&who, "session.assign", id.as_str());
-    app.engine
-        .audited(
-            Box::new(move |_| Ok(command)),
-            show_session(id, StatusCode::OK),
-            entry,
-        )
-        .await
+    let build: Build = Box::new(move |_| Ok(command));
+    on_session(&app, &who, id, Some("session.assign"), build).await
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -228,14 +235,8 @@ pub(crate) async fn transfer(
         session_id: id.clone(),
         target_agent_id: b.target_agent_id.into(),
     };
-    let entry = audit(&who, "session.transfer", id.as_str());
-    app.engine
-        .audited(
-            checked(&who, &id, false, command),
-            show_session(id, StatusCode::OK),
-            entry,
-        )
-        .await
+    let build = checked(&who, &id, false, command);
+    on_session(&app, &who, id, Some("session.transfer"), build).await
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -477,10 +478,7 @@ pub(crate) async fn join(State(app): State<App>, who: Who, Body(b): Body<Join>) 
             return too_many(wait);
         }
     }
-    let group = b
-        .preferred_skill
-        .clone()
-        .unwrap_or_else(|| DEFAULT_WORKGROUP.to_owned());
+    let skill = b.preferred_skill.clone();
     let command = Command::JoinQueue {
         visitor_id: b.visitor_id.into(),
         visitor_name: b.visitor_name,
@@ -489,8 +487,8 @@ pub(crate) async fn join(State(app): State<App>, who: Who, Body(b): Body<Join>) 
         channel: b.channel,
     };
     let build: Build = Box::new(move |c| {
-        let closed = c.workgroup(&group).is_some_and(|g| !g.settings.public_join);
-        if public && closed {
+        if public && !c.takes_public_join(skill.as_deref()) {
+            let group = joined_workgroup(skill.as_deref());
             return Err(Answer::forbidden(format!(
                 "workgroup {group} does not take visitors without a link"
             )));

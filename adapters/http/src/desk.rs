@@ -4,12 +4,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde_json::json;
 use switchboard_core::bot::{BotKind, BotSettings};
 use switchboard_core::{Center, Command, CoreError, SessionId, WorkgroupId};
 
-use crate::api::{audit, checked, show_session};
+use crate::api::{audit, checked, on_session};
 use crate::auth::Who;
 use crate::engine::Build;
 use crate::App;
@@ -101,7 +100,7 @@ async fn set(app: App, who: Who, id: String, build: Build, action: &str) -> Answ
 
 /// `POST /sessions/{id}/bot/escalate`: the visitor asks for a person.
 pub(crate) async fn escalate(State(app): State<App>, who: Who, Path(id): Path<String>) -> Answer {
-    on_session(app, who, id, |session_id| Command::BotEscalate {
+    visitor_choice(app, who, id, |session_id| Command::BotEscalate {
         session_id,
     })
     .await
@@ -109,15 +108,18 @@ pub(crate) async fn escalate(State(app): State<App>, who: Who, Path(id): Path<St
 
 /// `POST /sessions/{id}/bot/refuse`: the visitor stays with the bot.
 pub(crate) async fn refuse(State(app): State<App>, who: Who, Path(id): Path<String>) -> Answer {
-    on_session(app, who, id, |session_id| Command::BotRefuse { session_id }).await
+    visitor_choice(app, who, id, |session_id| Command::BotRefuse { session_id }).await
 }
 
-/// Applies `command` to session `id` for a caller entitled to it; shows
-/// the session after.
-async fn on_session(app: App, who: Who, id: String, command: fn(SessionId) -> Command) -> Answer {
+/// Applies the visitor's choice to session `id` for a caller entitled to
+/// it; shows the session after.
+async fn visitor_choice(
+    app: App,
+    who: Who,
+    id: String,
+    command: fn(SessionId) -> Command,
+) -> Answer {
     let id = SessionId::from(id);
     let build = checked(&who, &id, false, command(id.clone()));
-    app.engine
-        .command(build, show_session(id, StatusCode::OK))
-        .await
+    on_session(&app, &who, id, None, build).await
 }

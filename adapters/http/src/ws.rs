@@ -561,10 +561,13 @@ fn build(control: Control, who: Identity, room: Option<SessionId>) -> Build {
             Control::RejectCall => Command::RejectCall {
                 agent_id: agent_only("reject")?,
             },
-            Control::EndCall { session_id } => Command::EndSession {
-                session_id: call(session_id)?,
-                by: who.party(),
-            },
+            Control::EndCall { session_id } => {
+                let session_id = call(session_id)?;
+                let by = who.ending_party(c, &session_id).ok_or_else(|| {
+                    Answer::forbidden(format!("{} may not end {session_id}", who.role()))
+                })?;
+                Command::EndSession { session_id, by }
+            }
             Control::TransferCall {
                 target_agent_id,
                 session_id,

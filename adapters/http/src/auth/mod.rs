@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::{AgentId, Center, CoreError, SessionId, SessionStatus};
+use switchboard_core::{AgentId, Center, CoreError, SessionId, SessionStatus, Speaker};
 
 use crate::{Answer, AnswerExt};
 pub use limits::{LoginLimits, Rate};
@@ -105,6 +105,21 @@ impl Caller {
     /// The agent this caller acts as.
     pub fn agent(&self) -> Option<&AgentId> {
         self.staff().and_then(|s| s.agent_id.as_ref())
+    }
+
+    /// As whom the core's rules see this caller: the visitor of their
+    /// session (None once it is forgotten), the agent they act as, or staff.
+    pub fn speaker(&self, c: &Center) -> Option<Speaker> {
+        match self {
+            Caller::Visitor { session, .. } => c
+                .session(session.as_str())
+                .map(|s| Speaker::Visitor(s.customer_id.clone())),
+            Caller::Staff(Staff {
+                agent_id: Some(a), ..
+            }) => Some(Speaker::Agent(a.clone())),
+            Caller::Staff(_) => Some(Speaker::Staff),
+            Caller::Anonymous => None,
+        }
     }
 
     /// How the audit log names this caller.
