@@ -12,6 +12,8 @@ bash scripts/layers.sh
 cargo test --workspace --all-targets --locked
 # The run-loop example in the core's crate docs.
 cargo test --workspace --doc --locked
+# The API contract: schemathesis (from PyPI) over the served OpenAPI document.
+bash tests/contract/run.sh
 # Real browsers (Debian's Chromium, installed here if missing) over the real
 # binary and its media plane, in a loopback-only network namespace.
 bash tests/browser/run.sh

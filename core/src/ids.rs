@@ -75,6 +75,10 @@ id_type!(
 /// Longest id a client may choose (agents, workgroups, visitors, names).
 pub const ID_MAX: usize = 64;
 
+/// [`is_name`] as a regular expression, for the API's schema: what a
+/// generated client should check before sending an id.
+pub const NAME_PATTERN: &str = "^[A-Za-z0-9_@-][A-Za-z0-9_.@-]{0,63}$";
+
 /// Whether `s` is a well-formed client-chosen id: 1 to [`ID_MAX`] letters,
 /// digits and `_ - . @`, not starting with `.`. Such an id is safe anywhere
 /// (a URL path segment, a file name, a log line) and so is all an HTTP path
@@ -196,6 +200,26 @@ mod tests {
             &"a".repeat(65),
         ] {
             assert!(!is_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_name_pattern_says_what_is_name_does() {
+        let pattern = regex::Regex::new(NAME_PATTERN).unwrap();
+        let alphabet = ['a', 'Z', '0', '_', '-', '.', '@', '/', ' ', '%', '中'];
+        // Every string of up to 3 of these, and the length bounds.
+        let mut cases = vec![String::new(), "a".repeat(64), "a".repeat(65)];
+        for a in alphabet {
+            cases.push(a.to_string());
+            for b in alphabet {
+                cases.push(format!("{a}{b}"));
+                for c in alphabet {
+                    cases.push(format!("{a}{b}{c}"));
+                }
+            }
+        }
+        for s in cases {
+            assert_eq!(pattern.is_match(&s), is_name(&s), "{s:?}");
         }
     }
 

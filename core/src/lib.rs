@@ -84,7 +84,10 @@ pub use event::{Event, EventKind, Recipient};
 #[cfg(feature = "fault-injection")]
 pub use fault::Fault;
 pub use forecast::{servers_needed, Forecast, HANDLE_MINUTES, RATE_MINUTES};
-pub use ids::{is_name, AgentId, RoomId, SessionId, VisitorId, WorkgroupId, ID_MAX, ROOM_PREFIX};
+pub use ids::{
+    is_name, AgentId, RoomId, SessionId, VisitorId, WorkgroupId, ID_MAX, NAME_PATTERN, ROOM_PREFIX,
+};
+pub use limits::{too_long, NAME_MAX, TEXT_MAX};
 pub use prng::Prng;
 pub use session::{AgentPart, EndReason, Rating, Session, SessionStatus, PRIORITY_MAX};
 pub use stats::{

@@ -4,10 +4,18 @@
 
 use crate::CoreError;
 
-/// Longest id, name or title the core accepts, in bytes.
-pub(crate) const NAME_MAX: usize = 256;
-/// Longest description or comment the core accepts, in bytes.
-pub(crate) const TEXT_MAX: usize = 4096;
+/// Longest name or title the core accepts, in characters.
+pub const NAME_MAX: usize = 256;
+/// Longest description or comment the core accepts, in characters.
+pub const TEXT_MAX: usize = 4096;
+
+/// Whether `text` is longer than `max` characters. Limits count characters,
+/// as the API schema's `maxLength` does, so that a Chinese name may be as
+/// long as an English one.
+pub fn too_long(text: &str, max: usize) -> bool {
+    // Four bytes or fewer per character: short texts need no counting.
+    text.len() > max && text.chars().count() > max
+}
 
 /// Checks a text field's presence and length.
 pub(crate) fn check_text(
@@ -25,7 +33,7 @@ pub(crate) fn check_text(
             field,
             reason: "must not be empty",
         }),
-        Some(v) if v.len() > max => Err(CoreError::InvalidInput {
+        Some(v) if too_long(v, max) => Err(CoreError::InvalidInput {
             field,
             reason: "is too long",
         }),

@@ -99,6 +99,7 @@ pub(crate) fn show_agent(id: String) -> View {
 // ---- sessions ----
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct CreateSession {
     title: String,
     customer_id: String,
@@ -194,6 +195,7 @@ pub(crate) async fn end_session(
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Assign {
     agent_id: String,
 }
@@ -220,6 +222,7 @@ pub(crate) async fn assign(
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Transfer {
     target_agent_id: String,
 }
@@ -240,6 +243,7 @@ pub(crate) async fn transfer(
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Rate {
     rating: i64,
     comment: Option<String>,
@@ -301,6 +305,7 @@ fn rating_of(c: &Center, id: String) -> Answer {
 // ---- agents ----
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Register {
     agent_id: String,
     agent_name: Option<String>,
@@ -368,6 +373,7 @@ pub(crate) async fn unavailable(
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Accept {
     media: Option<Media>,
 }
@@ -394,6 +400,7 @@ pub(crate) async fn reject(State(app): State<App>, Path(id): Path<String>) -> An
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Weight {
     weight: u32,
 }
@@ -440,6 +447,7 @@ pub(crate) async fn agent_stats(State(app): State<App>) -> Answer {
 // ---- queue ----
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Join {
     visitor_id: String,
     visitor_name: Option<String>,
@@ -547,6 +555,7 @@ fn own_visitor(caller: &Caller, c: &Center, visitor: &str) -> Result<(), Answer>
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Leave {
     visitor_id: String,
 }

@@ -39,6 +39,14 @@ where
         if OPTIONAL && bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Body(T::default()));
         }
+        // Every body is an object: serde would read a struct from an array too.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Answer::error(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "the body must be a JSON object",
+            ));
+        }
         serde_json::from_slice(&bytes)
             .map(Body)
             .map_err(|e| Answer::error(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))

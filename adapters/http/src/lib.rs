@@ -129,9 +129,10 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("GET", "/openapi.json") => get(openapi),
         ("POST", "/sessions/{id}/whip" | "/sessions/{id}/whep") => post(whip::offer),
         ("GET", "/sessions/{id}/ice-servers") => get(whip::ice_servers),
-        ("OPTIONS", "/sessions/{id}/whip" | "/sessions/{id}/whep" | "/media/{id}") => {
-            options(whip::options)
+        ("OPTIONS", "/sessions/{id}/whip" | "/sessions/{id}/whep") => {
+            options(whip::endpoint_options)
         }
+        ("OPTIONS", "/media/{id}") => options(whip::resource_options),
         ("PATCH", "/media/{id}") => patch(whip::patch),
         ("DELETE", "/media/{id}") => delete(whip::delete),
         ("GET", "/sessions/{id}/quality") => get(whip::quality),

@@ -2,9 +2,56 @@
 //! checks it against the router both ways.
 
 use serde_json::{json, Map, Value};
+use switchboard_app::chat::{
+    CLIENT_ID_MAX, MESSAGE_MAX, PAGE_MAX, SHORTCODE_MAX, TAGS_MAX, TAG_LEN_MAX,
+};
+use switchboard_core::{ID_MAX, NAME_MAX, NAME_PATTERN, TEXT_MAX};
 
 use crate::auth::access::{Access, COOKIE, ROUTES};
-use crate::auth::Role;
+use crate::auth::{Role, PASSWORD_MAX, PASSWORD_MIN};
+
+/// An id the client chooses (agent, visitor, workgroup, account, token):
+/// the core's `is_name`.
+fn name() -> Value {
+    json!({ "type": "string", "pattern": NAME_PATTERN, "maxLength": ID_MAX })
+}
+
+/// Text of at most `max` characters, with something other than spaces in
+/// it when `filled`.
+fn text(max: usize, filled: bool) -> Value {
+    let mut v = json!({ "type": "string", "maxLength": max });
+    if filled {
+        // Not only white space, as Rust's `trim` counts it.
+        v["pattern"] =
+            json!(r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]");
+    }
+    v
+}
+
+/// A password as accounts take it.
+fn password() -> Value {
+    json!({ "type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX })
+}
+
+/// A role an account or token may have.
+fn role() -> Value {
+    json!({ "type": "string", "enum": ["admin", "supervisor", "agent"] })
+}
+
+/// The events a subscription takes: at least one, each one Switchboard sends.
+fn events() -> Value {
+    json!({ "type": "array", "minItems": 1, "items": { "type": "string", "enum": crate::hooks::EVENTS } })
+}
+
+/// A webhook receiver's URL, as delivery reads it: http or https, a host,
+/// no credentials, no spaces.
+fn receiver_url() -> Value {
+    json!({
+        "type": "string",
+        "maxLength": crate::webhooks::URL_MAX,
+        "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*)?$",
+    })
+}
 
 fn schema(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
@@ -28,7 +75,9 @@ fn op(
         ok.0.into(),
         json!({ "description": "success", "content": content(ok.1) }),
     );
-    for status in errors {
+    // A path parameter that names nothing, or is not an id at all: 404.
+    let not_found = (!params.is_empty()).then_some(&404);
+    for status in errors.iter().chain(not_found) {
         let what = match status {
             400 => "missing or malformed input",
             404 => "unknown session, agent, visitor or workgroup",
@@ -44,14 +93,30 @@ fn op(
     }
     let mut o = json!({ "summary": summary, "responses": responses });
     if !params.is_empty() {
+        // `id:integer` names a path parameter that is a number (an i64).
         o["parameters"] = params
             .iter()
-            .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .map(|p| {
+                let schema = match p.split_once(':') {
+                    Some(_) => {
+                        json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX })
+                    }
+                    None => name(),
+                };
+                let name = p.split(':').next().unwrap_or(p);
+                json!({ "name": name, "in": "path", "required": true, "schema": schema })
+            })
             .collect();
     }
     if let Some(b) = body {
         o["requestBody"] = json!({ "required": true, "content": content(b) });
     }
+    o
+}
+
+/// An operation whose body may be left out (read as `{}`).
+fn optional_body(mut o: Value) -> Value {
+    o["requestBody"]["required"] = json!(false);
     o
 }
 
@@ -69,6 +134,14 @@ const MODES: [&str; 9] = [
 
 fn object(required: &[&str], props: Value) -> Value {
     json!({ "type": "object", "required": required, "properties": props })
+}
+
+/// A chat body: the same fields as the WebSocket and socket.io frames,
+/// whose clients may send more (the conversation's address, the frame's
+/// own fields), so a field it does not know is ignored.
+fn open(mut schema: Value) -> Value {
+    schema["additionalProperties"] = json!(true);
+    schema
 }
 
 const S: &str = "string";
@@ -103,7 +176,64 @@ pub fn document() -> Value {
         }
     }
     secure(&mut doc);
+    closed_bodies(&mut doc);
     doc
+}
+
+/// Request bodies are read strictly (an unknown field is refused, not
+/// ignored; an optional field may be null, read as absent): every JSON
+/// body's schema says so, unless it says otherwise itself.
+fn closed_bodies(doc: &mut Value) {
+    let mut names = Vec::new();
+    if let Some(paths) = doc["paths"].as_object() {
+        for op in paths
+            .values()
+            .filter_map(Value::as_object)
+            .flat_map(|p| p.values())
+        {
+            let reference = &op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+            if let Some(name) = reference.as_str().and_then(|r| r.rsplit('/').next()) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    for name in names {
+        strict(&mut doc["components"]["schemas"][&name]);
+    }
+}
+
+/// Closes one object schema and the objects inside it (unless it says
+/// otherwise), and lets an optional field be null.
+fn strict(schema: &mut Value) {
+    let required: Vec<String> = schema["required"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (name, prop) in props.iter_mut() {
+        if !required.contains(name) && prop.get("nullable").is_none() && prop.get("$ref").is_none()
+        {
+            prop["nullable"] = json!(true);
+            // A null must be one of an enum's values to be allowed.
+            if let Some(values) = prop.get_mut("enum").and_then(Value::as_array_mut) {
+                values.push(Value::Null);
+            }
+        }
+        if prop.get("items").is_some() {
+            strict(&mut prop["items"]);
+        }
+        strict(prop);
+    }
+    if schema.get("additionalProperties").is_none() {
+        schema["additionalProperties"] = json!(false);
+    }
 }
 
 /// The security schemes, and on every operation the credentials it takes
@@ -130,6 +260,10 @@ fn secure(doc: &mut Value) {
         }
         op["security"] = json!(schemes);
         if let Some(responses) = op["responses"].as_object_mut() {
+            responses.insert(
+                "429".into(),
+                json!({ "description": "too many requests from this credential or address (Retry-After)", "content": content("Error") }),
+            );
             if !roles.contains(&"anyone") {
                 responses.insert(
                     "401".into(),
@@ -189,9 +323,9 @@ fn auth_paths() -> Value {
             "get": op("List API tokens (never their secrets)", none, None, ("200", "TokenList"), &[]),
             "post": op("Issue a named API token; the secret is shown once", none, Some("NewToken"), ("201", "Token"), &[400]),
         },
-        "/customer-service/tokens/{id}": { "delete": op("Revoke an API token", id, None, ("200", "Status"), &[400, 404]) },
+        "/customer-service/tokens/{id}": { "delete": op("Revoke an API token", &["id:integer"], None, ("200", "Status"), &[400, 404]) },
         "/customer-service/audit": { "get": op("The audit log, newest first; filters actor, action, since, until (Unix ms), limit", none, None, ("200", "AuditLog"), &[400]) },
-        "/customer-service/sessions/{id}/link": { "post": op("A signed, expiring visitor link for an open session, with its QR code", id, Some("NewLink"), ("201", "Link"), &[400, 404, 409]) },
+        "/customer-service/sessions/{id}/link": { "post": optional_body(op("A signed, expiring visitor link for an open session, with its QR code", id, Some("NewLink"), ("201", "Link"), &[400, 404, 409])) },
         "/customer-service/links/{id}": { "delete": op("Revoke a visitor link", id, None, ("200", "Status"), &[404]) },
     })
 }
@@ -223,7 +357,10 @@ fn media_paths() -> Value {
             ("204", "Status"),
             &[],
         );
-        o["responses"] = json!({ "204": { "description": "Accept-Post, Accept-Patch, Allow, Access-Control-*" } });
+        o["responses"] = json!({
+            "204": { "description": "Accept-Post or Accept-Patch, Allow, Access-Control-*" },
+            "404": { "description": "no such session or connection", "content": content("Error") },
+        });
         o
     };
     let mut trickle = op("Trickle ICE candidates (application/trickle-ice-sdpfrag); an ICE restart is refused (POST a new offer instead)", &["id"], None, ("204", "Status"), &[403, 404, 422]);
@@ -258,7 +395,7 @@ fn media_paths() -> Value {
             },
         },
         "/customer-service/sessions/{id}/recordings": {
-            "get": op("The call's finished recordings (WebM, one per participant)", &["id"], None, ("200", "Recordings"), &[403]),
+            "get": op("The call's finished recordings (WebM, one per participant)", &["id"], None, ("200", "Recordings"), &[403, 404]),
         },
         "/customer-service/sessions/{id}/recordings/{file}": {
             "get": {
@@ -274,14 +411,23 @@ fn media_paths() -> Value {
             },
         },
         "/customer-service/sessions/{id}/quality": {
-            "get": op("Call quality per connection: bitrate, loss, RTT, jitter", &["id"], None, ("200", "Quality"), &[403]),
+            "get": op("Call quality per connection: bitrate, loss, RTT, jitter", &["id"], None, ("200", "Quality"), &[403, 404]),
         },
     })
 }
 
 /// Webhook subscriptions, their delivery log and redelivery.
 fn webhook_paths() -> Value {
-    let id = &["id"][..];
+    let id = &["id:integer"][..];
+    let mut redeliver = op(
+        "Queue an event (evt_…) again",
+        &["id:integer", "event"],
+        None,
+        ("200", "Status"),
+        &[400, 404],
+    );
+    redeliver["parameters"][1]["schema"] =
+        json!({ "type": "string", "pattern": "^(evt_)?[0-9]{1,18}$" });
     let none: &[&str] = &[];
     json!({
         "/customer-service/webhooks": {
@@ -295,20 +441,20 @@ fn webhook_paths() -> Value {
         "/customer-service/webhooks/{id}/deliveries": {
             "get": op("The subscription's delivery attempts, newest first", id, None, ("200", "Deliveries"), &[400, 404]),
         },
-        "/customer-service/webhooks/{id}/events/{event}/redeliver": {
-            "post": op("Queue an event (evt_…) again", &["id", "event"], None, ("200", "Status"), &[400, 404]),
-        },
+        "/customer-service/webhooks/{id}/events/{event}/redeliver": { "post": redeliver },
     })
 }
 
 /// Query parameters of a history page.
 fn paged(mut o: Value, extra: &[&str]) -> Value {
     let mut params: Vec<Value> = o["parameters"].as_array().cloned().unwrap_or_default();
-    for q in extra.iter().chain(&["after", "before", "limit"]) {
-        params.push(
-            json!({ "name": q, "in": "query", "required": false, "schema": { "type": "string" } }),
-        );
+    for q in extra {
+        params.push(json!({ "name": q, "in": "query", "required": false, "schema": name() }));
     }
+    for q in ["after", "before"] {
+        params.push(json!({ "name": q, "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX } }));
+    }
+    params.push(json!({ "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "maximum": u32::MAX, "description": format!("0 or none: the default page; more than {PAGE_MAX} reads {PAGE_MAX}") } }));
     o["parameters"] = Value::Array(params);
     o
 }
@@ -316,6 +462,13 @@ fn paged(mut o: Value, extra: &[&str]) -> Value {
 /// A page of the browser UI (the embedded shell).
 fn page(summary: &str) -> Value {
     json!({ "summary": summary, "responses": { "200": { "description": "the page (text/html)" } } })
+}
+
+/// A canned response's path parameter: its shortcode.
+fn shortcode(mut o: Value) -> Value {
+    let pattern = format!("^[A-Za-z0-9_-]{{1,{SHORTCODE_MAX}}}$");
+    o["parameters"][0]["schema"] = json!({ "type": "string", "pattern": pattern });
+    o
 }
 
 fn chat_paths() -> Value {
@@ -341,6 +494,7 @@ fn chat_paths() -> Value {
                 ],
                 "responses": {
                     "200": { "description": "the transcript", "content": { "application/json": { "schema": schema("Object") }, "text/plain": { "schema": { "type": "string" } } } },
+                    "400": { "description": "an unknown format", "content": content("Error") },
                     "403": { "description": "not a participant", "content": content("Error") },
                     "404": { "description": "unknown session", "content": content("Error") },
                 },
@@ -358,6 +512,7 @@ fn chat_paths() -> Value {
                 "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
                 "responses": {
                     "200": { "description": "the message carrying it", "content": content("Sent") },
+                    "404": { "description": "unknown session", "content": content("Error") },
                     "413": { "description": "too large", "content": content("Error") },
                     "415": { "description": "type not accepted, or not what the bytes are", "content": content("Error") },
                 },
@@ -381,14 +536,14 @@ fn chat_paths() -> Value {
         },
         "/customer-service/internal/messages": {
             "get": paged(op("A page of a direct conversation or a workgroup channel", none, None, ("200", "History"), &[400, 403, 404]), &["to_agent", "workgroup"]),
-            "post": op("Message another agent (to_agent) or a workgroup channel (workgroup)", none, Some("SendMessage"), ("200", "Sent"), &[400, 403, 404, 413]),
+            "post": op("Message another agent (to_agent) or a workgroup channel (workgroup)", none, Some("SendInternal"), ("200", "Sent"), &[400, 403, 404, 413]),
         },
         "/customer-service/canned-responses": {
             "get": op("Every canned response", none, None, ("200", "Object"), &[]),
         },
         "/customer-service/canned-responses/{id}": {
-            "put": op("Create or replace the canned response /{id}", id, Some("CannedBody"), ("200", "Object"), &[400]),
-            "delete": op("Delete a canned response", id, None, ("200", "Status"), &[404]),
+            "put": shortcode(op("Create or replace the canned response /{id}", id, Some("CannedBody"), ("200", "Object"), &[400])),
+            "delete": shortcode(op("Delete a canned response", id, None, ("200", "Status"), &[404])),
         },
         "/socket.io/": {
             "get": { "summary": "socket.io (protocol v5): engine.io polling and the WebSocket upgrade; the connect packet's auth.token is the credential (see docs/chat.md)", "responses": { "200": { "description": "engine.io" } } },
@@ -401,6 +556,20 @@ fn chat_paths() -> Value {
 }
 
 fn chat_schemas() -> Value {
+    let to_send = json!({
+        "text": text(MESSAGE_MAX, true),
+        "client_id": { "type": "string", "minLength": 1, "maxLength": CLIENT_ID_MAX },
+        "private": { "type": "boolean", "nullable": false },
+    });
+    let mut internal = object(&["text"], to_send.clone());
+    internal["properties"]["to_agent"] = name();
+    internal["properties"]["workgroup"] = name();
+    internal["oneOf"] = json!([
+        { "required": ["to_agent"], "properties": { "to_agent": t(S) } },
+        { "required": ["workgroup"], "properties": { "workgroup": t(S) } },
+    ]);
+    internal["description"] = json!("exactly one of to_agent and workgroup");
+    let internal = open(internal);
     let message = object(
         &["conversation", "seq", "from", "kind", "text", "at"],
         json!({
@@ -414,11 +583,12 @@ fn chat_schemas() -> Value {
         "Message": message,
         "History": object(&["conversation", "messages"], json!({ "conversation": t(S), "messages": { "type": "array", "items": schema("Message") }, "receipts": { "type": "array", "items": t("object") }, "has_more": t("boolean") })),
         "Sent": object(&["status", "duplicate", "message"], json!({ "status": t(S), "duplicate": t("boolean"), "message": schema("Message") })),
-        "SendMessage": object(&[], json!({ "text": t(S), "client_id": t(S), "private": t("boolean"), "to_agent": t(S), "workgroup": t(S) })),
-        "ReceiptBody": object(&[], json!({ "delivered": t("integer"), "read": t("integer") })),
-        "CloseBody": object(&[], json!({ "comment": t(S), "tags": { "type": "array", "items": t(S) } })),
-        "CannedBody": object(&["text"], json!({ "text": t(S) })),
-        "NotificationBody": object(&["text"], json!({ "text": t(S), "level": { "type": "string", "enum": ["info", "warning", "urgent"] }, "workgroup": t(S), "agent_id": t(S) })),
+        "SendMessage": open(object(&["text"], to_send)),
+        "SendInternal": internal,
+        "ReceiptBody": open(object(&[], json!({ "delivered": { "type": "integer", "minimum": 0, "maximum": u64::MAX, "nullable": true }, "read": { "type": "integer", "minimum": 0, "maximum": u64::MAX, "nullable": true } }))),
+        "CloseBody": open(object(&[], json!({ "comment": text(MESSAGE_MAX, false), "tags": { "type": "array", "maxItems": TAGS_MAX, "items": text(TAG_LEN_MAX, true), "nullable": false } }))),
+        "CannedBody": object(&["text"], json!({ "text": text(MESSAGE_MAX, true) })),
+        "NotificationBody": object(&["text"], json!({ "text": text(MESSAGE_MAX, true), "level": { "type": "string", "enum": ["info", "warning", "urgent"] }, "workgroup": name(), "agent_id": name() })),
     })
 }
 
@@ -446,6 +616,15 @@ fn quality_schema() -> Value {
 }
 
 fn auth_schemas() -> Value {
+    let mut new_account = object(
+        &["username", "password", "role"],
+        json!({ "username": name(), "password": password(), "role": role(), "agent_id": name() }),
+    );
+    // An agent account acts as an agent: it names one.
+    new_account["anyOf"] = json!([
+        { "properties": { "role": { "type": "string", "enum": ["admin", "supervisor"] } } },
+        { "required": ["agent_id"], "properties": { "agent_id": { "type": "string" } } },
+    ]);
     let account = object(
         &["username", "role"],
         json!({
@@ -459,12 +638,12 @@ fn auth_schemas() -> Value {
         "Status": object(&["status"], json!({ "status": t(S) })),
         "Me": object(&["kind"], json!({ "kind": t(S), "name": t(S), "role": t(S), "agent_id": nullable(S), "session_id": t(S) })),
         "Ticket": object(&["ticket", "expires_in"], json!({ "ticket": t(S), "expires_in": t("integer") })),
-        "PasswordChange": object(&["old_password", "new_password"], json!({ "old_password": t(S), "new_password": t(S) })),
+        "PasswordChange": object(&["old_password", "new_password"], json!({ "old_password": t(S), "new_password": password() })),
         "Account": account,
         "AccountList": object(&["accounts", "count"], json!({ "accounts": { "type": "array", "items": schema("Account") }, "count": t("integer") })),
-        "NewAccount": object(&["username", "password", "role"], json!({ "username": t(S), "password": { "type": "string", "minLength": 8 }, "role": t(S), "agent_id": t(S) })),
-        "AccountPatch": object(&[], json!({ "role": t(S), "password": t(S), "disabled": t("boolean") })),
-        "NewToken": object(&["name"], json!({ "name": t(S), "role": t(S), "agent_id": t(S) })),
+        "NewAccount": new_account,
+        "AccountPatch": object(&[], json!({ "role": role(), "password": password(), "disabled": t("boolean") })),
+        "NewToken": object(&["name"], json!({ "name": name(), "role": role(), "agent_id": name() })),
         "Token": object(&["id", "name", "role", "token"], json!({ "id": t("integer"), "name": t(S), "role": t(S), "token": t(S) })),
         "TokenList": object(&["tokens", "count"], json!({ "tokens": { "type": "array", "items": object(&["id", "name", "role"], json!({ "id": t("integer"), "name": t(S), "role": t(S) })) }, "count": t("integer") })),
         "AuditLog": object(&["entries", "count"], json!({ "entries": { "type": "array", "items": object(&["at_ms", "actor", "role", "action", "outcome"], json!({
@@ -478,8 +657,8 @@ fn auth_schemas() -> Value {
             "enabled": t("boolean"), "created_at": t("integer"), "secret": { "type": "string", "description": "only when created" },
         })),
         "WebhookList": object(&["webhooks", "count"], json!({ "webhooks": { "type": "array", "items": schema("Webhook") }, "count": t("integer") })),
-        "NewWebhook": object(&["url", "events"], json!({ "url": t(S), "events": { "type": "array", "items": { "type": "string", "enum": crate::hooks::EVENTS } }, "enabled": t("boolean") })),
-        "WebhookPatch": object(&[], json!({ "url": t(S), "events": { "type": "array", "items": t(S) }, "enabled": t("boolean") })),
+        "NewWebhook": object(&["url", "events"], json!({ "url": receiver_url(), "events": events(), "enabled": t("boolean") })),
+        "WebhookPatch": object(&[], json!({ "url": receiver_url(), "events": events(), "enabled": t("boolean") })),
         "Deliveries": object(&["webhook_id", "deliveries"], json!({ "webhook_id": t("integer"), "deliveries": { "type": "array", "items": object(&["outbox_id", "event", "at_ms", "latency_ms"], json!({
             "outbox_id": t("integer"), "event": t(S), "at_ms": t("integer"), "status": nullable("integer"), "latency_ms": t("integer"), "error": nullable(S),
         })) } })),
@@ -527,6 +706,28 @@ fn workgroup_paths() -> Value {
 
 /// Schemas of routing, workgroups, memberships and capacity.
 fn workgroup_schemas() -> Value {
+    let settings = json!({
+        "name": { "type": "string", "maxLength": NAME_MAX, "nullable": true }, "routing_mode": schema("RoutingMode"),
+        "overflow_after_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "nullable": true },
+        "overflow_to": { "type": "string", "pattern": NAME_PATTERN, "maxLength": ID_MAX, "nullable": true },
+        "service_level_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "default": 20, "nullable": false },
+        "service_level_percent": { "type": "integer", "minimum": 1, "maximum": 99, "default": 80, "nullable": false, "description": "the service-level target: share of visitors to answer within service_level_secs" },
+        "public_join": { "type": "boolean", "default": true, "nullable": false },
+        "read_receipts": { "type": "boolean", "default": true, "nullable": false, "description": "whether visitors are told when agents have read their messages" },
+    });
+    let mut create_workgroup = object(&["workgroup_id"], settings.clone());
+    create_workgroup["properties"]["workgroup_id"] = name();
+    // An overflow rule is a wait and a group: both, or neither.
+    create_workgroup["anyOf"] = json!([
+        { "properties": {
+            "overflow_after_secs": { "nullable": true, "enum": [null] },
+            "overflow_to": { "nullable": true, "enum": [null] },
+        } },
+        { "required": ["overflow_after_secs", "overflow_to"], "properties": {
+            "overflow_after_secs": { "type": "integer" },
+            "overflow_to": { "type": "string" },
+        } },
+    ]);
     json!({
             "Routing": object(&["routing_mode", "workgroups"], json!({
                 "routing_mode": schema("RoutingMode"),
@@ -537,16 +738,8 @@ fn workgroup_schemas() -> Value {
                 })) },
             })),
             "RoutingMode": { "type": "string", "enum": MODES },
-            "WorkgroupSettings": object(&[], json!({
-                "name": nullable(S), "routing_mode": schema("RoutingMode"),
-                "overflow_after_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "nullable": true },
-                "overflow_to": nullable(S),
-                "service_level_secs": { "type": "integer", "minimum": 1, "maximum": 86400, "default": 20 },
-                "service_level_percent": { "type": "integer", "minimum": 1, "maximum": 99, "default": 80, "description": "the service-level target: share of visitors to answer within service_level_secs" },
-                "public_join": { "type": "boolean", "default": true },
-                "read_receipts": { "type": "boolean", "default": true, "description": "whether visitors are told when agents have read their messages" },
-            })),
-            "CreateWorkgroup": { "allOf": [object(&["workgroup_id"], json!({ "workgroup_id": t(S) })), schema("WorkgroupSettings")] },
+            "WorkgroupSettings": object(&[], settings.clone()),
+            "CreateWorkgroup": create_workgroup,
             "Workgroup": object(&["workgroup_id", "routing_mode"], json!({
                 "workgroup_id": t(S), "name": t(S), "routing_mode": schema("RoutingMode"),
                 "overflow_after_secs": nullable("integer"), "overflow_to": nullable(S), "public_join": t("boolean"), "read_receipts": t("boolean"),
@@ -567,7 +760,7 @@ fn workgroup_schemas() -> Value {
             }))] },
             "WorkgroupList": object(&["workgroups", "count"], json!({ "workgroups": { "type": "array", "items": schema("Workgroup") }, "count": t("integer") })),
             "Memberships": object(&["workgroups"], json!({ "workgroups": { "type": "array", "minItems": 1, "maxItems": 32, "items": object(&["workgroup_id"], json!({
-                "workgroup_id": t(S), "level": { "type": "integer", "minimum": 1, "maximum": 10, "default": 1 },
+                "workgroup_id": name(), "level": { "type": "integer", "minimum": 1, "maximum": 10, "default": 1, "nullable": false },
             })) } })),
             "Capacity": object(&["max_concurrent"], json!({ "max_concurrent": { "type": "integer", "minimum": 1, "maximum": 100 } })),
     })
@@ -633,7 +826,7 @@ fn paths_and_schemas() -> Value {
                 "post": op("Take a Ready agent off calls (Online, on a break)", id, None, ("200", "Agent"), &[404, 409]),
             },
             "/customer-service/agents/{id}/accept": {
-                "post": op("Answer the ringing call (body optional)", id, Some("Accept"), ("200", "Session"), &[400, 404, 409]),
+                "post": optional_body(op("Answer the ringing call (body optional)", id, Some("Accept"), ("200", "Session"), &[400, 404, 409])),
             },
             "/customer-service/agents/{id}/reject": {
                 "post": op("Decline the ringing call; the visitor goes back to the head of the queue", id, None, ("200", "Agent"), &[404, 409]),
@@ -645,7 +838,7 @@ fn paths_and_schemas() -> Value {
                 "get": op("Routing state per workgroup: the mode and the agent it would ring next, advancing nothing", &[], None, ("200", "Routing"), &[]),
             },
             "/customer-service/queue/join": {
-                "post": op("Join the queue; assigned at once if an agent is Ready", &[], Some("Join"), ("200", "JoinResult"), &[400, 409, 413, 429]),
+                "post": op("Join the queue; assigned at once if an agent is Ready", &[], Some("Join"), ("200", "JoinResult"), &[400, 404, 409, 413, 429]),
             },
             "/customer-service/queue/leave": {
                 "post": op("Leave the queue", &[], Some("Leave"), ("200", "LeaveResult"), &[400, 404, 409, 413]),
@@ -715,12 +908,12 @@ fn paths_and_schemas() -> Value {
                 "bot_detail": { "type": "object", "description": "staff and agents only: the handoff context, the decisions with their parts and scores, the ticket" },
             })),
             "SessionList": object(&["sessions", "count"], json!({ "sessions": { "type": "array", "items": schema("Session") }, "count": t("integer") })),
-            "CreateSession": object(&["title", "customer_id"], json!({ "title": t(S), "customer_id": t(S), "customer_name": t(S), "description": t(S) })),
-            "Assign": object(&["agent_id"], json!({ "agent_id": t(S) })),
-            "Transfer": object(&["target_agent_id"], json!({ "target_agent_id": t(S) })),
-            "Rate": object(&["rating"], json!({ "rating": { "type": "integer", "minimum": 1, "maximum": 5 }, "comment": t(S) })),
+            "CreateSession": object(&["title", "customer_id"], json!({ "title": text(NAME_MAX, true), "customer_id": name(), "customer_name": text(NAME_MAX, false), "description": text(TEXT_MAX, false) })),
+            "Assign": object(&["agent_id"], json!({ "agent_id": name() })),
+            "Transfer": object(&["target_agent_id"], json!({ "target_agent_id": name() })),
+            "Rate": object(&["rating"], json!({ "rating": { "type": "integer", "minimum": 1, "maximum": 5 }, "comment": text(TEXT_MAX, false) })),
             "Rating": object(&["session_id", "rating"], json!({ "session_id": t(S), "rating": t("integer"), "comment": nullable(S), "rated_at": { "type": "string", "format": "date-time" } })),
-            "Register": object(&["agent_id"], json!({ "agent_id": t(S), "agent_name": t(S) })),
+            "Register": object(&["agent_id"], json!({ "agent_id": name(), "agent_name": text(NAME_MAX, false) })),
             "Agent": object(&["agent_id", "agent_name", "status"], json!({
                 "agent_id": t(S), "agent_name": t(S),
                 "status": { "type": "string", "enum": ["offline", "online", "ready", "ringing", "busy"] },
@@ -731,12 +924,12 @@ fn paths_and_schemas() -> Value {
             "AgentList": object(&["agents", "count"], json!({ "agents": { "type": "array", "items": schema("Agent") }, "count": t("integer") })),
             "AgentCounts": object(&["total"], json!({ "total": t("integer"), "offline": t("integer"), "online": t("integer"), "ready": t("integer"), "ringing": t("integer"), "busy": t("integer") })),
             "Accept": object(&[], json!({ "media": { "type": "string", "enum": ["audio", "video"] } })),
-            "Join": object(&["visitor_id"], json!({ "visitor_id": t(S), "visitor_name": t(S), "preferred_skill": t(S), "priority": { "type": "integer", "minimum": 0, "maximum": 9, "default": 0 } })),
+            "Join": object(&["visitor_id"], json!({ "visitor_id": name(), "visitor_name": text(NAME_MAX, false), "preferred_skill": name(), "priority": { "type": "integer", "minimum": 0, "maximum": 9, "default": 0 }, "channel": { "type": "string", "enum": ["video", "chat"], "default": "video", "nullable": false } })),
             "JoinResult": object(&["status", "session_id", "room_id"], json!({
                 "status": { "type": "string", "enum": ["assigned", "queued"] }, "session_id": t(S), "room_id": t(S),
                 "agent_id": t(S), "position": t("integer"), "queue_length": t("integer"),
             })),
-            "Leave": object(&["visitor_id"], json!({ "visitor_id": t(S) })),
+            "Leave": object(&["visitor_id"], json!({ "visitor_id": name() })),
             "LeaveResult": object(&["status", "visitor_id"], json!({ "status": t(S), "visitor_id": t(S), "session_id": t(S) })),
             "QueueStatus": object(&["length", "max", "entries"], json!({
                 "length": t("integer"), "max": t("integer"), "waiting": t("integer"), "longest_wait_ms": t("integer"),

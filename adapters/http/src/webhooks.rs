@@ -40,6 +40,9 @@ fn shown(w: &Webhook, with_secret: bool) -> Shown<'_> {
     }
 }
 
+/// Longest receiver URL, in bytes.
+pub(crate) const URL_MAX: usize = 2048;
+
 /// Checks a receiver URL as delivery will read it: http or https, a host,
 /// no credentials (they would travel in the `Host` header; sign with the
 /// secret instead), and nothing the HTTP client cannot send (CR, LF, spaces).
@@ -48,7 +51,7 @@ pub(crate) fn check_url(url: &str) -> Result<(), Answer> {
         return Err(Answer::invalid("url must be an http:// or https:// URL"));
     }
     let uri: hyper::Uri = match url.parse() {
-        Ok(uri) if url.len() <= 2048 => uri,
+        Ok(uri) if url.len() <= URL_MAX => uri,
         _ => return Err(Answer::invalid("url is not a valid URL")),
     };
     let Some(authority) = uri.authority().filter(|a| !a.host().is_empty()) else {
@@ -57,6 +60,12 @@ pub(crate) fn check_url(url: &str) -> Result<(), Answer> {
     if authority.as_str().contains('@') {
         return Err(Answer::invalid(
             "url must not carry a user or password (requests are signed with the secret)",
+        ));
+    }
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b".-:[]".contains(&b);
+    if !authority.as_str().bytes().all(plain) {
+        return Err(Answer::invalid(
+            "url's host is a name or an address, and its port a number",
         ));
     }
     Ok(())
@@ -323,6 +332,7 @@ mod tests {
             "http://user:pass@crm.example.com/in",
             "http://crm.example.com/in\r\nX-Evil: 1",
             "http://crm.example.com/a b",
+            "https://crm:01*",
         ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }

@@ -378,25 +378,34 @@ pub fn render_metrics(
     );
 }
 
-/// `OPTIONS` on the WHIP/WHEP and media URLs: what they take, for CORS.
-pub(crate) async fn options() -> Response {
+/// `OPTIONS` on a WHIP/WHEP URL: it takes an SDP offer.
+pub(crate) async fn endpoint_options() -> Response {
+    preflight("OPTIONS, POST", "accept-post", "application/sdp")
+}
+
+/// `OPTIONS` on a media connection's URL: it takes trickled candidates, and
+/// a DELETE.
+pub(crate) async fn resource_options() -> Response {
+    preflight(
+        "OPTIONS, PATCH, DELETE",
+        "accept-patch",
+        "application/trickle-ice-sdpfrag",
+    )
+}
+
+/// What a URL takes, for CORS: its methods and the body type of its one
+/// write (`Accept-Post` or `Accept-Patch`).
+fn preflight(methods: &'static str, accept: &'static str, body: &'static str) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
     h.insert(
-        HeaderName::from_static("accept-post"),
-        HeaderValue::from_static("application/sdp"),
+        HeaderName::from_static(accept),
+        HeaderValue::from_static(body),
     );
-    h.insert(
-        HeaderName::from_static("accept-patch"),
-        HeaderValue::from_static("application/trickle-ice-sdpfrag"),
-    );
-    h.insert(
-        header::ALLOW,
-        HeaderValue::from_static("OPTIONS, POST, PATCH, DELETE"),
-    );
+    h.insert(header::ALLOW, HeaderValue::from_static(methods));
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("OPTIONS, POST, PATCH, DELETE"),
+        HeaderValue::from_static(methods),
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,

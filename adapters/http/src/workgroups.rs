@@ -121,6 +121,7 @@ pub(crate) async fn update(
 
 /// `PUT /agents/{id}/workgroups`.
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Memberships {
     workgroups: Vec<Membership>,
 }
@@ -141,6 +142,7 @@ pub(crate) async fn set_agent_workgroups(
 
 /// `PUT /agents/{id}/capacity`.
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Capacity {
     max_concurrent: u32,
 }

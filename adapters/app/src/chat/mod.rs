@@ -15,12 +15,12 @@ pub mod state;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use switchboard_core::{AgentId, SessionId, VisitorId, WorkgroupId};
+use switchboard_core::{too_long, AgentId, SessionId, VisitorId, WorkgroupId};
 use switchboard_store::MessageRow;
 
-/// Longest message text, in bytes.
+/// Longest message text, in characters.
 pub const MESSAGE_MAX: usize = 4096;
-/// Longest client message id, in bytes.
+/// Longest client message id, in characters.
 pub const CLIENT_ID_MAX: usize = 64;
 /// Most messages in one history page.
 pub const PAGE_MAX: u32 = 200;
@@ -30,9 +30,12 @@ pub const PAGE_DEFAULT: u32 = 50;
 pub const TYPING_TTL_MS: u64 = 6_000;
 /// A sender's typing frames are forwarded at most this often per conversation.
 pub const TYPING_INTERVAL_MS: u64 = 2_000;
-/// Most tags on a closed chat, and longest tag.
+/// Most tags on a closed chat.
 pub const TAGS_MAX: usize = 16;
-const TAG_LEN_MAX: usize = 64;
+/// Longest canned-response shortcode: letters, digits, `-` and `_`.
+pub const SHORTCODE_MAX: usize = 32;
+/// Longest tag, in characters.
+pub const TAG_LEN_MAX: usize = 64;
 
 /// Which conversation a client means. Exactly one of the three, or none
 /// on a connection in a call's room (then that call's).
@@ -217,7 +220,7 @@ pub enum Op {
 
 /// Checks a closing comment and tags.
 pub fn check_close(comment: Option<&str>, tags: &[String]) -> Result<(), &'static str> {
-    if comment.is_some_and(|c| c.len() > MESSAGE_MAX) {
+    if comment.is_some_and(|c| too_long(c, MESSAGE_MAX)) {
         return Err("comment is too long");
     }
     if tags.len() > TAGS_MAX {
@@ -225,9 +228,9 @@ pub fn check_close(comment: Option<&str>, tags: &[String]) -> Result<(), &'stati
     }
     if tags
         .iter()
-        .any(|t| t.trim().is_empty() || t.len() > TAG_LEN_MAX)
+        .any(|t| t.trim().is_empty() || too_long(t, TAG_LEN_MAX))
     {
-        return Err("a tag is 1 to 64 bytes");
+        return Err("a tag is 1 to 64 characters");
     }
     Ok(())
 }

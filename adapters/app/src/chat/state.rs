@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use http::StatusCode;
 use serde_json::{json, Value};
 use switchboard_core::bot::Notice;
+use switchboard_core::too_long;
 use switchboard_core::{
     AgentId, Center, ChatAccess, ChatRefusal, Chatter, CoreError, Event, EventKind, Party,
     Recipient, SessionId, SessionStatus, Speaker, Timestamp, VisitorId,
@@ -15,7 +16,7 @@ use switchboard_store::{Canned, ChatWrites, Closure, MessageRow, Receipt, Store,
 
 use super::{
     check_close, message_view, sender_parts, Asker, Attachment, Op, Target, CLIENT_ID_MAX,
-    MESSAGE_MAX, PAGE_DEFAULT, PAGE_MAX, TYPING_INTERVAL_MS, TYPING_TTL_MS,
+    MESSAGE_MAX, PAGE_DEFAULT, PAGE_MAX, SHORTCODE_MAX, TYPING_INTERVAL_MS, TYPING_TTL_MS,
 };
 use crate::answer::{Answer, AnswerExt};
 
@@ -370,11 +371,11 @@ impl Chats {
         note: bool,
         attachment: Option<Attachment>,
     ) -> Result<Answer, Answer> {
-        if text.len() > MESSAGE_MAX {
+        if too_long(&text, MESSAGE_MAX) {
             return Err(Answer::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "message_too_large",
-                format!("a message is at most {MESSAGE_MAX} bytes"),
+                format!("a message is at most {MESSAGE_MAX} characters"),
             ));
         }
         if text.trim().is_empty() && attachment.is_none() {
@@ -382,7 +383,7 @@ impl Chats {
         }
         if client_id
             .as_ref()
-            .is_some_and(|c| c.is_empty() || c.len() > CLIENT_ID_MAX)
+            .is_some_and(|c| c.is_empty() || too_long(c, CLIENT_ID_MAX))
         {
             return Err(Answer::invalid("client_id is 1 to 64 bytes"));
         }
@@ -712,8 +713,8 @@ impl Chats {
         me.chatter
             .may_notify()
             .map_err(|r| Answer::forbidden(r.to_string()))?;
-        if text.trim().is_empty() || text.len() > MESSAGE_MAX {
-            return Err(Answer::invalid("text is 1 to 4096 bytes"));
+        if text.trim().is_empty() || too_long(&text, MESSAGE_MAX) {
+            return Err(Answer::invalid("text is 1 to 4096 characters"));
         }
         if !["info", "warning", "urgent"].contains(&level.as_str()) {
             return Err(Answer::invalid("level must be info, warning or urgent"));
@@ -754,8 +755,7 @@ impl Chats {
         shortcode: String,
         text: String,
     ) -> Result<Answer, Answer> {
-        let valid = !shortcode.is_empty()
-            && shortcode.len() <= 32
+        let valid = (1..=SHORTCODE_MAX).contains(&shortcode.len())
             && shortcode
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -764,8 +764,8 @@ impl Chats {
                 "shortcode is 1 to 32 letters, digits, - or _",
             ));
         }
-        if text.trim().is_empty() || text.len() > MESSAGE_MAX {
-            return Err(Answer::invalid("text is 1 to 4096 bytes"));
+        if text.trim().is_empty() || too_long(&text, MESSAGE_MAX) {
+            return Err(Answer::invalid("text is 1 to 4096 characters"));
         }
         let c = Canned {
             shortcode: shortcode.clone(),

@@ -19,7 +19,7 @@ use tower_service::Service;
 use percent_encoding::percent_decode_str;
 use switchboard_core::{is_name, SessionId};
 
-use super::service::now_ms;
+use super::now_ms;
 use super::{unauthorized, Auth, AuthError, Caller, Role, Who};
 use crate::listener::Door;
 use crate::{Answer, AnswerExt};

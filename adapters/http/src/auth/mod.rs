@@ -22,7 +22,11 @@ use switchboard_core::{AgentId, Center, CoreError, SessionId, SessionStatus, Spe
 use crate::{Answer, AnswerExt};
 pub use limits::{LoginLimits, Rate};
 pub use secrets::Argon2Cost;
-pub use service::{caller_entry, now_ms, AccountChange, Auth, AuthError, Login, LINK_TTL_MAX_SECS};
+pub use service::{
+    caller_entry, AccountChange, Auth, AuthError, Login, LINK_TTL_MAX_SECS, PASSWORD_MAX,
+    PASSWORD_MIN,
+};
+pub use switchboard_app::clock::now_ms;
 
 /// A staff role, in increasing power.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

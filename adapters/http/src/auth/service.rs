@@ -8,8 +8,9 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use switchboard_app::clock::now_ms;
 use switchboard_core::SessionId;
 use switchboard_store::{AccountRow, AuditEntry, CredentialRow, Directory, LinkRow, StoreError};
 
@@ -17,14 +18,6 @@ use super::limits::{Buckets, Lockouts};
 use super::secrets::{self, Checked, Passwords, Signer, VisitorClaim};
 use super::{Caller, Role, Security, Staff};
 use crate::listener::{ConnStats, Door};
-
-/// Wall-clock milliseconds: credentials expire on the calendar, not on the
-/// core's clock.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
 
 /// Why a credential operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -643,6 +636,9 @@ impl Auth {
         agent_id: Option<String>,
     ) -> Result<(i64, String), AuthError> {
         check_name("name", name)?;
+        if let Some(a) = &agent_id {
+            check_name("agent_id", a)?;
+        }
         let token = secrets::bearer("sbt_");
         let row = CredentialRow {
             id: 0,

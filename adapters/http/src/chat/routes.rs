@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
-use switchboard_core::{SessionId, Timestamp};
+use switchboard_core::{too_long, SessionId, Timestamp};
 
 use super::files::{self, ATTACHMENT_MAX, TYPES};
 use super::frames::{CloseData, HistoryData, ReceiptData, SendData};
@@ -306,8 +306,8 @@ pub(crate) async fn upload(
     }
     let name = q.name.unwrap_or_else(|| "file".into());
     let caption = q.caption.unwrap_or_default();
-    if name.len() > 255 || caption.len() > MESSAGE_MAX {
-        return Answer::invalid("name is at most 255 bytes, caption 4096").into_response();
+    if too_long(&name, 255) || too_long(&caption, MESSAGE_MAX) {
+        return Answer::invalid("name is at most 255 characters, caption 4096").into_response();
     }
     let att = Attachment {
         id: files::new_id(),
@@ -438,6 +438,7 @@ pub(crate) async fn canned(State(app): State<App>, who: Who) -> Response {
 
 /// `{"text"}` of a canned response.
 #[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct CannedText {
     text: String,
 }
@@ -469,6 +470,7 @@ pub(crate) async fn delete_canned(
 
 /// `{"text", "level", "workgroup", "agent_id"}` of a notification.
 #[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Notification {
     text: String,
     level: Option<String>,
