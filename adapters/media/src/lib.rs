@@ -26,6 +26,7 @@
 
 mod addresses;
 mod delay;
+mod error;
 mod forward;
 mod frames;
 pub mod fuzzing;
@@ -33,6 +34,7 @@ mod holes;
 pub mod loadgen;
 mod path;
 mod peer;
+mod quality;
 mod recorder;
 mod restart;
 mod sfu;
@@ -45,9 +47,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use delay::ForwardDelay;
+pub use error::MediaError;
 pub use path::{MediaPath, PathKind};
+pub use quality::{PeerQuality, QualitySummary, SUMMARIES_MAX};
 pub use recorder::{finish_leftovers, Recording};
-pub use sfu::{Connected, MediaError, MediaTotals, PeerQuality, QualitySummary, SUMMARIES_MAX};
+pub use sfu::{Connected, MediaTotals};
 
 /// Which side of a call a connection belongs to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

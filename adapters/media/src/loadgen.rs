@@ -132,10 +132,10 @@ impl Caller {
             change.apply().ok_or(MediaError::BadOffer("no changes"))?;
         let answer = exchange(&offer.to_sdp_string())?;
         let answer = SdpAnswer::from_sdp_string(&answer)
-            .map_err(|e| crate::sfu::bad_offer("bad answer", &e))?;
+            .map_err(|e| crate::error::bad_offer("bad answer", &e))?;
         rtc.sdp_api()
             .accept_answer(pending, answer)
-            .map_err(|e| crate::sfu::bad_offer("answer not accepted", &e))?;
+            .map_err(|e| crate::error::bad_offer("answer not accepted", &e))?;
         let now = Instant::now();
         epoch();
         Ok(Caller {

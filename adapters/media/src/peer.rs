@@ -12,11 +12,12 @@ use str0m::net::Transmit;
 use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
+use crate::error::{bad_offer, MediaError};
 use crate::forward::Sink;
 use crate::holes::{self, Holes};
 use crate::path::{is_media, PathKind, RemoteCandidates};
+use crate::quality::PeerQuality;
 use crate::restart;
-use crate::sfu::{bad_offer, MediaError, PeerQuality};
 use crate::Party;
 
 /// A live connection.
