@@ -2,14 +2,17 @@
 //! and the corpus test: whatever arrives at the media port, nothing panics,
 //! no connection is taken over, and the call it carries stays as it was.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Instant;
 
-use crate::sfu::{Command, Sfu};
+use crate::addresses::Candidates;
+use crate::plane::{Command, Plane};
 use crate::{CallState, MediaConfig, Party};
 
-/// A media loop (no thread) with one call and one visitor connection.
+/// A media plane (no socket, no thread) with one call and one visitor
+/// connection.
 pub struct Demux {
-    sfu: Sfu,
+    plane: Plane,
 }
 
 /// A Chromium-like offer: sendrecv audio and video.
@@ -24,24 +27,26 @@ a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:3
 a=setup:actpass\r\na=rtpmap:96 VP8/90000\r\n";
 
 impl Demux {
-    /// The harness, on a loopback port.
+    /// The harness, as if bound on a loopback port (nothing is bound).
     ///
     /// # Panics
-    /// If no loopback UDP port can be bound or str0m refuses the fixed offer.
+    /// If str0m refuses the fixed offer.
     pub fn new() -> Demux {
         let config = MediaConfig::default();
-        let mut sfu = Sfu::bind(config, Box::new(|_| {})).expect("a loopback UDP port");
+        let bound = SocketAddr::from((Ipv4Addr::LOCALHOST, 40_000));
+        let candidates = Candidates::discover(bound.ip(), None);
+        let mut plane = Plane::new(config, bound, None, candidates, Box::new(|_| {}));
         let state = CallState {
             agent: Some("a1".into()),
             active: true,
             ..CallState::default()
         };
-        sfu.command(Command::Update {
+        plane.command(Command::Update {
             session: "cs_fuzz".into(),
             state: Some(state),
         });
         let (reply, mut rx) = tokio::sync::oneshot::channel();
-        sfu.command(Command::Connect {
+        plane.command(Command::Connect {
             session: "cs_fuzz".into(),
             party: Party::Customer,
             owner: "visitor".into(),
@@ -51,19 +56,23 @@ impl Demux {
         rx.try_recv()
             .expect("a reply")
             .expect("the fixed offer is accepted");
-        Demux { sfu }
+        Demux { plane }
     }
 
-    /// Feeds one datagram from a stranger, then lets the loop run its outputs.
+    /// Feeds one datagram from a stranger, then lets the plane run a turn
+    /// and takes what it would send.
     pub fn datagram(&mut self, data: &[u8]) {
         let stranger = SocketAddr::from(([127, 0, 0, 9], 40_000));
-        self.sfu.datagram(data, stranger, None);
-        let mut queue = Vec::new();
-        for i in 0..self.sfu.peer_count() {
-            self.sfu.drain(i, &mut queue, false);
-        }
-        assert_eq!(self.sfu.peer_count(), 1, "no connection appears from noise");
-        assert!(self.sfu.call_active("cs_fuzz"), "the call is untouched");
+        let now = Instant::now();
+        self.plane.datagram(data, stranger, None, now);
+        self.plane.turn(now);
+        while self.plane.poll_transmit().is_some() {}
+        assert_eq!(
+            self.plane.peer_count(),
+            1,
+            "no connection appears from noise"
+        );
+        assert!(self.plane.call_active("cs_fuzz"), "the call is untouched");
     }
 }
 

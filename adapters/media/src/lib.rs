@@ -34,6 +34,7 @@ mod holes;
 pub mod loadgen;
 mod path;
 mod peer;
+mod plane;
 mod quality;
 mod recorder;
 mod restart;
@@ -49,9 +50,9 @@ use serde::{Deserialize, Serialize};
 pub use delay::ForwardDelay;
 pub use error::MediaError;
 pub use path::{MediaPath, PathKind};
+pub use plane::{Connected, MediaTotals};
 pub use quality::{PeerQuality, QualitySummary, SUMMARIES_MAX};
 pub use recorder::{finish_leftovers, Recording};
-pub use sfu::{Connected, MediaTotals};
 
 /// Which side of a call a connection belongs to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,7 +139,7 @@ pub type OnRecording = Box<dyn Fn(Recording) + Send>;
 /// A handle to the media thread; cheap to clone.
 #[derive(Clone)]
 pub struct Media {
-    tx: mpsc::Sender<sfu::Command>,
+    tx: mpsc::Sender<plane::Command>,
     local: SocketAddr,
     ice: Ice,
 }
@@ -213,7 +214,7 @@ impl Media {
     /// What the call `session` is now (None: ended or forgotten, which closes
     /// its connections).
     pub fn update(&self, session: &str, state: Option<CallState>) {
-        let _ = self.tx.send(sfu::Command::Update {
+        let _ = self.tx.send(plane::Command::Update {
             session: session.to_owned(),
             state,
         });
@@ -254,7 +255,7 @@ impl Media {
         offer: &str,
     ) -> Result<tokio::sync::oneshot::Receiver<Result<Connected, MediaError>>, MediaError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.send(sfu::Command::Connect {
+        self.send(plane::Command::Connect {
             session: session.to_owned(),
             party,
             owner: owner.to_owned(),
@@ -274,7 +275,7 @@ impl Media {
         fragment: &str,
     ) -> Result<Option<String>, MediaError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.send(sfu::Command::Trickle {
+        self.send(plane::Command::Trickle {
             id: id.to_owned(),
             owner: owner.to_owned(),
             fragment: fragment.to_owned(),
@@ -286,7 +287,7 @@ impl Media {
     /// Closes connection `id`.
     pub async fn close(&self, id: &str, owner: &str) -> Result<(), MediaError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.send(sfu::Command::Close {
+        self.send(plane::Command::Close {
             id: id.to_owned(),
             owner: owner.to_owned(),
             reply,
@@ -298,7 +299,7 @@ impl Media {
     pub async fn stats(&self, session: &str) -> Vec<PeerQuality> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         if self
-            .send(sfu::Command::Stats {
+            .send(plane::Command::Stats {
                 session: Some(session.to_owned()),
                 reply,
             })
@@ -313,7 +314,7 @@ impl Media {
     /// ended, over all of it).
     pub async fn summary(&self, session: &str) -> Option<QualitySummary> {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.send(sfu::Command::Summary {
+        self.send(plane::Command::Summary {
             session: session.to_owned(),
             reply,
         })
@@ -325,7 +326,7 @@ impl Media {
     pub async fn all_stats(&self) -> Vec<PeerQuality> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         if self
-            .send(sfu::Command::Stats {
+            .send(plane::Command::Stats {
                 session: None,
                 reply,
             })
@@ -339,7 +340,7 @@ impl Media {
     /// How long relayed media has waited in the server since it started.
     pub async fn forward_delay(&self) -> ForwardDelay {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        if self.send(sfu::Command::Delay { reply }).is_err() {
+        if self.send(plane::Command::Delay { reply }).is_err() {
             return ForwardDelay::default();
         }
         rx.await.unwrap_or_default()
@@ -348,13 +349,13 @@ impl Media {
     /// Negotiation and ICE figures since the media plane started.
     pub async fn totals(&self) -> MediaTotals {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        if self.send(sfu::Command::Totals { reply }).is_err() {
+        if self.send(plane::Command::Totals { reply }).is_err() {
             return MediaTotals::default();
         }
         rx.await.unwrap_or_default()
     }
 
-    fn send(&self, command: sfu::Command) -> Result<(), MediaError> {
+    fn send(&self, command: plane::Command) -> Result<(), MediaError> {
         self.tx.send(command).map_err(|_| MediaError::Stopped)
     }
 }
