@@ -227,6 +227,13 @@ impl Session {
         }
     }
 
+    /// Whether the credential this session's visitor was given may still do
+    /// something: anything while the session is open; once it has ended,
+    /// only rate it (`rating`).
+    pub fn visitor_may_act(&self, rating: bool) -> bool {
+        rating || self.status() != SessionStatus::Ended
+    }
+
     /// Whether the session's bot hears a chat message from `from`: the
     /// visitor's own words (not a file, not a note) while the bot serves them.
     pub fn bot_hears(&self, from: &Speaker, note: bool, file: bool) -> bool {

@@ -2,7 +2,8 @@
 //! stands in a session (`Session::agent_part`), through a call's whole life,
 //! and which call an agent's frame means when it names none
 //! (`Agent::only_call`), and as which party each may end a session
-//! (`Session::ending_party`).
+//! (`Session::ending_party`), and what a visitor's credential may still do
+//! (`Session::visitor_may_act`).
 
 mod common;
 
@@ -112,4 +113,24 @@ fn a_session_is_ended_as_its_visitor_its_agent_or_staff_and_by_nobody_else() {
     assert_eq!(party(&h, Speaker::Staff, false), None);
     h.end(&sid, Party::Customer);
     assert_eq!(party(&h, agent("a1"), false), Some(Party::Agent), "last");
+}
+
+#[test]
+fn a_visitors_credential_acts_while_the_session_is_open_and_then_only_rates() {
+    let mut h = Harness::new();
+    h.register("a1");
+    h.join("v1");
+    let sid = h.session_of_visitor("v1");
+    let may = |h: &Harness, rating: bool| {
+        h.center
+            .session(sid.as_str())
+            .expect("the session")
+            .visitor_may_act(rating)
+    };
+    assert!(may(&h, false) && may(&h, true), "rung");
+    h.accept("a1");
+    assert!(may(&h, false) && may(&h, true), "in the call");
+    h.end(&sid, Party::Agent);
+    assert!(!may(&h, false), "ended: no more chat, media or hang-up");
+    assert!(may(&h, true), "ended: the rating is still theirs");
 }

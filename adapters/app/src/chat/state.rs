@@ -175,7 +175,7 @@ impl Chats {
                 let s = center
                     .session(sid.as_str())
                     .ok_or_else(|| Answer::refused(&CoreError::SessionNotFound(sid.clone())))?;
-                if s.status() == SessionStatus::Ended {
+                if !s.visitor_may_act(false) {
                     return Err(Answer::forbidden(
                         "this session has ended; its visitor token can only rate it",
                     ));

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::{AgentId, Center, CoreError, SessionId, SessionStatus, Speaker};
+use switchboard_core::{AgentId, Center, CoreError, SessionId, Speaker};
 
 use crate::{Answer, AnswerExt};
 pub use limits::{LoginLimits, Rate};
@@ -170,10 +170,10 @@ impl Caller {
                 }
             }
             Caller::Visitor { session, .. } if session.as_str() == sid => {
-                let ended = c
-                    .session(sid)
-                    .is_none_or(|s| s.status() == SessionStatus::Ended);
-                if ended && !rating {
+                // A forgotten session is past its end too: only a rating
+                // may be asked for (and is answered 404).
+                let may = c.session(sid).map_or(rating, |s| s.visitor_may_act(rating));
+                if !may {
                     Err(Answer::forbidden(
                         "the session has ended: its token can only rate it",
                     ))
