@@ -131,12 +131,17 @@ fn run(args: &[String]) -> Result<String, String> {
         std::fs::write(svg, scenario::svg(&report)).map_err(|e| format!("{svg}: {e}"))?;
     }
     if flags.has("--json") {
-        serde_json::to_string_pretty(&report)
-            .map(|j| j + "\n")
-            .map_err(|e| e.to_string())
+        pretty(&report)
     } else {
         Ok(scenario::summary(&params, &report))
     }
+}
+
+/// A report as the `--json` output prints it.
+fn pretty(report: &impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string_pretty(report)
+        .map(|j| j + "\n")
+        .map_err(|e| e.to_string())
 }
 
 fn plan(args: &[String]) -> Result<String, String> {
@@ -196,9 +201,7 @@ fn plan(args: &[String]) -> Result<String, String> {
             "seed": ask.seed,
             "plan": plan,
         });
-        serde_json::to_string_pretty(&json)
-            .map(|j| j + "\n")
-            .map_err(|e| e.to_string())
+        pretty(&json)
     } else {
         Ok(staff::render(&ask, &plan))
     }
@@ -277,9 +280,7 @@ fn what_if(args: &[String]) -> Result<String, String> {
         std::fs::write(svg, report.svg()).map_err(|e| format!("{svg}: {e}"))?;
     }
     if flags.has("--json") {
-        serde_json::to_string_pretty(&report)
-            .map(|j| j + "\n")
-            .map_err(|e| e.to_string())
+        pretty(&report)
     } else {
         Ok(report.render())
     }
@@ -368,12 +369,11 @@ fn network_runs(args: &[String]) -> Result<(String, bool), String> {
         }
     }
     if flags.has("--json") {
-        let json = if swarm {
-            serde_json::to_string_pretty(&reports)
+        out = if swarm {
+            pretty(&reports)?
         } else {
-            serde_json::to_string_pretty(&reports[0])
+            pretty(&reports[0])?
         };
-        out = json.map_err(|e| e.to_string())? + "\n";
     }
     Ok((out, passed))
 }
