@@ -97,13 +97,13 @@ fn op(
         o["parameters"] = params
             .iter()
             .map(|p| {
-                let schema = match p.split_once(':') {
-                    Some(_) => {
-                        json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX })
-                    }
-                    None => name(),
+                let (name, schema) = match p.strip_suffix(":integer") {
+                    Some(id) => (
+                        id,
+                        json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX }),
+                    ),
+                    None => (*p, name()),
                 };
-                let name = p.split(':').next().unwrap_or(p);
                 json!({ "name": name, "in": "path", "required": true, "schema": schema })
             })
             .collect();

@@ -303,8 +303,9 @@ impl Plane {
         next
     }
 
-    /// Whether media was relayed since the last call, or a connection is
-    /// waiting to be drained: the loop then turns again at once.
+    /// Whether media was relayed since the last call (which clears it), or
+    /// a connection is waiting to be drained: the loop then turns again at
+    /// once.
     pub(crate) fn busy(&mut self) -> bool {
         std::mem::take(&mut self.written) || self.peers.iter().any(|p| p.dirty)
     }
