@@ -79,10 +79,6 @@ pub(crate) struct Peer {
     /// What the leg to this participant carries: str0m's send-side
     /// estimate (TWCC), when it has one.
     pub(crate) downlink: Option<Bitrate>,
-    /// What the leg from this participant carries, as its loss says (the
-    /// classic loss-based rule over what arrives before repair): what its
-    /// own estimate would settle at if it were told the loss we see.
-    pub(crate) uplink: Option<Bitrate>,
     /// The last cap asked of this participant's encoder, and when.
     last_cap: Option<(Bitrate, Instant)>,
     /// Its leg's round trip and jitter, smoothed (for how long its
@@ -178,7 +174,6 @@ impl Peer {
             created: Instant::now(),
             ever_connected: false,
             downlink: None,
-            uplink: None,
             last_cap: None,
             leg: LegTiming::default(),
             ingress: Vec::new(),
@@ -352,9 +347,6 @@ impl Peer {
             self.rtt_sample(rtt);
         }
         self.quality.loss_in = s.ingress_loss_fraction.or(self.quality.loss_in);
-        if let Some(loss) = s.ingress_loss_fraction {
-            self.uplink = Some(uplink_step(self.uplink, loss, self.quality.bitrate_in_kbps));
-        }
         self.quality.loss_out = s.egress_loss_fraction.or(self.quality.loss_out);
     }
 
@@ -395,24 +387,6 @@ fn tally(tracks: &mut Vec<(Mid, u64, u64)>, mid: Mid, nacks: u64, keyframes: u64
     tracks.iter().fold((0, 0), |(n, k), t| (n + t.1, k + t.2))
 }
 
-/// One second of the loss-based rule for a sender's leg (GCC's): past 10 %
-/// loss the rate falls by half the loss, under 2 % it grows by 8 %, between
-/// it holds. It starts from what arrives, and stays within what a 1v1
-/// call's video wants.
-pub(crate) fn uplink_step(last: Option<Bitrate>, loss: f32, arriving_kbps: u64) -> Bitrate {
-    let start = (arriving_kbps as f64 * 1000.0).max(300_000.0);
-    let rate = last.map_or(start, |b| b.as_f64());
-    let loss = f64::from(loss);
-    let next = if loss > 0.10 {
-        rate * (1.0 - 0.5 * loss)
-    } else if loss < 0.02 {
-        rate * 1.08
-    } else {
-        rate
-    };
-    Bitrate::bps(next.clamp(50_000.0, 2_500_000.0).round() as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,29 +406,5 @@ mod tests {
             (leg.srtt_ms.unwrap() - 160.0).abs() < 0.01,
             "it follows a lasting change"
         );
-    }
-
-    #[test]
-    fn the_uplink_rule_falls_with_heavy_loss_holds_between_and_grows_without() {
-        let start = uplink_step(None, 0.05, 800);
-        assert_eq!(
-            start.as_f64(),
-            800_000.0,
-            "starts from what arrives, holds at 5 %"
-        );
-        assert_eq!(
-            uplink_step(None, 0.05, 100).as_f64(),
-            300_000.0,
-            "never starts below 300 kbit/s"
-        );
-        let fell = uplink_step(Some(start), 0.2, 800);
-        assert_eq!(fell.as_f64(), 720_000.0, "20 % loss: down by a tenth");
-        let grew = uplink_step(Some(start), 0.0, 800);
-        assert_eq!(grew.as_f64(), 864_000.0);
-        let mut rate = Some(start);
-        for _ in 0..200 {
-            rate = Some(uplink_step(rate, 0.5, 800));
-        }
-        assert_eq!(rate.map(|r| r.as_f64()), Some(50_000.0), "a floor");
     }
 }

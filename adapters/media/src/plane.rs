@@ -233,8 +233,6 @@ pub(crate) enum Propagate {
     Data(usize, String, bool, Vec<u8>),
     /// What the leg to peer index carries now (its send-side estimate).
     Downlink(usize, Bitrate),
-    /// Peer index's own leg was measured again (its loss).
-    Uplink(usize),
 }
 
 impl Plane {
@@ -599,7 +597,6 @@ impl Plane {
                     }
                     Event::PeerStats(s) => {
                         peer.peer_stats(&s);
-                        queue.push(Propagate::Uplink(i));
                         if !self.summaries.contains_key(&peer.session) {
                             if self.summary_order.len() >= SUMMARIES_MAX {
                                 if let Some(old) = self.summary_order.pop_front() {
@@ -682,7 +679,6 @@ impl Plane {
         let slowest = self
             .others(source)
             .filter_map(|r| self.peers[r].downlink)
-            .chain(self.peers[source].uplink)
             .min_by(|a, b| a.as_f64().total_cmp(&b.as_f64()));
         let Some(cap) = slowest else {
             return;
@@ -730,7 +726,6 @@ impl Plane {
                     self.cap(source);
                 }
             }
-            Propagate::Uplink(source) => self.cap(source),
             Propagate::Keyframe(asker, kind) => {
                 if kind != MediaKind::Video {
                     return;
