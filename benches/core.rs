@@ -51,6 +51,7 @@ impl SteadyState {
                 preferred_skill: None,
                 priority: 0,
                 channel: Default::default(),
+                question: None,
             };
             center.apply(now, join).expect("join");
             let accept = Command::AcceptCall {
@@ -66,6 +67,7 @@ impl SteadyState {
                 preferred_skill: None,
                 priority: 0,
                 channel: Default::default(),
+                question: None,
             };
             center.apply(now, join).expect("join queue");
         }
@@ -115,6 +117,7 @@ impl SteadyState {
             preferred_skill: None,
             priority: 0,
             channel: Default::default(),
+            question: None,
         };
         black_box(c.apply(self.now, join).ok());
         let accept = Command::AcceptCall {
@@ -202,6 +205,7 @@ fn bot_decision(c: &mut Criterion) {
                     preferred_skill: None,
                     priority: 0,
                     channel: switchboard_core::Channel::Chat,
+                    question: None,
                 };
                 if let Ok(Reply::WithBot { session_id }) = center.apply(now, join) {
                     session = Some(session_id);

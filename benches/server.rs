@@ -731,6 +731,7 @@ async fn engine_alone(run: Duration) {
                     preferred_skill: None,
                     priority: 0,
                     channel: Default::default(),
+                    question: None,
                 };
                 let answer = engine
                     .apply(

@@ -19,7 +19,7 @@ use config::{LogFormat, ServerConfig};
 use switchboard_app::engine::CallObserver;
 use switchboard_app::{AnswerExt, Engine, EngineSettings};
 use switchboard_core::{Session, SessionId};
-use switchboard_http::auth::{AccountChange, Caller, Role, Staff};
+use switchboard_http::auth::{AccountChange, Caller, NewAccount, Role, Staff};
 use switchboard_http::listener::{self, Limits};
 use switchboard_http::{webhooks, whip, Auth};
 use switchboard_media::Media;
@@ -200,8 +200,15 @@ fn accounts_command(
         } => {
             let role = Role::parse(&role).ok_or("role must be admin, supervisor or agent")?;
             let password = read_password()?;
+            let new = NewAccount {
+                username,
+                password,
+                role,
+                agent_id,
+                display_name: None,
+            };
             let a = auth
-                .create_account(&cli, Some(local), &username, &password, role, agent_id)
+                .create_account(&cli, Some(local), new)
                 .map_err(|e| e.to_string())?;
             println!("created {} ({})", a.username, a.role);
         }

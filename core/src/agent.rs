@@ -4,7 +4,8 @@
 //! |-----------------|-----------------------|---------|
 //! | (new), Offline, Online, Ready | register | Ready |
 //! | Online          | available             | Ready   |
-//! | Ready           | not ready (break)     | Online  |
+//! | Ready           | not ready (a reason)  | Online  |
+//! | Busy            | not ready / available | Busy, Online (or Ready) once the call ends |
 //! | Ready           | offer (dispatch)      | Ringing |
 //! | Ringing         | accept                | Busy (Ready below capacity) |
 //! | Ringing         | reject / ring timeout | Ready, visitor re-queued at the head |
@@ -87,6 +88,9 @@ pub struct AgentCallStats {
     pub talk_ms_total: u64,
     /// Time spent Ready, in ms, up to the agent's last state change.
     pub ready_ms_total: u64,
+    /// Calls transferred to it (taken without being rung).
+    #[serde(default)]
+    pub transferred_in: u64,
     /// Ratings of calls it answered last.
     pub ratings: u64,
     /// Sum of those ratings' stars.
@@ -132,7 +136,26 @@ pub struct Agent {
     pub resume: Option<Resume>,
     /// Work counters.
     pub stats: AgentCallStats,
+    /// Why it does not want calls, while it does not (its own choice, a
+    /// supervisor's, or `no_answer`), and since when.
+    pub away: Option<Away>,
+    /// Time spent not ready so far, per reason, in ms (up to the last
+    /// change of reason).
+    pub away_ms: BTreeMap<String, u64>,
 }
+
+/// A Not-ready agent's reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Away {
+    /// One of the center's `not_ready_reasons`, or `no_answer`.
+    pub reason: String,
+    /// When it began.
+    pub since: Timestamp,
+}
+
+/// The reason given to an agent moved out of Ready after `max_no_answer`
+/// lapsed offers.
+pub const NO_ANSWER_REASON: &str = "no_answer";
 
 /// One call an agent is in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,6 +238,20 @@ impl Agent {
         }
     }
 
+    /// Wants calls (`reason` None) or not, and why; the time under the
+    /// reason it leaves is counted.
+    pub(crate) fn set_away(&mut self, now: Timestamp, reason: Option<String>) {
+        self.available = reason.is_none();
+        if self.away.as_ref().map(|a| &a.reason) == reason.as_ref() {
+            return;
+        }
+        if let Some(old) = self.away.take() {
+            *self.away_ms.entry(old.reason).or_default() +=
+                now.saturating_since(old.since).as_millis() as u64;
+        }
+        self.away = reason.map(|reason| Away { reason, since: now });
+    }
+
     /// Calls and offers held, against `max_concurrent`.
     pub fn load(&self) -> usize {
         self.calls.len() + usize::from(self.offer.is_some())
@@ -253,6 +290,16 @@ impl Agent {
             0
         };
         self.stats.ready_ms_total + current
+    }
+
+    /// Time spent not ready per reason, up to `now`.
+    pub fn away_ms(&self, now: Timestamp) -> BTreeMap<String, u64> {
+        let mut all = self.away_ms.clone();
+        if let Some(a) = &self.away {
+            *all.entry(a.reason.clone()).or_default() +=
+                now.saturating_since(a.since).as_millis() as u64;
+        }
+        all
     }
 
     /// Folds one ring-to-answer time into the moving average (weight 1/5).
@@ -446,6 +493,8 @@ impl State {
                     no_answer: 0,
                     resume: None,
                     stats: AgentCallStats::default(),
+                    away: None,
+                    away_ms: BTreeMap::new(),
                 };
                 self.agents.insert(id.clone(), agent);
                 self.counts.agents[AgentState::Offline.index()] += 1;
@@ -453,7 +502,7 @@ impl State {
         }
         if let Some(a) = self.agents.get_mut(id) {
             a.signed_in = true;
-            a.available = true;
+            a.set_away(now, None);
             a.resume = None;
             a.no_answer = 0;
         }
@@ -542,12 +591,18 @@ impl State {
         &mut self,
         now: Timestamp,
         id: &AgentId,
-        ready: bool,
+        away: Option<Option<String>>,
     ) -> Result<Reply, CoreError> {
-        let allowed = [AgentState::Online, AgentState::Ready];
-        self.expect_agent_state(id, &allowed, "online or ready")?;
+        // In a call, the choice applies when it ends ("not ready after this call").
+        let allowed = [AgentState::Online, AgentState::Ready, AgentState::Busy];
+        self.expect_agent_state(id, &allowed, "online, ready or busy")?;
+        let away = match away {
+            None => None,
+            Some(reason) => Some(self.config.not_ready_reason(reason)?),
+        };
+        let ready = away.is_none();
         if let Some(a) = self.agents.get_mut(id) {
-            a.available = ready;
+            a.set_away(now, away);
             // A break taken during a pause lasts until the agent comes back.
             a.resume = None;
             if ready {
@@ -572,6 +627,7 @@ impl State {
         // Offline first, so that a released visitor is not offered straight back.
         if let Some(a) = self.agents.get_mut(id) {
             a.signed_in = false;
+            a.set_away(now, None);
             a.available = false;
         }
         self.settle(id, now);

@@ -11,7 +11,7 @@ use crate::forecast::{Forecast, Forecasts};
 use crate::limits::{check_text, NAME_MAX};
 use crate::queue::KeyGen;
 use crate::routing::Placing;
-use crate::session::{NewSession, Stage};
+use crate::session::{title_of, Arrival, NewSession, Stage};
 use crate::stats::{Counts, DayCounts, DayTrend, RatingStats, Stats, Totals, WorkgroupStats};
 use crate::timers::{Deadline, Due, Lane, Timers};
 use crate::workgroup::{joined_workgroup, Workgroup, WorkgroupSettings, DEFAULT_WORKGROUP};
@@ -169,6 +169,12 @@ impl Center {
     /// The settings in force.
     pub fn config(&self) -> &Config {
         &self.state.config
+    }
+
+    /// When the offer of session `s` lapses, while an agent is rung for it.
+    pub fn ring_deadline(&self, s: &Session) -> Option<Timestamp> {
+        s.ringing_since()
+            .map(|since| since.saturating_add(self.config().accept_timeout()))
     }
 
     /// The latest time the center has seen.
@@ -463,6 +469,7 @@ impl Center {
                     out,
                     now,
                     NewSession {
+                        arrival: Arrival::Link,
                         title,
                         customer_id,
                         customer_name,
@@ -479,16 +486,19 @@ impl Center {
                 preferred_skill,
                 priority,
                 channel,
+                question,
             } => {
-                // Queue joins carry no title; views show the visitor's name.
+                // A join is titled by the visitor's question, which the
+                // agent reads in full as the description.
                 st.open_session(
                     out,
                     now,
                     NewSession {
-                        title: String::new(),
+                        arrival: Arrival::Entry,
+                        title: title_of(question.as_deref()),
                         customer_id: visitor_id,
                         customer_name: visitor_name,
-                        description: None,
+                        description: question,
                         preferred_skill,
                         priority,
                         channel,
@@ -536,8 +546,10 @@ impl Center {
                 workgroup_id,
                 settings,
             } => st.update_workgroup(now, &workgroup_id, settings),
-            Command::AgentAvailable { agent_id } => st.set_ready(now, &agent_id, true),
-            Command::AgentNotReady { agent_id } => st.set_ready(now, &agent_id, false),
+            Command::AgentAvailable { agent_id } => st.set_ready(now, &agent_id, None),
+            Command::AgentNotReady { agent_id, reason } => {
+                st.set_ready(now, &agent_id, Some(reason))
+            }
             Command::AgentOffline { agent_id } => st.agent_offline(out, now, &agent_id),
             Command::AcceptCall { agent_id, media } => st.accept_call(out, now, &agent_id, media),
             Command::RejectCall { agent_id } => st.reject_call(out, now, &agent_id),

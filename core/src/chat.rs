@@ -64,6 +64,9 @@ impl Center {
     ///   an agent being rung previews it; after the end, the last agent still
     ///   reads and notes (wrap-up). An agent it was transferred away from
     ///   has no access.
+    /// - An agent serving a visitor now (holding or rung for one of their
+    ///   open sessions) reads that visitor's other conversations, notes
+    ///   included: the history a returning customer expects them to know.
     /// - Supervisors and admins read everything and keep notes.
     pub fn chat_access(&self, session_id: &str, who: &Speaker) -> Option<ChatAccess> {
         let s = self.session(session_id)?;
@@ -87,6 +90,11 @@ impl Center {
                     notes: false,
                 },
                 Some(AgentPart::Last) if !open => ChatAccess {
+                    read: true,
+                    write: false,
+                    notes: true,
+                },
+                _ if self.serves_customer(a, &s.customer_id) => ChatAccess {
                     read: true,
                     write: false,
                     notes: true,
@@ -121,6 +129,39 @@ impl Center {
             return Err(ChatRefusal::NotParticipant(session_id.clone()));
         }
         Ok(access)
+    }
+
+    /// Whether agent `agent` is serving visitor `customer` now: holding, or
+    /// being rung for, one of their open sessions.
+    pub fn serves_customer(&self, agent: &AgentId, customer: &VisitorId) -> bool {
+        self.agent(agent.as_str()).is_some_and(|a| {
+            a.sessions().any(|id| {
+                self.session(id.as_str())
+                    .is_some_and(|s| &s.customer_id == customer)
+            })
+        })
+    }
+
+    /// The sessions of visitor `customer` that `who` may look back on, newest
+    /// first: all of them for a supervisor, and for an agent while serving
+    /// that visitor ([`Center::serves_customer`]).
+    pub fn customer_history(
+        &self,
+        who: &Chatter,
+        customer: &VisitorId,
+    ) -> Result<Vec<&crate::Session>, ChatRefusal> {
+        let allowed = who.supervisor
+            || matches!(&who.speaker, Speaker::Agent(a) if self.serves_customer(a, customer));
+        if !allowed {
+            return Err(ChatRefusal::NotServing(customer.clone()));
+        }
+        let mut all: Vec<&crate::Session> = self
+            .sessions()
+            .into_iter()
+            .filter(|s| &s.customer_id == customer)
+            .collect();
+        all.reverse();
+        Ok(all)
     }
 
     /// The two agents of a direct conversation from `who` to `other`, in
@@ -164,16 +205,37 @@ impl Center {
         Ok(members)
     }
 
-    /// Who ends session `session_id` when `who` closes its chat: the agent
-    /// holding it (as the agent), or a supervisor (as staff); nobody else.
-    pub fn chat_closer(&self, session_id: &SessionId, who: &Chatter) -> Result<Party, ChatRefusal> {
+    /// Who closes session `session_id`'s conversation (with a comment and
+    /// tags) when `who` asks: the agent holding it (as the agent), or a
+    /// supervisor (as staff), which ends it; once it has ended, its last
+    /// agent (the wrap-up) or a supervisor, which only records the close.
+    pub fn chat_closer(
+        &self,
+        session_id: &SessionId,
+        who: &Chatter,
+    ) -> Result<Closer, ChatRefusal> {
         let access = self.session_chat(session_id, who)?;
-        match (&who.speaker, access.write) {
-            (Speaker::Agent(_), true) => Ok(Party::Agent),
-            _ if who.supervisor => Ok(Party::Admin),
-            _ => Err(ChatRefusal::NotCloser),
-        }
+        let ends = self
+            .session(session_id.as_str())
+            .is_some_and(|s| s.status() != SessionStatus::Ended);
+        let by = match (&who.speaker, access.write, access.notes) {
+            (Speaker::Agent(_), true, _) => Party::Agent,
+            _ if who.supervisor => Party::Admin,
+            (Speaker::Agent(_), false, true) if !ends => Party::Agent,
+            _ => return Err(ChatRefusal::NotCloser),
+        };
+        Ok(Closer { by, ends })
     }
+}
+
+/// How a conversation is closed: by whom, and whether that ends its session
+/// (an open one) or only records the close (the wrap-up of an ended one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Closer {
+    /// Who, for the session's end.
+    pub by: Party,
+    /// Whether the session ends now.
+    pub ends: bool,
 }
 
 /// Who asks, in the chat policy's terms.
@@ -248,4 +310,7 @@ pub enum ChatRefusal {
     /// Only supervisors and admins notify agents.
     #[error("notifications are sent by supervisors and admins")]
     NotNotifier,
+    /// A visitor's history is for supervisors and the agent serving them.
+    #[error("only the agent serving visitor {0}, or a supervisor, sees their history")]
+    NotServing(VisitorId),
 }

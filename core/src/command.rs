@@ -62,6 +62,10 @@ pub enum Command {
         /// A call (default) or text chat only.
         #[serde(default)]
         channel: Channel,
+        /// What the visitor wants help with: the session's description, and
+        /// its first line the title.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        question: Option<String>,
     },
     /// A waiting visitor gives up (queued or while an agent is being rung).
     LeaveQueue {
@@ -157,10 +161,15 @@ pub enum Command {
         /// The agent.
         agent_id: AgentId,
     },
-    /// A Ready agent takes a break: Online, not offered calls.
+    /// An agent stops taking calls: Online, not offered calls (in a call:
+    /// once it ends). The reason is one of the center's `not_ready_reasons`;
+    /// none means the first of them.
     AgentNotReady {
         /// The agent.
         agent_id: AgentId,
+        /// Why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// An agent signs out from any state, releasing the call or offer it held.
     AgentOffline {

@@ -6,6 +6,7 @@ use core::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::routing::RoutingMode;
+use crate::CoreError;
 
 /// Settings of one contact center. Deserializes from the seed's YAML keys;
 /// every key is optional and defaults as in the seed.
@@ -60,7 +61,14 @@ pub struct Config {
     /// priority goes first but nobody waits more than that behind later,
     /// higher-priority arrivals.
     pub priority_aging_secs: u64,
+    /// Why an agent may be Not ready (reason codes, shown on the console's
+    /// status control and counted in the agent's figures); the first is the
+    /// one used when none is given.
+    pub not_ready_reasons: Vec<String>,
 }
+
+/// Most Not-ready reasons a center may configure.
+pub const NOT_READY_REASONS_MAX: usize = 20;
 
 impl Default for Config {
     fn default() -> Self {
@@ -83,6 +91,9 @@ impl Default for Config {
             max_no_answer: 3,
             reject_delay_secs: 0,
             priority_aging_secs: 60,
+            not_ready_reasons: ["break", "training", "after_call_work"]
+                .map(str::to_owned)
+                .to_vec(),
         }
     }
 }
@@ -123,7 +134,33 @@ impl Config {
                 reason: "must be from 1 to 100",
             });
         }
+        let reasons = &self.not_ready_reasons;
+        if reasons.is_empty() || reasons.len() > NOT_READY_REASONS_MAX {
+            return Err(ConfigError {
+                key: "not_ready_reasons",
+                reason: "must list from 1 to 20 reasons",
+            });
+        }
+        if reasons.iter().any(|r| !crate::ids::is_name(r)) {
+            return Err(ConfigError {
+                key: "not_ready_reasons",
+                reason: "each must be an id: letters, digits, '_', '-', '.' or '@'",
+            });
+        }
         Ok(())
+    }
+
+    /// The reason an agent is Not ready for: `asked`, if the center has it,
+    /// or the first configured.
+    pub(crate) fn not_ready_reason(&self, asked: Option<String>) -> Result<String, CoreError> {
+        match asked {
+            None => Ok(self.not_ready_reasons.first().cloned().unwrap_or_default()),
+            Some(r) if self.not_ready_reasons.contains(&r) => Ok(r),
+            Some(_) => Err(CoreError::InvalidInput {
+                field: "reason",
+                reason: "must be one of the center's not_ready_reasons",
+            }),
+        }
     }
 
     pub(crate) fn accept_timeout(&self) -> Duration {

@@ -263,6 +263,10 @@ pub struct Forecast {
     pub aht_secs: f64,
     /// Calls the handling time was measured on in the last hour.
     pub handled_60: u64,
+    /// Whether enough calls were handled in the last hour
+    /// ([`SETTLED_CALLS`]) for the advice to mean something; until then it
+    /// extrapolates from a handful of calls and is shown as such.
+    pub settled: bool,
     /// Mean patience of waiting visitors, seconds; None while nobody gave
     /// up in the last hour (the advice then uses Erlang C).
     pub patience_secs: Option<f64>,
@@ -289,6 +293,9 @@ pub struct Forecast {
     #[serde(skip)]
     servers_needed: Option<u32>,
 }
+
+/// Calls handled in the last hour before the advice is taken as settled.
+pub const SETTLED_CALLS: u64 = 10;
 
 impl Forecast {
     /// Advice for `id` at `now` from its traffic, staffing and target.
@@ -355,6 +362,7 @@ impl Forecast {
             arrivals_per_hour_60: long.map(per_hour),
             aht_secs,
             handled_60,
+            settled: handled_60 >= SETTLED_CALLS,
             patience_secs,
             service_level_secs: target.secs,
             service_level_target: share,
@@ -482,6 +490,15 @@ mod tests {
         assert_eq!(f.aht_secs, AHT_DEFAULT_SECS);
         let f = Forecast::compute(&"g".into(), at(60), &t, staff(2), target(), None);
         assert_eq!(f.arrivals_per_hour, Some(120.0));
+        assert!(!f.settled, "no call handled: a guess");
+        for s in 0..SETTLED_CALLS - 1 {
+            t.handled(at(61 + s), 60_000);
+        }
+        let f = Forecast::compute(&"g".into(), at(180), &t, staff(2), target(), None);
+        assert!(!f.settled, "{} calls: still a guess", SETTLED_CALLS - 1);
+        t.handled(at(100), 60_000);
+        let f = Forecast::compute(&"g".into(), at(180), &t, staff(2), target(), None);
+        assert!(f.settled, "{SETTLED_CALLS} calls: settled");
     }
 
     #[test]
@@ -502,6 +519,7 @@ mod tests {
         // Minutes 15..75: 30 calls of 100 s and 30 of 200 s.
         assert!((f.aht_secs - 150.0).abs() < 1e-9, "{}", f.aht_secs);
         assert_eq!(f.handled_60, 60);
+        assert!(f.settled, "60 calls in the hour: settled");
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //!     preferred_skill: None,
 //!     priority: 0,
 //!     channel: Channel::Video,
+//!     question: None,
 //! })?;
 //! // A Ready agent existed, so the visitor skipped the queue and the agent is ringing.
 //! assert!(matches!(reply, switchboard_core::Reply::Assigned { .. }));
@@ -73,23 +74,26 @@ mod timers;
 mod transfer;
 mod workgroup;
 
-pub use agent::{Agent, AgentCallStats, AgentState, Call, Resume, ResumeReason, CONCURRENT_MAX};
+pub use agent::{
+    Agent, AgentCallStats, AgentState, Away, Call, Resume, ResumeReason, CONCURRENT_MAX,
+    NO_ANSWER_REASON,
+};
 pub use center::{Center, RestoreError, Snapshot, SnapshotRef, VisitorStatus};
-pub use chat::{Channel, ChatAccess, ChatRefusal, Chatter, Speaker};
+pub use chat::{Channel, ChatAccess, ChatRefusal, Chatter, Closer, Speaker};
 pub use clock::{Clock, ManualClock};
 pub use command::{Command, Media, Party, Reply};
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, NOT_READY_REASONS_MAX};
 pub use error::{CoreError, ErrorKind};
 pub use event::{Event, EventKind, Recipient};
 #[cfg(feature = "fault-injection")]
 pub use fault::Fault;
-pub use forecast::{servers_needed, Forecast, HANDLE_MINUTES, RATE_MINUTES};
+pub use forecast::{servers_needed, Forecast, HANDLE_MINUTES, RATE_MINUTES, SETTLED_CALLS};
 pub use ids::{
     is_name, AgentId, RoomId, SessionId, VisitorId, WorkgroupId, ID_MAX, NAME_PATTERN, ROOM_PREFIX,
 };
 pub use limits::{too_long, NAME_MAX, TEXT_MAX};
 pub use prng::Prng;
-pub use session::{AgentPart, EndReason, Rating, Session, SessionStatus, PRIORITY_MAX};
+pub use session::{AgentPart, Arrival, EndReason, Rating, Session, SessionStatus, PRIORITY_MAX};
 pub use stats::{
     AgentCounts, DayCounts, DayTrend, QueueStats, RatingStats, SessionCounts, Stats, Totals,
     WorkgroupStats, TREND_DAYS_MAX,

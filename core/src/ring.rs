@@ -460,7 +460,7 @@ impl State {
         if max > 0 && missed >= max {
             // Not there: stop offering calls until the agent comes back.
             if let Some(a) = self.agents.get_mut(&agent) {
-                a.available = false;
+                a.set_away(now, Some(crate::agent::NO_ANSWER_REASON.to_owned()));
             }
             self.settle(&agent, now);
             out.push(

@@ -118,6 +118,9 @@ pub(crate) enum Stage {
 pub struct Session {
     /// `cs_` + random characters.
     pub id: SessionId,
+    /// How the visitor came: a link the back office made, or the entry.
+    #[serde(default)]
+    pub arrival: Arrival,
     /// Shown to agents and in the back office.
     pub title: String,
     /// Free text for the agent.
@@ -258,6 +261,14 @@ impl Session {
         }
     }
 
+    /// When the agent now being rung for it was rung.
+    pub fn ringing_since(&self) -> Option<Timestamp> {
+        match &self.stage {
+            Stage::Ringing { since, .. } => Some(*since),
+            _ => None,
+        }
+    }
+
     /// Talk time: from answer to end, or to `now` while Active.
     pub fn duration(&self, now: Timestamp) -> Option<Duration> {
         let start = self.started_at?;
@@ -288,6 +299,7 @@ impl Session {
 
 /// What a new session is made of, from `CreateSession` or `JoinQueue`.
 pub(crate) struct NewSession {
+    pub(crate) arrival: Arrival,
     pub(crate) title: String,
     pub(crate) customer_id: VisitorId,
     pub(crate) customer_name: Option<String>,
@@ -295,6 +307,25 @@ pub(crate) struct NewSession {
     pub(crate) preferred_skill: Option<String>,
     pub(crate) priority: u8,
     pub(crate) channel: Channel,
+}
+
+/// How a session began.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    /// The back office opened it for a customer and sent them a link.
+    Link,
+    /// The visitor joined the queue (the public entry, or an API client).
+    #[default]
+    Entry,
+}
+
+/// The title of a session a visitor opened with `question`: its first line,
+/// cut to a title's length.
+pub(crate) fn title_of(question: Option<&str>) -> String {
+    let line = question.and_then(|q| q.lines().map(str::trim).find(|l| !l.is_empty()));
+    line.map(|l| l.chars().take(NAME_MAX).collect())
+        .unwrap_or_default()
 }
 
 /// Highest visitor priority.
@@ -359,6 +390,7 @@ impl State {
         );
         let session = Session {
             id: id.clone(),
+            arrival: new.arrival,
             title: new.title,
             description: new.description,
             customer_id: new.customer_id.clone(),

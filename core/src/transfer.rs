@@ -59,6 +59,7 @@ impl State {
                 session_id: id.clone(),
                 since: now,
             });
+            t.stats.transferred_in += 1;
         }
         self.settle(target, now);
         let moved = EventKind::CallTransferred {

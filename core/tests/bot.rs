@@ -95,6 +95,7 @@ fn chat_in(h: &mut Harness, v: &str) -> SessionId {
             preferred_skill: Some("desk".into()),
             priority: 0,
             channel: Channel::Chat,
+            question: None,
         })
         .expect("join");
     session_id(&reply)

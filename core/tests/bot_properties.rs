@@ -137,6 +137,7 @@ fn command(c: &Center, op: &Op) -> Option<Command> {
             preferred_skill: Some(GROUPS[*g].into()),
             priority: 0,
             channel: if *chat { Channel::Chat } else { Channel::Video },
+            question: None,
         },
         Op::Say(v, w, e) => Command::BotHear {
             session_id: session(*v)?,
@@ -189,6 +190,7 @@ fn command(c: &Center, op: &Op) -> Option<Command> {
         },
         Op::Pause(a) => Command::AgentNotReady {
             agent_id: agent(*a),
+            reason: None,
         },
         Op::Accept(a) => Command::AcceptCall {
             agent_id: agent(*a),

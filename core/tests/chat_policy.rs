@@ -7,7 +7,8 @@ mod common;
 use common::*;
 use switchboard_core::routing::RoutingMode;
 use switchboard_core::{
-    AgentId, ChatAccess, ChatRefusal, Chatter, CoreError, Party, SessionId, Speaker, WorkgroupId,
+    AgentId, ChatAccess, ChatRefusal, Chatter, Closer, CoreError, Party, SessionId, Speaker,
+    VisitorId, WorkgroupId,
 };
 
 fn agent_(id: &str) -> Chatter {
@@ -158,9 +159,13 @@ fn a_channel_is_its_members_and_supervisors() {
 fn the_holding_agent_or_a_supervisor_closes_a_chat() {
     let (h, sid) = a_call();
     let c = &h.center;
-    assert_eq!(c.chat_closer(&sid, &agent_("a1")), Ok(Party::Agent));
-    assert_eq!(c.chat_closer(&sid, &supervising("a2")), Ok(Party::Admin));
-    assert_eq!(c.chat_closer(&sid, &staff(true)), Ok(Party::Admin));
+    let ending = |by| Ok(Closer { by, ends: true });
+    assert_eq!(c.chat_closer(&sid, &agent_("a1")), ending(Party::Agent));
+    assert_eq!(
+        c.chat_closer(&sid, &supervising("a2")),
+        ending(Party::Admin)
+    );
+    assert_eq!(c.chat_closer(&sid, &staff(true)), ending(Party::Admin));
     assert_eq!(
         c.chat_closer(&sid, &visitor_("v1")),
         Err(ChatRefusal::NotCloser)
@@ -185,4 +190,65 @@ fn supervisors_notify_and_agents_expand_canned_replies_in_messages() {
     );
     assert!(!visitor_("v1").expands_canned(false));
     assert!(!staff(true).expands_canned(false));
+}
+
+#[test]
+fn after_the_end_the_last_agent_records_the_wrap_up_without_ending_anything() {
+    let (mut h, sid) = a_call();
+    h.end(&sid, Party::Customer);
+    let c = &h.center;
+    let wrap_up = |by| Ok(Closer { by, ends: false });
+    assert_eq!(c.chat_closer(&sid, &agent_("a1")), wrap_up(Party::Agent));
+    assert_eq!(c.chat_closer(&sid, &staff(true)), wrap_up(Party::Admin));
+    assert_eq!(
+        c.chat_closer(&sid, &visitor_("v1")),
+        Err(ChatRefusal::NotCloser)
+    );
+    assert_eq!(
+        c.chat_closer(&sid, &agent_("a2")),
+        Err(ChatRefusal::NotParticipant(sid.clone()))
+    );
+}
+
+#[test]
+fn the_agent_serving_a_visitor_reads_their_earlier_sessions_and_nobody_else() {
+    let (mut h, first) = a_call();
+    h.end(&first, Party::Customer);
+    h.not_ready("a1");
+    h.available("a2");
+    h.advance_secs(60);
+    h.join("v1");
+    let second = h.accept("a2");
+    let c = &h.center;
+    let v1 = VisitorId::from("v1");
+    assert!(c.serves_customer(&AgentId::from("a2"), &v1));
+    assert!(!c.serves_customer(&AgentId::from("a1"), &v1));
+    // a2 reads the first call's conversation, notes included, but not to write.
+    let earlier = c.session_chat(&first, &agent_("a2")).expect("a2 serves v1");
+    assert_eq!(
+        earlier,
+        ChatAccess {
+            read: true,
+            write: false,
+            notes: true
+        }
+    );
+    let history = c
+        .customer_history(&agent_("a2"), &v1)
+        .expect("a2 serves v1");
+    let ids: Vec<&SessionId> = history.iter().map(|s| &s.id).collect();
+    assert_eq!(ids, [&second, &first], "newest first");
+    assert_eq!(
+        c.customer_history(&staff(true), &v1).map(|h| h.len()),
+        Ok(2)
+    );
+    // a1 served v1 once, not now: neither history nor the old conversation.
+    assert_eq!(
+        c.customer_history(&agent_("a1"), &v1).map(|h| h.len()),
+        Err(ChatRefusal::NotServing(v1.clone()))
+    );
+    assert_eq!(
+        c.customer_history(&staff(false), &v1).map(|h| h.len()),
+        Err(ChatRefusal::NotServing(v1.clone()))
+    );
 }

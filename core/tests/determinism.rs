@@ -40,6 +40,7 @@ fn trace(center_seed: u64) -> String {
                 preferred_skill: None,
                 priority: 0,
                 channel: Default::default(),
+                question: None,
             },
             3 | 4 => Command::AcceptCall {
                 agent_id: a.into(),
@@ -71,7 +72,10 @@ fn trace(center_seed: u64) -> String {
                         target_agent_id: target,
                     }
                 }
-                None => Command::AgentNotReady { agent_id: a.into() },
+                None => Command::AgentNotReady {
+                    agent_id: a.into(),
+                    reason: None,
+                },
             },
             8 => match sessions.get(script.below(sessions.len() as u64 + 1) as usize) {
                 Some(s) => Command::RateSession {
@@ -143,6 +147,7 @@ fn timestamps_in_the_trace_come_only_from_inputs() {
             preferred_skill: None,
             priority: 0,
             channel: Default::default(),
+            question: None,
         },
     )
     .unwrap();

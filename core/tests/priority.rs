@@ -29,6 +29,7 @@ fn join(h: &mut Harness, visitor: &str, priority: u8) -> Result<Reply, CoreError
         preferred_skill: None,
         priority,
         channel: Default::default(),
+        question: None,
     })
 }
 

@@ -156,6 +156,7 @@ impl Run {
             },
             Op::NotReady(a) => Command::AgentNotReady {
                 agent_id: agent_id(a).into(),
+                reason: None,
             },
             Op::Offline(a) => Command::AgentOffline {
                 agent_id: agent_id(a).into(),
@@ -173,6 +174,7 @@ impl Run {
                 preferred_skill: None,
                 priority: 0,
                 channel: Default::default(),
+                question: None,
             },
             Op::Create(v) => Command::CreateSession {
                 title: "售后咨询".into(),

@@ -134,6 +134,7 @@ fn queue_timeout_counts_from_joining_across_requeues() {
     h.advance_secs(59);
     h.cmd(Command::AgentNotReady {
         agent_id: "a1".into(),
+        reason: None,
     })
     .expect_err("ringing");
     h.offline("a1");
@@ -236,6 +237,7 @@ fn firing_timers_late_gives_the_same_state_as_on_time() {
                 preferred_skill: None,
                 priority: 0,
                 channel: Default::default(),
+                question: None,
             },
         ),
         (
@@ -246,6 +248,7 @@ fn firing_timers_late_gives_the_same_state_as_on_time() {
                 preferred_skill: None,
                 priority: 0,
                 channel: Default::default(),
+                question: None,
             },
         ),
         (
@@ -256,6 +259,7 @@ fn firing_timers_late_gives_the_same_state_as_on_time() {
                 preferred_skill: None,
                 priority: 0,
                 channel: Default::default(),
+                question: None,
             },
         ),
         (

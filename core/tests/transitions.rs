@@ -151,6 +151,7 @@ fn reject_requeues_visitor_at_head() {
     h.join("v1");
     h.cmd(Command::AgentNotReady {
         agent_id: "a1".into(),
+        reason: None,
     })
     .expect_err("a1 is ringing, not ready");
     h.join("v2");
@@ -189,6 +190,7 @@ fn reject_with_no_other_agent_puts_visitor_first_in_line() {
     h.join("v2");
     h.cmd(Command::AgentNotReady {
         agent_id: "a1".into(),
+        reason: None,
     })
     .expect_err("ringing");
     // Take a1 off the roster before rejecting so v1 cannot be re-offered to it.
@@ -276,11 +278,13 @@ fn illegal_agent_transitions_are_conflicts_that_change_nothing() {
         },
         Command::AgentNotReady {
             agent_id: "a1".into(),
+            reason: None,
         },
     ] {
         assert_eq!(h.refused(c).kind(), ErrorKind::Conflict);
     }
-    // Busy: cannot accept again or reject.
+    // Busy: cannot accept again or reject (Ready and Not ready only choose
+    // what follows the call: tests/not_ready.rs).
     h.accept("a1");
     for c in [
         Command::AcceptCall {
@@ -288,9 +292,6 @@ fn illegal_agent_transitions_are_conflicts_that_change_nothing() {
             media: Media::Video,
         },
         Command::RejectCall {
-            agent_id: "a1".into(),
-        },
-        Command::AgentAvailable {
             agent_id: "a1".into(),
         },
     ] {
@@ -593,6 +594,7 @@ fn queue_full_refuses_the_next_join() {
         preferred_skill: None,
         priority: 0,
         channel: Default::default(),
+        question: None,
     });
     assert_eq!(e, CoreError::QueueFull { max: 3 });
     assert_eq!(e.kind(), ErrorKind::LimitReached);
@@ -633,6 +635,7 @@ fn a_visitor_holds_one_open_session_at_a_time() {
         preferred_skill: None,
         priority: 0,
         channel: Default::default(),
+        question: None,
     });
     assert_eq!(
         e,
@@ -661,6 +664,7 @@ fn bad_input_is_invalid_input() {
             preferred_skill: None,
             priority: 0,
             channel: Default::default(),
+            question: None,
         },
         Command::CreateSession {
             title: "".into(),

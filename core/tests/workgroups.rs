@@ -80,6 +80,7 @@ fn unknown_workgroups_and_bad_memberships_are_refused_and_change_nothing() {
         preferred_skill: Some("nope".into()),
         priority: 0,
         channel: Default::default(),
+        question: None,
     });
     assert!(matches!(e, CoreError::WorkgroupNotFound(_)), "{e}");
     let set = |groups: Vec<(&str, u8)>| Command::SetAgentWorkgroups {
@@ -608,6 +609,7 @@ fn command(c: &Center, op: &Op) -> Option<Command> {
         },
         Op::NotReady(a) => Command::AgentNotReady {
             agent_id: agent(*a).into(),
+            reason: None,
         },
         Op::Available(a) => Command::AgentAvailable {
             agent_id: agent(*a).into(),
@@ -636,6 +638,7 @@ fn command(c: &Center, op: &Op) -> Option<Command> {
             preferred_skill: Some(GROUPS[*g].into()),
             priority: *p,
             channel: Default::default(),
+            question: None,
         },
         Op::Leave(v) => Command::LeaveQueue {
             visitor_id: format!("v{v}").into(),

@@ -119,6 +119,7 @@ fn hour_of_traffic(
             preferred_skill: None,
             priority: 0,
             channel: Default::default(),
+            question: None,
         };
         due.insert(
             (start.saturating_add(Duration::from_millis(k * gap)), k),

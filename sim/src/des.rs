@@ -636,6 +636,7 @@ impl<'p> Run<'p> {
                         .map(|g| self.p.groups[g].id.to_string()),
                     priority: 0,
                     channel: Default::default(),
+                    question: None,
                 });
                 let counted = self.arrivals > self.p.warmup_arrivals;
                 let session = match reply {

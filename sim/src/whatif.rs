@@ -1528,7 +1528,7 @@ fn agent_named(cmd: &Command) -> Option<&AgentId> {
         Command::RegisterAgent { agent_id, .. }
         | Command::AgentOffline { agent_id }
         | Command::AgentAvailable { agent_id }
-        | Command::AgentNotReady { agent_id }
+        | Command::AgentNotReady { agent_id, .. }
         | Command::AcceptCall { agent_id, .. }
         | Command::RejectCall { agent_id }
         | Command::SetAgentWeight { agent_id, .. }

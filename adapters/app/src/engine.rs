@@ -737,9 +737,9 @@ impl Worker {
             .closing(&self.center, asker, session, comment, tags)
         {
             Err(refusal) => refusal,
-            Ok(close) => match self.apply(now, close.command(), records) {
-                Ok(_) => self.chats.closed(close, now),
-                Err(e) => Answer::refused(&e),
+            Ok(close) => match close.command().map(|c| self.apply(now, c, records)) {
+                None | Some(Ok(_)) => self.chats.closed(close, now),
+                Some(Err(e)) => Answer::refused(&e),
             },
         }
     }

@@ -92,7 +92,7 @@ impl Hooks {
                 Command::RegisterAgent { agent_id, .. }
                 | Command::AgentOffline { agent_id }
                 | Command::AgentAvailable { agent_id }
-                | Command::AgentNotReady { agent_id },
+                | Command::AgentNotReady { agent_id, .. },
                 _,
             ) => {
                 if let Some(a) = center.agent(agent_id.as_str()) {

@@ -3,11 +3,13 @@
 
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use switchboard_core::bot::{BotKind, BotOutcome, BotPhase, BotSettings};
+
 use switchboard_core::{
-    Agent, AgentId, AgentState, Center, Channel, EndReason, Forecast, Media, Party, Rating, RoomId,
-    Session, SessionId, SessionStatus, Stats, Timestamp, VisitorId, Workgroup, WorkgroupId,
-    DEFAULT_WORKGROUP,
+    Agent, AgentId, AgentState, Arrival, Center, Channel, EndReason, Forecast, Media, Party,
+    Rating, RoomId, Session, SessionId, SessionStatus, Stats, Timestamp, VisitorId, Workgroup,
+    WorkgroupId, DEFAULT_WORKGROUP,
 };
 
 /// JSON of a value that is plain data, for views that add fields to it.
@@ -45,6 +47,8 @@ fn time(t: Option<Timestamp>) -> Option<Time> {
 pub struct SessionView<'a> {
     session_id: &'a SessionId,
     room_id: RoomId,
+    /// `link`, `entry`, or `bot` (the workgroup's bot fronted it).
+    arrival: &'static str,
     title: &'a str,
     description: &'a Option<String>,
     customer_id: &'a VisitorId,
@@ -55,6 +59,8 @@ pub struct SessionView<'a> {
     status: SessionStatus,
     agent_id: &'a Option<AgentId>,
     ringing_agent_id: Option<&'a AgentId>,
+    /// When the offer to `ringing_agent_id` lapses.
+    ringing_until: Option<Time>,
     media: &'a Option<Media>,
     channel: Channel,
     created_at: Time,
@@ -96,10 +102,16 @@ pub fn bot_detail(s: &Session) -> Value {
 }
 
 /// A session, as `GET /sessions/{id}` shows it.
-pub fn session(s: &Session, now: Timestamp) -> SessionView<'_> {
+pub fn session<'a>(c: &Center, s: &'a Session) -> SessionView<'a> {
+    let now = c.now();
     SessionView {
         session_id: &s.id,
         room_id: s.room_id(),
+        arrival: match (s.bot.is_some(), s.arrival) {
+            (true, _) => "bot",
+            (false, Arrival::Link) => "link",
+            (false, Arrival::Entry) => "entry",
+        },
         title: &s.title,
         description: &s.description,
         customer_id: &s.customer_id,
@@ -110,6 +122,7 @@ pub fn session(s: &Session, now: Timestamp) -> SessionView<'_> {
         status: s.status(),
         agent_id: &s.agent_id,
         ringing_agent_id: s.ringing_agent(),
+        ringing_until: time(c.ring_deadline(s)),
         media: &s.media,
         channel: s.channel,
         created_at: Time(s.created_at),
@@ -166,7 +179,15 @@ pub struct AgentView<'a> {
     response_ms: Option<u64>,
     no_answer: u32,
     resume: Option<ResumeView>,
+    /// Why it takes no calls, while it does not want them.
+    not_ready: Option<AwayView<'a>>,
     stats: AgentStatsView,
+}
+
+#[derive(Serialize)]
+struct AwayView<'a> {
+    reason: &'a str,
+    since: Time,
 }
 
 #[derive(Serialize)]
@@ -193,6 +214,9 @@ struct AgentStatsView {
     ready_ms: u64,
     ratings: u64,
     avg_rating: Option<f64>,
+    transferred_in: u64,
+    /// Time not ready, per reason.
+    not_ready_ms: BTreeMap<String, u64>,
 }
 
 /// An agent, as `GET /agents` shows it.
@@ -223,6 +247,10 @@ pub fn agent(a: &Agent, now: Timestamp) -> AgentView<'_> {
             since: Time(r.since),
             until: Time(r.until),
         }),
+        not_ready: a.away.as_ref().map(|w| AwayView {
+            reason: &w.reason,
+            since: Time(w.since),
+        }),
         stats: AgentStatsView {
             offered: st.offered,
             answered: st.answered,
@@ -233,6 +261,8 @@ pub fn agent(a: &Agent, now: Timestamp) -> AgentView<'_> {
             ready_ms: a.ready_ms(now),
             ratings: st.ratings,
             avg_rating: (st.ratings > 0).then(|| st.rating_sum as f64 / st.ratings as f64),
+            transferred_in: st.transferred_in,
+            not_ready_ms: a.away_ms(now),
         },
     }
 }
@@ -242,14 +272,17 @@ pub fn agent(a: &Agent, now: Timestamp) -> AgentView<'_> {
 pub struct AgentList<'a> {
     count: usize,
     agents: Vec<AgentView<'a>>,
+    /// The reasons an agent may give for Not ready, first the default.
+    not_ready_reasons: &'a [String],
 }
 
 /// Agents as a list with its count.
-pub fn agents<'a>(list: impl Iterator<Item = &'a Agent>, now: Timestamp) -> AgentList<'a> {
-    let agents: Vec<AgentView> = list.map(|a| agent(a, now)).collect();
+pub fn agents<'a>(c: &'a Center, list: impl Iterator<Item = &'a Agent>) -> AgentList<'a> {
+    let agents: Vec<AgentView> = list.map(|a| agent(a, c.now())).collect();
     AgentList {
         count: agents.len(),
         agents,
+        not_ready_reasons: &c.config().not_ready_reasons,
     }
 }
 
@@ -261,8 +294,8 @@ pub struct SessionList<'a> {
 }
 
 /// Sessions as a list with its count.
-pub fn sessions<'a>(list: impl Iterator<Item = &'a Session>, now: Timestamp) -> SessionList<'a> {
-    let sessions: Vec<SessionView> = list.map(|s| session(s, now)).collect();
+pub fn sessions<'a>(c: &Center, list: impl Iterator<Item = &'a Session>) -> SessionList<'a> {
+    let sessions: Vec<SessionView> = list.map(|s| session(c, s)).collect();
     SessionList {
         count: sessions.len(),
         sessions,

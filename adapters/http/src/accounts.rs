@@ -12,7 +12,7 @@ use switchboard_core::{CoreError, SessionId, SessionStatus};
 use switchboard_store::{AccountRow, AuditFilter};
 
 use crate::auth::access::{refuse, same_origin, COOKIE};
-use crate::auth::{AccountChange, AuthError, Caller, Role, Who, LINK_TTL_MAX_SECS};
+use crate::auth::{self, AccountChange, AuthError, Caller, Role, Who, LINK_TTL_MAX_SECS};
 use crate::body::{Body, OptionalBody};
 use crate::App;
 use crate::{Answer, AnswerExt};
@@ -21,6 +21,7 @@ use crate::{Answer, AnswerExt};
 #[derive(Serialize)]
 struct AccountView<'a> {
     username: &'a str,
+    display_name: Option<&'a str>,
     role: &'a str,
     agent_id: Option<&'a str>,
     disabled: bool,
@@ -31,6 +32,7 @@ struct AccountView<'a> {
 fn view(a: &AccountRow) -> AccountView<'_> {
     AccountView {
         username: &a.username,
+        display_name: a.display_name.as_deref(),
         role: &a.role,
         agent_id: a.agent_id.as_deref(),
         disabled: a.disabled,
@@ -125,11 +127,17 @@ pub(crate) async fn logout(State(app): State<App>, who: Who) -> Response {
 }
 
 /// `GET /auth/me`: who the credential says the caller is.
-pub(crate) async fn me(who: Who) -> Answer {
+pub(crate) async fn me(State(app): State<App>, who: Who) -> Answer {
     match &who.caller {
-        Caller::Staff(s) => Answer::ok(json!({
-            "kind": "staff", "name": s.name, "role": s.role, "agent_id": s.agent_id,
-        })),
+        Caller::Staff(s) => {
+            // A token has no account; an account's display name may change.
+            let (auth, name) = (app.auth.clone(), s.name.clone());
+            let account = blocking(move || auth.account(&name)).await.ok().flatten();
+            Answer::ok(json!({
+                "kind": "staff", "name": s.name, "role": s.role, "agent_id": s.agent_id,
+                "display_name": account.and_then(|a| a.display_name),
+            }))
+        }
         Caller::Visitor { session, .. } => Answer::ok(json!({
             "kind": "visitor", "role": "customer", "session_id": session,
         })),
@@ -193,11 +201,12 @@ pub(crate) async fn list_accounts(State(app): State<App>) -> Response {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct NewAccount {
+pub(crate) struct AccountBody {
     username: String,
     password: String,
     role: String,
     agent_id: Option<String>,
+    display_name: Option<String>,
 }
 
 fn role(name: &str) -> Result<Role, Answer> {
@@ -207,7 +216,7 @@ fn role(name: &str) -> Result<Role, Answer> {
 pub(crate) async fn create_account(
     State(app): State<App>,
     who: Who,
-    Body(b): Body<NewAccount>,
+    Body(b): Body<AccountBody>,
 ) -> Response {
     let role = match role(&b.role) {
         Ok(r) => r,
@@ -215,14 +224,14 @@ pub(crate) async fn create_account(
     };
     let auth = app.auth.clone();
     let result = blocking(move || {
-        auth.create_account(
-            &who.caller,
-            Some(who.address),
-            &b.username,
-            &b.password,
+        let new = auth::NewAccount {
+            username: b.username,
+            password: b.password,
             role,
-            b.agent_id,
-        )
+            agent_id: b.agent_id,
+            display_name: b.display_name,
+        };
+        auth.create_account(&who.caller, Some(who.address), new)
     })
     .await;
     match result {
@@ -237,6 +246,7 @@ pub(crate) struct AccountPatch {
     role: Option<String>,
     password: Option<String>,
     disabled: Option<bool>,
+    display_name: Option<String>,
 }
 
 /// `PATCH /accounts/{username}`: role, password reset, disable. Each of
@@ -255,6 +265,7 @@ pub(crate) async fn update_account(
         role,
         password: b.password,
         disabled: b.disabled,
+        display_name: b.display_name,
         keep: None,
     };
     let auth = app.auth.clone();

@@ -68,7 +68,7 @@ fn show_session(id: SessionId) -> View {
     Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
         Err(e) => Answer::refused(&e),
         Ok(_) => match c.session(id.as_str()) {
-            Some(s) => Answer::ok(views::session(s, c.now())),
+            Some(s) => Answer::ok(views::session(c, s)),
             None => Answer::refused(&CoreError::SessionNotFound(id)),
         },
     })
@@ -79,7 +79,7 @@ fn show_replied_session(status: StatusCode) -> View {
     Box::new(move |c: &Center, r: Result<Reply, CoreError>| match r {
         Err(e) => Answer::refused(&e),
         Ok(reply) => match session_of(&reply).and_then(|id| c.session(id.as_str())) {
-            Some(s) => Answer::new_json(status, views::session(s, c.now())),
+            Some(s) => Answer::new_json(status, views::session(c, s)),
             None => Answer::unavailable(),
         },
     })
@@ -140,7 +140,7 @@ pub(crate) async fn list_sessions(State(app): State<App>, who: Who) -> Answer {
                 None => true,
                 Some(me) => me.as_ref().is_some_and(|a| s.agent_part(a).is_some()),
             });
-            Answer::ok(views::sessions(visible, c.now()))
+            Answer::ok(views::sessions(c, visible))
         }))
         .await
 }
@@ -159,11 +159,11 @@ pub(crate) async fn get_session(
                 // The bot's scoring and the handoff context are for staff
                 // and agents, not for the visitor.
                 Some(s) if !matches!(who.caller, Caller::Visitor { .. }) && s.bot.is_some() => {
-                    let mut v = views::to_json(&views::session(s, c.now()));
+                    let mut v = views::to_json(&views::session(c, s));
                     v["bot_detail"] = views::bot_detail(s);
                     Answer::ok(v)
                 }
-                Some(s) => Answer::ok(views::session(s, c.now())),
+                Some(s) => Answer::ok(views::session(c, s)),
                 None => Answer::refused(&CoreError::SessionNotFound(id.into())),
             }
         }))
@@ -361,13 +361,22 @@ pub(crate) async fn available(State(app): State<App>, who: Who, Path(id): Path<S
     agent_state(&app, &who, id, "agent.available", command).await
 }
 
+/// `{"reason"}`: one of the center's `not_ready_reasons` (the first if none).
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NotReady {
+    reason: Option<String>,
+}
+
 pub(crate) async fn unavailable(
     State(app): State<App>,
     who: Who,
     Path(id): Path<String>,
+    Body(b): OptionalBody<NotReady>,
 ) -> Answer {
     let command = Command::AgentNotReady {
         agent_id: id.as_str().into(),
+        reason: b.reason,
     };
     agent_state(&app, &who, id, "agent.unavailable", command).await
 }
@@ -421,7 +430,7 @@ pub(crate) async fn set_weight(
 pub(crate) async fn list_agents(State(app): State<App>) -> Answer {
     app.engine
         .read(Box::new(|c, _| {
-            Answer::ok(views::agents(c.agents().into_iter(), c.now()))
+            Answer::ok(views::agents(c, c.agents().into_iter()))
         }))
         .await
 }
@@ -433,7 +442,7 @@ pub(crate) async fn available_agents(State(app): State<App>) -> Answer {
                 .agents()
                 .into_iter()
                 .filter(|a| a.state == switchboard_core::AgentState::Ready);
-            Answer::ok(views::agents(ready, c.now()))
+            Answer::ok(views::agents(c, ready))
         }))
         .await
 }
@@ -456,6 +465,8 @@ pub(crate) struct Join {
     /// `video` (default) or `chat` for text chat without media.
     #[serde(default)]
     channel: Channel,
+    /// What the visitor wants help with (the session's title and description).
+    question: Option<String>,
 }
 
 /// The answer to `queue/join`: `assigned` with the agent rung, or `queued`
@@ -493,6 +504,7 @@ pub(crate) async fn join(State(app): State<App>, who: Who, Body(b): Body<Join>) 
         preferred_skill: b.preferred_skill,
         priority: b.priority.unwrap_or(0),
         channel: b.channel,
+        question: b.question,
     };
     let build: Build = Box::new(move |c| {
         if public && !c.takes_public_join(skill.as_deref()) {

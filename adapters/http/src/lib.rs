@@ -149,6 +149,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<App>> {
         ("POST", "/sessions/{id}/receipts") => post(chat::routes::receipt),
         ("POST", "/sessions/{id}/close") => post(chat::routes::close),
         ("GET", "/sessions/{id}/transcript") => get(chat::routes::transcript),
+        ("GET", "/customers/{id}") => get(chat::routes::customer),
         ("POST", "/sessions/{id}/attachments") => {
             post(chat::routes::upload).layer(DefaultBodyLimit::max(chat::files::ATTACHMENT_MAX))
         }

@@ -157,6 +157,10 @@ fn nullable(kind: &str) -> Value {
 /// The document.
 pub fn document() -> Value {
     let mut doc = paths_and_schemas();
+    // The session's fields past what one `json!` can nest.
+    let session = &mut doc["components"]["schemas"]["Session"]["properties"];
+    session["arrival"] = json!({ "type": "string", "enum": ["link", "entry", "bot"] });
+    session["ringing_until"] = json!({ "type": "string", "format": "date-time", "nullable": true });
     for (at, more) in [
         ("paths", workgroup_paths()),
         ("paths", auth_paths()),
@@ -531,6 +535,9 @@ fn chat_paths() -> Value {
                 },
             },
         },
+        "/customer-service/customers/{id}": {
+            "get": op("A visitor's sessions, newest first, with the private notes kept in them (supervisors, and the agent serving the visitor now)", id, None, ("200", "Object"), &[403]),
+        },
         "/customer-service/chats": {
             "get": op("The calling agent's conversations with unread counts", none, None, ("200", "Object"), &[403]),
         },
@@ -618,7 +625,7 @@ fn quality_schema() -> Value {
 fn auth_schemas() -> Value {
     let mut new_account = object(
         &["username", "password", "role"],
-        json!({ "username": name(), "password": password(), "role": role(), "agent_id": name() }),
+        json!({ "username": name(), "password": password(), "role": role(), "agent_id": name(), "display_name": text(NAME_MAX, false) }),
     );
     // An agent account acts as an agent: it names one.
     new_account["anyOf"] = json!([
@@ -628,7 +635,7 @@ fn auth_schemas() -> Value {
     let account = object(
         &["username", "role"],
         json!({
-            "username": t(S), "role": { "type": "string", "enum": ["admin", "supervisor", "agent"] },
+            "username": t(S), "display_name": nullable(S), "role": { "type": "string", "enum": ["admin", "supervisor", "agent"] },
             "agent_id": nullable(S), "disabled": t("boolean"), "created_at": t("integer"), "updated_at": t("integer"),
         }),
     );
@@ -636,13 +643,13 @@ fn auth_schemas() -> Value {
         "Login": object(&["username", "password"], json!({ "username": t(S), "password": t(S) })),
         "SignedIn": object(&["token", "expires_at", "account"], json!({ "token": t(S), "expires_at": t("integer"), "account": schema("Account") })),
         "Status": object(&["status"], json!({ "status": t(S) })),
-        "Me": object(&["kind"], json!({ "kind": t(S), "name": t(S), "role": t(S), "agent_id": nullable(S), "session_id": t(S) })),
+        "Me": object(&["kind"], json!({ "kind": t(S), "name": t(S), "display_name": nullable(S), "role": t(S), "agent_id": nullable(S), "session_id": t(S) })),
         "Ticket": object(&["ticket", "expires_in"], json!({ "ticket": t(S), "expires_in": t("integer") })),
         "PasswordChange": object(&["old_password", "new_password"], json!({ "old_password": t(S), "new_password": password() })),
         "Account": account,
         "AccountList": object(&["accounts", "count"], json!({ "accounts": { "type": "array", "items": schema("Account") }, "count": t("integer") })),
         "NewAccount": new_account,
-        "AccountPatch": object(&[], json!({ "role": role(), "password": password(), "disabled": t("boolean") })),
+        "AccountPatch": object(&[], json!({ "role": role(), "password": password(), "disabled": t("boolean"), "display_name": text(NAME_MAX, false) })),
         "NewToken": object(&["name"], json!({ "name": name(), "role": role(), "agent_id": name() })),
         "Token": object(&["id", "name", "role", "token"], json!({ "id": t("integer"), "name": t(S), "role": t(S), "token": t(S) })),
         "TokenList": object(&["tokens", "count"], json!({ "tokens": { "type": "array", "items": object(&["id", "name", "role"], json!({ "id": t("integer"), "name": t(S), "role": t(S) })) }, "count": t("integer") })),
@@ -752,7 +759,7 @@ fn workgroup_schemas() -> Value {
             "Forecast": { "nullable": true, "allOf": [object(&["workgroup_id", "computed_at_ms", "aht_secs", "agents_signed_in"], json!({
                 "workgroup_id": t(S), "computed_at_ms": t("integer"),
                 "arrivals_per_hour": nullable("number"), "arrivals_per_hour_60": nullable("number"),
-                "aht_secs": t("number"), "handled_60": t("integer"), "patience_secs": nullable("number"),
+                "aht_secs": t("number"), "handled_60": t("integer"), "settled": t("boolean"), "patience_secs": nullable("number"),
                 "service_level_secs": t("integer"), "service_level_target": t("number"),
                 "agents_signed_in": t("integer"), "agents_needed": nullable("integer"),
                 "service_level_expected": nullable("number"), "abandon_expected": nullable("number"),
@@ -823,7 +830,7 @@ fn paths_and_schemas() -> Value {
                 "post": op("Make an Online agent Ready", id, None, ("200", "Agent"), &[404, 409]),
             },
             "/customer-service/agents/{id}/unavailable": {
-                "post": op("Take a Ready agent off calls (Online, on a break)", id, None, ("200", "Agent"), &[404, 409]),
+                "post": optional_body(op("Take an agent off calls, for one of the center's not_ready_reasons (body optional: the first reason); in a call, once it ends", id, Some("NotReady"), ("200", "Agent"), &[400, 404, 409])),
             },
             "/customer-service/agents/{id}/accept": {
                 "post": optional_body(op("Answer the ringing call (body optional)", id, Some("Accept"), ("200", "Session"), &[400, 404, 409])),
@@ -920,11 +927,13 @@ fn paths_and_schemas() -> Value {
                 "session_id": nullable(S), "sessions": { "type": "array", "items": t(S) },
                 "max_concurrent": t("integer"), "workgroups": { "type": "array", "items": t("object") },
                 "status_since": { "type": "string", "format": "date-time" }, "stats": t("object"),
+                "not_ready": { "type": "object", "nullable": true, "description": "while the agent wants no calls: reason and since" },
             })),
-            "AgentList": object(&["agents", "count"], json!({ "agents": { "type": "array", "items": schema("Agent") }, "count": t("integer") })),
+            "AgentList": object(&["agents", "count"], json!({ "agents": { "type": "array", "items": schema("Agent") }, "count": t("integer"), "not_ready_reasons": { "type": "array", "items": t(S) } })),
             "AgentCounts": object(&["total"], json!({ "total": t("integer"), "offline": t("integer"), "online": t("integer"), "ready": t("integer"), "ringing": t("integer"), "busy": t("integer") })),
             "Accept": object(&[], json!({ "media": { "type": "string", "enum": ["audio", "video"] } })),
-            "Join": object(&["visitor_id"], json!({ "visitor_id": name(), "visitor_name": text(NAME_MAX, false), "preferred_skill": name(), "priority": { "type": "integer", "minimum": 0, "maximum": 9, "default": 0 }, "channel": { "type": "string", "enum": ["video", "chat"], "default": "video", "nullable": false } })),
+            "NotReady": object(&[], json!({ "reason": name() })),
+            "Join": object(&["visitor_id"], json!({ "visitor_id": name(), "visitor_name": text(NAME_MAX, false), "preferred_skill": name(), "priority": { "type": "integer", "minimum": 0, "maximum": 9, "default": 0 }, "channel": { "type": "string", "enum": ["video", "chat"], "default": "video", "nullable": false }, "question": text(TEXT_MAX, false) })),
             "JoinResult": object(&["status", "session_id", "room_id"], json!({
                 "status": { "type": "string", "enum": ["assigned", "queued"] }, "session_id": t(S), "room_id": t(S),
                 "agent_id": t(S), "position": t("integer"), "queue_length": t("integer"),

@@ -350,7 +350,10 @@ async fn run(app: &App, p: &Participant, event: &str, data: Value) -> Result<Ans
                     agent_name: None,
                 },
                 "ready" => Command::AgentAvailable { agent_id: agent },
-                "not_ready" => Command::AgentNotReady { agent_id: agent },
+                "not_ready" => Command::AgentNotReady {
+                    agent_id: agent,
+                    reason: d.reason,
+                },
                 "offline" => Command::AgentOffline { agent_id: agent },
                 _ => return Err(invalid("status must be ready, not_ready or offline")),
             };
@@ -381,6 +384,8 @@ struct Named {
     target_agent_id: Option<String>,
     media: Option<String>,
     status: Option<String>,
+    /// With `not_ready`: one of the center's `not_ready_reasons`.
+    reason: Option<String>,
 }
 
 /// A hub frame as the seed's socket.io event, for `who`; frames the seed

@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     agent_id TEXT UNIQUE,
     disabled INTEGER NOT NULL DEFAULT 0,
     created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL
+    updated_ms INTEGER NOT NULL,
+    display_name TEXT
 );
 CREATE TABLE IF NOT EXISTS credentials (
     id INTEGER PRIMARY KEY,
@@ -58,6 +59,20 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at_ms);
 ";
 
+/// Brings the tables of a journal made by an earlier version up to date:
+/// accounts gained `display_name`.
+pub(crate) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
+    let has_name: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('accounts') WHERE name = 'display_name'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_name == 0 {
+        conn.execute_batch("ALTER TABLE accounts ADD COLUMN display_name TEXT")?;
+    }
+    Ok(())
+}
+
 /// A staff account. `password` is an argon2id PHC string, never the password.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountRow {
@@ -69,6 +84,8 @@ pub struct AccountRow {
     pub role: String,
     /// The agent this account acts as, if any (required for `agent`).
     pub agent_id: Option<String>,
+    /// The name shown to visitors and colleagues (the username if none).
+    pub display_name: Option<String>,
     /// A disabled account cannot sign in and its credentials are revoked.
     pub disabled: bool,
     /// Unix milliseconds.
@@ -167,11 +184,12 @@ fn account(r: &Row<'_>) -> rusqlite::Result<AccountRow> {
         disabled: r.get(4)?,
         created_ms: r.get(5)?,
         updated_ms: r.get(6)?,
+        display_name: r.get(7)?,
     })
 }
 
 const ACCOUNT_COLUMNS: &str =
-    "username, password, role, agent_id, disabled, created_ms, updated_ms";
+    "username, password, role, agent_id, disabled, created_ms, updated_ms, display_name";
 
 impl Directory {
     /// Opens the directory of the journal at `path`, which [`crate::Store::open`]
@@ -180,6 +198,7 @@ impl Directory {
         let conn = Connection::open(path)?;
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")?;
         conn.execute_batch(SCHEMA)?;
+        upgrade(&conn)?;
         Ok(Directory { conn })
     }
 
@@ -227,9 +246,9 @@ impl Directory {
     ) -> Result<bool, StoreError> {
         let tx = self.conn.transaction()?;
         let added = tx.execute(
-            "INSERT OR IGNORE INTO accounts (username, password, role, agent_id, disabled, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![a.username, a.password, a.role, a.agent_id, a.disabled, a.created_ms, a.updated_ms],
+            "INSERT OR IGNORE INTO accounts (username, password, role, agent_id, disabled, created_ms, updated_ms, display_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![a.username, a.password, a.role, a.agent_id, a.disabled, a.created_ms, a.updated_ms, a.display_name],
         )? == 1;
         if added {
             insert_audit(&tx, audit)?;
@@ -249,8 +268,8 @@ impl Directory {
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "UPDATE accounts SET password = ?2, role = ?3, agent_id = ?4, disabled = ?5, updated_ms = ?6 WHERE username = ?1",
-            params![a.username, a.password, a.role, a.agent_id, a.disabled, a.updated_ms],
+            "UPDATE accounts SET password = ?2, role = ?3, agent_id = ?4, disabled = ?5, updated_ms = ?6, display_name = ?7 WHERE username = ?1",
+            params![a.username, a.password, a.role, a.agent_id, a.disabled, a.updated_ms, a.display_name],
         )?;
         if revoke {
             tx.execute(

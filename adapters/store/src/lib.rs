@@ -137,6 +137,7 @@ impl Store {
             check_format(&conn).map_err(foreign)?;
         }
         conn.execute_batch(directory::SCHEMA)?;
+        directory::upgrade(&conn)?;
         conn.execute_batch(outbox::SCHEMA)?;
         conn.execute_batch(chat::SCHEMA)?;
         conn.execute_batch(recordings::SCHEMA)?;

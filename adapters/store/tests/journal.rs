@@ -28,6 +28,7 @@ fn script() -> Vec<(Timestamp, Command)> {
                 preferred_skill: None,
                 priority: 0,
                 channel: Default::default(),
+                question: None,
             },
         ),
         (
@@ -38,6 +39,7 @@ fn script() -> Vec<(Timestamp, Command)> {
                 preferred_skill: None,
                 priority: 0,
                 channel: Default::default(),
+                question: None,
             },
         ),
         (

@@ -102,6 +102,7 @@ impl Harness {
             preferred_skill: None,
             priority: 0,
             channel: Default::default(),
+            question: None,
         })
         .expect("join")
     }
@@ -116,6 +117,7 @@ impl Harness {
     pub fn not_ready(&mut self, agent: &str) {
         self.cmd(Command::AgentNotReady {
             agent_id: agent.into(),
+            reason: None,
         })
         .expect("not ready");
     }
@@ -203,6 +205,7 @@ impl Harness {
             preferred_skill: Some(group.into()),
             priority,
             channel: Default::default(),
+            question: None,
         })
         .expect("join")
     }

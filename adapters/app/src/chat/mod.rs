@@ -179,6 +179,12 @@ pub enum Op {
     },
     /// The asking agent's conversations, with unread counts.
     List,
+    /// A visitor's sessions, newest first, with the private notes kept in
+    /// them (the agent's customer panel).
+    Customer {
+        /// The visitor.
+        customer: VisitorId,
+    },
     /// A session's whole transcript.
     Transcript {
         /// The session.

@@ -83,18 +83,20 @@ enum Members {
 pub(crate) struct Closing {
     session: SessionId,
     by: Party,
+    /// False for the wrap-up of an ended session: only recorded.
+    ends: bool,
     closed_by: String,
     comment: Option<String>,
     tags: Vec<String>,
 }
 
 impl Closing {
-    /// The command that ends the session.
-    pub(crate) fn command(&self) -> switchboard_core::Command {
-        switchboard_core::Command::EndSession {
+    /// The command that ends the session, unless it has ended.
+    pub(crate) fn command(&self) -> Option<switchboard_core::Command> {
+        self.ends.then(|| switchboard_core::Command::EndSession {
             session_id: self.session.clone(),
             by: self.by,
-        }
+        })
     }
 }
 
@@ -115,6 +117,37 @@ pub(crate) struct Chats {
     /// Conversations whose session ended this turn: forgotten from the
     /// caches once committed (the store answers for them from then on).
     ended: Vec<String>,
+}
+
+/// Most of a visitor's sessions their history shows, newest first.
+const HISTORY_SESSIONS_MAX: usize = 50;
+
+/// A visitor's sessions (newest first) and the private notes kept in them.
+fn customer_history(
+    center: &Center,
+    store: &Store,
+    me: &Me,
+    customer: &VisitorId,
+) -> Result<Answer, Answer> {
+    let sessions = center
+        .customer_history(&me.chatter, customer)
+        .map_err(|r| Answer::forbidden(r.to_string()))?;
+    let shown = &sessions[..sessions.len().min(HISTORY_SESSIONS_MAX)];
+    let mut notes = Vec::new();
+    for s in shown {
+        let rows = store
+            .history(s.id.as_str(), None, None, u32::MAX, true)
+            .map_err(|e| unavailable(&e))?;
+        notes.extend(rows.iter().filter(|m| m.kind == "note").map(message_view));
+    }
+    let name = sessions.iter().find_map(|s| s.customer_name.as_deref());
+    Ok(Answer::ok(json!({
+        "customer_id": customer,
+        "customer_name": name,
+        "session_count": sessions.len(),
+        "sessions": shown.iter().map(|s| crate::views::session(center, s)).collect::<Vec<_>>(),
+        "notes": notes,
+    })))
 }
 
 fn unavailable(e: &StoreError) -> Answer {
@@ -300,6 +333,7 @@ impl Chats {
             } => self.history(center, store, &me, &to, after, before, limit),
             Op::List => self.list(center, store, &me),
             Op::Transcript { session } => self.transcript(center, store, &me, &session),
+            Op::Customer { customer } => customer_history(center, store, &me, &customer),
             Op::File { session, id } => self.file(center, store, &me, &session, &id),
             Op::Notify {
                 text,
@@ -805,12 +839,13 @@ impl Chats {
     ) -> Result<Closing, Answer> {
         check_close(comment.as_deref(), &tags).map_err(Answer::invalid)?;
         let me = self.me(center, asker)?;
-        let by = center
+        let closer = center
             .chat_closer(&session, &me.chatter)
             .map_err(|r| refusal(&me, &Target::Session(session.clone()), r))?;
         Ok(Closing {
             session,
-            by,
+            by: closer.by,
+            ends: closer.ends,
             closed_by: me.sender,
             comment,
             tags,
@@ -1053,12 +1088,13 @@ mod props {
                 let id = AgentId::from(format!("a{a}").as_str());
                 center.apply(now, Command::RegisterAgent { agent_id: id.clone(), agent_name: None }).unwrap();
                 if a > 0 {
-                    center.apply(now, Command::AgentNotReady { agent_id: id }).unwrap();
+                    center.apply(now, Command::AgentNotReady { agent_id: id, reason: None }).unwrap();
                 }
             }
             let join = Command::JoinQueue {
                 visitor_id: "v".into(), visitor_name: None, preferred_skill: None,
                 priority: 0, channel: Channel::Chat,
+                question: None,
             };
             let sid = match center.apply(now, join).unwrap() {
                 switchboard_core::Reply::Assigned { session_id, .. } => session_id,

@@ -289,6 +289,8 @@ pub const ROUTES: &[Route] = &[
         "/customer-service/sessions/{id}/attachments/{file}",
         Session(Supervisor),
     ),
+    // Supervisors, and the agent serving the visitor now (the chat policy).
+    r("GET", "/customer-service/customers/{id}", Staff(Agent)),
     r("GET", "/customer-service/chats", Staff(Agent)),
     r("GET", "/customer-service/internal/messages", Staff(Agent)),
     r("POST", "/customer-service/internal/messages", Staff(Agent)),

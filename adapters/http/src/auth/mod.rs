@@ -23,8 +23,8 @@ use crate::{Answer, AnswerExt};
 pub use limits::{LoginLimits, Rate};
 pub use secrets::Argon2Cost;
 pub use service::{
-    caller_entry, AccountChange, Auth, AuthError, Login, LINK_TTL_MAX_SECS, PASSWORD_MAX,
-    PASSWORD_MIN,
+    caller_entry, AccountChange, Auth, AuthError, Login, NewAccount, LINK_TTL_MAX_SECS,
+    PASSWORD_MAX, PASSWORD_MIN,
 };
 pub use switchboard_app::clock::now_ms;
 

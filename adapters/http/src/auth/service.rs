@@ -179,7 +179,14 @@ impl Auth {
             agent_id: None,
             credential: None,
         });
-        self.create_account(&system, None, "admin", &password, Role::Admin, None)?;
+        let admin = NewAccount {
+            username: "admin".into(),
+            password: password.clone(),
+            role: Role::Admin,
+            agent_id: None,
+            display_name: None,
+        };
+        self.create_account(&system, None, admin)?;
         if generated {
             // The one time this password exists outside its hash.
             tracing::warn!(
@@ -512,18 +519,29 @@ impl Auth {
         Ok(lock(&self.db).accounts()?)
     }
 
+    /// One account (SQLite: call off the async threads).
+    pub fn account(&self, username: &str) -> Result<Option<AccountRow>, AuthError> {
+        Ok(lock(&self.db).account(username)?)
+    }
+
     /// Creates an account (argon2: call off the async threads).
     pub fn create_account(
         &self,
         by: &Caller,
         address: Option<IpAddr>,
-        username: &str,
-        password: &str,
-        role: Role,
-        agent_id: Option<String>,
+        new: NewAccount,
     ) -> Result<AccountRow, AuthError> {
+        let NewAccount {
+            username,
+            password,
+            role,
+            agent_id,
+            display_name,
+        } = new;
+        let (username, password) = (username.as_str(), password.as_str());
         check_name("username", username)?;
         check_password(password)?;
+        let display_name = display_name_of(display_name)?;
         if role == Role::Agent && agent_id.is_none() {
             return Err(AuthError::Invalid("an agent account needs agent_id".into()));
         }
@@ -536,6 +554,7 @@ impl Auth {
             password: self.passwords.hash(password)?,
             role: role.as_str().into(),
             agent_id,
+            display_name,
             disabled: false,
             created_ms: now,
             updated_ms: now,
@@ -578,6 +597,9 @@ impl Auth {
             }
             revoke |= role.as_str() != account.role;
             account.role = role.as_str().into();
+        }
+        if let Some(name) = change.display_name {
+            account.display_name = display_name_of(Some(name))?;
         }
         if let Some(disabled) = change.disabled {
             revoke |= disabled;
@@ -762,6 +784,21 @@ impl Auth {
     }
 }
 
+/// What [`Auth::create_account`] creates.
+#[derive(Debug)]
+pub struct NewAccount {
+    /// Sign-in name, unique.
+    pub username: String,
+    /// Its password (hashed before it is kept).
+    pub password: String,
+    /// What it may do.
+    pub role: Role,
+    /// The agent it acts as (required for `agent`).
+    pub agent_id: Option<String>,
+    /// The name shown for it (the username if none).
+    pub display_name: Option<String>,
+}
+
 /// What [`Auth::update_account`] changes.
 #[derive(Debug, Default)]
 pub struct AccountChange {
@@ -771,6 +808,8 @@ pub struct AccountChange {
     pub password: Option<String>,
     /// Disable or enable.
     pub disabled: Option<bool>,
+    /// A new display name (empty: none, the username shows).
+    pub display_name: Option<String>,
     /// The credential digest to keep signed in.
     pub keep: Option<String>,
 }
@@ -782,6 +821,21 @@ const DUMMY_HASH: &str =
 
 fn ms(secs: u64) -> i64 {
     i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// A display name as kept: trimmed, none if empty, at most `NAME_MAX` characters.
+fn display_name_of(name: Option<String>) -> Result<Option<String>, AuthError> {
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if name
+        .as_deref()
+        .is_some_and(|n| switchboard_core::too_long(n, switchboard_core::NAME_MAX))
+    {
+        return Err(AuthError::Invalid(format!(
+            "display_name is longer than {} characters",
+            switchboard_core::NAME_MAX
+        )));
+    }
+    Ok(name)
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), AuthError> {

@@ -120,6 +120,16 @@ pub(crate) async fn close(
     run_audited(&app, &who, op, entry).await
 }
 
+/// `GET /customers/{id}`: a visitor's sessions, newest first, and the
+/// private notes kept in them; for supervisors, and for the agent serving
+/// that visitor now.
+pub(crate) async fn customer(State(app): State<App>, who: Who, Path(id): Path<String>) -> Response {
+    let op = Op::Customer {
+        customer: id.as_str().into(),
+    };
+    run(&app, &who, op).await
+}
+
 /// `?format=json|text`.
 #[derive(Deserialize)]
 pub(crate) struct Format {
