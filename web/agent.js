@@ -1,23 +1,37 @@
-// The agent console (`/agent`): sign in, go Ready, the ring panel with its
-// countdown (accept with video, audio only, reject; keys V, A, R), the call
-// page (videos, chat, transfer, live figures, mixing an audio file into the
-// outgoing audio, end), wrap-up, chat-only conversations with unread counts,
-// and the agent's own figures.
+// The agent console (`/agent`): sign in, one status control (Ready, Not
+// ready with the center's reasons; In a call, Ringing and Wrap-up shown as
+// they come), the ring panel with its countdown (accept with video, audio
+// only, reject; keys V, A, R), the call page (videos, chat, the customer
+// panel, transfer, live figures, mixing an audio file into the outgoing
+// audio, end), the call's end with its wrap-up notes and tags, chat-only
+// conversations with unread counts, and the agent's own figures. Every
+// change of the call is also announced to screen readers.
 import { connect, watchMedia } from '/web/call.js';
-import { t } from '/web/i18n.js';
-import { api, chatPanel, clock, h, header, mediaLine, qualityOf, room, staff } from '/web/lib.js';
+import { named, t } from '/web/i18n.js';
+import { api, chatPanel, clock, h, header, mediaLine, qualityOf, room, say, staff, when } from '/web/lib.js';
 
 const main = h('main', { class: 'agent' });
 document.body.append(header('agent_console'), main);
 
+/** A polite live region: what changed, for screen readers. */
+const announcer = h('p', { class: 'visually-hidden', id: 'announce', role: 'status', 'aria-live': 'polite' });
+document.body.append(announcer);
+function announce(key, ...args) {
+  say(announcer, key, ...args);
+}
+
+/** Stars as text, 1 to 5. */
+const starText = (n) => '★'.repeat(n) + '☆'.repeat(5 - n);
 
 async function console_({ token, me }) {
   const id = me.agent_id;
+  const myName = me.display_name || me.name;
   const call = (method, path, body) => api(method, path, body, token);
-  const state = h('strong', { id: 'agent-state', 'aria-live': 'polite' });
+  const state = h('strong', { class: 'state-pill', id: 'agent-state' });
+  const statusSelect = h('select', { id: 'status-select', 't-aria-label': 'status_control' });
   const queueLength = h('strong', { id: 'queue-length' }, '0');
   const readyAgents = h('strong', { id: 'ready-agents' }, '0');
-  const figures = h('dl', { class: 'figures', 'aria-label': t('my_figures') });
+  const figures = h('dl', { class: 'figures', 't-aria-label': 'my_figures' });
   // After-call work: shown with what is left of it.
   const wrapUp = h('p', { class: 'wrap-up', id: 'wrap-up', role: 'timer', hidden: true });
   let wrapUntil = null;
@@ -26,60 +40,114 @@ async function console_({ token, me }) {
     wrapUp.hidden = left <= 0;
     if (left > 0) wrapUp.textContent = `${t('wrap_up')} ${clock(left)}`;
   }, 250);
-  const chats = h('ul', { class: 'chat-list', 'aria-label': t('chats') });
+  const chats = h('ul', { class: 'chat-list', 't-aria-label': 'chats' });
+  const idle = h('section', { class: 'card idle', id: 'idle' }, h('h2'), h('p'));
+  const notices = h('div', { class: 'notices' });
   const stage = h('div', { class: 'stage-area' });
-  const open = new Map(); // session id -> {panel, media}
+  const area = h('div', { class: 'workspace' }, notices, idle, stage);
+  const open = new Map(); // session id -> {panel, media, el, ...}
+  let reasons = [];
+  let mine = null;
+  const names = new Map(); // agent id -> display name
 
-  function setState(s) {
-    state.dataset.state = s;
-    state.textContent = t(`state_${s}`);
+  /** The status control and the pill: what the agent is, and may choose. */
+  function drawStatus() {
+    const a = mine;
+    if (!a) return;
+    const reason = a.not_ready?.reason;
+    const wrapping = a.status === 'online' && a.resume?.reason === 'wrap_up';
+    const shown = a.status === 'busy' ? 'busy' : a.status === 'ringing' ? 'ringing' : wrapping ? 'wrap_up' : a.status === 'online' ? `not_ready:${reason}` : 'ready';
+    const option = (value, label, disabled) => h('option', { value, disabled, selected: value === shown }, label);
+    statusSelect.replaceChildren(
+      option('ready', t('state_ready')),
+      ...reasons.map((r) => option(`not_ready:${r}`, t('not_ready_as', named('nr_', r)))),
+      // The states the agent does not choose, shown while they last.
+      ...(['busy', 'ringing', 'wrap_up'].includes(shown) ? [option(shown, t(`state_${shown}`), true)] : []),
+      ...(reason && !reasons.includes(reason) ? [option(`not_ready:${reason}`, t('not_ready_as', named('nr_', reason)), true)] : []),
+    );
+    state.dataset.state = a.status;
+    state.dataset.reason = reason || '';
+    if (a.status === 'online' && !wrapping) say(state, 'not_ready_as', named('nr_', reason));
+    else if (wrapping) say(state, 'state_wrap_up');
+    else say(state, `state_${a.status}`);
+    if (a.status === 'busy' && reason) state.textContent += ` · ${t('then_not_ready', named('nr_', reason))}`;
+    // Nothing open: say what the agent is waiting for.
+    idle.hidden = open.size > 0;
+    const ready = a.status === 'ready';
+    say(idle.children[0], ready ? 'waiting_for_calls' : 'not_taking_calls');
+    say(idle.children[1], ready ? 'waiting_for_calls_hint' : 'not_taking_calls_hint');
+    idle.dataset.ready = String(ready);
   }
+  statusSelect.addEventListener('change', async () => {
+    const v = statusSelect.value;
+    try {
+      if (v === 'ready') {
+        if (mine?.status === 'offline') await call('POST', '/agents/register', { agent_id: id, agent_name: myName });
+        else await call('POST', `/agents/${id}/available`);
+      } else if (v.startsWith('not_ready:')) {
+        await call('POST', `/agents/${id}/unavailable`, { reason: v.slice('not_ready:'.length) });
+      }
+    } catch (e) {
+      notice('error', 'error_detail', e.message);
+    }
+    refresh();
+  });
+  window.addEventListener('langchange', drawStatus);
+
   async function refresh() {
     try {
-      const [q, agents] = await Promise.all([call('GET', '/queue/status'), call('GET', '/agents')]);
+      const [q, list] = await Promise.all([call('GET', '/queue/status'), call('GET', '/agents')]);
       queueLength.textContent = q.length;
       readyAgents.textContent = q.ready_agents;
-      const mine = agents.agents.find((a) => a.agent_id === id);
+      reasons = list.not_ready_reasons || [];
+      list.agents.forEach((a) => names.set(a.agent_id, a.agent_name));
+      mine = list.agents.find((a) => a.agent_id === id) || null;
       if (mine) {
-        setState(mine.status);
         wrapUntil = mine.resume?.reason === 'wrap_up' ? Date.parse(mine.resume.until) : null;
         // The core ends wrap-up on its own: look again when it is due.
         if (wrapUntil) setTimeout(refresh, Math.max(0, wrapUntil - Date.now()) + 300);
         const st = mine.stats;
+        const away = Object.values(st.not_ready_ms || {}).reduce((x, y) => x + y, 0);
         figures.replaceChildren(
-          h('dt', { text: 'answered' }), h('dd', {}, st.answered),
+          h('dt', { text: 'calls_taken' }), h('dd', { id: 'calls-taken' }, st.answered + (st.transferred_in || 0)),
           h('dt', { text: 'talk_time' }), h('dd', {}, clock(st.talk_ms)),
+          h('dt', { text: 'not_ready_time' }), h('dd', {}, clock(away)),
           h('dt', { text: 'avg_rating' }), h('dd', {}, st.avg_rating ? st.avg_rating.toFixed(1) : '–'),
         );
+        drawStatus();
       }
+      for (const o of open.values()) o.fillTargets?.();
     } catch {
       // Shown as it was; the next refresh tries again.
     }
   }
 
   // As the seed's console: entering it signs the agent in, Ready (an agent
-  // already signed in keeps its state and calls).
+  // already signed in keeps its state and calls). The room admits
+  // registered agents only: a ring that signing in brings may come before
+  // it, and is found below.
   const before = (await call('GET', '/agents')).agents.find((a) => a.agent_id === id);
-  if (!before || before.status === 'offline') await call('POST', '/agents/register', { agent_id: id });
+  if (!before || before.status === 'offline') await call('POST', '/agents/register', { agent_id: id, agent_name: myName });
   const ws = room({
     token,
     query: `role=agent&agent_id=${encodeURIComponent(id)}`,
     onframe: (f) => {
-      for (const o of open.values()) if (o.panel.receive(f)) return listChats();
+      for (const o of open.values()) if (o.panel?.receive(f)) return listChats();
       if (f.type === 'incoming_call') ring(f);
       // The offer ends: answered, lapsed, or the visitor left while ringing.
       if (['ring_timeout', 'call_accepted', 'call_ended'].includes(f.type) && ringing?.session === f.session_id) closeRing();
       if (f.type === 'call_accepted') openSession(f.session_id, f.media);
-      if (f.type === 'call_transferred' && f.from_agent_id === id) closeSession(f.session_id);
+      if (f.type === 'call_transferred' && f.from_agent_id === id) closeSession(f.session_id, { to: f.to_agent_id });
       if (f.type === 'call_transferred' && f.to_agent_id === id) openSession(f.session_id);
-      if (f.type === 'call_ended') closeSession(f.session_id);
+      if (f.type === 'call_ended') closeSession(f.session_id, { ended: true });
       if (f.type === 'call_quality') open.get(f.session_id)?.quality(f);
       if (f.type === 'chat_message') listChats();
-      if (f.type === 'system_notification') notify(f);
+      if (f.type === 'system_notification') notice(f.level, null, `${f.from}: ${f.text}`);
       if (f.type === 'queue_status') {
         // Pushed by the server whenever either figure changes.
         queueLength.textContent = f.length;
         readyAgents.textContent = f.ready_agents;
+        for (const o of open.values()) o.fillTargets?.();
         return;
       }
       refresh();
@@ -107,10 +175,10 @@ async function console_({ token, me }) {
     closeRing();
     const chat = f.channel === 'chat';
     const left = h('span', { class: 'countdown', id: 'countdown', role: 'timer' });
-    // An offer found on opening the console has no known deadline: no countdown.
-    const deadline = f.timeout_secs == null ? null : Date.now() + f.timeout_secs * 1000;
+    // A frame says how long; an offer found on opening the console, until when.
+    const deadline = f.until ?? (f.timeout_secs == null ? null : Date.now() + f.timeout_secs * 1000);
     const tick = () => {
-      if (deadline) left.textContent = t('seconds_left', Math.max(0, Math.ceil((deadline - Date.now()) / 1000)));
+      if (deadline) say(left, 'seconds_left', Math.max(0, Math.ceil((deadline - Date.now()) / 1000)));
     };
     tick();
     const timer = setInterval(tick, 250);
@@ -153,37 +221,129 @@ async function console_({ token, me }) {
     ringing = null;
   }
 
+  /** A notice at the top of the workspace; `key` a label, or `text` as is. */
+  function notice(level, key, ...args) {
+    const p = h('p', { class: `notice ${level}`, role: 'status' });
+    if (key) say(p, key, ...args);
+    else p.textContent = args[0];
+    notices.prepend(p);
+    return p;
+  }
+
+  /** The customer panel: who the visitor is, how they came, their question,
+   *  their earlier sessions (transcripts a click away) and the notes kept on
+   *  them across sessions, with a field to add one. */
+  function customerPanel(detail, sid) {
+    const el = h('aside', { class: 'customer card', id: 'customer-panel', 't-aria-label': 'customer_panel' });
+    const note = h('textarea', { id: 'customer-note', rows: 2, 't-aria-label': 'note' });
+    async function draw() {
+      const history = await call('GET', `/customers/${encodeURIComponent(detail.customer_id)}`).catch(() => null);
+      const earlier = (history?.sessions || []).filter((s) => s.session_id !== sid);
+      const notes = history?.notes || [];
+      const row = (key, value) => value ? [h('dt', { text: key }), h('dd', {}, value)] : [];
+      el.replaceChildren(
+        h('h2', { text: 'customer_panel' }),
+        h('dl', { class: 'figures' },
+          row('name', detail.customer_name || detail.customer_id),
+          row('arrival', h('span', { text: `arrival_${detail.arrival}` })),
+          row('created', when(detail.created_at)),
+          row('their_question', detail.description)),
+        h('h3', { text: 'earlier_sessions' }),
+        earlier.length
+          ? h('ul', { class: 'earlier', id: 'earlier-sessions' }, earlier.map((s) => earlierSession(s)))
+          : h('p', { class: 'empty', text: 'first_contact' }),
+        h('h3', { text: 'notes_on_customer' }),
+        notes.length
+          ? h('ul', { class: 'notes', id: 'customer-notes' }, notes.map((m) => h('li', {}, h('span', { class: 'who' }, `${m.from.name} · `, when(m.at)), h('span', { class: 'text' }, m.text))))
+          : h('p', { class: 'empty', text: 'no_notes' }),
+        h('form', { class: 'add-note', onsubmit: async (e) => {
+          e.preventDefault();
+          const text = note.value.trim();
+          if (!text) return;
+          await ws.request({ type: 'chat_send', data: { session_id: sid, text, private: true, client_id: `note-${Date.now()}` } })
+            .then(() => { note.value = ''; draw(); })
+            .catch((err) => notice('warning', 'error_detail', err.message));
+        } }, note, h('button', { type: 'submit', text: 'add_note' })),
+      );
+    }
+    function earlierSession(s) {
+      const transcript = h('ol', { class: 'messages', hidden: true });
+      const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false', text: 'show_transcript', onclick: async () => {
+        const open_ = toggle.getAttribute('aria-expanded') !== 'true';
+        toggle.setAttribute('aria-expanded', String(open_));
+        transcript.hidden = !open_;
+        if (open_ && !transcript.childElementCount) {
+          const tr = await call('GET', `/sessions/${s.session_id}/transcript`).catch(() => null);
+          const lines = (tr?.messages || []).filter((m) => m.kind !== 'system');
+          transcript.replaceChildren(...(lines.length ? lines.map((m) => h('li', { class: m.kind }, h('span', { class: 'who' }, m.from.name), h('span', { class: 'text' }, m.text))) : [h('li', { class: 'system', text: 'no_messages' })]));
+        }
+      } });
+      return h('li', { 'data-session': s.session_id },
+        h('span', {}, when(s.created_at)), ' · ', h('span', { text: `status_${s.status}` }),
+        s.title ? ` · ${s.title}` : '',
+        s.rating ? h('span', { class: 'stars-view', 't-aria-label': ['stars', s.rating.rating] }, ` ${starText(s.rating.rating)}`) : '',
+        ' ', toggle, transcript);
+    }
+    draw();
+    return { el, draw };
+  }
+
   // A call or chat this agent holds.
   async function openSession(sid, media) {
     if (open.has(sid)) return;
-    const detail = await call('GET', `/sessions/${sid}`);
+    const entry = { panel: null, media: null, quality: () => {} };
+    open.set(sid, entry);
+    const detail = await call('GET', `/sessions/${sid}`).catch(() => null);
+    if (!detail) {
+      open.delete(sid);
+      return;
+    }
+    const who = detail.customer_name || detail.customer_id;
+    entry.who = who;
+    entry.channel = detail.channel;
     // What the bot learnt before handing the visitor over, kept in view.
     const handoff = detail.bot_detail?.handoff;
     const panel = chatPanel({ ws, session: sid, me: { role: 'agent', id } });
-    const entry = { panel, media: null, quality: () => {} };
-    open.set(sid, entry);
+    entry.panel = panel;
     const figuresLine = h('p', { class: 'live', id: 'live-figures', 'aria-live': 'off' });
-    const controls = h('nav', { class: 'controls', 'aria-label': detail.customer_name || detail.customer_id });
+    const lifecycle = h('p', { class: 'lifecycle', id: 'call-status', role: 'status' });
+    const setLife = (key) => {
+      lifecycle.dataset.stage = key;
+      say(lifecycle, `lc_${key}`);
+    };
+    entry.setLife = setLife;
+    const controls = h('nav', { class: 'controls', 'aria-label': who });
     const videos = h('div', { class: 'videos' });
     const started = Date.now();
+    entry.started = started;
     const elapsed = h('span', { class: 'timer', role: 'timer' }, '00:00');
     const timer = setInterval(() => (elapsed.textContent = clock(Date.now() - started)), 1000);
     entry.stop = () => clearInterval(timer);
+    let lastQuality = null;
+    window.addEventListener('langchange', () => lastQuality && entry.quality(lastQuality));
     entry.quality = (f) => {
+      lastQuality = f;
       const q = qualityOf(f, 'agent');
       figuresLine.textContent = q ? `${t('server_view')}: ${t('bitrate')} ${q.kbpsIn}/${q.kbpsOut} kbps · ${t('loss')} ${(q.loss * 100).toFixed(1)}% · ${t('rtt')} ${Math.round(q.rtt)} ms` : '';
     };
-    // Transfer to a Ready agent from the live list.
-    const target = h('select', { id: 'transfer-target', 'aria-label': t('transfer_to') });
-    const fillTargets = async () => {
+    // Transfer to a Ready agent from the live list, next to its button.
+    const target = h('select', { id: 'transfer-target', 't-aria-label': 'transfer_to' });
+    const transferButton = h('button', { type: 'button', id: 'transfer', text: 'transfer' });
+    entry.fillTargets = async () => {
       const list = await call('GET', '/agents/available').catch(() => ({ agents: [] }));
-      target.replaceChildren(...(list.agents || []).filter((a) => a.agent_id !== id).map((a) => h('option', { value: a.agent_id }, a.agent_name || a.agent_id)));
+      const others = (list.agents || []).filter((a) => a.agent_id !== id);
+      const chosen = target.value;
+      target.replaceChildren(...(others.length
+        ? others.map((a) => h('option', { value: a.agent_id, selected: a.agent_id === chosen }, a.agent_name || a.agent_id))
+        : [h('option', { value: '', text: 'no_ready_agents' })]));
+      target.disabled = !others.length;
+      transferButton.disabled = !others.length;
     };
-    target.addEventListener('focus', fillTargets);
-    fillTargets();
-    const transfer = () =>
-      target.value && ws.request({ type: 'control', data: { type: 'TransferCall', data: { target_agent_id: target.value, session_id: sid } } }).catch((e) => (figuresLine.textContent = `${t('error')}: ${e.message}`));
-    controls.append(target, h('button', { type: 'button', id: 'transfer', text: 'transfer', onclick: transfer }));
+    target.addEventListener('focus', entry.fillTargets);
+    entry.fillTargets();
+    transferButton.onclick = () =>
+      target.value && ws.request({ type: 'control', data: { type: 'TransferCall', data: { target_agent_id: target.value, session_id: sid } } }).catch((e) => notice('warning', 'error_detail', e.message));
+    const transferGroup = h('span', { class: 'transfer', role: 'group', 't-aria-label': 'transfer' }, target, transferButton);
     // The media as this browser really gets it, and the ways on when it fails.
     const line = mediaLine({
       retry: () => startMedia(mode),
@@ -205,42 +365,67 @@ async function console_({ token, me }) {
       entry.stopWatch?.();
       entry.media?.hangup();
       const audioOnly = mode === 'audio';
-      const remote = h(audioOnly ? 'audio' : 'video', { id: 'remote', autoplay: true, playsinline: true, 'aria-label': t('other') });
-      const local = h('video', { id: 'local', autoplay: true, playsinline: true, muted: true, 'aria-label': t('you') });
+      const remote = h(audioOnly ? 'audio' : 'video', { id: 'remote', autoplay: true, playsinline: true, 't-aria-label': 'other' });
+      const local = h('video', { id: 'local', autoplay: true, playsinline: true, muted: true, 't-aria-label': 'you' });
       if (audioOnly) videos.replaceChildren(h('p', { class: 'audio-only', 'aria-hidden': 'true' }, '🎧'), remote);
       else videos.replaceChildren(h('figure', {}, remote), h('figure', { class: 'self' }, local));
       line.el.hidden = false;
       line.update({ state: 'connecting' });
+      setLife('connecting');
       try {
         const m = await connect({ session: sid, token, video: !audioOnly });
+        // Ended or transferred away while connecting: nothing to join.
+        if (open.get(sid) !== entry) return m.hangup({ ended: true });
         entry.media = m;
         window.call = m;
         window.callSession = sid;
         local.srcObject = m.localStream;
         remote.srcObject = m.remoteStream;
         let mix = null;
-        const volume = h('input', { type: 'range', min: 0, max: 1, step: 0.05, value: 0.5, id: 'mix-volume', 'aria-label': t('mix_volume'), oninput: () => mix?.setVolume(Number(volume.value)) });
-        const file = h('input', { type: 'file', accept: 'audio/*', id: 'mix-file', 'aria-label': t('mix'), onchange: async () => {
+        const volume = h('input', { type: 'range', min: 0, max: 1, step: 0.05, value: 0.5, id: 'mix-volume', 't-aria-label': 'mix_volume', oninput: () => mix?.setVolume(Number(volume.value)) });
+        // The browser's own file button speaks the browser's language: a
+        // labelled button of ours opens it instead.
+        const chosen = h('span', { class: 'file-name', text: 'no_file' });
+        const file = h('input', { type: 'file', accept: 'audio/*', id: 'mix-file', class: 'visually-hidden', tabindex: '-1', 't-aria-label': 'mix', onchange: async () => {
           await mix?.stop();
-          mix = file.files[0] ? await m.mixAudio(file.files[0], Number(volume.value)) : null;
+          const f = file.files[0];
+          if (f) chosen.replaceChildren(f.name);
+          mix = f ? await m.mixAudio(f, Number(volume.value)) : null;
         } });
+        const pick = h('button', { type: 'button', id: 'mix-pick', text: 'choose_file', onclick: () => file.click() });
         const camera = audioOnly ? [] : [h('button', { type: 'button', 'aria-pressed': 'true', text: 'camera', onclick: (e) => toggle(e.target, (on) => m.setCamera(on)) })];
         mediaControls.replaceChildren(
-          h('button', { type: 'button', 'aria-pressed': 'true', text: 'mic', onclick: (e) => toggle(e.target, (on) => m.setMic(on)) }),
+          h('button', { type: 'button', id: 'mic', 'aria-pressed': 'true', text: 'mic', onclick: (e) => toggle(e.target, (on) => {
+            m.setMic(on);
+            setLife(on ? 'connected' : 'muted');
+          }) }),
           ...camera,
-          h('label', { class: 'mix' }, h('span', { text: 'mix' }), file, volume),
+          h('span', { class: 'mix', role: 'group', 't-aria-label': 'mix' }, pick, file, chosen, volume),
         );
-        entry.stopWatch = watchMedia(m, line.update, { video: !audioOnly });
+        entry.stopWatch = watchMedia(m, (s) => {
+          line.update(s);
+          if (s.state === 'connected' && lifecycle.dataset.stage === 'connecting') {
+            setLife('connected');
+            announce('lc_connected');
+          }
+        }, { video: !audioOnly });
       } catch (e) {
         line.update({ state: 'failed' });
         figuresLine.textContent = `${t('error')}: ${e.message}`;
       }
     }
-    controls.prepend(mediaControls);
+    controls.append(mediaControls, transferGroup);
     if (detail.channel !== 'chat') startMedia(mode);
+    else setLife('connected');
     controls.append(h('button', { type: 'button', class: 'danger', id: 'end-call', text: 'end_call', onclick: () => ws.request({ type: 'control', data: { type: 'EndCall', data: { session_id: sid } } }).catch(() => {}) }));
-    entry.el = h('section', { class: `call ${detail.channel}`, 'data-session': sid }, h('div', { class: 'bar' }, h('strong', {}, detail.customer_name || detail.customer_id), elapsed, line.el, figuresLine), handoff ? botContext(handoff, 'session-context') : null, videos, panel.el, controls);
+    const customer = customerPanel(detail, sid);
+    entry.customer = customer;
+    entry.el = h('section', { class: `call ${detail.channel}`, 'data-session': sid },
+      h('div', { class: 'bar' }, h('strong', {}, who), elapsed, lifecycle, line.el, figuresLine),
+      handoff ? botContext(handoff, 'session-context') : null,
+      videos, panel.el, customer.el, controls);
     stage.replaceChildren(entry.el);
+    drawStatus();
     await panel.load().catch(() => {});
     listChats();
   }
@@ -249,7 +434,10 @@ async function console_({ token, me }) {
     button.setAttribute('aria-pressed', String(on));
     set(on);
   }
-  function closeSession(sid) {
+  /** A call this agent no longer holds: gone from the stage, and a notice
+   *  that says so: ended (with the wrap-up's notes and tags), or
+   *  transferred to `to`. */
+  function closeSession(sid, { ended = false, to = null } = {}) {
     const o = open.get(sid);
     if (!o) return;
     o.stop?.();
@@ -257,14 +445,53 @@ async function console_({ token, me }) {
     o.media?.hangup({ ended: true });
     o.el?.remove();
     open.delete(sid);
+    const who = o.who || sid;
+    if (to) {
+      notice('info', 'transferred_away', who, names.get(to) || to);
+      announce('transferred_away', who, names.get(to) || to);
+    } else if (ended) {
+      endedNotice(sid, o);
+      announce(o.channel === 'chat' ? 'chat_ended_with' : 'call_ended_with', who, clock(Date.now() - (o.started || Date.now())));
+    }
+    drawStatus();
     listChats();
+  }
+  /** The end of a call: how long it was, and the wrap-up form (notes and
+   *  tags kept with the session, as a closed chat keeps them). */
+  function endedNotice(sid, o) {
+    const notes = h('textarea', { id: 'wrap-up-notes', rows: 2 });
+    const tags = h('input', { id: 'wrap-up-tags' });
+    const done = h('p', { class: 'saved', role: 'status' });
+    const card = h('section', { class: 'card ended-notice', id: 'call-ended', 'data-session': sid });
+    const form = h('form', { class: 'wrap-up-form', onsubmit: async (e) => {
+      e.preventDefault();
+      const list = tags.value.split(',').map((x) => x.trim()).filter(Boolean);
+      try {
+        await call('POST', `/sessions/${sid}/close`, { comment: notes.value.trim() || undefined, tags: list });
+        say(done, 'wrap_up_saved');
+      } catch (err) {
+        say(done, 'error_detail', err.message);
+      }
+    } },
+    h('label', { for: 'wrap-up-notes', text: 'wrap_up_notes' }), notes,
+    h('label', { for: 'wrap-up-tags', text: 'wrap_up_tags' }), tags,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', text: 'wrap_up_save' }),
+      h('button', { type: 'button', text: 'dismiss', onclick: () => card.remove() })),
+    done);
+    const duration = clock(Date.now() - (o.started || Date.now()));
+    card.append(
+      h('h2', { text: o.channel === 'chat' ? ['chat_ended_with', o.who] : ['call_ended_with', o.who, duration] }),
+      form,
+    );
+    notices.querySelectorAll('.ended-notice').forEach((c) => c.remove());
+    notices.prepend(card);
   }
   async function listChats() {
     const r = await ws.request({ type: 'chat_list' }).catch(() => null);
     if (!r) return;
     chats.replaceChildren(...r.chats.filter((c) => !c.ringing).map((c) =>
       h('li', {}, h('button', { type: 'button', 'data-session': c.session_id, onclick: () => show(c.session_id) },
-        c.visitor_name, c.unread ? h('span', { class: 'badge', 'aria-label': t('unread', c.unread) }, c.unread) : null)),
+        c.visitor_name, c.unread ? h('span', { class: 'badge', 't-aria-label': ['unread', c.unread] }, c.unread) : null)),
     ));
   }
   function show(sid) {
@@ -272,36 +499,29 @@ async function console_({ token, me }) {
     if (o?.el) stage.replaceChildren(o.el);
     else openSession(sid);
   }
-  function notify(f) {
-    stage.prepend(h('p', { class: `notice ${f.level}`, role: 'status' }, `${f.from}: ${f.text}`));
-  }
 
-  const manual = h('input', { id: 'manual-session', placeholder: 'cs_…', 'aria-label': t('manual') });
+  const manual = h('input', { id: 'manual-session', placeholder: 'cs_…', 't-aria-label': 'manual' });
   main.replaceChildren(
     h('section', { class: 'console card' },
-      h('p', {}, h('span', { text: 'state' }), ': ', state),
+      h('h2', { class: 'me' }, myName),
+      h('label', { for: 'status-select', text: 'status_control' }),
+      statusSelect,
+      h('p', { class: 'state-line' }, state),
       wrapUp,
-      h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'primary', id: 'go-ready', text: 'go_ready', onclick: async () => {
-          await call('POST', '/agents/register', { agent_id: id }).catch(() => call('POST', `/agents/${id}/available`));
-          refresh();
-        } }),
-        h('button', { type: 'button', id: 'go-not-ready', text: 'go_not_ready', onclick: () => call('POST', `/agents/${id}/unavailable`).then(refresh, refresh) }),
-        h('button', { type: 'button', id: 'sign-out', text: 'sign_out', onclick: async () => {
-          await call('POST', `/agents/${id}/offline`).catch(() => {});
-          await call('POST', '/auth/logout').catch(() => {});
-          sessionStorage.removeItem('staff');
-          ws.close();
-          location.reload();
-        } }),
-      ),
       h('p', {}, h('span', { text: 'queue_length' }), ': ', queueLength, ' · ', h('span', { text: 'ready_agents' }), ': ', readyAgents),
       h('h2', { text: 'my_figures' }), figures,
       h('h2', { text: 'chats' }), chats,
       h('form', { class: 'manual', onsubmit: (e) => { e.preventDefault(); if (manual.value.trim()) show(manual.value.trim()); } },
         h('label', { for: 'manual-session', text: 'manual' }), manual, h('button', { type: 'submit', text: 'open' })),
+      h('button', { type: 'button', id: 'sign-out', text: 'sign_out', onclick: async () => {
+        await call('POST', `/agents/${id}/offline`).catch(() => {});
+        await call('POST', '/auth/logout').catch(() => {});
+        sessionStorage.removeItem('staff');
+        ws.close();
+        location.reload();
+      } }),
     ),
-    stage,
+    area,
   );
   await ws.ready;
   await refresh();
@@ -309,12 +529,13 @@ async function console_({ token, me }) {
   // refreshed on its events, and now and then for changes made by others
   // (a supervisor forcing a break).
   setInterval(refresh, 15000);
-  const held = (await call('GET', '/agents')).agents.find((a) => a.agent_id === id)?.sessions || [];
-  held.forEach((sid) => openSession(sid));
-  // A console opened (or reloaded) while this agent is being rung shows the offer.
+  const held = mine?.sessions || [];
+  held.filter((sid) => sid !== mine?.session_id || mine?.status !== 'ringing').forEach((sid) => openSession(sid));
+  // A console opened (or reloaded) while this agent is being rung shows the
+  // offer, with what is left of it.
   const rung = (await call('GET', '/sessions')).sessions.find((x) => x.ringing_agent_id === id);
   if (rung && !ringing) {
-    ring({ session_id: rung.session_id, visitor_name: rung.customer_name || rung.customer_id, channel: rung.channel, timeout_secs: null });
+    ring({ session_id: rung.session_id, visitor_name: rung.customer_name || rung.customer_id, channel: rung.channel, until: rung.ringing_until ? Date.parse(rung.ringing_until) : null });
   }
   // The agent link of the back office (`/?session=cs_…&role=agent`) opens that session.
   const linked = new URLSearchParams(location.search).get('session');

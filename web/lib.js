@@ -4,31 +4,86 @@ import { LANGS, language, setLanguage, t } from '/web/i18n.js';
 
 export const CS = '/customer-service';
 
+/** Attributes given as a label key (or `[key, ...args]`) by `h`'s
+ *  `t-<name>` attributes, relabelled on a language switch. */
+const LABELLED = ['aria-label', 'placeholder', 'title', 'alt', 'data-label'];
+
+/** `[key, ...args]` of a label given as a key or an array. */
+const keyed = (v) => (Array.isArray(v) ? v : [v]);
+
+/** Sets `e`'s text to label `key` (with `args`), kept for a language switch. */
+export function say(e, key, ...args) {
+  e.dataset.t = key;
+  if (args.length) e.dataset.targs = JSON.stringify(args);
+  else delete e.dataset.targs;
+  e.textContent = t(key, ...args);
+  return e;
+}
+
 /** Builds an element: `h('button', {class: 'x', onclick}, 'text', child)`.
- *  Strings become text nodes: message text is never parsed as markup. */
+ *  `text: key` (or `[key, ...args]`) is a label; `'t-aria-label': key`
+ *  likewise for an attribute. Strings become text nodes: message text is
+ *  never parsed as markup. */
 export function h(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v == null || v === false) continue;
     if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k === 'text') e.dataset.t = v;
-    else e.setAttribute(k, v === true ? '' : v);
+    else if (k === 'text') say(e, ...keyed(v));
+    else if (k.startsWith('t-')) {
+      const [key, ...args] = keyed(v);
+      e.dataset[`t_${k.slice(2).replace('-', '_')}`] = JSON.stringify([key, ...args]);
+      e.setAttribute(k.slice(2), t(key, ...args));
+    } else e.setAttribute(k, v === true ? '' : v);
   }
-  if (attrs.text) e.textContent = t(attrs.text);
   for (const c of children.flat()) if (c != null) e.append(c instanceof Node ? c : String(c));
   return e;
 }
 
-/** Relabels every element built with `text:` (after a language switch). */
+/** The text of a time: relative within the last day ("5 minutes ago"),
+ *  else the date and time, in the viewer's time zone and language. */
+function timeText(ms) {
+  const ago = (Date.now() - ms) / 1000;
+  const lang = language();
+  if (ago >= -60 && ago < 86400) {
+    const rtf = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
+    if (ago < 60) return rtf.format(0, 'second');
+    if (ago < 3600) return rtf.format(-Math.floor(ago / 60), 'minute');
+    return rtf.format(-Math.floor(ago / 3600), 'hour');
+  }
+  return new Date(ms).toLocaleString(lang, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** A `<time>` for `at` (RFC 3339 or Unix ms): relative when recent, the
+ *  full local time on hover; redrawn on a language switch. */
+export function when(at) {
+  if (at == null || at === '') return '–';
+  const ms = typeof at === 'number' ? at : Date.parse(at);
+  if (Number.isNaN(ms)) return String(at);
+  const e = h('time', { datetime: new Date(ms).toISOString(), 'data-when': ms, title: new Date(ms).toLocaleString(language()) }, timeText(ms));
+  return e;
+}
+
+/** Relabels every element built with labels (after a language switch). */
 function relabel(root = document) {
-  root.querySelectorAll('[data-t]').forEach((e) => (e.textContent = t(e.dataset.t)));
+  root.querySelectorAll('time[data-when]').forEach((e) => {
+    e.textContent = timeText(Number(e.dataset.when));
+    e.title = new Date(Number(e.dataset.when)).toLocaleString(language());
+  });
+  root.querySelectorAll('[data-t]').forEach((e) => {
+    e.textContent = t(e.dataset.t, ...(e.dataset.targs ? JSON.parse(e.dataset.targs) : []));
+  });
+  for (const name of LABELLED) {
+    const data = `t_${name.replace('-', '_')}`;
+    root.querySelectorAll(`[data-t_${name.replace('-', '_')}]`).forEach((e) => e.setAttribute(name, t(...JSON.parse(e.dataset[data]))));
+  }
 }
 
 /** The page header: title and language switch. */
 export function header(titleKey) {
   const select = h(
     'select',
-    { 'aria-label': t('language'), onchange: (e) => setLanguage(e.target.value) },
+    { 't-aria-label': 'language', onchange: (e) => setLanguage(e.target.value) },
     Object.entries(LANGS).map(([v, name]) => h('option', { value: v, selected: v === language() }, name)),
   );
   window.addEventListener('langchange', () => {
@@ -129,10 +184,11 @@ export function mediaLine({ retry, audioOnly, chatOnly }) {
     h('button', { type: 'button', id: 'media-chat', text: 'media_chat_only', onclick: chatOnly }),
   );
   const el = h('span', { class: 'quality', id: 'quality', role: 'status', 'data-state': 'connecting' }, text, ways);
-  text.textContent = t('media_connecting');
-  return {
+  let last = { state: 'connecting' };
+  const line = {
     el,
     update(m) {
+      last = m;
       el.dataset.state = m.state;
       if (m.level) el.dataset.level = m.level;
       else delete el.dataset.level;
@@ -147,6 +203,9 @@ export function mediaLine({ retry, audioOnly, chatOnly }) {
       text.textContent = parts.join(' · ');
     },
   };
+  line.update(last);
+  window.addEventListener('langchange', () => line.update(last));
+  return line;
 }
 
 /** The figures of `party`'s own connection in a `call_quality` frame (the
@@ -179,9 +238,9 @@ export function uid() {
  * conversation. Returns `{el, receive(frame), load()}`.
  */
 export function chatPanel({ ws, session, me, notes = false }) {
-  const list = h('ol', { class: 'messages', 'aria-live': 'polite', 'aria-label': t('chat') });
+  const list = h('ol', { class: 'messages', 'aria-live': 'polite', 't-aria-label': 'chat' });
   const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
-  const input = h('textarea', { rows: 2, 'aria-label': t('message'), placeholder: t('message') });
+  const input = h('textarea', { rows: 2, 't-aria-label': 'message', 't-placeholder': 'message' });
   const bySeq = new Map();
   let lastTyping = 0;
   let typingTimer;
@@ -193,7 +252,7 @@ export function chatPanel({ ws, session, me, notes = false }) {
     let li;
     if (m.kind === 'system') {
       const data = m.data || {};
-      li = h('li', { class: 'system' }, t(`system_${m.text}`, data));
+      li = h('li', { class: 'system', text: [`system_${m.text}`, data] });
     } else if (m.kind === 'bot') {
       // The bot's words, with its quick options as buttons that answer for the visitor.
       const options = (m.data && m.data.options) || [];
@@ -211,7 +270,7 @@ export function chatPanel({ ws, session, me, notes = false }) {
       li = h(
         'li',
         { class: `${own ? 'own' : 'theirs'}${m.kind === 'note' ? ' note' : ''}`, 'data-seq': m.seq },
-        h('span', { class: 'who' }, own ? t('you') : m.from.name),
+        own ? h('span', { class: 'who', text: 'you' }) : h('span', { class: 'who' }, m.from.name),
         h('span', { class: 'text' }, m.text),
         m.attachment ? h('a', { href: `${CS}/sessions/${session}/attachments/${m.attachment.id}`, target: '_blank' }, m.attachment.name) : null,
         status,
@@ -226,14 +285,17 @@ export function chatPanel({ ws, session, me, notes = false }) {
     highest = Math.max(highest, m.seq);
   }
 
+  function stopTyping() {
+    clearTimeout(typingTimer);
+    delete typing.dataset.t;
+    typing.textContent = '';
+  }
+
   function markStatus(kind, upTo) {
     for (const li of list.querySelectorAll('li.own')) {
       if (Number(li.dataset.seq) <= upTo) {
         const s = li.querySelector('.status');
-        if (s && !(kind === 'delivered' && s.dataset.t === 'read')) {
-          s.dataset.t = kind;
-          s.textContent = t(kind);
-        }
+        if (s && !(kind === 'delivered' && s.dataset.t === 'read')) say(s, kind);
       }
     }
   }
@@ -255,7 +317,7 @@ export function chatPanel({ ws, session, me, notes = false }) {
       line(r.message);
     } catch (e) {
       if (preset == null) input.value = text;
-      typing.textContent = `${t('error')}: ${e.message}`;
+      say(typing, 'send_failed', e.message);
     }
   }
 
@@ -272,7 +334,7 @@ export function chatPanel({ ws, session, me, notes = false }) {
 
   const el = h(
     'section',
-    { class: 'chat', 'aria-label': t('chat') },
+    { class: 'chat', 't-aria-label': 'chat' },
     h('h2', { text: 'chat' }),
     list,
     typing,
@@ -285,13 +347,19 @@ export function chatPanel({ ws, session, me, notes = false }) {
     receive(f) {
       if (f.type === 'chat_message' && f.message.conversation === session) {
         line(f.message);
-        if (f.message.from.role !== me.role) acknowledge();
+        if (f.message.from.role !== me.role) {
+          // The message the other side was typing has come.
+          stopTyping();
+          acknowledge();
+        }
         return true;
       }
       if (f.type === 'chat_typing' && f.conversation === session) {
-        typing.textContent = f.typing ? t('typing', f.from.name) : '';
-        clearTimeout(typingTimer);
-        typingTimer = setTimeout(() => (typing.textContent = ''), f.expires_in_ms);
+        stopTyping();
+        if (f.typing) {
+          say(typing, 'typing', f.from.name);
+          typingTimer = setTimeout(stopTyping, f.expires_in_ms);
+        }
         return true;
       }
       if (f.type === 'chat_status' && f.conversation === session) {
@@ -332,7 +400,8 @@ function signIn(main) {
             sessionStorage.setItem('staff', r.token);
             resolve(r.token);
           } catch (err) {
-            error.textContent = err.status === 401 ? t('bad_login') : `${t('error')}: ${err.message}`;
+            if (err.status === 401) say(error, 'bad_login');
+            else say(error, 'error_detail', err.message);
           }
         },
       },

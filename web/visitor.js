@@ -4,7 +4,7 @@
 // CallStage: waiting → connecting → connected → ended.
 import { connect, watchMedia } from '/web/call.js';
 import { t } from '/web/i18n.js';
-import { api, chatPanel, clock, h, header, mediaLine, room, uid } from '/web/lib.js';
+import { api, chatPanel, clock, h, header, mediaLine, room, say, uid } from '/web/lib.js';
 
 const main = h('main', { class: 'visitor' });
 document.body.append(header('visitor_title'), main);
@@ -31,11 +31,13 @@ function entry(workgroup) {
           try {
             const visitor_id = `v_${uid().slice(0, 12)}`;
             const body = { visitor_id, visitor_name: name.value.trim(), channel: data.get('channel') };
+            // The question titles the session for the agent and the back office.
+            if (question.value.trim()) body.question = question.value.trim();
             if (workgroup && workgroup !== 'default') body.preferred_skill = workgroup;
             const j = await api('POST', '/queue/join', body);
             resolve({ session: j.session_id, token: j.token, visitor: visitor_id, question: question.value.trim(), channel: body.channel });
           } catch (err) {
-            error.textContent = `${t('error')}: ${err.message}`;
+            say(error, 'error_detail', err.message);
           }
         },
       },
@@ -61,8 +63,7 @@ async function visit(s) {
   const stage = h('p', { class: 'stage', role: 'status' });
   const setStage = (key) => {
     stage.dataset.stage = key;
-    stage.dataset.t = key;
-    stage.textContent = t(key);
+    say(stage, key);
   };
   let call = null;
   let started = null;
@@ -124,7 +125,8 @@ async function visit(s) {
       const p = await api('GET', `/queue/position/${encodeURIComponent(s.visitor)}`, undefined, s.token);
       if (p.status !== 'waiting') return;
       place.textContent = p.position ?? '–';
-      estimate.textContent = p.estimated_wait_ms == null ? t('no_estimate') : t('minutes', Math.round(p.estimated_wait_ms / 60000));
+      if (p.estimated_wait_ms == null) say(estimate, 'no_estimate');
+      else say(estimate, 'minutes', Math.round(p.estimated_wait_ms / 60000));
     } catch {
       // The next refresh tries again.
     }
@@ -139,8 +141,8 @@ async function visit(s) {
   }
 
   // Connected: the call page.
-  const remote = h('video', { id: 'remote', autoplay: true, playsinline: true, 'aria-label': t('other') });
-  const local = h('video', { id: 'local', autoplay: true, playsinline: true, muted: true, 'aria-label': t('you') });
+  const remote = h('video', { id: 'remote', autoplay: true, playsinline: true, 't-aria-label': 'other' });
+  const local = h('video', { id: 'local', autoplay: true, playsinline: true, muted: true, 't-aria-label': 'you' });
   const remoteAudio = h('audio', { id: 'remote-audio', autoplay: true });
   const elapsed = h('span', { class: 'timer', id: 'timer', role: 'timer' }, '00:00');
   // How the media really is, from this browser's own figures; when it
@@ -201,7 +203,7 @@ async function visit(s) {
     setStage('connected');
     started = Date.now();
     timer = setInterval(() => (elapsed.textContent = clock(Date.now() - started)), 1000);
-    const controls = h('nav', { class: 'controls', 'aria-label': t('connected') }, mediaControls);
+    const controls = h('nav', { class: 'controls', 't-aria-label': 'connected' }, mediaControls);
     if (s.channel === 'video') startMedia(media !== 'audio');
     else signal.el.hidden = true;
     controls.append(h('button', { type: 'button', class: 'danger', id: 'hangup', text: 'hangup', onclick: hangup }));
@@ -229,10 +231,11 @@ async function visit(s) {
     let stars = 0;
     const starButtons = [1, 2, 3, 4, 5].map((n) =>
       h('button', {
-        type: 'button', class: 'star', 'aria-label': t('stars', n), 'aria-pressed': 'false', 'data-stars': n,
+        type: 'button', class: 'star', 't-aria-label': ['stars', n], 'aria-pressed': 'false', 'data-stars': n,
         onclick: () => {
           stars = n;
           starButtons.forEach((b, i) => b.setAttribute('aria-pressed', String(i < n)));
+          error.textContent = '';
         },
       }, '★'),
     );
@@ -244,19 +247,23 @@ async function visit(s) {
         class: 'card rating',
         onsubmit: async (e) => {
           e.preventDefault();
-          if (!stars) return;
+          if (!stars) {
+            say(error, 'rate_pick');
+            starButtons[0].focus();
+            return;
+          }
           try {
             await api('POST', `/sessions/${s.session}/rate`, { rating: stars, comment: comment.value.trim() || undefined }, s.token);
-            show(h('section', { class: 'card' }, h('p', { class: 'thanks', role: 'status', text: 'thanks' })));
+            show(h('section', { class: 'card rating' }, h('p', { class: 'thanks', role: 'status', text: 'thanks' })));
           } catch (err) {
-            error.textContent = `${t('error')}: ${err.message}`;
+            say(error, 'error_detail', err.message);
           }
         },
       },
       stage,
       h('p', {}, h('span', { text: 'duration' }), ': ', clock(Date.now() - started)),
       h('h2', { text: 'rate' }),
-      h('div', { class: 'stars', role: 'group', 'aria-label': t('rate') }, starButtons),
+      h('div', { class: 'stars', role: 'group', 't-aria-label': 'rate' }, starButtons),
       h('label', { for: 'comment', text: 'comment' }),
       comment,
       error,

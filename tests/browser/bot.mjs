@@ -75,16 +75,16 @@ await run(async ({ base, browser }) => {
     await console_.fill('#username', 'a1');
     await console_.fill('#password', 'password-a1');
     await console_.click('button[type=submit]');
-    await console_.waitForSelector('#go-ready');
+    await console_.waitForSelector('#status-select');
 
     // A transfer the visitor declines, then one they ask for.
-    await console_.click('#go-not-ready');
+    await console_.selectOption('#status-select', 'not_ready:break');
     await visitor.click('#escalate');
     await visitor.waitForSelector('#refuse:not([hidden])');
     await visitor.click('#refuse');
     await visitor.waitForSelector('#escalate:not([hidden])');
     check((await texts(visitor)).some((t) => /carrying on|继续/.test(t)), 'the visitor may stay with the assistant instead');
-    await console_.click('#go-ready');
+    await console_.selectOption('#status-select', 'ready');
     await visitor.click('#escalate');
     await console_.waitForSelector('#ring #ring-context');
     const ctx = await console_.textContent('#ring-context');

@@ -41,7 +41,7 @@ try {
   await p.goto(`${base}/agent`);
   await p.evaluate((t) => sessionStorage.setItem('staff', t), token);
   await p.goto(`${base}/agent`);
-  await p.waitForSelector('#go-ready');
+  await p.waitForSelector('#status-select');
   const samples = [];
   for (let i = 0; i < 50; i++) {
     const visitor = `ring${i}`;
