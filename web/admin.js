@@ -209,7 +209,8 @@ async function backOffice({ token, me }) {
           h('td', {}, `${d.score} / ${d.threshold}${d.handoff ? ' →' : ''}`))))));
   }
 
-  // Sessions.
+  // Sessions. The detail shown stays shown when the tab is drawn again.
+  let shownDetail = null;
   tab('sessions', async () => {
     const filter = h('select', { id: 'status-filter', 't-aria-label': 'status' },
       ['', 'bot', 'waiting', 'active', 'ended'].map((v) => h('option', { value: v, text: v ? `status_${v}` : 'all' })));
@@ -249,6 +250,7 @@ async function backOffice({ token, me }) {
       );
     }
     async function showDetail(sid) {
+      shownDetail = sid;
       const s = await call('GET', `/sessions/${sid}`);
       const agents = (await call('GET', '/agents/available')).agents || [];
       const pick = h('select', { id: 'assign-agent', 't-aria-label': 'assign' }, agents.map((a) => h('option', { value: a.agent_id }, a.agent_name || a.agent_id)));
@@ -332,6 +334,7 @@ async function backOffice({ token, me }) {
       pending = setTimeout(load, 200);
     };
     await load();
+    if (shownDetail) showDetail(shownDetail).catch(() => (shownDetail = null));
     return h('section', {},
       h('div', { class: 'toolbar' }, filter, search, h('button', { type: 'button', class: 'danger', id: 'end-selected', text: 'end_selected', onclick: async () => {
         await Promise.all([...selected].map((sid) => call('DELETE', `/sessions/${sid}`).catch(() => {})));
@@ -364,7 +367,7 @@ async function backOffice({ token, me }) {
     }).then(() => go('agents'), failed(error));
     return h('div', { class: 'skills-picker', 'data-agent': a.agent_id }, rows,
       h('div', { class: 'skill-row' },
-        h('button', { type: 'button', text: 'add_skill', onclick: () => addRow(groups[0], 1) }),
+        h('button', { type: 'button', class: 'add-skill', text: 'add_skill', onclick: () => addRow(groups[0], 1) }),
         h('button', { type: 'button', class: 'primary', text: 'save', onclick: save })), error);
   }
   tab('agents', async () => {

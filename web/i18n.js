@@ -287,7 +287,7 @@ const STRINGS = {
     level: 'Level',
     remove: 'Remove',
     staffing_now: 'Staffing now',
-    agents_needed_now: (n) => `${n} agents needed now`,
+    agents_needed_now: (n) => (n === 1 ? '1 agent needed now' : `${n} agents needed now`),
     signed_in_now: (n) => `${n} signed in`,
     too_little_data: (n) => `Too little data: ${n} calls handled in the last hour. The estimate settles after 10.`,
     sl_target: (pct, secs) => `target ${pct} within ${secs} s`,

@@ -211,14 +211,14 @@ await run(async ({ base, browser }) => {
   await api(base, 'POST', '/agents/a2/available', undefined, bob);
   await agent.waitForFunction(() => [...document.querySelectorAll('#transfer-target option')].some((o) => o.value === 'a2' && o.textContent === 'Bob Stone'));
   check(true, 'the transfer list shows Bob Stone by name without being focused');
-  // Bob's console, opened now, takes the call when it comes.
-  const agent2 = await page(browser, DESKTOP);
+  // Bob's console, on a phone, opened now, takes the call when it comes.
+  const agent2 = await page(browser, PHONE);
   await agent2.goto(`${base}/agent`);
   await agent2.fill('#username', 'bob');
   await agent2.fill('#password', 'password-bob');
   await agent2.click('button[type=submit]');
   await agent2.waitForFunction(() => document.querySelector('#idle h2')?.textContent === 'Waiting for calls');
-  await shot(agent2, 'workplace-agent-idle-desktop');
+  await shot(agent2, 'workplace-agent-idle-phone');
   await axe(agent2, 'agent waiting for calls');
   await agent.selectOption('#transfer-target', 'a2');
   await agent.click('#transfer');
@@ -234,6 +234,12 @@ await run(async ({ base, browser }) => {
 
   await agent2.waitForFunction(() => document.querySelector('#call-status')?.dataset.stage === 'connected', null, { timeout: 20000 });
   check(true, "Bob's media connects after the transfer");
+  const bobLayout = await phoneLayout(agent2);
+  const cut = await agent2.evaluate(() => [...document.querySelectorAll('section.call button, section.call input, section.call select')]
+    .filter((e) => e.getClientRects().length && (e.getBoundingClientRect().right > window.innerWidth + 1 || e.getBoundingClientRect().left < 0)).map((e) => e.id || e.textContent));
+  check(bobLayout.input && bobLayout.send && bobLayout.overflow <= 0 && cut.length === 0,
+    `the agent's call page at 390×844: message box uncovered, no control off screen (${JSON.stringify({ ...bobLayout, cut })})`);
+  await shot(agent2, 'workplace-agent-call-phone');
 
   // The visitor hangs up: Bob's console says the call ended, with the wrap-up.
   await visitor.click('#hangup');
@@ -320,10 +326,21 @@ await run(async ({ base, browser }) => {
   await admin.click(`tr[data-session="${second.session_id}"] button`);
   await admin.waitForSelector('#session-detail');
   await axe(admin, 'back office: session detail');
+  await api(base, 'POST', '/workgroups', { workgroup_id: 'billing' });
   await admin.click('#tab-agents');
   await admin.waitForSelector('tr[data-agent="a1"]');
   const agentsText = await admin.textContent('tbody');
   check(agentsText.includes('Ann Lee') && agentsText.includes('Bob Stone'), 'the agents tab lists people by name');
+  check(agentsText.includes('Not ready · Break'), 'and a Not-ready agent with the reason');
+  // Skills are picked from the workgroups, each with a level.
+  const picker = '.skills-picker[data-agent="a1"]';
+  await admin.click(`${picker} button.add-skill`);
+  await admin.selectOption(`${picker} .skills .skill-row:last-child select`, 'billing');
+  await admin.fill(`${picker} .skills .skill-row:last-child input`, '3');
+  await admin.click(`${picker} button.primary`);
+  await admin.waitForFunction(() => document.querySelector('.skills-picker[data-agent="a1"] .skills')?.childElementCount === 2);
+  const skills = (await api(base, 'GET', '/agents')).agents.find((a) => a.agent_id === 'a1').workgroups;
+  check(skills.some((m) => m.workgroup_id === 'billing' && m.level === 3), `a skill picked with its level is saved: ${JSON.stringify(skills)}`);
   await axe(admin, 'back office: agents');
   for (const t of ['dashboard', 'workgroups', 'audit']) {
     await admin.click(`#tab-${t}`);
@@ -346,7 +363,7 @@ await run(async ({ base, browser }) => {
   // The back office in Chinese, live: no English left on the sessions tab.
   await switchTo(admin, 'zh-CN');
   await sleep(400);
-  const leftAdmin = await englishLeft(admin, [...names, 'Invoice', 'copy', 'Dora', 'Carl', 'Berg', 'customer', 'agent', 'admin', 'cs_', 'kbps', 'max']);
+  const leftAdmin = await englishLeft(admin, [...names, 'Invoice', 'copy', 'Dora', 'Carl', 'Berg', 'customer', 'agent', 'admin', 'kbps', 'max', 'auto', 'record']);
   check(leftAdmin.length === 0, `after a live switch, the back office shows no English${leftAdmin.length ? `: ${leftAdmin.join(', ')}` : ''}`);
   await shot(admin, 'workplace-admin-session-desktop-zh');
   await switchTo(admin, 'en');
