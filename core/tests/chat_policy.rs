@@ -156,8 +156,8 @@ fn a_channel_is_its_members_and_supervisors() {
 }
 
 #[test]
-fn the_holding_agent_or_a_supervisor_closes_a_chat() {
-    let (h, sid) = a_call();
+fn the_holding_agent_or_a_supervisor_closes_a_chat_and_records_the_wrap_up() {
+    let (mut h, sid) = a_call();
     let c = &h.center;
     let ending = |by| Ok(Closer { by, ends: true });
     assert_eq!(c.chat_closer(&sid, &agent_("a1")), ending(Party::Agent));
@@ -174,6 +174,16 @@ fn the_holding_agent_or_a_supervisor_closes_a_chat() {
         c.chat_closer(&sid, &agent_("a2")),
         Err(ChatRefusal::NotParticipant(sid.clone()))
     );
+    // Once it has ended, the last agent or a supervisor records the
+    // wrap-up, which ends nothing; the others still may not.
+    h.end(&sid, Party::Customer);
+    let c = &h.center;
+    let wrap_up = |by| Ok(Closer { by, ends: false });
+    assert_eq!(c.chat_closer(&sid, &agent_("a1")), wrap_up(Party::Agent));
+    assert_eq!(c.chat_closer(&sid, &staff(true)), wrap_up(Party::Admin));
+    for who in [visitor_("v1"), agent_("a2")] {
+        assert!(c.chat_closer(&sid, &who).is_err(), "{who:?}");
+    }
 }
 
 #[test]
@@ -190,24 +200,6 @@ fn supervisors_notify_and_agents_expand_canned_replies_in_messages() {
     );
     assert!(!visitor_("v1").expands_canned(false));
     assert!(!staff(true).expands_canned(false));
-}
-
-#[test]
-fn after_the_end_the_last_agent_records_the_wrap_up_without_ending_anything() {
-    let (mut h, sid) = a_call();
-    h.end(&sid, Party::Customer);
-    let c = &h.center;
-    let wrap_up = |by| Ok(Closer { by, ends: false });
-    assert_eq!(c.chat_closer(&sid, &agent_("a1")), wrap_up(Party::Agent));
-    assert_eq!(c.chat_closer(&sid, &staff(true)), wrap_up(Party::Admin));
-    assert_eq!(
-        c.chat_closer(&sid, &visitor_("v1")),
-        Err(ChatRefusal::NotCloser)
-    );
-    assert_eq!(
-        c.chat_closer(&sid, &agent_("a2")),
-        Err(ChatRefusal::NotParticipant(sid.clone()))
-    );
 }
 
 #[test]

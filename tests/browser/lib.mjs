@@ -128,13 +128,23 @@ export async function selectedPair(page) {
   return found ? found.jsonValue() : null;
 }
 
+/** Signs `user` in with `password` on the page at `path` (the console or
+ *  the back office) and waits for `ready`. */
+export async function signInStaff(page, base, path, user, password, ready) {
+  await page.goto(`${base}${path}`);
+  await page.fill('#username', user);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector(ready);
+}
+
+/** Signs the test admin in on the back office in `page`. */
+export const signInAdmin = (page, base) => signInStaff(page, base, '/admin', 'admin', 'browser-admin-password', '#m-total');
+
 /** Signs `user` (password `password-{user}`) in on the agent console in `page`
  *  and waits until it is Ready. */
 export async function signInAgent(page, base, user) {
-  await page.goto(`${base}/agent`);
-  await page.fill('#username', user);
-  await page.fill('#password', `password-${user}`);
-  await page.click('button[type=submit]');
+  await signInStaff(page, base, '/agent', user, `password-${user}`, '#agent-state');
   await page.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'ready');
 }
 

@@ -8,7 +8,7 @@
 // session. Screenshots of every page, desktop and phone, English and
 // Chinese, are written under target/ui/.
 import { mkdirSync } from 'node:fs';
-import { api, check, growth, run } from './lib.mjs';
+import { api, check, growth, run, signInAdmin, signInStaff } from './lib.mjs';
 
 const SHOTS = new URL('../../target/ui/', import.meta.url).pathname;
 mkdirSync(SHOTS, { recursive: true });
@@ -34,22 +34,12 @@ async function shot(p, name) {
   await p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
 }
 
-async function signIn(p, base, user) {
-  await p.goto(`${base}/agent`);
-  await p.fill('#username', user);
-  await p.fill('#password', `password-${user}`);
-  await p.click('button[type=submit]');
-  await p.waitForSelector('#status-select');
-}
+const signIn = (p, base, user) => signInStaff(p, base, '/agent', user, `password-${user}`, '#status-select');
 
 await run(async ({ base, browser }) => {
   // An admin signs in to the back office and creates the agents' accounts.
   const admin = await page(browser, DESKTOP);
-  await admin.goto(`${base}/admin`);
-  await admin.fill('#username', 'admin');
-  await admin.fill('#password', 'browser-admin-password');
-  await admin.click('button[type=submit]');
-  await admin.waitForSelector('#m-total');
+  await signInAdmin(admin, base);
   await admin.click('#tab-accounts');
   for (const a of ['a1', 'a2']) {
     await admin.waitForSelector('#new-username');
@@ -272,11 +262,7 @@ await run(async ({ base, browser }) => {
   check(url.includes(`session=${live}`) && url.includes('token=sbv_'), 'a visitor link with its QR code');
   await shot(admin, 'admin-links-desktop');
   const adminPhone = await page(browser, PHONE);
-  await adminPhone.goto(`${base}/admin`);
-  await adminPhone.fill('#username', 'admin');
-  await adminPhone.fill('#password', 'browser-admin-password');
-  await adminPhone.click('button[type=submit]');
-  await adminPhone.waitForSelector('#m-total');
+  await signInAdmin(adminPhone, base);
   await shot(adminPhone, 'admin-dashboard-phone');
   for (const t of ['sessions', 'agents', 'workgroups', 'accounts', 'audit']) {
     await adminPhone.click(`#tab-${t}`);

@@ -12,7 +12,7 @@
 // Chinese leaves no English behind; at phone size nothing covers the
 // message box and nothing runs off the screen. Screenshots in target/ui/.
 import { mkdirSync } from 'node:fs';
-import { api, check, run, sleep } from './lib.mjs';
+import { api, check, run, signInAdmin, signInStaff, sleep } from './lib.mjs';
 
 const SHOTS = new URL('../../target/ui/', import.meta.url).pathname;
 mkdirSync(SHOTS, { recursive: true });
@@ -213,10 +213,7 @@ await run(async ({ base, browser }) => {
   check(true, 'the transfer list shows Bob Stone by name without being focused');
   // Bob's console, on a phone, opened now, takes the call when it comes.
   const agent2 = await page(browser, PHONE);
-  await agent2.goto(`${base}/agent`);
-  await agent2.fill('#username', 'bob');
-  await agent2.fill('#password', 'password-bob');
-  await agent2.click('button[type=submit]');
+  await signInStaff(agent2, base, '/agent', 'bob', 'password-bob', '#status-select');
   await agent2.waitForFunction(() => document.querySelector('#idle h2')?.textContent === 'Waiting for calls');
   await shot(agent2, 'workplace-agent-idle-phone');
   await axe(agent2, 'agent waiting for calls');
@@ -289,11 +286,7 @@ await run(async ({ base, browser }) => {
   // The back office: a refused account says why on the page; names, not
   // ids; copy buttons; sign-out; every tab passes axe.
   const admin = await page(browser, DESKTOP);
-  await admin.goto(`${base}/admin`);
-  await admin.fill('#username', 'admin');
-  await admin.fill('#password', 'browser-admin-password');
-  await admin.click('button[type=submit]');
-  await admin.waitForSelector('#m-total');
+  await signInAdmin(admin, base);
   check(await admin.isVisible('#sign-out'), 'the back office has a sign-out button');
   await admin.click('#tab-accounts');
   await admin.waitForSelector('#new-username');
@@ -370,11 +363,7 @@ await run(async ({ base, browser }) => {
 
   // The back office and the console at phone size: nothing runs off screen.
   const adminPhone = await page(browser, PHONE);
-  await adminPhone.goto(`${base}/admin`);
-  await adminPhone.fill('#username', 'admin');
-  await adminPhone.fill('#password', 'browser-admin-password');
-  await adminPhone.click('button[type=submit]');
-  await adminPhone.waitForSelector('#m-total');
+  await signInAdmin(adminPhone, base);
   for (const t of ['sessions', 'agents', 'workgroups', 'accounts']) {
     await adminPhone.click(`#tab-${t}`);
     await adminPhone.waitForSelector('.tab-body table, .tab-body .empty');
@@ -387,11 +376,7 @@ await run(async ({ base, browser }) => {
   }
   await axe(adminPhone, 'back office accounts (phone)');
   const agentPhone = await page(browser, PHONE);
-  await agentPhone.goto(`${base}/agent`);
-  await agentPhone.fill('#username', 'ann');
-  await agentPhone.fill('#password', 'password-ann');
-  await agentPhone.click('button[type=submit]');
-  await agentPhone.waitForSelector('#status-select');
+  await signInStaff(agentPhone, base, '/agent', 'ann', 'password-ann', '#status-select');
   const agentOver = await agentPhone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(agentOver <= 0, `the agent console at 390 px runs nothing off screen (${agentOver})`);
   await shot(agentPhone, 'workplace-agent-console-phone');
