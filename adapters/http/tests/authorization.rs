@@ -78,6 +78,11 @@ fn expect(route: &Route, who: Who) -> Expect {
         ("POST", "/customer-service/sessions/{id}/assign") => {
             who == Who::AgentX || at_least(Role::Supervisor)
         }
+        // A visitor's history: the agent serving them (X serves A), or a
+        // supervisor; the live check refuses the other agents.
+        ("GET", "/customer-service/customers/{id}") => {
+            who == Who::AgentX || at_least(Role::Supervisor)
+        }
         // A direct message is from one agent to another: staff who are not
         // agents are refused by the live check.
         ("POST", "/customer-service/internal/messages") => matches!(who, Who::AgentX | Who::AgentY),
@@ -113,6 +118,8 @@ fn request(route: &Route, f: &Fixture) -> (String, Option<String>) {
         path.replace("{id}", "agent_x")
     } else if path.contains("/workgroups/{id}") {
         path.replace("{id}", "default")
+    } else if path.contains("/customers/{id}") {
+        path.replace("{id}", "visitor_a")
     } else {
         path.replace("{id}", "1")
     };
