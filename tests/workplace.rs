@@ -90,6 +90,18 @@ fn an_account_has_a_display_name_that_the_console_and_the_api_show() {
         me["display_name"], "Ann L.",
         "a name change keeps the sign-in"
     );
+    // An API token named like the account is not the account.
+    let made = s.post(
+        "/customer-service/tokens",
+        r#"{"name":"ann","role":"supervisor"}"#,
+    );
+    let api_token = made["token"].as_str().expect("token").to_owned();
+    let (_, me) = as_(&s, &api_token, "GET", "/customer-service/auth/me", None);
+    assert_eq!(
+        (&me["name"], &me["display_name"]),
+        (&json!("ann"), &Value::Null),
+        "{me}"
+    );
     let (status, _) = s.call(
         "PATCH",
         "/customer-service/accounts/ann",

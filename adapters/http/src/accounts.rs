@@ -130,9 +130,17 @@ pub(crate) async fn logout(State(app): State<App>, who: Who) -> Response {
 pub(crate) async fn me(State(app): State<App>, who: Who) -> Answer {
     match &who.caller {
         Caller::Staff(s) => {
-            // A token has no account; an account's display name may change.
-            let (auth, name) = (app.auth.clone(), s.name.clone());
-            let account = blocking(move || auth.account(&name)).await.ok().flatten();
+            // An API token has no account; an account's display name may change.
+            let account = match app.auth.username_of(s) {
+                Some(username) => {
+                    let auth = app.auth.clone();
+                    blocking(move || auth.account(&username))
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                None => None,
+            };
             Answer::ok(json!({
                 "kind": "staff", "name": s.name, "role": s.role, "agent_id": s.agent_id,
                 "display_name": account.and_then(|a| a.display_name),

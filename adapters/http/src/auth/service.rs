@@ -519,6 +519,14 @@ impl Auth {
         Ok(lock(&self.db).accounts()?)
     }
 
+    /// The account a staff credential signed in as: None for API tokens and
+    /// the configured admin token, which are not accounts.
+    pub fn username_of(&self, staff: &Staff) -> Option<String> {
+        let hash = staff.credential.as_ref()?;
+        let grants = self.grants.read().unwrap_or_else(|p| p.into_inner());
+        grants.get(hash).and_then(|g| g.username.clone())
+    }
+
     /// One account (SQLite: call off the async threads).
     pub fn account(&self, username: &str) -> Result<Option<AccountRow>, AuthError> {
         Ok(lock(&self.db).account(username)?)
