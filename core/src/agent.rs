@@ -137,10 +137,13 @@ pub struct Agent {
     /// Work counters.
     pub stats: AgentCallStats,
     /// Why it does not want calls, while it does not (its own choice, a
-    /// supervisor's, or `no_answer`), and since when.
+    /// supervisor's, or `no_answer`), and since when. (Defaults: snapshots
+    /// made before reasons existed restore without them.)
+    #[serde(default)]
     pub away: Option<Away>,
     /// Time spent not ready so far, per reason, in ms (up to the last
     /// change of reason).
+    #[serde(default)]
     pub away_ms: BTreeMap<String, u64>,
 }
 

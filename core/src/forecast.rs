@@ -266,6 +266,7 @@ pub struct Forecast {
     /// Whether enough calls were handled in the last hour
     /// ([`SETTLED_CALLS`]) for the advice to mean something; until then it
     /// extrapolates from a handful of calls and is shown as such.
+    #[serde(default)]
     pub settled: bool,
     /// Mean patience of waiting visitors, seconds; None while nobody gave
     /// up in the last hour (the advice then uses Erlang C).

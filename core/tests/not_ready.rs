@@ -199,3 +199,58 @@ fn a_visitors_question_titles_their_session_and_the_way_in_is_kept() {
     let s = h.center.session(session_id(&reply).as_str()).unwrap();
     assert_eq!(s.arrival, Arrival::Link);
 }
+
+/// Drops every member named `names` from a JSON value, at any depth.
+fn without(value: &mut serde_json::Value, names: &[&str]) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|k, _| !names.contains(&k.as_str()));
+            map.values_mut().for_each(|v| without(v, names));
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| without(v, names)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_snapshot_from_before_reasons_restores() {
+    let mut h = Harness::new();
+    h.register("a1");
+    not_ready(&mut h, "a1", "training").unwrap();
+    h.register("a2");
+    h.join("v1");
+    let mut old = serde_json::to_value(h.center.snapshot()).unwrap();
+    // What a journal written by the previous version holds: none of this
+    // round's fields.
+    without(
+        &mut old,
+        &[
+            "away",
+            "away_ms",
+            "transferred_in",
+            "arrival",
+            "settled",
+            "not_ready_reasons",
+        ],
+    );
+    let snapshot: switchboard_core::Snapshot = serde_json::from_value(old).expect("it reads");
+    let restored = switchboard_core::Center::restore(snapshot).expect("it restores");
+    let a1 = restored.agent("a1").unwrap();
+    assert_eq!((a1.away.as_ref(), a1.stats.transferred_in), (None, 0));
+    assert_eq!(
+        restored.config().not_ready_reasons,
+        Config::default().not_ready_reasons
+    );
+    let s = restored
+        .session(session_of(&restored, "v1").as_str())
+        .unwrap();
+    assert_eq!(s.arrival, Arrival::Entry);
+}
+
+fn session_of(c: &switchboard_core::Center, visitor: &str) -> switchboard_core::SessionId {
+    c.sessions()
+        .into_iter()
+        .find(|s| s.customer_id.as_str() == visitor)
+        .map(|s| s.id.clone())
+        .unwrap()
+}
