@@ -6,13 +6,19 @@
 // rate and audio concealment are read from the receiving side's getStats().
 // Through Switchboard each side must freeze at most 0.05 more than peer to
 // peer, decode at least 0.8 of its frame rate, and conceal at most 0.05
-// more audio. LOSSES="0.05,0.1,0.2" measures several (the table in the
+// more audio. The 10 % comparison takes the mean of ROUNDS alternating
+// windows of each path (2 by default): two browsers' encoders settle on
+// rates that vary run to run on either path, and one window of each is a
+// coin toss. LOSSES="0.05,0.1,0.2" measures several (the table in the
 // closing note); the figures are printed as a table either way.
 import { agent as account, api, check, run, sleep, udpRelay } from './lib.mjs';
 
 const LOSSES = (process.env.LOSSES || '0.1').split(',').map(Number);
 const WARMUP_MS = Number(process.env.WARMUP_MS || 6000);
-const WINDOW_MS = Number(process.env.WINDOW_MS || 20000);
+// 30 s: one freeze of a second is a few percent of it, not 5 % as in 20 s,
+// so that a single stall on either path does not decide the comparison.
+const WINDOW_MS = Number(process.env.WINDOW_MS || 30000);
+const ROUNDS = Number(process.env.ROUNDS || 2);
 const IMPAIRMENT = { delayMs: 40, jitterMs: 40 };
 
 /** Inbound (what this side receives) and outbound figures of a page's connection. */
@@ -167,6 +173,8 @@ async function throughSwitchboard(b, base, loss, n) {
   }
   const result = await measure(visitor, agent);
   await api(base, 'DELETE', `/sessions/${joined.session_id}`);
+  // Signed out: the next round's visitor rings the next round's agent.
+  await api(base, 'POST', `/agents/${id}/offline`, undefined, token);
   relay.close();
   await visitor.context().close();
   await agent.context().close();
@@ -181,18 +189,25 @@ await run(
     console.log('loss | path | side | decoded fps | freeze share | audio concealed | resolution received (sent) | NACKs sent / retransmissions received | keyframes asked | loss after repair | frames per second sent, received; dropped; mean jitter buffer delay | the sender: NACKs received, packets resent, encoder target, its estimate of the path (available), what limits it');
     let n = 0;
     const verdicts = [];
+    /** The mean of the judged figures over rounds. */
+    const mean = (rounds, side) => Object.fromEntries(['fps', 'freeze', 'conceal'].map((k) => [k, rounds.reduce((x, r) => x + r[side][k], 0) / rounds.length]));
     for (const loss of LOSSES) {
-      const p2p = await peerToPeer(b, base, loss);
-      const sb = await throughSwitchboard(b, base, loss, n++);
+      const [p2pRounds, sbRounds] = [[], []];
+      for (let round = 0; round < (loss === 0.1 ? ROUNDS : 1); round++) {
+        p2pRounds.push(await peerToPeer(b, base, loss));
+        sbRounds.push(await throughSwitchboard(b, base, loss, n++));
+      }
       for (const side of ['visitor', 'agent']) {
-        console.log(`${loss * 100} % | peer to peer | ${side} | ${fmt(p2p[side])}`);
-        console.log(`${loss * 100} % | Switchboard | ${side} | ${fmt(sb[side])}`);
+        for (const [p2p, sb] of p2pRounds.map((p, i) => [p, sbRounds[i]])) {
+          console.log(`${loss * 100} % | peer to peer | ${side} | ${fmt(p2p[side])}`);
+          console.log(`${loss * 100} % | Switchboard | ${side} | ${fmt(sb[side])}`);
+        }
         if (loss !== 0.1) continue;
-        const [p, s] = [p2p[side], sb[side]];
+        const [p, s] = [mean(p2pRounds, side), mean(sbRounds, side)];
         verdicts.push(
-          [s.freeze <= p.freeze + 0.05, `${side}: freezes ${(s.freeze * 100).toFixed(1)} % through Switchboard, ${(p.freeze * 100).toFixed(1)} % peer to peer`],
-          [s.fps >= 0.8 * p.fps, `${side}: ${s.fps.toFixed(1)} fps through Switchboard, ${p.fps.toFixed(1)} peer to peer`],
-          [s.conceal <= p.conceal + 0.05, `${side}: audio concealed ${(s.conceal * 100).toFixed(1)} % through Switchboard, ${(p.conceal * 100).toFixed(1)} % peer to peer`],
+          [s.freeze <= p.freeze + 0.05, `${side}: freezes ${(s.freeze * 100).toFixed(1)} % through Switchboard, ${(p.freeze * 100).toFixed(1)} % peer to peer (means of ${ROUNDS})`],
+          [s.fps >= 0.8 * p.fps, `${side}: ${s.fps.toFixed(1)} fps through Switchboard, ${p.fps.toFixed(1)} peer to peer (means of ${ROUNDS})`],
+          [s.conceal <= p.conceal + 0.05, `${side}: audio concealed ${(s.conceal * 100).toFixed(1)} % through Switchboard, ${(p.conceal * 100).toFixed(1)} % peer to peer (means of ${ROUNDS})`],
         );
       }
     }
