@@ -7,8 +7,9 @@
 // conversations with unread counts, and the agent's own figures. Every
 // change of the call is also announced to screen readers.
 import { connect, watchMedia } from '/web/call.js';
+import { customerPanel } from '/web/customer.js';
 import { named, t } from '/web/i18n.js';
-import { api, chatPanel, clock, h, header, mediaLine, qualityOf, room, say, staff, when } from '/web/lib.js';
+import { api, chatPanel, clock, h, header, mediaLine, qualityOf, room, say, staff } from '/web/lib.js';
 
 const main = h('main', { class: 'agent' });
 document.body.append(header('agent_console'), main);
@@ -19,9 +20,6 @@ document.body.append(announcer);
 function announce(key, ...args) {
   say(announcer, key, ...args);
 }
-
-/** Stars as text, 1 to 5. */
-const starText = (n) => '★'.repeat(n) + '☆'.repeat(5 - n);
 
 async function console_({ token, me }) {
   const id = me.agent_id;
@@ -230,64 +228,6 @@ async function console_({ token, me }) {
     return p;
   }
 
-  /** The customer panel: who the visitor is, how they came, their question,
-   *  their earlier sessions (transcripts a click away) and the notes kept on
-   *  them across sessions, with a field to add one. */
-  function customerPanel(detail, sid) {
-    const el = h('aside', { class: 'customer card', id: 'customer-panel', 't-aria-label': 'customer_panel' });
-    const note = h('textarea', { id: 'customer-note', rows: 2, 't-aria-label': 'note' });
-    async function draw() {
-      const history = await call('GET', `/customers/${encodeURIComponent(detail.customer_id)}`).catch(() => null);
-      const earlier = (history?.sessions || []).filter((s) => s.session_id !== sid);
-      const notes = history?.notes || [];
-      const row = (key, value) => value ? [h('dt', { text: key }), h('dd', {}, value)] : [];
-      el.replaceChildren(
-        h('h2', { text: 'customer_panel' }),
-        h('dl', { class: 'figures' },
-          row('name', detail.customer_name || detail.customer_id),
-          row('arrival', h('span', { text: `arrival_${detail.arrival}` })),
-          row('created', when(detail.created_at)),
-          row('their_question', detail.description)),
-        h('h3', { text: 'earlier_sessions' }),
-        earlier.length
-          ? h('ul', { class: 'earlier', id: 'earlier-sessions' }, earlier.map((s) => earlierSession(s)))
-          : h('p', { class: 'empty', text: 'first_contact' }),
-        h('h3', { text: 'notes_on_customer' }),
-        notes.length
-          ? h('ul', { class: 'notes', id: 'customer-notes' }, notes.map((m) => h('li', {}, h('span', { class: 'who' }, `${m.from.name} · `, when(m.at)), h('span', { class: 'text' }, m.text))))
-          : h('p', { class: 'empty', text: 'no_notes' }),
-        h('form', { class: 'add-note', onsubmit: async (e) => {
-          e.preventDefault();
-          const text = note.value.trim();
-          if (!text) return;
-          await ws.request({ type: 'chat_send', data: { session_id: sid, text, private: true, client_id: `note-${Date.now()}` } })
-            .then(() => { note.value = ''; draw(); })
-            .catch((err) => notice('warning', 'error_detail', err.message));
-        } }, note, h('button', { type: 'submit', text: 'add_note' })),
-      );
-    }
-    function earlierSession(s) {
-      const transcript = h('ol', { class: 'messages', hidden: true });
-      const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false', text: 'show_transcript', onclick: async () => {
-        const open_ = toggle.getAttribute('aria-expanded') !== 'true';
-        toggle.setAttribute('aria-expanded', String(open_));
-        transcript.hidden = !open_;
-        if (open_ && !transcript.childElementCount) {
-          const tr = await call('GET', `/sessions/${s.session_id}/transcript`).catch(() => null);
-          const lines = (tr?.messages || []).filter((m) => m.kind !== 'system');
-          transcript.replaceChildren(...(lines.length ? lines.map((m) => h('li', { class: m.kind }, h('span', { class: 'who' }, m.from.name), h('span', { class: 'text' }, m.text))) : [h('li', { class: 'system', text: 'no_messages' })]));
-        }
-      } });
-      return h('li', { 'data-session': s.session_id },
-        h('span', {}, when(s.created_at)), ' · ', h('span', { text: `status_${s.status}` }),
-        s.title ? ` · ${s.title}` : '',
-        s.rating ? h('span', { class: 'stars-view', 't-aria-label': ['stars', s.rating.rating] }, ` ${starText(s.rating.rating)}`) : '',
-        ' ', toggle, transcript);
-    }
-    draw();
-    return { el, draw };
-  }
-
   // A call or chat this agent holds.
   async function openSession(sid, media) {
     if (open.has(sid)) return;
@@ -418,7 +358,7 @@ async function console_({ token, me }) {
     if (detail.channel !== 'chat') startMedia(mode);
     else setLife('connected');
     controls.append(h('button', { type: 'button', class: 'danger', id: 'end-call', text: 'end_call', onclick: () => ws.request({ type: 'control', data: { type: 'EndCall', data: { session_id: sid } } }).catch(() => {}) }));
-    const customer = customerPanel(detail, sid);
+    const customer = customerPanel({ detail, sid, call, ws, onError: (e) => notice('warning', 'error_detail', e.message) });
     entry.customer = customer;
     entry.el = h('section', { class: `call ${detail.channel}`, 'data-session': sid },
       h('div', { class: 'bar' }, h('strong', {}, who), elapsed, lifecycle, line.el, figuresLine),

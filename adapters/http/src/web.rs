@@ -21,6 +21,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("i18n.js", JS, include_str!("../../../web/i18n.js")),
     ("visitor.js", JS, include_str!("../../../web/visitor.js")),
     ("agent.js", JS, include_str!("../../../web/agent.js")),
+    ("customer.js", JS, include_str!("../../../web/customer.js")),
     ("admin.js", JS, include_str!("../../../web/admin.js")),
     (
         "app.css",
