@@ -220,8 +220,17 @@ pub fn router_with(
         .with_state(app)
 }
 
-async fn openapi() -> Json<serde_json::Value> {
-    Json(openapi::document())
+/// The OpenAPI document, with this center's Not-ready reasons as the values
+/// a `reason` may take (a setting: not known when the document is written).
+async fn openapi(State(app): State<App>) -> Json<serde_json::Value> {
+    let reasons = app
+        .engine
+        .read(Box::new(|c, _| Answer::ok(&c.config().not_ready_reasons)))
+        .await;
+    let reasons: Vec<String> = serde_json::from_str(reasons.body()).unwrap_or_default();
+    let mut doc = openapi::document();
+    openapi::not_ready_reasons(&mut doc, &reasons);
+    Json(doc)
 }
 
 async fn metrics(State(app): State<App>) -> axum::response::Response {

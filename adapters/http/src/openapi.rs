@@ -184,6 +184,11 @@ pub fn document() -> Value {
     doc
 }
 
+/// Narrows `NotReady.reason` in `doc` to `reasons`, the center's own.
+pub fn not_ready_reasons(doc: &mut Value, reasons: &[String]) {
+    doc["components"]["schemas"]["NotReady"]["properties"]["reason"]["enum"] = json!(reasons);
+}
+
 /// Request bodies are read strictly (an unknown field is refused, not
 /// ignored; an optional field may be null, read as absent): every JSON
 /// body's schema says so, unless it says otherwise itself.
