@@ -7,7 +7,7 @@
 // password) and API tokens, and the audit log. People show by name, times
 // in the viewer's zone, and every empty list says what to do next.
 import { named, t } from '/web/i18n.js';
-import { api, clock, h, header, room, say, staff, when } from '/web/lib.js';
+import { api, clock, h, header, room, say, sayAttr, staff, when } from '/web/lib.js';
 
 const main = h('main', { class: 'admin' });
 document.body.append(header('back_office'), main);
@@ -21,11 +21,7 @@ const MODES = ['round_robin', 'least_active', 'longest_idle', 'fastest_response'
 function table(headers, rows, empty) {
   if (!rows.length && empty) return h('p', { class: 'empty card', text: empty });
   for (const row of rows) {
-    [...row.children].forEach((cell, i) => {
-      if (!headers[i]) return;
-      cell.dataset.t_data_label = JSON.stringify([headers[i]]);
-      cell.setAttribute('data-label', t(headers[i]));
-    });
+    [...row.children].forEach((cell, i) => headers[i] && sayAttr(cell, 'data-label', headers[i]));
   }
   return h('div', { class: 'scroll' },
     h('table', {}, h('thead', {}, h('tr', {}, headers.map((k) => h('th', { scope: 'col', text: k || 'select' })))), h('tbody', {}, rows)));

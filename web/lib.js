@@ -4,10 +4,6 @@ import { LANGS, language, setLanguage, t } from '/web/i18n.js';
 
 export const CS = '/customer-service';
 
-/** Attributes given as a label key (or `[key, ...args]`) by `h`'s
- *  `t-<name>` attributes, relabelled on a language switch. */
-const LABELLED = ['aria-label', 'placeholder', 'title', 'alt', 'data-label'];
-
 /** `[key, ...args]` of a label given as a key or an array. */
 const keyed = (v) => (Array.isArray(v) ? v : [v]);
 
@@ -20,6 +16,15 @@ export function say(e, key, ...args) {
   return e;
 }
 
+/** Sets attribute `name` of `e` to label `key` (with `args`), kept (in
+ *  `data-tattrs`) for a language switch. */
+export function sayAttr(e, name, key, ...args) {
+  const kept = JSON.parse(e.dataset.tattrs || '{}');
+  kept[name] = [key, ...args];
+  e.dataset.tattrs = JSON.stringify(kept);
+  e.setAttribute(name, t(key, ...args));
+}
+
 /** Builds an element: `h('button', {class: 'x', onclick}, 'text', child)`.
  *  `text: key` (or `[key, ...args]`) is a label; `'t-aria-label': key`
  *  likewise for an attribute. Strings become text nodes: message text is
@@ -30,11 +35,8 @@ export function h(tag, attrs = {}, ...children) {
     if (v == null || v === false) continue;
     if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else if (k === 'text') say(e, ...keyed(v));
-    else if (k.startsWith('t-')) {
-      const [key, ...args] = keyed(v);
-      e.dataset[`t_${k.slice(2).replace('-', '_')}`] = JSON.stringify([key, ...args]);
-      e.setAttribute(k.slice(2), t(key, ...args));
-    } else e.setAttribute(k, v === true ? '' : v);
+    else if (k.startsWith('t-')) sayAttr(e, k.slice(2), ...keyed(v));
+    else e.setAttribute(k, v === true ? '' : v);
   }
   for (const c of children.flat()) if (c != null) e.append(c instanceof Node ? c : String(c));
   return e;
@@ -60,23 +62,26 @@ export function when(at) {
   if (at == null || at === '') return '–';
   const ms = typeof at === 'number' ? at : Date.parse(at);
   if (Number.isNaN(ms)) return String(at);
-  const e = h('time', { datetime: new Date(ms).toISOString(), 'data-when': ms, title: new Date(ms).toLocaleString(language()) }, timeText(ms));
+  return drawTime(h('time', { datetime: new Date(ms).toISOString(), 'data-when': ms }));
+}
+
+/** Writes a `when` element's text and hover title in the current language. */
+function drawTime(e) {
+  const ms = Number(e.dataset.when);
+  e.textContent = timeText(ms);
+  e.title = new Date(ms).toLocaleString(language());
   return e;
 }
 
 /** Relabels every element built with labels (after a language switch). */
 function relabel(root = document) {
-  root.querySelectorAll('time[data-when]').forEach((e) => {
-    e.textContent = timeText(Number(e.dataset.when));
-    e.title = new Date(Number(e.dataset.when)).toLocaleString(language());
-  });
+  root.querySelectorAll('time[data-when]').forEach(drawTime);
   root.querySelectorAll('[data-t]').forEach((e) => {
     e.textContent = t(e.dataset.t, ...(e.dataset.targs ? JSON.parse(e.dataset.targs) : []));
   });
-  for (const name of LABELLED) {
-    const data = `t_${name.replace('-', '_')}`;
-    root.querySelectorAll(`[data-t_${name.replace('-', '_')}]`).forEach((e) => e.setAttribute(name, t(...JSON.parse(e.dataset[data]))));
-  }
+  root.querySelectorAll('[data-tattrs]').forEach((e) => {
+    for (const [name, [key, ...args]] of Object.entries(JSON.parse(e.dataset.tattrs))) e.setAttribute(name, t(key, ...args));
+  });
 }
 
 /** The page header: title and language switch. */

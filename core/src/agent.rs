@@ -630,6 +630,7 @@ impl State {
         // Offline first, so that a released visitor is not offered straight back.
         if let Some(a) = self.agents.get_mut(id) {
             a.signed_in = false;
+            // Signed out: no reason to count, and no calls either.
             a.set_away(now, None);
             a.available = false;
         }

@@ -62,9 +62,9 @@ function englishLeft(p, allowed) {
       const e = n.parentElement;
       if (e && !skip(e) && e.getClientRects().length) take(n.textContent, e);
     }
-    for (const e of document.querySelectorAll('[aria-label], [placeholder], [title], img[alt]')) {
+    for (const e of document.querySelectorAll('[aria-label], [placeholder], [title], img[alt], [data-label]')) {
       if (skip(e)) continue;
-      for (const a of ['aria-label', 'placeholder', 'title', 'alt']) if (e.getAttribute(a)) take(e.getAttribute(a), e);
+      for (const a of ['aria-label', 'placeholder', 'title', 'alt', 'data-label']) if (e.getAttribute(a)) take(e.getAttribute(a), e);
     }
     take(document.title, document.head);
     return [...words];
