@@ -69,9 +69,10 @@ async function console_({ token, me }) {
     else if (wrapping) say(state, 'state_wrap_up');
     else say(state, `state_${a.status}`);
     if (a.status === 'busy' && reason) state.textContent += ` · ${t('then_not_ready', named('nr_', reason))}`;
-    // Nothing open: say what the agent is waiting for.
-    idle.hidden = open.size > 0;
-    const ready = a.status === 'ready';
+    // Nothing open: say what the agent is waiting for (while it rings, the
+    // ring panel says it).
+    idle.hidden = open.size > 0 || a.status === 'ringing';
+    const ready = a.status === 'ready' || a.status === 'busy';
     say(idle.children[0], ready ? 'waiting_for_calls' : 'not_taking_calls');
     say(idle.children[1], ready ? 'waiting_for_calls_hint' : 'not_taking_calls_hint');
     idle.dataset.ready = String(ready);

@@ -113,8 +113,9 @@ export async function growth(sample, ready = (v) => v > 0) {
 
 /** The candidate pair a page's call runs on, as its browser sees it: each
  *  end's address, port, protocol and type (and the TURN leg's protocol).
- *  Waits (5 s at most) for the stats to show it: they can lag the
- *  connection state by a moment. */
+ *  Waits (15 s at most) for the stats to show it: they can lag the
+ *  connection state, by seconds on a loaded machine (turn.mjs once missed
+ *  it at 5 s). */
 export async function selectedPair(page) {
   const found = await page.waitForFunction(async () => {
     const report = await window.call.pc.getStats();
@@ -124,7 +125,7 @@ export async function selectedPair(page) {
       return c && { address: c.address, port: c.port, protocol: c.protocol, type: c.candidateType, tcpType: c.tcpType, relayProtocol: c.relayProtocol };
     };
     return pair ? { local: end(pair.localCandidateId), remote: end(pair.remoteCandidateId) } : null;
-  }, null, { timeout: 5000, polling: 100 }).catch(() => null);
+  }, null, { timeout: 15000, polling: 100 }).catch(() => null);
   return found ? found.jsonValue() : null;
 }
 

@@ -137,6 +137,8 @@ await run(async ({ base, browser }) => {
   await agent.waitForFunction(() => /\d+/.test(document.querySelector('#countdown')?.textContent || ''));
   const countdown = Number((await agent.textContent('#countdown')).match(/\d+/)[0]);
   check(countdown > 15 && countdown <= 30, `signing in while a visitor waits rings with a countdown (${countdown} s of 30)`);
+  await agent.waitForFunction(() => document.querySelector('#agent-state')?.dataset.state === 'ringing');
+  check(await agent.evaluate(() => document.querySelector('#idle').hidden), 'while it rings, no "not taking calls" behind the panel');
   await axe(agent, 'agent ring panel');
   await shot(agent, 'workplace-ring-desktop');
   await agent.click('#accept-video');
