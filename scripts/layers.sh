@@ -32,6 +32,10 @@ forbid switchboard-outbound axum axum-core socketioxide switchboard-http switchb
 # The media plane follows control through a listener; it knows no control layer.
 forbid switchboard-media $web switchboard-app switchboard-http switchboard-store
 
+# The cluster's etcd side knows no engine: entries are bytes.
+forbid switchboard-cluster axum axum-core socketioxide switchboard-core switchboard-store switchboard-app \
+    switchboard-http switchboard-media
+
 if [ "$failed" = 0 ]; then
     echo "layers: every crate depends only in the allowed directions"
 fi

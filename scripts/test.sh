@@ -6,6 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The cluster tests run real etcd members (Debian's etcd-server 3.4).
+if ! command -v etcd >/dev/null; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends etcd-server >/dev/null
+fi
 # The crates depend only in the allowed directions.
 bash scripts/layers.sh
 # Unit, property, end-to-end and bench-smoke tests (benches run once each).
