@@ -10,6 +10,8 @@ use switchboard_http::auth::Security;
 use switchboard_media::MediaConfig;
 use switchboard_outbound::webhooks::DeliverySettings;
 
+use crate::cluster::ClusterSettings;
+
 /// Default listen address, as in the seed.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8180";
 /// Default journal file.
@@ -48,6 +50,8 @@ pub struct ServerConfig {
     pub media: MediaSettings,
     /// Webhook delivery, and subscriptions kept in the file.
     pub webhooks: WebhookSettings,
+    /// A member of a cluster sharing a log in etcd (none: alone).
+    pub cluster: Option<ClusterSettings>,
 }
 
 /// The `webhooks:` section.
@@ -111,6 +115,7 @@ impl Default for ServerConfig {
             security: Security::default(),
             media: MediaSettings::default(),
             webhooks: WebhookSettings::default(),
+            cluster: None,
         }
     }
 }
@@ -151,6 +156,28 @@ impl ServerConfig {
         }
         if let Ok(password) = std::env::var("SWITCHBOARD_ADMIN_PASSWORD") {
             config.security.admin_password = Some(password);
+        }
+        if let Ok(urls) = std::env::var("SWITCHBOARD_ETCD") {
+            let env = |name: &str| {
+                std::env::var(name).map_err(|_| format!("SWITCHBOARD_ETCD needs {name} too"))
+            };
+            let previous = config.cluster.take();
+            config.cluster = Some(ClusterSettings {
+                etcd: urls.split(',').map(str::to_owned).collect(),
+                node_id: env("SWITCHBOARD_NODE_ID")
+                    .or_else(|e| previous.as_ref().map(|c| c.node_id.clone()).ok_or(e))?,
+                advertise: env("SWITCHBOARD_ADVERTISE")
+                    .or_else(|e| previous.as_ref().map(|c| c.advertise.clone()).ok_or(e))?,
+                lease_ttl_secs: previous.as_ref().map_or(3, |c| c.lease_ttl_secs),
+                prefix: previous.map_or_else(|| "switchboard".to_owned(), |c| c.prefix),
+            });
+        }
+        if let Some(c) = &config.cluster {
+            if c.etcd.is_empty() || c.node_id.is_empty() || c.lease_ttl_secs < 1 {
+                return Err(
+                    "cluster: needs etcd URLs, a node_id and a lease_ttl_secs of 1 or more".into(),
+                );
+            }
         }
         match std::env::var("SWITCHBOARD_LOG_FORMAT").as_deref() {
             Ok("json") => config.log_format = LogFormat::Json,

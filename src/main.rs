@@ -4,6 +4,7 @@
 //! journals to ./switchboard.db unless told otherwise (see `config.rs`);
 //! `switchboard --help` lists the rest.
 
+mod cluster;
 mod config;
 mod replay;
 
@@ -62,6 +63,14 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The cluster this node's config names: `status` prints its leader,
+    /// log head, and each live node's applied entry and lag (JSON).
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterCmd,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Manage staff accounts in the journal file (while the server is
     /// stopped, or for a server that is restarted after).
     Accounts {
@@ -77,6 +86,12 @@ struct ConfigArg {
     /// The config file (YAML).
     #[arg(long, short = 'c', global = true)]
     config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ClusterCmd {
+    /// Members, leader, log head, each node's applied entry and lag.
+    Status,
 }
 
 #[derive(Subcommand, Debug)]
@@ -118,6 +133,13 @@ fn main() -> ExitCode {
                 Err(e) => usage_error(&e),
             }
         }
+        Cmd::Cluster {
+            action: ClusterCmd::Status,
+            config,
+        } => match cluster_status(config.config.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage_error(&e),
+        },
         Cmd::Serve(arg) => serve_command(arg.config.as_deref()),
     }
 }
@@ -160,6 +182,29 @@ fn replay_command(db: &std::path::Path, options: replay::Options) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `switchboard cluster status`: the cluster as etcd holds it, as JSON.
+fn cluster_status(config_file: Option<&std::path::Path>) -> Result<(), String> {
+    let config = ServerConfig::load(config_file)?;
+    let settings = config
+        .cluster
+        .ok_or("no cluster: set cluster: in the config, or SWITCHBOARD_ETCD")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let status = runtime.block_on(async {
+        let log = cluster::log(&settings)?;
+        switchboard_cluster::status(&log)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&status).map_err(|e| e.to_string())?
+    );
+    Ok(())
 }
 
 /// A password from SWITCHBOARD_PASSWORD, or the first line of stdin.
@@ -287,8 +332,18 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
             },
         ))
     });
+    // A cluster's nodes share one seed and one set of settings.
+    let cluster_log = match &config.cluster {
+        Some(c) => Some(cluster::log(c)?),
+        None => None,
+    };
+    let seed = match &cluster_log {
+        Some(log) => cluster::agree(log, &config.customer_service, fresh_seed()).await?,
+        None => fresh_seed(),
+    };
     let settings = EngineSettings {
-        seed: fresh_seed(),
+        seed,
+        cluster: config.cluster.is_some(),
         snapshot_every: config.snapshot_every,
         ws_grace: Duration::from_secs(config.ws_grace_secs),
         calls,
@@ -298,6 +353,18 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let engine = running.engine.clone();
     let _ = engine_slot.set(engine.clone());
+    let member = match (&config.cluster, cluster_log) {
+        (Some(c), Some(log)) => {
+            let applied = engine
+                .read(Box::new(|_, stats| {
+                    switchboard_app::Answer::ok(stats.applied_log)
+                }))
+                .await;
+            let applied = serde_json::from_str(applied.body()).unwrap_or(0);
+            Some(cluster::run(log, c, engine.clone(), applied).await?)
+        }
+        _ => None,
+    };
     let auth =
         Arc::new(Auth::open(&config.database, config.security.clone()).map_err(|e| e.to_string())?);
     let tls = match &config.security.tls {
@@ -321,6 +388,10 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         tokio::select! {
             _ = signal() => {
                 tracing::info!("shutting down");
+                // A leader hands over now rather than after its lease's TTL.
+                if let Some(member) = &member {
+                    member.leave().await;
+                }
                 // Closes every WebSocket, so that graceful shutdown can finish.
                 stopper.shutdown();
             }
@@ -340,7 +411,10 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
     }
     for hook in &config.webhooks.subscriptions {
         let answer = webhooks::ensure(&engine, &hook.url, &hook.events, &hook.secret).await;
-        if !answer.is_ok() {
+        if !answer.is_ok() && config.cluster.is_some() {
+            // Subscriptions are not replicated yet: the leader keeps its own.
+            tracing::warn!(url = %hook.url, "webhook subscription not made on this node");
+        } else if !answer.is_ok() {
             return Err(format!("webhook {}: {}", hook.url, answer.body()));
         }
     }

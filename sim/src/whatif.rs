@@ -416,6 +416,11 @@ impl Pass {
                 }
             },
             Action::Record(Record::Command(cmd)) => self.record(cmd, seq)?,
+            Action::Record(Record::Tick) => {
+                if let Some(c) = self.center.as_mut() {
+                    c.handle_timeout(now);
+                }
+            }
             Action::Join(v) => {
                 let join = match &self.mode {
                     Mode::WhatIf(m) => m.visits[v].join.clone(),

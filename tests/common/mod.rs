@@ -35,6 +35,11 @@ impl Server {
 
     /// A server on the journal at `db` (kept by the caller).
     pub fn start_on(db: &Path, yaml: &str) -> Server {
+        Server::start_with(db, yaml, &[])
+    }
+
+    /// A server on the journal at `db` with more environment (`env` wins).
+    pub fn start_with(db: &Path, yaml: &str, env: &[(&str, &str)]) -> Server {
         let config = db.with_extension("yaml");
         std::fs::write(&config, yaml).expect("write config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
@@ -47,6 +52,7 @@ impl Server {
             .env("SWITCHBOARD_ADMIN_PASSWORD", "admin-password-1")
             .env("SWITCHBOARD_DB", db)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

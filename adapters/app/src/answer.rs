@@ -91,6 +91,10 @@ pub trait AnswerExt: Sized {
         )
     }
 
+    /// A 503 with `Retry-After`: this node cannot take writes now (it
+    /// follows a cluster's leader, or the replicated log cannot be reached).
+    fn retry_later(code: &str, message: impl AsRef<str>) -> Self;
+
     /// Whether this is a success.
     fn is_ok(&self) -> bool;
 
@@ -112,6 +116,14 @@ impl AnswerExt for Answer {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        answer
+    }
+
+    fn retry_later(code: &str, message: impl AsRef<str>) -> Self {
+        let mut answer = Self::error(StatusCode::SERVICE_UNAVAILABLE, code, message);
+        answer
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         answer
     }
 

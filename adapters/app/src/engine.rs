@@ -22,7 +22,9 @@ use switchboard_core::{
     Center, Clock, Command, Config, CoreError, EventKind, Recipient, Reply, RoomId, Session,
     SessionId, Speaker, Timestamp,
 };
-use switchboard_store::{AuditEntry, NewEvent, Record, RecordingRow, Store, StoreError, Webhook};
+use switchboard_store::{
+    AuditEntry, NewEvent, Record, RecordingRow, Store, StoreError, Turn, Webhook,
+};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, Notify};
 
@@ -32,6 +34,7 @@ use crate::chat::state::Chats;
 use crate::chat::{Asker, Op, Target};
 use crate::hooks::Hooks;
 use crate::hub::{ConnId, Hub, Identity};
+use crate::replica::{Replicator, Role};
 use crate::SystemClock;
 
 /// Builds the command from the state it will apply to (so that a WebSocket
@@ -72,6 +75,9 @@ pub struct EngineSettings {
     pub inbox_max: usize,
     /// Who follows calls' media state (the media plane), if anyone.
     pub calls: Option<CallObserver>,
+    /// A member of a cluster: starts as a follower of the replicated log
+    /// ([`Engine::follow`], [`Engine::lead`]).
+    pub cluster: bool,
 }
 
 impl Default for EngineSettings {
@@ -83,6 +89,7 @@ impl Default for EngineSettings {
             batch_max: 512,
             inbox_max: 16_384,
             calls: None,
+            cluster: false,
         }
     }
 }
@@ -96,6 +103,12 @@ pub struct EngineStats {
     pub commits: u64,
     /// Records journaled.
     pub records: u64,
+    /// `single`, `leader` or `follower`.
+    pub role: &'static str,
+    /// The last entry of the cluster's log applied here (0: none).
+    pub applied_log: u64,
+    /// Times this node stopped leading (fenced, or the log unreachable).
+    pub step_downs: u64,
 }
 
 enum Msg {
@@ -153,6 +166,16 @@ enum Msg {
     Recorded {
         row: RecordingRow,
     },
+    Follow {
+        seq: u64,
+        entry: Vec<u8>,
+        tx: oneshot::Sender<Answer>,
+    },
+    Lead {
+        replicator: Arc<dyn Replicator>,
+        tx: oneshot::Sender<Answer>,
+    },
+    StepDown,
 }
 
 /// A read of the center and the store together, on the engine thread: a
@@ -229,6 +252,7 @@ impl Engine {
     ) -> Result<(Engine, Worker), StoreError> {
         let (store, mut center, recovery) =
             Store::open(db, config, settings.seed, settings.snapshot_every)?;
+        let applied_log = store.applied_log()?;
         tracing::info!(
             path = %db.display(),
             created = recovery.created,
@@ -237,8 +261,11 @@ impl Engine {
             "journal open"
         );
         // Events of the replay and of the catch-up went out before the stop, or
-        // concern connections that no longer exist.
-        center.handle_timeout(clock.now());
+        // concern connections that no longer exist. A cluster's follower
+        // takes time from the log only.
+        if !settings.cluster {
+            center.handle_timeout(clock.now());
+        }
         while center.poll_event().is_some() {}
 
         let (tx, rx) = mpsc::channel(settings.inbox_max);
@@ -247,7 +274,15 @@ impl Engine {
         let hooks = Hooks::new(store.webhooks()?);
         let chats = Chats::open(&store)?;
         let (bot_calls, bot_inbox) = mpsc::unbounded_channel();
+        let role = if settings.cluster {
+            Role::Follower
+        } else {
+            Role::Single
+        };
         let worker = Worker {
+            role,
+            applied_log,
+            config: config.clone(),
             bot_calls,
             hooks,
             chats,
@@ -262,7 +297,10 @@ impl Engine {
             stop: stop.clone(),
             clock,
             settings,
-            stats: EngineStats::default(),
+            stats: EngineStats {
+                applied_log,
+                ..EngineStats::default()
+            },
         };
         let engine = Engine {
             tx,
@@ -418,6 +456,28 @@ impl Engine {
         let _ = self.tx.try_send(Msg::Disconnect { conn });
     }
 
+    /// Applies entry `seq` of the cluster's log (a follower's work; entries
+    /// at or below the last applied are skipped). Answers once it is in
+    /// the journal; an entry that does not apply stops the engine.
+    pub async fn follow(&self, seq: u64, entry: Vec<u8>) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Follow { seq, entry, tx }, rx).await
+    }
+
+    /// Starts leading: every turn from now on is appended through
+    /// `replicator` before it is answered. The caller has made sure this
+    /// node applied the whole log first (else the first append is fenced).
+    pub async fn lead(&self, replicator: Arc<dyn Replicator>) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Lead { replicator, tx }, rx).await
+    }
+
+    /// Stops leading (the lease is lost): the center is rebuilt from the
+    /// journal, which holds only what the log acknowledged.
+    pub fn step_down(&self) {
+        let _ = self.tx.try_send(Msg::StepDown);
+    }
+
     /// Asks the engine to finish its current turn and stop.
     pub fn shutdown(&self) {
         self.stop.notify_one();
@@ -434,6 +494,12 @@ impl Engine {
 
 /// The engine's loop and everything it alone owns; see [`Worker::run`].
 pub struct Worker {
+    /// Alone, leading or following a cluster's log.
+    role: Role,
+    /// The last log entry applied (a cluster's).
+    applied_log: u64,
+    /// The settings opened with (a step-down reopens the journal with them).
+    config: Config,
     /// Requests for the bot adapter (external bots, business actions).
     bot_calls: mpsc::UnboundedSender<BotCall>,
     hooks: Hooks,
@@ -502,7 +568,7 @@ impl Worker {
                     Err(_) => break,
                 }
             }
-            self.turn(&mut batch)?;
+            self.turn(&mut batch).await?;
             if stop {
                 self.hub.close_all();
                 return Ok(());
@@ -511,24 +577,45 @@ impl Worker {
     }
 
     /// One turn: timers, grace expiries, the batch; then commit, answer, deliver.
-    fn turn(&mut self, batch: &mut Vec<Msg>) -> Result<(), StoreError> {
+    /// A follower takes no commands and no time of its own: it applies the
+    /// log's entries, and delivers their events like its own.
+    async fn turn(&mut self, batch: &mut Vec<Msg>) -> Result<(), StoreError> {
         let now = self.clock.now();
-        self.center.handle_timeout(now);
-        // O(1) unless a minute completed or staffing changed since the last
-        // turn (the engine wakes at least every second, so a quiet group's
-        // advice still moves on with the clock).
-        let advised = self.center.refresh_forecasts();
+        let follower = matches!(self.role, Role::Follower);
+        let mut advised = false;
+        if !follower {
+            self.center.handle_timeout(now);
+            // O(1) unless a minute completed or staffing changed since the last
+            // turn (the engine wakes at least every second, so a quiet group's
+            // advice still moves on with the clock).
+            advised = self.center.refresh_forecasts();
+        }
         let mut records: Vec<(Timestamp, Record)> = Vec::new();
         let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::new();
         let mut audits: Vec<AuditEntry> = Vec::new();
+        let mut followed = false;
+        let mut step_down = false;
 
-        for command in self.hub.expire(&self.center, now) {
-            if let Err(e) = self.apply(now, command, &mut records) {
-                tracing::debug!(error = %e, "grace expiry had nothing to end");
+        if !follower {
+            for command in self.hub.expire(&self.center, now) {
+                if let Err(e) = self.apply(now, command, &mut records) {
+                    tracing::debug!(error = %e, "grace expiry had nothing to end");
+                }
             }
         }
         for msg in batch.drain(..) {
             match msg {
+                Msg::Command { tx, .. } | Msg::Chat { tx, .. } | Msg::Webhooks { tx, .. }
+                    if follower =>
+                {
+                    answers.push((tx, not_leader()));
+                }
+                Msg::Emit { name, .. } if follower => {
+                    tracing::warn!(
+                        event = name,
+                        "a follower drops a webhook event: the leader emits"
+                    );
+                }
                 Msg::Command {
                     build,
                     view,
@@ -547,6 +634,7 @@ impl Worker {
                 }
                 Msg::Read { read, tx } => {
                     self.stats.connections = self.hub.len();
+                    self.stats.role = self.role.name();
                     answers.push((tx, read(&self.center, &self.stats)));
                 }
                 Msg::Connect {
@@ -609,30 +697,90 @@ impl Worker {
                     Some(s) => self.hub.notify_call(&session, s.agent_id.as_ref(), &frame),
                     None => self.hub.notify_room(&session, &frame),
                 },
+                Msg::Follow { seq, entry, tx } => {
+                    let answer = if follower {
+                        followed |= seq > self.applied_log;
+                        self.follow(seq, &entry)?
+                    } else if seq <= self.applied_log {
+                        // This node's own entry, coming back through the tail.
+                        Answer::ok(serde_json::json!({ "applied": self.applied_log }))
+                    } else {
+                        // Someone else appended: this node no longer leads.
+                        step_down = true;
+                        not_leader()
+                    };
+                    answers.push((tx, answer));
+                }
+                Msg::Lead { replicator, tx } => {
+                    if !matches!(self.role, Role::Leader(_)) {
+                        // The chat state and subscriptions as the journal
+                        // has them; the center is the log's already.
+                        self.reload()?;
+                        self.role = Role::Leader(replicator);
+                        tracing::info!(applied = self.applied_log, "leading");
+                    }
+                    answers.push((
+                        tx,
+                        Answer::ok(serde_json::json!({ "applied": self.applied_log })),
+                    ));
+                }
+                Msg::StepDown => step_down = true,
             }
         }
 
         // The turn's events become webhook outbox rows, committed with it;
         // bot calls are built from the state they were asked in, and made
-        // only once the turn is durable.
+        // only once the turn is durable. A follower's events come from the
+        // log: its outbox rows and system messages came with the entries.
         let mut events = Vec::new();
         let mut bot_calls = Vec::new();
         while let Some(event) = self.center.poll_event() {
-            bot_calls.extend(bot_calls::call_for(&self.center, &event.event));
-            self.hooks.on_event(&event);
-            if let Err(e) = self.chats.on_event(&self.center, &self.store, &event, now) {
-                tracing::error!(error = %e, "cannot number a system message");
+            if !follower {
+                bot_calls.extend(bot_calls::call_for(&self.center, &event.event));
+                self.hooks.on_event(&event);
+                if let Err(e) = self.chats.on_event(&self.center, &self.store, &event, now) {
+                    tracing::error!(error = %e, "cannot number a system message");
+                }
             }
             events.push(event);
         }
         let outbox = self
             .hooks
             .take(i64::try_from(now.as_millis()).unwrap_or(i64::MAX));
-        if let Err(e) = self.commit(&records, &audits, &outbox) {
-            for (tx, _) in answers {
-                let _ = tx.send(Answer::unavailable());
+        // A rating changes the figures without an event: any applied command counts.
+        let changed = !events.is_empty() || !records.is_empty() || followed;
+        let committed = match self.role.clone() {
+            Role::Single => self
+                .commit(&records, &audits, &outbox)
+                .map_err(Committed::Journal),
+            Role::Follower => Ok(()),
+            Role::Leader(replicator) => {
+                let timers = !events.is_empty() || advised;
+                self.replicate(&*replicator, now, records, audits, outbox.clone(), timers)
+                    .await
             }
-            return Err(e);
+        };
+        match committed {
+            Ok(()) => {}
+            Err(Committed::Journal(e)) => {
+                for (tx, _) in answers {
+                    let _ = tx.send(Answer::unavailable());
+                }
+                return Err(e);
+            }
+            Err(Committed::Log(reason)) => {
+                // Nothing of this turn was acknowledged by the log: nothing
+                // of it is answered or delivered, and the center it changed
+                // is dropped for the journal's.
+                tracing::warn!(%reason, "the log refused an append: stepping down");
+                for (tx, _) in answers {
+                    let _ = tx.send(log_unavailable());
+                }
+                return self.demote();
+            }
+        }
+        if step_down {
+            self.demote()?;
         }
         if !outbox.is_empty() {
             self.outbox_wake.notify_waiters();
@@ -645,8 +793,6 @@ impl Worker {
         for (tx, answer) in answers {
             let _ = tx.send(answer);
         }
-        // A rating changes the figures without an event: any applied command counts.
-        let changed = !events.is_empty() || !records.is_empty();
         let watched = self.hub.watched() && (changed || advised);
         for event in events {
             if watched {
@@ -673,6 +819,113 @@ impl Worker {
         if changed {
             self.tell_queue();
         }
+        Ok(())
+    }
+
+    /// A leader's commit: the turn goes to the log first (with a tick, so
+    /// that every node fires the center's timers at this same time), then
+    /// to the journal as the entry the log numbered it. A turn with
+    /// neither writes nor timers' events is not appended.
+    async fn replicate(
+        &mut self,
+        replicator: &dyn Replicator,
+        now: Timestamp,
+        records: Vec<(Timestamp, Record)>,
+        audits: Vec<AuditEntry>,
+        events: Vec<NewEvent>,
+        timers: bool,
+    ) -> Result<(), Committed> {
+        let mut turn = Turn {
+            records,
+            audits,
+            events,
+            chat: std::mem::take(&mut self.chats.writes),
+        };
+        if turn.is_empty() && !timers {
+            return Ok(());
+        }
+        turn.records.insert(0, (now, Record::Tick));
+        let entry = serde_json::to_vec(&turn).map_err(|e| Committed::Log(e.to_string()))?;
+        let seq = replicator
+            .append(self.applied_log, entry)
+            .await
+            .map_err(Committed::Log)?;
+        self.store
+            .append_entry(&turn, seq)
+            .map_err(Committed::Journal)?;
+        self.chats.writes = turn.chat;
+        self.chats.committed();
+        self.applied(seq, turn.records.len());
+        Ok(())
+    }
+
+    /// A follower applies entry `seq`: its records to the center (the
+    /// leader's times), then all of it to the journal.
+    fn follow(&mut self, seq: u64, entry: &[u8]) -> Result<Answer, StoreError> {
+        let applied = serde_json::json!({ "applied": self.applied_log.max(seq) });
+        if seq <= self.applied_log {
+            return Ok(Answer::ok(applied));
+        }
+        let corrupt = |reason: String| StoreError::Corrupt {
+            path: self.store.path().to_owned(),
+            reason: format!("log entry {seq}: {reason}"),
+        };
+        if seq != self.applied_log + 1 {
+            return Err(corrupt(format!("comes after {}", self.applied_log)));
+        }
+        let turn: Turn = serde_json::from_slice(entry).map_err(|e| corrupt(e.to_string()))?;
+        for (at, record) in turn.records.iter().cloned() {
+            switchboard_store::apply_to(&mut self.center, at, record).map_err(corrupt)?;
+        }
+        self.center.refresh_forecasts();
+        self.store.append_entry(&turn, seq)?;
+        self.applied(seq, turn.records.len());
+        Ok(Answer::ok(applied))
+    }
+
+    /// Counts entry `seq`, of `records` records, as applied and journaled.
+    fn applied(&mut self, seq: u64, records: usize) {
+        self.applied_log = seq;
+        self.stats.applied_log = seq;
+        self.count(records);
+    }
+
+    /// Counts a commit of `records` records; a snapshot when one is due.
+    fn count(&mut self, records: usize) {
+        self.stats.commits += 1;
+        self.stats.records += records as u64;
+        if let Err(e) = self.store.maybe_snapshot(&self.center) {
+            // The journal is intact; a missing snapshot only slows recovery.
+            tracing::warn!(error = %e, "snapshot failed");
+        }
+    }
+
+    /// Stops leading: back to following, from the journal's state.
+    fn demote(&mut self) -> Result<(), StoreError> {
+        if matches!(self.role, Role::Leader(_)) {
+            self.stats.step_downs += 1;
+        }
+        self.role = Role::Follower;
+        self.reload()
+    }
+
+    /// Rebuilds the center, the chat state and the subscriptions from the
+    /// journal (what the log acknowledged, and nothing else).
+    fn reload(&mut self) -> Result<(), StoreError> {
+        let path = self.store.path().to_owned();
+        let (store, mut center, _) = Store::open(
+            &path,
+            &self.config,
+            self.settings.seed,
+            self.settings.snapshot_every,
+        )?;
+        while center.poll_event().is_some() {}
+        self.chats = Chats::open(&store)?;
+        self.hooks = Hooks::new(store.webhooks()?);
+        self.applied_log = store.applied_log()?;
+        self.stats.applied_log = self.applied_log;
+        self.center = center;
+        self.store = store;
         Ok(())
     }
 
@@ -799,12 +1052,7 @@ impl Worker {
         self.store
             .append_all(records, audits, outbox, &self.chats.writes)?;
         self.chats.committed();
-        self.stats.commits += 1;
-        self.stats.records += records.len() as u64;
-        if let Err(e) = self.store.maybe_snapshot(&self.center) {
-            // The journal is intact; a missing snapshot only slows recovery.
-            tracing::warn!(error = %e, "snapshot failed");
-        }
+        self.count(records.len());
         Ok(())
     }
 }
@@ -832,6 +1080,30 @@ fn outcome(mut entry: AuditEntry, answer: &Answer) -> AuditEntry {
         Some(e) => e["code"].as_str().unwrap_or("refused").to_owned(),
     };
     entry
+}
+
+/// Why a turn was not committed.
+enum Committed {
+    /// The journal could not be written: the engine stops.
+    Journal(StoreError),
+    /// The cluster's log did not take the turn: the node steps down.
+    Log(String),
+}
+
+/// A follower's answer to a command: the leader takes them.
+fn not_leader() -> Answer {
+    Answer::retry_later(
+        "not_leader",
+        "this node follows the cluster's leader and takes no writes",
+    )
+}
+
+/// A leader's answer when the log did not take the turn.
+fn log_unavailable() -> Answer {
+    Answer::retry_later(
+        "log_unavailable",
+        "the replicated log could not be written; nothing was changed",
+    )
 }
 
 /// The session whose media an event changes.

@@ -24,6 +24,7 @@ pub mod clock;
 pub mod engine;
 pub mod hooks;
 pub mod hub;
+pub mod replica;
 pub mod views;
 
 pub use answer::{Answer, AnswerExt};

@@ -44,6 +44,16 @@ impl Keys {
             .and_then(|s| s.parse().ok())
     }
 
+    /// The seed every node's center is made with (set by the first node).
+    pub fn seed(&self) -> Vec<u8> {
+        format!("{}seed", self.prefix).into_bytes()
+    }
+
+    /// The settings every node must bring (set by the first node).
+    pub fn settings(&self) -> Vec<u8> {
+        format!("{}settings", self.prefix).into_bytes()
+    }
+
     /// A live node's advertised URL, attached to its lease.
     pub fn node(&self, id: &str) -> Vec<u8> {
         format!("{}nodes/{id}", self.prefix).into_bytes()

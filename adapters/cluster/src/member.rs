@@ -104,7 +104,17 @@ pub async fn join(log: Log, settings: Settings) -> Result<Joined, JoinError> {
     if !at_least_3_4(&version) {
         return Err(JoinError::TooOld(version));
     }
-    let lease = register(&log, &settings).await?;
+    // A node restarted after a crash finds its previous lease still alive
+    // for up to a TTL: wait that out before calling the id taken.
+    let patience = Instant::now() + Duration::from_secs(settings.ttl_secs.max(1) as u64 * 2);
+    let lease = loop {
+        match register(&log, &settings).await {
+            Err(JoinError::Duplicate(..)) if Instant::now() < patience => {
+                tokio::time::sleep(POLL).await;
+            }
+            other => break other?,
+        }
+    };
     let (tx, role) = watch::channel(Role::Follower { leader: None });
     let handle = Arc::new(Handle::default());
     tokio::spawn(campaign(log, settings, lease, tx, handle.clone()));

@@ -278,6 +278,8 @@ async fn healthz(State(app): State<App>) -> Answer {
                 "agents": c.stats().agents.total,
                 "queue_length": c.stats().queue.length,
                 "connections": e.connections,
+                "role": e.role,
+                "applied_log": e.applied_log,
             }))
         }))
         .await

@@ -387,6 +387,11 @@ pub fn render(
             "Journal records.",
             engine.records,
         ),
+        (
+            "switchboard_cluster_step_downs_total",
+            "Times this node stopped leading (fenced, lease lost, log unreachable).",
+            engine.step_downs,
+        ),
     ] {
         metric(name, "counter", help, &[("", value as f64)]);
     }
@@ -395,6 +400,15 @@ pub fn render(
         "gauge",
         "Mean rating, 0 when none.",
         &[("", stats.ratings.average())],
+    );
+    metric(
+        "switchboard_cluster_applied_log",
+        "gauge",
+        "The last entry of the cluster's log applied here, by role (0 alone).",
+        &[(
+            &format!("{{role=\"{}\"}}", engine.role),
+            engine.applied_log as f64,
+        )],
     );
     forecast_metrics(&mut metric, forecasts);
     bot_metrics(&mut metric, bots);

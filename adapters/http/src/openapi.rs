@@ -956,7 +956,11 @@ fn paths_and_schemas() -> Value {
             "Stats": object(&["sessions", "agents", "queue", "ratings"], json!({ "sessions": t("object"), "agents": schema("AgentCounts"), "queue": t("object"), "ratings": schema("RatingStats"), "totals": t("object") })),
             "RatingStats": object(&["total", "average", "distribution"], json!({ "total": t("integer"), "average": t("number"), "distribution": t("object") })),
             "Trend": object(&["days", "trend"], json!({ "days": t("integer"), "trend": { "type": "array", "items": object(&["date"], json!({ "date": t(S), "created": t("integer"), "answered": t("integer"), "completed": t("integer") })) } })),
-            "Health": object(&["status"], json!({ "status": t(S) })),
+            "Health": object(&["status"], json!({
+                "status": t(S),
+                "role": { "type": "string", "enum": ["single", "leader", "follower"] },
+                "applied_log": t("integer"),
+            })),
             "Weight": object(&["weight"], json!({ "weight": { "type": "integer", "minimum": 1, "maximum": 1000 } })),
         } },
     })

@@ -5,7 +5,7 @@
 //! disk, together with whatever decision came with it.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
 
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS canned (
 ";
 
 /// One message of a conversation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageRow {
     /// `cs_…` for a session, `dm/{a}/{b}` between agents, `wg/{group}` for a channel.
     pub conversation: String,
@@ -75,7 +75,7 @@ pub struct MessageRow {
 }
 
 /// How far a reader has received and read a conversation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     /// The conversation.
     pub conversation: String,
@@ -88,7 +88,7 @@ pub struct Receipt {
 }
 
 /// How an agent closed a chat.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Closure {
     /// The session.
     pub session_id: String,
@@ -114,7 +114,7 @@ pub struct Canned {
 }
 
 /// What a turn writes for chat, committed with its journal records.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatWrites {
     /// New messages.
     pub messages: Vec<MessageRow>,

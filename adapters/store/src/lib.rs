@@ -41,6 +41,35 @@ pub enum Record {
     Command(Command),
     /// The settings in force from here on (the first record, and every change).
     Config(Config),
+    /// The center's timers fired up to this time (a cluster's leader
+    /// writes one at the start of each entry, so that every node fires
+    /// them at the same moment, commands or not).
+    Tick,
+}
+
+/// One engine turn's durable writes: what the journal takes in one
+/// transaction, and what a cluster's log carries as one entry (every node
+/// applies it to its center and writes it to its own journal).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// The commands accepted (and settings changed), in order.
+    pub records: Vec<(Timestamp, Record)>,
+    /// The audit entries of the staff actions among them.
+    pub audits: Vec<AuditEntry>,
+    /// The webhook events they caused.
+    pub events: Vec<NewEvent>,
+    /// Chat messages, watermarks and closing notes.
+    pub chat: ChatWrites,
+}
+
+impl Turn {
+    /// Whether the turn writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+            && self.audits.is_empty()
+            && self.events.is_empty()
+            && self.chat.is_empty()
+    }
 }
 
 /// Why the store could not open, read or write.
@@ -234,7 +263,51 @@ impl Store {
         if records.is_empty() && audits.is_empty() && events.is_empty() && chat.is_empty() {
             return Ok(());
         }
+        self.write(records, audits, events, chat, None)
+    }
+
+    /// Writes `turn`, entry `seq` of a cluster's log, and notes `seq` as
+    /// applied, in one transaction; an entry at or below the applied one
+    /// is skipped (a replay after a restart writes nothing twice).
+    pub fn append_entry(&mut self, turn: &Turn, seq: u64) -> Result<(), StoreError> {
+        if seq <= self.applied_log()? {
+            return Ok(());
+        }
+        self.write(
+            &turn.records,
+            &turn.audits,
+            &turn.events,
+            &turn.chat,
+            Some(seq),
+        )
+    }
+
+    /// The last cluster log entry written here (0: none, or not a cluster).
+    pub fn applied_log(&self) -> Result<u64, StoreError> {
+        let seq: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'log_seq'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(seq.and_then(|s| s.parse().ok()).unwrap_or(0))
+    }
+
+    fn write(
+        &mut self,
+        records: &[(Timestamp, Record)],
+        audits: &[AuditEntry],
+        events: &[NewEvent],
+        chat: &ChatWrites,
+        log_seq: Option<u64>,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        if let Some(seq) = log_seq {
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('log_seq', ?1)",
+                params![seq.to_string()],
+            )?;
+        }
         chat::insert(&tx, chat)?;
         for entry in audits {
             directory::insert_audit(&tx, entry)?;
@@ -409,21 +482,30 @@ pub fn apply_record(
     match (record, center.as_mut()) {
         (Record::Config(config), None) => {
             *center = Some(Center::new(config, seed).map_err(|e| format!("record {seq}: {e}"))?);
+            Ok(())
         }
-        (Record::Config(config), Some(c)) => {
-            c.handle_timeout(at);
-            c.reconfigure(config)
-                .map_err(|e| format!("record {seq}: {e}"))?;
+        (record, Some(c)) => apply_to(c, at, record).map_err(|e| format!("record {seq}: {e}")),
+        (_, None) => Err(format!("record {seq}: a record before any settings")),
+    }
+}
+
+/// Feeds one record to a running center: what replay and a cluster's
+/// followers do with each record. The error says why it cannot apply.
+pub fn apply_to(center: &mut Center, at: Timestamp, record: Record) -> Result<(), String> {
+    match record {
+        Record::Config(config) => {
+            center.handle_timeout(at);
+            center.reconfigure(config).map_err(|e| e.to_string())
         }
-        (Record::Command(cmd), Some(c)) => {
-            c.apply(at, cmd)
-                .map_err(|e| format!("record {seq} was accepted but replays as refused: {e}"))?;
-        }
-        (Record::Command(_), None) => {
-            return Err(format!("record {seq}: command before any settings"));
+        Record::Command(cmd) => center
+            .apply(at, cmd)
+            .map(|_| ())
+            .map_err(|e| format!("accepted, but replays as refused: {e}")),
+        Record::Tick => {
+            center.handle_timeout(at);
+            Ok(())
         }
     }
-    Ok(())
 }
 
 /// Refuses, before SQLite touches it, a non-empty file that is not SQLite.

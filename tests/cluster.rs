@@ -1,0 +1,332 @@
+//! Three Switchboard nodes on a real three-member etcd: the leader is
+//! SIGKILLed under load, again and again; every acknowledged join is then
+//! on every node exactly once, the nodes' figures are equal, and the time
+//! from each kill to the next acknowledged write is printed.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+use switchboard_cluster::testing::{free_port, EtcdCluster};
+
+const CS: &str = "/customer-service";
+const NODES: usize = 3;
+const KILLS: usize = 3;
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    urls: String,
+    ports: Vec<u16>,
+    nodes: Vec<Option<Server>>,
+}
+
+impl Cluster {
+    fn start(etcd: &EtcdCluster) -> Cluster {
+        let mut c = Cluster {
+            dir: tempfile::tempdir().expect("tempdir"),
+            urls: etcd.urls().join(","),
+            ports: (0..NODES).map(|_| free_port()).collect(),
+            nodes: (0..NODES).map(|_| None).collect(),
+        };
+        for i in 0..NODES {
+            c.boot(i);
+        }
+        c
+    }
+
+    /// Starts node `i` on its journal (fresh, or the one it had).
+    fn boot(&mut self, i: usize) {
+        let listen = format!("127.0.0.1:{}", self.ports[i]);
+        let advertise = format!("http://{listen}");
+        let node = format!("n{i}");
+        let yaml = format!(
+            "{}cluster: {{etcd: [{}], node_id: x, advertise: x, lease_ttl_secs: 2}}\n",
+            yaml("  max_queue_size: 100000\n  max_sessions: 100000"),
+            self.urls
+        );
+        let db = self.dir.path().join(format!("{node}.db"));
+        let env = [
+            ("SWITCHBOARD_ETCD", self.urls.as_str()),
+            ("SWITCHBOARD_NODE_ID", node.as_str()),
+            ("SWITCHBOARD_ADVERTISE", advertise.as_str()),
+            ("SWITCHBOARD_LISTEN", listen.as_str()),
+        ];
+        self.nodes[i] = Some(Server::start_with(&db, &yaml, &env));
+    }
+
+    fn addr(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.ports[i])
+    }
+
+    fn health(&self, i: usize) -> Option<Value> {
+        match Server::try_call(&self.addr(i), "GET", "/healthz", "") {
+            Some((200, v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The node that says it leads, waiting for one.
+    fn leader(&self) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            for i in 0..NODES {
+                if self.nodes[i].is_some() && self.health(i).is_some_and(|h| h["role"] == "leader")
+                {
+                    return i;
+                }
+            }
+            assert!(Instant::now() < deadline, "no leader in 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// What the clients were told.
+#[derive(Default)]
+struct Ledger {
+    /// Session ids whose join was answered 200.
+    acknowledged: BTreeSet<String>,
+    /// Visitors whose join got no answer at all (may or may not be in).
+    unanswered: BTreeSet<String>,
+    /// The last acknowledged join: when it was sent, and answered.
+    last_ack: Option<(Instant, Instant)>,
+    /// Answers other than 200 and 503 (none expected).
+    odd: Vec<String>,
+}
+
+/// Joins visitors through node `i` until told to stop; a follower's 503
+/// (`not_leader`) or a leader's 503 (`log_unavailable`) is not an answer.
+fn worker(addr: String, w: usize, stop: Arc<AtomicBool>, ledger: Arc<Mutex<Ledger>>) {
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let visitor = format!("w{w}v{n}");
+        n += 1;
+        let body = format!(r#"{{"visitor_id":"{visitor}"}}"#);
+        let sent = Instant::now();
+        match Server::try_call(&addr, "POST", &format!("{CS}/queue/join"), &body) {
+            None => {
+                ledger.lock().unwrap().unanswered.insert(visitor);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Some((200, v)) => {
+                let mut l = ledger.lock().unwrap();
+                l.acknowledged
+                    .insert(v["session_id"].as_str().unwrap_or_default().to_owned());
+                l.last_ack = Some((sent, Instant::now()));
+            }
+            Some((503, _)) => std::thread::sleep(Duration::from_millis(20)),
+            Some((status, v)) => ledger
+                .lock()
+                .unwrap()
+                .odd
+                .push(format!("{visitor}: {status} {v}")),
+        }
+    }
+}
+
+#[test]
+fn killing_the_leader_under_load_loses_and_duplicates_nothing() {
+    let etcd = EtcdCluster::start(3);
+    let mut cluster = Cluster::start(&etcd);
+    let first = cluster.leader();
+    eprintln!("n{first} leads");
+
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..NODES * 2)
+        .map(|w| {
+            let (addr, stop, ledger) = (cluster.addr(w % NODES), stop.clone(), ledger.clone());
+            std::thread::spawn(move || worker(addr, w, stop, ledger))
+        })
+        .collect();
+
+    let mut failovers = Vec::new();
+    for round in 0..KILLS {
+        std::thread::sleep(Duration::from_millis(1500));
+        let leader = cluster.leader();
+        let before = ledger.lock().unwrap().acknowledged.len();
+        assert!(
+            before > 0,
+            "round {round}: nothing acknowledged before the kill"
+        );
+        let killed_at = Instant::now();
+        cluster.nodes[leader].as_mut().expect("running").kill();
+        cluster.nodes[leader] = None;
+        // The next acknowledged write, on whichever node leads now.
+        let deadline = killed_at + Duration::from_secs(20);
+        let took = loop {
+            let last = ledger.lock().unwrap().last_ack;
+            if let Some((_, answered)) = last.filter(|(sent, _)| *sent > killed_at) {
+                break answered - killed_at;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: no write acknowledged 20 s after the kill"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        eprintln!("round {round}: killed n{leader}; next acknowledged write after {took:?}");
+        failovers.push(took);
+        cluster.boot(leader);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().expect("worker");
+    }
+
+    let ledger = ledger.lock().unwrap();
+    assert!(
+        ledger.odd.is_empty(),
+        "unexpected answers: {:?}",
+        ledger.odd
+    );
+    // Every node catches up to the same entry.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let applied = loop {
+        let seen: Vec<Option<u64>> = (0..NODES)
+            .map(|i| cluster.health(i).and_then(|h| h["applied_log"].as_u64()))
+            .collect();
+        if seen.iter().all(|s| s.is_some() && *s == seen[0]) {
+            break seen[0].unwrap_or(0);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nodes did not converge: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The same center everywhere: the figures, and every acknowledged session.
+    let stats: Vec<Value> = (0..NODES)
+        .map(|i| {
+            cluster.nodes[i]
+                .as_ref()
+                .expect("running")
+                .get(&format!("{CS}/stats"))
+        })
+        .collect();
+    for (i, s) in stats.iter().enumerate() {
+        assert_eq!(
+            s["sessions"], stats[0]["sessions"],
+            "n{i}'s sessions differ"
+        );
+        assert_eq!(
+            s["queue"]["length"], stats[0]["queue"]["length"],
+            "n{i}'s queue differs"
+        );
+    }
+    // Byte for byte: each node's journal rebuilds the same center.
+    let snapshot = |i: usize| {
+        let db = cluster.dir.path().join(format!("n{i}.db"));
+        let (center, _) = switchboard_store::Store::load(&db).expect("journal loads");
+        serde_json::to_string(&center.snapshot()).expect("snapshot")
+    };
+    let first_snapshot = snapshot(0);
+    for i in 1..NODES {
+        assert!(
+            snapshot(i) == first_snapshot,
+            "n{i}'s center differs from n0's"
+        );
+    }
+    let waiting = stats[0]["sessions"]["waiting"].as_u64().unwrap_or(0) as usize;
+    let acknowledged = ledger.acknowledged.len();
+    // Each acknowledged join is there once; an unanswered one may be too.
+    assert!(
+        waiting >= acknowledged && waiting <= acknowledged + ledger.unanswered.len(),
+        "{waiting} waiting for {acknowledged} acknowledged joins and {} unanswered",
+        ledger.unanswered.len()
+    );
+    for i in 0..NODES {
+        let node = cluster.nodes[i].as_ref().expect("running");
+        for sid in ledger.acknowledged.iter().step_by(7) {
+            let (status, v) = node.call("GET", &format!("{CS}/sessions/{sid}"), None);
+            assert_eq!(status, 200, "n{i} lacks acknowledged session {sid}: {v}");
+        }
+    }
+    failovers.sort();
+    eprintln!(
+        "{acknowledged} joins acknowledged over {KILLS} leader kills, log at {applied}; failover (kill to next acknowledged write) p50 {:?}, max {:?}",
+        failovers[failovers.len() / 2],
+        failovers[failovers.len() - 1]
+    );
+}
+
+/// Sends `sig` to node `i`'s process.
+fn signal(cluster: &Cluster, i: usize, sig: &str) {
+    let pid = cluster.nodes[i].as_ref().expect("running").pid();
+    let status = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill {sig} {pid}");
+}
+
+#[test]
+fn a_paused_leader_is_fenced_when_it_wakes_and_acknowledges_nothing() {
+    let etcd = EtcdCluster::start(3);
+    let cluster = Cluster::start(&etcd);
+    let old = cluster.leader();
+    let join = |i: usize, visitor: &str| {
+        let body = format!(r#"{{"visitor_id":"{visitor}"}}"#);
+        Server::try_call(&cluster.addr(i), "POST", &format!("{CS}/queue/join"), &body)
+    };
+    assert_eq!(join(old, "before").map(|r| r.0), Some(200));
+
+    // Paused past its lease: the others elect a new leader, which writes.
+    signal(&cluster, old, "-STOP");
+    let addr = cluster.addr(old);
+    let body = r#"{"visitor_id":"while-paused"}"#;
+    let in_flight = std::thread::spawn(move || {
+        Server::try_call(&addr, "POST", &format!("{CS}/queue/join"), body)
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let new = loop {
+        let other = (0..NODES)
+            .filter(|i| *i != old)
+            .find(|i| cluster.health(*i).is_some_and(|h| h["role"] == "leader"));
+        if let Some(i) = other {
+            break i;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new leader while n{old} is paused"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(join(new, "after").map(|r| r.0), Some(200));
+
+    // It wakes believing it leads: the request it held is refused, never
+    // acknowledged, and it follows the new leader.
+    signal(&cluster, old, "-CONT");
+    let answer = in_flight.join().expect("request thread");
+    let status = answer.as_ref().map(|r| r.0);
+    assert!(
+        status.is_none() || status == Some(503),
+        "the paused leader acknowledged a write it could not append: {answer:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let h = cluster.health(old);
+        let leader_applied = cluster.health(new).and_then(|h| h["applied_log"].as_u64());
+        if h.as_ref()
+            .is_some_and(|h| h["role"] == "follower" && h["applied_log"].as_u64() == leader_applied)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "n{old} did not rejoin as a follower: {h:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Every node: the two acknowledged joins, and not the refused one.
+    for i in 0..NODES {
+        let node = cluster.nodes[i].as_ref().expect("running");
+        let stats = node.get(&format!("{CS}/stats"));
+        assert_eq!(stats["queue"]["length"], 2, "n{i}: {stats}");
+    }
+}
