@@ -162,7 +162,7 @@ impl Etcd {
         if let Some(end) = end {
             body["range_end"] = B64.encode(end).into();
         }
-        let v = self.call("POST", "/v3/kv/range", Some(body)).await?;
+        let v = self.post("/v3/kv/range", body).await?;
         let kvs = match v["kvs"].as_array() {
             Some(a) => a.iter().map(kv).collect::<Result<_, _>>()?,
             None => Vec::new(),
@@ -204,7 +204,7 @@ impl Etcd {
                 .collect()
         };
         let body = json!({ "compare": compare, "success": ops(then), "failure": ops(otherwise) });
-        let v = self.call("POST", "/v3/kv/txn", Some(body)).await?;
+        let v = self.post("/v3/kv/txn", body).await?;
         let mut read = Vec::new();
         for r in v["responses"].as_array().into_iter().flatten() {
             if let Some(range) = r.get("response_range") {
@@ -223,33 +223,27 @@ impl Etcd {
     /// Deletes the keys from `key` up to `end` (exclusive); how many.
     pub async fn delete(&self, key: &[u8], end: &[u8]) -> Result<i64, EtcdError> {
         let body = json!({ "key": B64.encode(key), "range_end": B64.encode(end) });
-        let v = self.call("POST", "/v3/kv/deleterange", Some(body)).await?;
+        let v = self.post("/v3/kv/deleterange", body).await?;
         Ok(num(&v["deleted"]))
     }
 
     /// Discards the history below `revision` (the keys stay).
     pub async fn compact(&self, revision: i64) -> Result<(), EtcdError> {
         let body = json!({ "revision": revision.to_string(), "physical": true });
-        self.call("POST", "/v3/kv/compaction", Some(body)).await?;
+        self.post("/v3/kv/compaction", body).await?;
         Ok(())
     }
 
     /// The database size in bytes, as the member answering reports it.
     pub async fn db_size(&self) -> Result<i64, EtcdError> {
-        let v = self
-            .call("POST", "/v3/maintenance/status", Some(json!({})))
-            .await?;
+        let v = self.post("/v3/maintenance/status", json!({})).await?;
         Ok(num(&v["dbSize"]))
     }
 
     /// A new lease of `ttl` seconds; its id.
     pub async fn grant(&self, ttl: i64) -> Result<i64, EtcdError> {
         let v = self
-            .call(
-                "POST",
-                "/v3/lease/grant",
-                Some(json!({ "TTL": ttl.to_string() })),
-            )
+            .post("/v3/lease/grant", json!({ "TTL": ttl.to_string() }))
             .await?;
         match num(&v["ID"]) {
             0 => Err(EtcdError::Bad(format!("lease grant answer: {v}"))),
@@ -260,23 +254,15 @@ impl Etcd {
     /// Renews a lease; the seconds it has left (0: it has expired).
     pub async fn keep_alive(&self, lease: i64) -> Result<i64, EtcdError> {
         let v = self
-            .call(
-                "POST",
-                "/v3/lease/keepalive",
-                Some(json!({ "ID": lease.to_string() })),
-            )
+            .post("/v3/lease/keepalive", json!({ "ID": lease.to_string() }))
             .await?;
         Ok(num(&v["result"]["TTL"]))
     }
 
     /// Ends a lease now: its keys are deleted.
     pub async fn revoke(&self, lease: i64) -> Result<(), EtcdError> {
-        self.call(
-            "POST",
-            "/v3/lease/revoke",
-            Some(json!({ "ID": lease.to_string() })),
-        )
-        .await?;
+        self.post("/v3/lease/revoke", json!({ "ID": lease.to_string() }))
+            .await?;
         Ok(())
     }
 
@@ -298,14 +284,10 @@ impl Etcd {
         let mut last = String::from("no member");
         for i in self.order() {
             let m = &self.members[i];
-            let mut conn = match tokio::time::timeout(self.timeout, connect(&m.authority)).await {
-                Ok(Ok(c)) => c,
-                Ok(Err(e)) => {
+            let mut conn = match connect(&m.authority, self.timeout).await {
+                Ok(c) => c,
+                Err(e) => {
                     last = e;
-                    continue;
-                }
-                Err(_) => {
-                    last = format!("{}: connect timed out", m.authority);
                     continue;
                 }
             };
@@ -332,6 +314,11 @@ impl Etcd {
         })
     }
 
+    /// A POST of `body` to the first member that takes it.
+    async fn post(&self, path: &str, body: Value) -> Result<Value, EtcdError> {
+        self.call("POST", path, Some(body)).await
+    }
+
     /// The members in the order to try them: the preferred one first.
     fn order(&self) -> impl Iterator<Item = usize> + '_ {
         let n = self.members.len();
@@ -353,14 +340,10 @@ impl Etcd {
             let mut slot = m.conn.lock().await;
             let mut conn = match slot.take() {
                 Some(c) if c.is_ready() => c,
-                _ => match tokio::time::timeout(self.timeout, connect(&m.authority)).await {
-                    Ok(Ok(c)) => c,
-                    Ok(Err(e)) => {
+                _ => match connect(&m.authority, self.timeout).await {
+                    Ok(c) => c,
+                    Err(e) => {
                         last = e;
-                        continue;
-                    }
-                    Err(_) => {
-                        last = format!("{}: connect timed out", m.authority);
                         continue;
                     }
                 },
@@ -449,10 +432,12 @@ async fn pump_watch(mut body: hyper::body::Incoming, tx: mpsc::Sender<Watched>) 
     }
 }
 
-async fn connect(authority: &str) -> Result<Conn, String> {
-    let tcp = TcpStream::connect(authority)
-        .await
-        .map_err(|e| format!("{authority}: {e}"))?;
+/// A new HTTP/1.1 connection to `authority`, within `timeout`.
+async fn connect(authority: &str, timeout: Duration) -> Result<Conn, String> {
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(authority)).await {
+        Ok(tcp) => tcp.map_err(|e| format!("{authority}: {e}"))?,
+        Err(_) => return Err(format!("{authority}: connect timed out")),
+    };
     let _ = tcp.set_nodelay(true);
     let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
         .await
