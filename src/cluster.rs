@@ -14,7 +14,7 @@ use switchboard_cluster::etcd::{Compare, Op};
 use switchboard_cluster::member::Handle;
 use switchboard_cluster::{Etcd, Keys, Log, Role, Term};
 use switchboard_core::Config;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// The `cluster:` section: with it, this node is one of several sharing a
 /// log in etcd; without it, the server is alone on its journal.
@@ -53,50 +53,81 @@ pub fn log(settings: &ClusterSettings) -> Result<Log, String> {
     Ok(Log::new(Arc::new(etcd), Keys::new(&settings.prefix)))
 }
 
-/// The cluster's seed, agreed with the other nodes: the first node to ask
-/// sets it (with its settings), the others must bring the same settings,
-/// or the centers they build from the log would differ.
-pub async fn agree(log: &Log, config: &Config, seed: u64) -> Result<u64, String> {
+/// What every node of a cluster shares, fixed by the first node to start.
+pub struct Shared {
+    /// The centers' seed.
+    pub seed: u64,
+    /// The key visitors' tokens are signed with.
+    pub auth_secret: String,
+}
+
+/// Agrees with the other nodes on the seed and the signing key: the first
+/// node to ask sets them (with its settings); the others must bring the same
+/// settings, or the centers they build from the log would differ.
+pub async fn agree(log: &Log, config: &Config, fresh: Shared) -> Result<Shared, String> {
     let settings = serde_json::to_vec(config).map_err(|e| e.to_string())?;
-    let seed_key = log.keys().seed();
-    let config_key = log.keys().settings();
+    let keys = log.keys();
     let outcome = log
         .etcd()
         .txn(
-            &[Compare::Created(seed_key.clone(), 0)],
+            &[Compare::Created(keys.seed(), 0)],
             &[
-                Op::Put(seed_key.clone(), seed.to_string().into_bytes(), 0),
-                Op::Put(config_key.clone(), settings.clone(), 0),
+                Op::Put(keys.seed(), fresh.seed.to_string().into_bytes(), 0),
+                Op::Put(
+                    keys.auth_secret(),
+                    fresh.auth_secret.clone().into_bytes(),
+                    0,
+                ),
+                Op::Put(keys.settings(), settings.clone(), 0),
             ],
-            &[Op::Get(seed_key), Op::Get(config_key)],
+            &[
+                Op::Get(keys.seed()),
+                Op::Get(keys.auth_secret()),
+                Op::Get(keys.settings()),
+            ],
         )
         .await
         .map_err(|e| e.to_string())?;
     if outcome.succeeded {
-        return Ok(seed);
+        return Ok(fresh);
     }
-    let mut read = outcome.read.into_iter();
-    let theirs_seed = read.next().flatten().ok_or("the cluster has no seed")?;
-    let theirs = read.next().flatten().ok_or("the cluster has no settings")?;
+    let mut read = outcome.read.into_iter().map(|kv| kv.map(|kv| kv.value));
+    let mut next = |what: &str| {
+        read.next()
+            .flatten()
+            .ok_or(format!("the cluster has no {what}"))
+    };
+    let seed = switchboard_cluster::log::parse_seq(&next("seed")?);
+    let auth_secret = String::from_utf8_lossy(&next("signing key")?).into_owned();
+    let theirs: serde_json::Value =
+        serde_json::from_slice(&next("settings")?).map_err(|e| e.to_string())?;
     let ours: serde_json::Value = serde_json::from_slice(&settings).map_err(|e| e.to_string())?;
-    let theirs_value: serde_json::Value =
-        serde_json::from_slice(&theirs.value).map_err(|e| e.to_string())?;
-    if ours != theirs_value {
+    if ours != theirs {
         return Err(
             "customer_service settings differ from the cluster's: every node needs the same".into(),
         );
     }
-    Ok(switchboard_cluster::log::parse_seq(&theirs_seed.value))
+    Ok(Shared { seed, auth_secret })
+}
+
+/// A running node's part in the cluster.
+pub struct Node {
+    /// The membership (to leave on shutdown).
+    pub member: Arc<Handle>,
+    /// The leader's URL while this node follows (where writes are forwarded).
+    pub leader: watch::Receiver<Option<String>>,
+    /// Whether this node leads (the effects that must happen once run only then).
+    pub leading: watch::Receiver<bool>,
 }
 
 /// Joins the cluster and runs this node's part: the tail into the engine,
-/// and leadership when won. Returns the membership (to leave on shutdown).
+/// and leadership when won.
 pub async fn run(
     log: Log,
     settings: &ClusterSettings,
     engine: Engine,
     applied: u64,
-) -> Result<Arc<Handle>, String> {
+) -> Result<Node, String> {
     let member = switchboard_cluster::Settings {
         node: settings.node_id.clone(),
         advertise: settings.advertise.clone(),
@@ -120,14 +151,43 @@ pub async fn run(
             reported.applied(seq);
         }
     });
+    let (leader_tx, leader) = watch::channel(None);
+    let (leading_tx, leading) = watch::channel(false);
+    let role = joined.role.clone();
+    tokio::spawn(tell_roles(role, leader_tx, leading_tx));
     tokio::spawn(lead_when_elected(log, engine, joined.role));
-    Ok(handle)
+    Ok(Node {
+        member: handle,
+        leader,
+        leading,
+    })
+}
+
+/// Keeps the leader's URL and "this node leads" up to date for the HTTP
+/// layer (forwarding) and the webhook delivery worker.
+async fn tell_roles(
+    mut role: watch::Receiver<Role>,
+    leader: watch::Sender<Option<String>>,
+    leading: watch::Sender<bool>,
+) {
+    loop {
+        let now = role.borrow_and_update().clone();
+        let url = match &now {
+            Role::Follower { leader: Some(l) } => Some(l.url.clone()),
+            _ => None,
+        };
+        leader.send_replace(url);
+        leading.send_replace(matches!(now, Role::Leader(_)));
+        if role.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Follows the membership's role: on winning, catches up to the log's head
 /// and leads; on losing (or after a refused append, while still elected),
 /// steps down and, if still elected, catches up and leads again.
-async fn lead_when_elected(log: Log, engine: Engine, mut role: tokio::sync::watch::Receiver<Role>) {
+async fn lead_when_elected(log: Log, engine: Engine, mut role: watch::Receiver<Role>) {
     let refused = Arc::new(Notify::new());
     loop {
         let now = role.borrow_and_update().clone();

@@ -337,10 +337,17 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         Some(c) => Some(cluster::log(c)?),
         None => None,
     };
-    let seed = match &cluster_log {
-        Some(log) => cluster::agree(log, &config.customer_service, fresh_seed()).await?,
-        None => fresh_seed(),
+    let shared = match &cluster_log {
+        Some(log) => {
+            let fresh = cluster::Shared {
+                seed: fresh_seed(),
+                auth_secret: switchboard_http::auth::secrets::random(32),
+            };
+            Some(cluster::agree(log, &config.customer_service, fresh).await?)
+        }
+        None => None,
     };
+    let seed = shared.as_ref().map_or_else(fresh_seed, |s| s.seed);
     let settings = EngineSettings {
         seed,
         cluster: config.cluster.is_some(),
@@ -353,7 +360,7 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let engine = running.engine.clone();
     let _ = engine_slot.set(engine.clone());
-    let member = match (&config.cluster, cluster_log) {
+    let node = match (&config.cluster, cluster_log) {
         (Some(c), Some(log)) => {
             let applied = engine
                 .read(Box::new(|_, stats| {
@@ -365,6 +372,11 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         }
         _ => None,
     };
+    if let Some(shared) = &shared {
+        switchboard_store::Directory::open(&config.database)
+            .and_then(|d| d.set_secret(&shared.auth_secret))
+            .map_err(|e| e.to_string())?;
+    }
     let auth =
         Arc::new(Auth::open(&config.database, config.security.clone()).map_err(|e| e.to_string())?);
     let tls = match &config.security.tls {
@@ -381,6 +393,7 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
     println!("switchboard listening on {scheme}://{local}");
     tracing::info!(%local, db = %config.database.display(), "listening");
 
+    let member = node.as_ref().map(|n| n.member.clone());
     let mut stopped = running.stopped;
     let (fatal_tx, fatal_rx) = tokio::sync::oneshot::channel::<String>();
     let stopper = engine.clone();
@@ -419,10 +432,13 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         }
     }
     bots::start(engine.clone());
+    // Alone, this node always delivers; in a cluster, only while it leads.
+    let (_always, alone) = tokio::sync::watch::channel(true);
     let deliveries = switchboard_outbound::webhooks::start(
         config.database.clone(),
         engine.outbox_wake(),
         config.webhooks.delivery.clone(),
+        node.as_ref().map_or(alone, |n| n.leading.clone()),
     );
     // Chat attachments live beside the journal they are referenced from.
     let attachments = config
@@ -434,6 +450,14 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         media,
         deliveries: Some(deliveries),
         attachments: Some(attachments),
+        forwarding: node.map(|n| switchboard_http::Forwarding {
+            node: config
+                .cluster
+                .as_ref()
+                .map(|c| c.node_id.clone())
+                .unwrap_or_default(),
+            leader: n.leader,
+        }),
     };
     let router = switchboard_http::router(engine.clone(), auth, extras);
     listener::serve(listener, router, limits, tls, conns, shutdown)

@@ -70,6 +70,24 @@ impl Cluster {
         }
     }
 
+    /// Waits until every node has applied the same entry; which.
+    fn converge(&self) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let seen: Vec<Option<u64>> = (0..NODES)
+                .map(|i| self.health(i).and_then(|h| h["applied_log"].as_u64()))
+                .collect();
+            if seen.iter().all(|s| s.is_some() && *s == seen[0]) {
+                return seen[0].unwrap_or(0);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nodes did not converge: {seen:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The node that says it leads, waiting for one.
     fn leader(&self) -> usize {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -99,8 +117,9 @@ struct Ledger {
     odd: Vec<String>,
 }
 
-/// Joins visitors through node `i` until told to stop; a follower's 503
-/// (`not_leader`) or a leader's 503 (`log_unavailable`) is not an answer.
+/// Joins visitors through node `i` until told to stop (a follower forwards
+/// them to the leader); a 503 (`not_leader` during an election,
+/// `leader_unreachable`, `log_unavailable`) is not an answer.
 fn worker(addr: String, w: usize, stop: Arc<AtomicBool>, ledger: Arc<Mutex<Ledger>>) {
     let mut n = 0;
     while !stop.load(Ordering::Relaxed) {
@@ -135,6 +154,19 @@ fn killing_the_leader_under_load_loses_and_duplicates_nothing() {
     let mut cluster = Cluster::start(&etcd);
     let first = cluster.leader();
     eprintln!("n{first} leads");
+    // A write sent to a follower is forwarded, and answered by the leader.
+    let follower = (first + 1) % NODES;
+    let body = r#"{"visitor_id":"via-follower"}"#;
+    let answer = Server::try_call(
+        &cluster.addr(follower),
+        "POST",
+        &format!("{CS}/queue/join"),
+        body,
+    );
+    let sid = match answer {
+        Some((200, v)) => v["session_id"].as_str().unwrap_or_default().to_owned(),
+        other => panic!("a join through follower n{follower}: {other:?}"),
+    };
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -179,27 +211,15 @@ fn killing_the_leader_under_load_loses_and_duplicates_nothing() {
         w.join().expect("worker");
     }
 
-    let ledger = ledger.lock().unwrap();
+    let mut ledger = ledger.lock().unwrap();
+    ledger.acknowledged.insert(sid);
     assert!(
         ledger.odd.is_empty(),
         "unexpected answers: {:?}",
         ledger.odd
     );
     // Every node catches up to the same entry.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let applied = loop {
-        let seen: Vec<Option<u64>> = (0..NODES)
-            .map(|i| cluster.health(i).and_then(|h| h["applied_log"].as_u64()))
-            .collect();
-        if seen.iter().all(|s| s.is_some() && *s == seen[0]) {
-            break seen[0].unwrap_or(0);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nodes did not converge: {seen:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let applied = cluster.converge();
     // The same center everywhere: the figures, and every acknowledged session.
     let stats: Vec<Value> = (0..NODES)
         .map(|i| {
@@ -329,4 +349,149 @@ fn a_paused_leader_is_fenced_when_it_wakes_and_acknowledges_nothing() {
         let stats = node.get(&format!("{CS}/stats"));
         assert_eq!(stats["queue"]["length"], 2, "n{i}: {stats}");
     }
+}
+
+/// Joins `visitor` through node `i`: the status, if answered.
+fn join(cluster: &Cluster, i: usize, visitor: &str) -> Option<u16> {
+    let body = format!(r#"{{"visitor_id":"{visitor}"}}"#);
+    Server::try_call(&cluster.addr(i), "POST", &format!("{CS}/queue/join"), &body).map(|r| r.0)
+}
+
+/// Joins through node `i` until one is acknowledged, up to `wait`.
+fn join_within(cluster: &Cluster, i: usize, visitor: &str, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    let mut n = 0;
+    while Instant::now() < deadline {
+        n += 1;
+        if join(cluster, i, &format!("{visitor}-{n}")) == Some(200) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn etcd_losing_one_member_goes_on_and_losing_two_refuses_writes_until_one_returns() {
+    let mut etcd = EtcdCluster::start(3);
+    let cluster = Cluster::start(&etcd);
+    let leader = cluster.leader();
+    let follower = (leader + 1) % NODES;
+    assert_eq!(join(&cluster, leader, "all-up"), Some(200));
+
+    etcd.kill(0);
+    assert!(
+        join_within(&cluster, follower, "one-down", Duration::from_secs(10)),
+        "no write with one etcd member down"
+    );
+
+    etcd.kill(1);
+    // No quorum: writes are refused (503, never a false 200), reads go on.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut n = 0;
+    loop {
+        n += 1;
+        let status = join(&cluster, follower, &format!("no-quorum-{n}"));
+        if status == Some(503) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "writes still answered without quorum: {status:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let node = cluster.nodes[follower].as_ref().expect("running");
+    assert_eq!(node.call("GET", &format!("{CS}/stats"), None).0, 200);
+
+    etcd.restart(1);
+    etcd.wait_healthy();
+    assert!(
+        join_within(&cluster, follower, "back", Duration::from_secs(30)),
+        "writes did not resume"
+    );
+    // The nodes agree on everything acknowledged.
+    cluster.converge();
+    let lengths: Vec<Value> = (0..NODES)
+        .map(|i| {
+            cluster.nodes[i]
+                .as_ref()
+                .expect("running")
+                .get(&format!("{CS}/stats"))["queue"]["length"]
+                .clone()
+        })
+        .collect();
+    assert!(lengths.iter().all(|l| *l == lengths[0]), "{lengths:?}");
+    // all-up, one-down and back at least; a refused one may have landed.
+    assert!(lengths[0].as_u64().unwrap_or(0) >= 3, "{lengths:?}");
+}
+
+#[test]
+fn a_visitor_on_a_follower_and_an_agent_on_the_leader_chat_both_ways() {
+    let etcd = EtcdCluster::start(1);
+    let cluster = Cluster::start(&etcd);
+    let l = cluster.leader();
+    let f = (l + 1) % NODES;
+    let (leader, follower) = (
+        cluster.nodes[l].as_ref().expect("running"),
+        cluster.nodes[f].as_ref().expect("running"),
+    );
+    // The agent signs in and works on the leader.
+    let token = leader.account("a1", "agent", Some("a1"));
+    leader.register("a1");
+    let mut console = leader.try_ws(Some(&token), "role=agent").expect("console");
+    console.expect("joined");
+
+    // The visitor arrives through the follower: its join is forwarded, its
+    // token (signed with the cluster's key) is good here, and its
+    // connection stays here.
+    let body = r#"{"visitor_id":"v1","visitor_name":"Visitor","channel":"chat"}"#;
+    let (status, v) = follower.call_as(None, "POST", &format!("{CS}/queue/join"), Some(body));
+    assert_eq!(status, 200, "{v}");
+    let sid = v["session_id"].as_str().expect("session").to_owned();
+    let vtoken = v["token"].as_str().expect("token").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut visitor = loop {
+        // The follower admits it once it has applied the join.
+        match follower.try_ws(Some(&vtoken), "role=customer") {
+            Ok(ws) => break ws,
+            Err(status) => assert!(
+                Instant::now() < deadline,
+                "visitor refused on the follower: {status}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    console.expect("incoming_call");
+    console.send(r#"{"type":"control","data":{"type":"AcceptCall"}}"#);
+    console.expect("ack");
+    let said = format!(
+        r#"{{"type":"chat_send","data":{{"session_id":"{sid}","text":"hello from the leader","client_id":"a-1"}}}}"#
+    );
+    console.send(&said);
+    let heard = loop {
+        let m = visitor.expect("chat_message")["message"].clone();
+        if m["kind"] != "system" {
+            break m;
+        }
+    };
+    assert_eq!(heard["text"], "hello from the leader", "{heard}");
+
+    // The visitor answers over HTTP on the follower: forwarded, delivered.
+    let body = r#"{"text":"hello from the follower","client_id":"v-1"}"#;
+    let (status, v) = follower.call_as(
+        Some(&vtoken),
+        "POST",
+        &format!("{CS}/sessions/{sid}/messages"),
+        Some(body),
+    );
+    assert_eq!(status, 200, "{v}");
+    let got = loop {
+        let m = console.expect("chat_message")["message"].clone();
+        if m["from"]["role"] == "customer" {
+            break m;
+        }
+    };
+    assert_eq!(got["text"], "hello from the follower", "{got}");
 }

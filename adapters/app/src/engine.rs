@@ -34,7 +34,7 @@ use crate::chat::state::Chats;
 use crate::chat::{Asker, Op, Target};
 use crate::hooks::Hooks;
 use crate::hub::{ConnId, Hub, Identity};
-use crate::replica::{Replicator, Role};
+use crate::replica::{Entry, Replicator, Role};
 use crate::SystemClock;
 
 /// Builds the command from the state it will apply to (so that a WebSocket
@@ -835,27 +835,30 @@ impl Worker {
         events: Vec<NewEvent>,
         timers: bool,
     ) -> Result<(), Committed> {
-        let mut turn = Turn {
-            records,
-            audits,
-            events,
-            chat: std::mem::take(&mut self.chats.writes),
+        let mut entry = Entry {
+            turn: Turn {
+                records,
+                audits,
+                events,
+                chat: std::mem::take(&mut self.chats.writes),
+            },
+            frames: self.chats.out.clone(),
         };
-        if turn.is_empty() && !timers {
+        if entry.turn.is_empty() && entry.frames.is_empty() && !timers {
             return Ok(());
         }
-        turn.records.insert(0, (now, Record::Tick));
-        let entry = serde_json::to_vec(&turn).map_err(|e| Committed::Log(e.to_string()))?;
+        entry.turn.records.insert(0, (now, Record::Tick));
+        let bytes = serde_json::to_vec(&entry).map_err(|e| Committed::Log(e.to_string()))?;
         let seq = replicator
-            .append(self.applied_log, entry)
+            .append(self.applied_log, bytes)
             .await
             .map_err(Committed::Log)?;
         self.store
-            .append_entry(&turn, seq)
+            .append_entry(&entry.turn, seq)
             .map_err(Committed::Journal)?;
-        self.chats.writes = turn.chat;
+        self.chats.writes = entry.turn.chat;
         self.chats.committed();
-        self.applied(seq, turn.records.len());
+        self.applied(seq, entry.turn.records.len());
         Ok(())
     }
 
@@ -873,13 +876,16 @@ impl Worker {
         if seq != self.applied_log + 1 {
             return Err(corrupt(format!("comes after {}", self.applied_log)));
         }
-        let turn: Turn = serde_json::from_slice(entry).map_err(|e| corrupt(e.to_string()))?;
+        let Entry { turn, frames } =
+            serde_json::from_slice(entry).map_err(|e| corrupt(e.to_string()))?;
         for (at, record) in turn.records.iter().cloned() {
             switchboard_store::apply_to(&mut self.center, at, record).map_err(corrupt)?;
         }
         self.center.refresh_forecasts();
         self.store.append_entry(&turn, seq)?;
         self.applied(seq, turn.records.len());
+        // Sent to this node's connections with the turn's events.
+        self.chats.out.extend(frames);
         Ok(Answer::ok(applied))
     }
 

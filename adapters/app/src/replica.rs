@@ -8,6 +8,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+use switchboard_core::Recipient;
+use switchboard_store::Turn;
+
 /// Appends a turn to the replicated log, fenced: `after` is the last entry
 /// this node applied, and the append holds only if it is still the head
 /// and this node still leads.
@@ -40,4 +44,15 @@ impl Role {
             Role::Leader(_) => "leader",
         }
     }
+}
+
+/// One entry of the log: a turn's durable writes, and the frames the
+/// leader sent that no event makes (chat messages, typing, notifications),
+/// so that each follower sends them to its own connections.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Entry {
+    #[serde(flatten)]
+    pub(crate) turn: Turn,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) frames: Vec<(Recipient, String)>,
 }

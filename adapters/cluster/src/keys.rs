@@ -54,6 +54,11 @@ impl Keys {
         format!("{}settings", self.prefix).into_bytes()
     }
 
+    /// The key visitors' tokens are signed with, shared by every node.
+    pub fn auth_secret(&self) -> Vec<u8> {
+        format!("{}auth_secret", self.prefix).into_bytes()
+    }
+
     /// A live node's advertised URL, attached to its lease.
     pub fn node(&self, id: &str) -> Vec<u8> {
         format!("{}nodes/{id}", self.prefix).into_bytes()

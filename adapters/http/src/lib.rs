@@ -17,6 +17,7 @@ mod body;
 mod chat;
 mod desk;
 mod download;
+mod forward;
 pub mod frames;
 pub mod fuzzing;
 mod gzip;
@@ -42,6 +43,7 @@ use serde_json::json;
 
 pub use auth::Auth;
 pub use body::BODY_MAX;
+pub use forward::Forwarding;
 pub use metrics::HttpMetrics;
 use switchboard_app::{engine, hooks, Answer, AnswerExt, Engine};
 
@@ -57,6 +59,7 @@ pub struct Shared {
     media: Option<switchboard_media::Media>,
     deliveries: Option<Arc<switchboard_outbound::webhooks::DeliveryStats>>,
     attachments: Option<std::path::PathBuf>,
+    forwarding: Option<Forwarding>,
 }
 
 /// The optional parts a server runs with.
@@ -68,6 +71,8 @@ pub struct Extras {
     pub deliveries: Option<Arc<switchboard_outbound::webhooks::DeliveryStats>>,
     /// Where chat attachments are stored (none: uploads are refused).
     pub attachments: Option<std::path::PathBuf>,
+    /// A cluster's follower: where its writes go.
+    pub forwarding: Option<Forwarding>,
 }
 
 /// The handler of route `method path` of [`auth::access::ROUTES`].
@@ -196,6 +201,7 @@ pub fn router_with(
         media: extras.media,
         deliveries: extras.deliveries,
         attachments: extras.attachments,
+        forwarding: extras.forwarding,
     });
     let (socketio_get, socketio_post) = socketio::routes(app.clone());
     let mut router = Router::new();
@@ -215,6 +221,10 @@ pub fn router_with(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(gzip::json))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            forward::layer,
+        ))
         .layer(DefaultBodyLimit::max(BODY_MAX))
         .layer(metrics::Track(http))
         .with_state(app)

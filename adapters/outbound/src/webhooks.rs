@@ -15,7 +15,7 @@ use hyper::body::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use switchboard_store::{Delivery, Outbox, OutboxRow, Outcome, Webhook};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use crate::connect::{connect, now_ms, signature, Conn};
 
@@ -62,12 +62,18 @@ pub struct DeliveryStats {
 }
 
 /// Starts delivering: a manager task keeping one task per enabled
-/// subscription, woken by the engine's commits.
-pub fn start(db: PathBuf, wake: Arc<Notify>, settings: DeliverySettings) -> Arc<DeliveryStats> {
+/// subscription, woken by the engine's commits, while `active` says so (a
+/// cluster's leader alone delivers; a server alone always does).
+pub fn start(
+    db: PathBuf,
+    wake: Arc<Notify>,
+    settings: DeliverySettings,
+    active: watch::Receiver<bool>,
+) -> Arc<DeliveryStats> {
     let stats = Arc::new(DeliveryStats::default());
     let s = stats.clone();
     tokio::spawn(async move {
-        if let Err(e) = manage(db, wake, settings, s).await {
+        if let Err(e) = manage(db, wake, settings, s, active).await {
             tracing::error!(error = %e, "webhook delivery stopped");
         }
     });
@@ -79,11 +85,21 @@ async fn manage(
     wake: Arc<Notify>,
     settings: DeliverySettings,
     stats: Arc<DeliveryStats>,
+    mut active: watch::Receiver<bool>,
 ) -> Result<(), switchboard_store::StoreError> {
     let mut outbox = Outbox::open(&db)?;
     let mut tasks: HashMap<i64, (Webhook, tokio::task::JoinHandle<()>)> = HashMap::new();
     let mut last_prune = Instant::now();
     loop {
+        if !*active.borrow_and_update() {
+            for (_, (_, task)) in tasks.drain() {
+                task.abort();
+            }
+            if active.changed().await.is_err() {
+                return Ok(());
+            }
+            continue;
+        }
         // Events for a subscription made a moment ago wake this loop too,
         // so its task starts at once.
         let woken = wake.notified();
@@ -119,6 +135,7 @@ async fn manage(
         }
         tokio::select! {
             () = &mut woken => {}
+            _ = active.changed() => {}
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }

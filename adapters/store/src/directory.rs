@@ -216,6 +216,16 @@ impl Directory {
         )?)
     }
 
+    /// Replaces the signing key (a cluster's nodes share one, so that a
+    /// visitor's token from one node is good on all).
+    pub fn set_secret(&self, secret: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('auth_secret', ?1)",
+            [secret],
+        )?;
+        Ok(())
+    }
+
     /// Every account, by username.
     pub fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
