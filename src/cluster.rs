@@ -217,18 +217,11 @@ async fn take_over(
     refused: Arc<Notify>,
 ) -> Result<(), String> {
     let head = log.head().await.map_err(|e| e.to_string())?;
-    loop {
-        let applied = engine
-            .read(Box::new(|_, stats| {
-                switchboard_app::Answer::ok(stats.applied_log)
-            }))
-            .await;
-        let applied: u64 = serde_json::from_str(applied.body()).unwrap_or(0);
-        if applied >= head {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    engine
+        .applied_log()
+        .wait_for(|applied| *applied >= head)
+        .await
+        .map_err(|e| e.to_string())?;
     let appender = Arc::new(Appender {
         log: log.clone(),
         term,

@@ -156,17 +156,31 @@ fn killing_the_leader_under_load_loses_and_duplicates_nothing() {
     eprintln!("n{first} leads");
     // A write sent to a follower is forwarded, and answered by the leader.
     let follower = (first + 1) % NODES;
-    let body = r#"{"visitor_id":"via-follower"}"#;
-    let answer = Server::try_call(
-        &cluster.addr(follower),
-        "POST",
-        &format!("{CS}/queue/join"),
-        body,
+    let via = cluster.nodes[follower].as_ref().expect("running");
+    let body = br#"{"visitor_id":"via-follower"}"#;
+    let (status, head, text) = via.exchange("POST", &format!("{CS}/queue/join"), Some(body), "");
+    assert_eq!(status, 200, "a join through follower n{follower}: {text}");
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let sid = v["session_id"].as_str().unwrap_or_default().to_owned();
+    // ... which names the log entry that holds it, and the follower answered
+    // only once it had applied that entry: a read there sees the write.
+    let seq: u64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-switchboard-log-seq: "))
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no log sequence in {head}"));
+    let applied = cluster
+        .health(follower)
+        .and_then(|h| h["applied_log"].as_u64());
+    assert!(
+        applied >= Some(seq),
+        "answered at {applied:?} before applying {seq}"
     );
-    let sid = match answer {
-        Some((200, v)) => v["session_id"].as_str().unwrap_or_default().to_owned(),
-        other => panic!("a join through follower n{follower}: {other:?}"),
-    };
+    let (status, _) = via.call("GET", &format!("{CS}/sessions/{sid}"), None);
+    assert_eq!(
+        status, 200,
+        "the follower does not show its own client's write"
+    );
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -450,18 +464,11 @@ fn a_visitor_on_a_follower_and_an_agent_on_the_leader_chat_both_ways() {
     assert_eq!(status, 200, "{v}");
     let sid = v["session_id"].as_str().expect("session").to_owned();
     let vtoken = v["token"].as_str().expect("token").to_owned();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut visitor = loop {
-        // The follower admits it once it has applied the join.
-        match follower.try_ws(Some(&vtoken), "role=customer") {
-            Ok(ws) => break ws,
-            Err(status) => assert!(
-                Instant::now() < deadline,
-                "visitor refused on the follower: {status}"
-            ),
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    // Read after one's own write: the follower answered the join once it
+    // had applied it, so it admits the visitor at once.
+    let mut visitor = follower
+        .try_ws(Some(&vtoken), "role=customer")
+        .expect("the visitor's connection on the follower");
 
     console.expect("incoming_call");
     console.send(r#"{"type":"control","data":{"type":"AcceptCall"}}"#);

@@ -26,7 +26,7 @@ use switchboard_store::{
     AuditEntry, NewEvent, Record, RecordingRow, Store, StoreError, Turn, Webhook,
 };
 use tokio::sync::mpsc::{self, error::TrySendError};
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, watch, Notify};
 
 use crate::answer::{Answer, AnswerExt};
 use crate::bot_calls::{self, BotCall};
@@ -34,7 +34,7 @@ use crate::chat::state::Chats;
 use crate::chat::{Asker, Op, Target};
 use crate::hooks::Hooks;
 use crate::hub::{ConnId, Hub, Identity};
-use crate::replica::{Entry, Replicator, Role};
+use crate::replica::{Entry, Replicator, Role, LOG_SEQ};
 use crate::SystemClock;
 
 /// Builds the command from the state it will apply to (so that a WebSocket
@@ -190,6 +190,7 @@ pub type WebhookChange = Box<dyn FnOnce(&mut Store, &mut Vec<Webhook>) -> Answer
 #[derive(Clone)]
 pub struct Engine {
     tx: mpsc::Sender<Msg>,
+    applied: watch::Receiver<u64>,
     bot_inbox: bot_calls::Inbox,
     stop: Arc<Notify>,
     next_conn: Arc<AtomicU64>,
@@ -274,6 +275,7 @@ impl Engine {
         let hooks = Hooks::new(store.webhooks()?);
         let chats = Chats::open(&store)?;
         let (bot_calls, bot_inbox) = mpsc::unbounded_channel();
+        let (applied_tx, applied) = watch::channel(applied_log);
         let role = if settings.cluster {
             Role::Follower
         } else {
@@ -282,6 +284,7 @@ impl Engine {
         let worker = Worker {
             role,
             applied_log,
+            applied_tx,
             config: config.clone(),
             bot_calls,
             hooks,
@@ -304,6 +307,7 @@ impl Engine {
         };
         let engine = Engine {
             tx,
+            applied,
             bot_inbox: Arc::new(std::sync::Mutex::new(Some(bot_inbox))),
             stop,
             next_conn: Arc::new(AtomicU64::new(1)),
@@ -472,6 +476,11 @@ impl Engine {
         self.send(Msg::Lead { replicator, tx }, rx).await
     }
 
+    /// The last log entry this node applied, as it moves (a cluster's).
+    pub fn applied_log(&self) -> watch::Receiver<u64> {
+        self.applied.clone()
+    }
+
     /// Stops leading (the lease is lost): the center is rebuilt from the
     /// journal, which holds only what the log acknowledged.
     pub fn step_down(&self) {
@@ -498,6 +507,8 @@ pub struct Worker {
     role: Role,
     /// The last log entry applied (a cluster's).
     applied_log: u64,
+    /// Tells [`Engine::applied_log`] watchers.
+    applied_tx: watch::Sender<u64>,
     /// The settings opened with (a step-down reopens the journal with them).
     config: Config,
     /// Requests for the bot adapter (external bots, business actions).
@@ -782,6 +793,12 @@ impl Worker {
         if step_down {
             self.demote()?;
         }
+        if matches!(self.role, Role::Leader(_)) {
+            let seq = http::HeaderValue::from(self.applied_log);
+            for (_, answer) in &mut answers {
+                answer.headers_mut().insert(LOG_SEQ, seq.clone());
+            }
+        }
         if !outbox.is_empty() {
             self.outbox_wake.notify_waiters();
         }
@@ -893,6 +910,7 @@ impl Worker {
     fn applied(&mut self, seq: u64, records: usize) {
         self.applied_log = seq;
         self.stats.applied_log = seq;
+        self.applied_tx.send_replace(seq);
         self.count(records);
     }
 
@@ -930,6 +948,7 @@ impl Worker {
         self.hooks = Hooks::new(store.webhooks()?);
         self.applied_log = store.applied_log()?;
         self.stats.applied_log = self.applied_log;
+        self.applied_tx.send_replace(self.applied_log);
         self.center = center;
         self.store = store;
         Ok(())

@@ -12,6 +12,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use std::time::Duration;
+
+use switchboard_app::replica::LOG_SEQ;
 use tokio::sync::watch;
 
 use crate::chat::files::ATTACHMENT_MAX;
@@ -39,9 +42,33 @@ pub async fn layer(State(app): State<App>, req: Request, next: Next) -> Response
     let leader = forwarding.leader.borrow().clone();
     match leader {
         Some(url) if writes(&req) && !req.headers().contains_key(FORWARDED) => {
-            forward(&url, &forwarding.node, req).await
+            let response = forward(&url, &forwarding.node, req).await;
+            let seq = response
+                .headers()
+                .get(LOG_SEQ)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if let Some(seq) = seq {
+                caught_up(&app, seq).await;
+            }
+            response
         }
         _ => next.run(req).await,
+    }
+}
+
+/// Longest a forwarded answer waits for this node to apply its change.
+const CATCH_UP: Duration = Duration::from_secs(2);
+
+/// Waits until this node has applied log entry `seq` (the one the leader's
+/// answer names), so that the client's next read here sees its write.
+async fn caught_up(app: &App, seq: u64) {
+    let mut applied = app.engine.applied_log();
+    if tokio::time::timeout(CATCH_UP, applied.wait_for(|a| *a >= seq))
+        .await
+        .is_err()
+    {
+        tracing::warn!(seq, "answered before this node applied the write");
     }
 }
 
