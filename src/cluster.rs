@@ -59,6 +59,8 @@ pub struct Shared {
     pub seed: u64,
     /// The key visitors' tokens are signed with.
     pub auth_secret: String,
+    /// What a node forwarding a WebSocket frame proves itself with.
+    pub cluster_secret: String,
 }
 
 /// Agrees with the other nodes on the seed and the signing key: the first
@@ -78,11 +80,17 @@ pub async fn agree(log: &Log, config: &Config, fresh: Shared) -> Result<Shared, 
                     fresh.auth_secret.clone().into_bytes(),
                     0,
                 ),
+                Op::Put(
+                    keys.cluster_secret(),
+                    fresh.cluster_secret.clone().into_bytes(),
+                    0,
+                ),
                 Op::Put(keys.settings(), settings.clone(), 0),
             ],
             &[
                 Op::Get(keys.seed()),
                 Op::Get(keys.auth_secret()),
+                Op::Get(keys.cluster_secret()),
                 Op::Get(keys.settings()),
             ],
         )
@@ -99,6 +107,7 @@ pub async fn agree(log: &Log, config: &Config, fresh: Shared) -> Result<Shared, 
     };
     let seed = switchboard_cluster::log::parse_seq(&next("seed")?);
     let auth_secret = String::from_utf8_lossy(&next("signing key")?).into_owned();
+    let cluster_secret = String::from_utf8_lossy(&next("cluster secret")?).into_owned();
     let theirs: serde_json::Value =
         serde_json::from_slice(&next("settings")?).map_err(|e| e.to_string())?;
     let ours: serde_json::Value = serde_json::from_slice(&settings).map_err(|e| e.to_string())?;
@@ -107,7 +116,11 @@ pub async fn agree(log: &Log, config: &Config, fresh: Shared) -> Result<Shared, 
             "customer_service settings differ from the cluster's: every node needs the same".into(),
         );
     }
-    Ok(Shared { seed, auth_secret })
+    Ok(Shared {
+        seed,
+        auth_secret,
+        cluster_secret,
+    })
 }
 
 /// A running node's part in the cluster.
@@ -204,6 +217,25 @@ async fn lead_when_elected(log: Log, engine: Engine, mut role: watch::Receiver<R
         tokio::select! {
             changed = role.changed() => if changed.is_err() { return },
             () = refused.notified() => {}
+        }
+    }
+}
+
+/// Makes the cluster's first `admin` (once: the directory is the log's),
+/// as soon as this node leads and its engine takes writes.
+pub async fn bootstrap_when_leading(
+    auth: Arc<switchboard_http::Auth>,
+    mut leading: watch::Receiver<bool>,
+) {
+    loop {
+        if leading.wait_for(|l| *l).await.is_err() {
+            return;
+        }
+        let a = auth.clone();
+        match tokio::task::spawn_blocking(move || a.bootstrap()).await {
+            Ok(Ok(())) => return,
+            // Elected, but still catching up: again shortly.
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
 }

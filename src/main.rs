@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use config::{LogFormat, ServerConfig};
-use switchboard_app::engine::CallObserver;
+use switchboard_app::engine::{CallObserver, DirectoryListener};
 use switchboard_app::{AnswerExt, Engine, EngineSettings};
 use switchboard_core::{Session, SessionId};
 use switchboard_http::auth::{AccountChange, Caller, NewAccount, Role, Staff};
@@ -342,14 +342,29 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
             let fresh = cluster::Shared {
                 seed: fresh_seed(),
                 auth_secret: switchboard_http::auth::secrets::random(32),
+                cluster_secret: switchboard_http::auth::secrets::random(32),
             };
             Some(cluster::agree(log, &config.customer_service, fresh).await?)
         }
         None => None,
     };
     let seed = shared.as_ref().map_or_else(fresh_seed, |s| s.seed);
+    // A follower that applies a directory change has the credential checks
+    // read it again (the service is made after the engine).
+    let auth_slot: Arc<std::sync::OnceLock<Arc<Auth>>> = Arc::default();
+    let directory = config.cluster.as_ref().map(|_| {
+        let slot = auth_slot.clone();
+        DirectoryListener(Arc::new(move || {
+            if let Some(auth) = slot.get() {
+                if let Err(e) = auth.refresh() {
+                    tracing::error!(error = %e, "cannot read the directory again");
+                }
+            }
+        }))
+    });
     let settings = EngineSettings {
         seed,
+        directory,
         cluster: config.cluster.is_some(),
         snapshot_every: config.snapshot_every,
         ws_grace: Duration::from_secs(config.ws_grace_secs),
@@ -377,8 +392,21 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
             .and_then(|d| d.set_secret(&shared.auth_secret))
             .map_err(|e| e.to_string())?;
     }
-    let auth =
-        Arc::new(Auth::open(&config.database, config.security.clone()).map_err(|e| e.to_string())?);
+    let auth = match &node {
+        None => Auth::open(&config.database, config.security.clone()),
+        Some(_) => {
+            let writer = directory_writer(engine.clone());
+            Auth::open_for_cluster(&config.database, config.security.clone(), writer)
+        }
+    };
+    let auth = Arc::new(auth.map_err(|e| e.to_string())?);
+    if let Some(node) = &node {
+        let _ = auth_slot.set(auth.clone());
+        tokio::spawn(cluster::bootstrap_when_leading(
+            auth.clone(),
+            node.leading.clone(),
+        ));
+    }
     let tls = match &config.security.tls {
         Some(files) => Some(listener::tls(files).map_err(|e| e.to_string())?),
         None => None,
@@ -457,6 +485,10 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
                 .map(|c| c.node_id.clone())
                 .unwrap_or_default(),
             leader: n.leader,
+            secret: shared
+                .as_ref()
+                .map(|s| s.cluster_secret.clone())
+                .unwrap_or_default(),
         }),
     };
     let router = switchboard_http::router(engine.clone(), auth, extras);
@@ -467,6 +499,23 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         Ok(reason) => Err(format!("stopped: {reason}")),
         Err(_) => Ok(()),
     }
+}
+
+/// Directory changes through the engine, hence through the cluster's log
+/// (called from blocking threads: credential work runs off the async ones).
+fn directory_writer(engine: Engine) -> switchboard_http::auth::Writer {
+    let runtime = tokio::runtime::Handle::current();
+    Arc::new(move |change| {
+        let answer = runtime.block_on(engine.directory(change));
+        if answer.is_ok() {
+            serde_json::from_str(answer.body()).map_err(|e| e.to_string())
+        } else {
+            Err(answer.error_detail().map_or_else(
+                || "the directory change failed".to_owned(),
+                |e| e["message"].as_str().unwrap_or_default().to_owned(),
+            ))
+        }
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -501,4 +501,80 @@ fn a_visitor_on_a_follower_and_an_agent_on_the_leader_chat_both_ways() {
         }
     };
     assert_eq!(got["text"], "hello from the follower", "{got}");
+
+    // And over its WebSocket on the follower: the frame is answered by the
+    // leader, the message delivered on the leader's side.
+    let said = format!(
+        r#"{{"type":"chat_send","data":{{"session_id":"{sid}","text":"over the socket","client_id":"v-2"}}}}"#
+    );
+    visitor.send(&said);
+    let ack = visitor.expect("ack");
+    assert_eq!(ack["result"]["status"], "sent", "{ack}");
+    let got = loop {
+        let m = console.expect("chat_message")["message"].clone();
+        if m["from"]["role"] == "customer" {
+            break m;
+        }
+    };
+    assert_eq!(got["text"], "over the socket", "{got}");
+
+    // The leader's frame route exists only for its followers.
+    let forged = r#"{"caller":{"Staff":{"name":"x","role":"admin","agent_id":null,"credential":null}},"address":"127.0.0.1","identity":{"Agent":"a1"},"room":null,"text":"{}"}"#;
+    let (status, _, _) = leader.exchange(
+        "POST",
+        "/internal/cluster/frame",
+        Some(forged.as_bytes()),
+        "x-switchboard-forwarded: n9\r\nx-switchboard-cluster-secret: guess\r\n",
+    );
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn staff_sign_in_on_any_node_and_are_known_on_every_node() {
+    let etcd = EtcdCluster::start(1);
+    let cluster = Cluster::start(&etcd);
+    let l = cluster.leader();
+    let (f1, f2) = ((l + 1) % NODES, (l + 2) % NODES);
+    let node = |i: usize| cluster.nodes[i].as_ref().expect("running");
+
+    // The admin makes an account through one follower, the agent signs in
+    // through the other: both changes go through the log.
+    node(f1).post(
+        &format!("{CS}/accounts"),
+        r#"{"username":"a1","password":"password-a1","role":"agent","agent_id":"a1"}"#,
+    );
+    let (status, v) = node(f2).login("a1");
+    assert_eq!(status, 200, "sign-in through a follower: {v}");
+    let token = v["token"].as_str().expect("token").to_owned();
+    // Known at once where it signed in (read after one's own write) ...
+    let me = |i: usize| {
+        node(i)
+            .call_as(Some(&token), "GET", &format!("{CS}/auth/me"), None)
+            .0
+    };
+    assert_eq!(
+        me(f2),
+        200,
+        "the follower it signed in through does not know it"
+    );
+    // ... and everywhere once the nodes converge; the agent works on any node.
+    cluster.converge();
+    assert_eq!((me(l), me(f1)), (200, 200));
+    node(f2).register("a1");
+    let mut console = node(f1)
+        .try_ws(Some(&token), "role=agent")
+        .expect("console on f1");
+    console.expect("joined");
+
+    // Every node holds the same directory.
+    let accounts: Vec<Value> = (0..NODES)
+        .map(|i| node(i).get(&format!("{CS}/accounts")))
+        .collect();
+    assert!(accounts.iter().all(|a| *a == accounts[0]), "{accounts:?}");
+
+    // Signing out through the leader ends the sign-in on every node.
+    let (status, _) = node(l).call_as(Some(&token), "POST", &format!("{CS}/auth/logout"), None);
+    assert_eq!(status, 200);
+    cluster.converge();
+    assert_eq!((me(l), me(f1), me(f2)), (401, 401, 401));
 }

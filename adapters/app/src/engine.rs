@@ -23,7 +23,8 @@ use switchboard_core::{
     SessionId, Speaker, Timestamp,
 };
 use switchboard_store::{
-    AuditEntry, NewEvent, Record, RecordingRow, Store, StoreError, Turn, Webhook,
+    AuditEntry, DirectoryWrite, NewEvent, Record, RecordingRow, Store, StoreError, Turn, Webhook,
+    Written,
 };
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, watch, Notify};
@@ -34,7 +35,7 @@ use crate::chat::state::Chats;
 use crate::chat::{Asker, Op, Target};
 use crate::hooks::Hooks;
 use crate::hub::{ConnId, Hub, Identity};
-use crate::replica::{Entry, Replicator, Role, LOG_SEQ};
+use crate::replica::{Entry, Replicator, Role};
 use crate::SystemClock;
 
 /// Builds the command from the state it will apply to (so that a WebSocket
@@ -60,6 +61,18 @@ impl std::fmt::Debug for CallObserver {
     }
 }
 
+/// Told, on a cluster's follower, that entries changed accounts,
+/// credentials or links (so that the credential checks read them again),
+/// before the change is reported applied.
+#[derive(Clone)]
+pub struct DirectoryListener(pub Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for DirectoryListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DirectoryListener")
+    }
+}
+
 /// How the engine runs.
 #[derive(Clone, Debug)]
 pub struct EngineSettings {
@@ -78,6 +91,8 @@ pub struct EngineSettings {
     /// A member of a cluster: starts as a follower of the replicated log
     /// ([`Engine::follow`], [`Engine::lead`]).
     pub cluster: bool,
+    /// Who reloads credentials when a follower applies a directory change.
+    pub directory: Option<DirectoryListener>,
 }
 
 impl Default for EngineSettings {
@@ -90,6 +105,7 @@ impl Default for EngineSettings {
             inbox_max: 16_384,
             calls: None,
             cluster: false,
+            directory: None,
         }
     }
 }
@@ -176,6 +192,10 @@ enum Msg {
         tx: oneshot::Sender<Answer>,
     },
     StepDown,
+    Directory {
+        change: DirectoryWrite,
+        tx: oneshot::Sender<Answer>,
+    },
 }
 
 /// A read of the center and the store together, on the engine thread: a
@@ -476,6 +496,14 @@ impl Engine {
         self.send(Msg::Lead { replicator, tx }, rx).await
     }
 
+    /// Makes a directory change (an account, a credential, a link) the way
+    /// this engine commits: alone, at once; leading, through the log with
+    /// the turn; following, refused. Answers with what it did ([`Written`]).
+    pub async fn directory(&self, change: DirectoryWrite) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::Directory { change, tx }, rx).await
+    }
+
     /// The last log entry this node applied, as it moves (a cluster's).
     pub fn applied_log(&self) -> watch::Receiver<u64> {
         self.applied.clone()
@@ -606,6 +634,7 @@ impl Worker {
         let mut audits: Vec<AuditEntry> = Vec::new();
         let mut followed = false;
         let mut step_down = false;
+        let mut directory: Vec<(DirectoryWrite, oneshot::Sender<Answer>)> = Vec::new();
 
         if !follower {
             for command in self.hub.expire(&self.center, now) {
@@ -616,7 +645,10 @@ impl Worker {
         }
         for msg in batch.drain(..) {
             match msg {
-                Msg::Command { tx, .. } | Msg::Chat { tx, .. } | Msg::Webhooks { tx, .. }
+                Msg::Command { tx, .. }
+                | Msg::Chat { tx, .. }
+                | Msg::Webhooks { tx, .. }
+                | Msg::Directory { tx, .. }
                     if follower =>
                 {
                     answers.push((tx, not_leader()));
@@ -736,6 +768,19 @@ impl Worker {
                     ));
                 }
                 Msg::StepDown => step_down = true,
+                Msg::Directory { change, tx } => match self.role {
+                    Role::Single => {
+                        let answer = match self.store.write_directory(&change) {
+                            Ok(written) => Answer::ok(written),
+                            Err(e) => {
+                                tracing::error!(error = %e, "directory write failed");
+                                Answer::unavailable()
+                            }
+                        };
+                        answers.push((tx, answer));
+                    }
+                    _ => directory.push((change, tx)),
+                },
             }
         }
 
@@ -767,8 +812,27 @@ impl Worker {
             Role::Follower => Ok(()),
             Role::Leader(replicator) => {
                 let timers = !events.is_empty() || advised;
-                self.replicate(&*replicator, now, records, audits, outbox.clone(), timers)
-                    .await
+                let (changes, askers): (Vec<_>, Vec<_>) = directory.into_iter().unzip();
+                let turn = Turn {
+                    records,
+                    audits,
+                    events: outbox.clone(),
+                    chat: std::mem::take(&mut self.chats.writes),
+                    directory: changes,
+                };
+                let done = self.replicate(&*replicator, now, turn, timers).await;
+                match done {
+                    Ok(written) => {
+                        answers.extend(askers.into_iter().zip(written.into_iter().map(Answer::ok)));
+                        Ok(())
+                    }
+                    Err(e) => {
+                        for tx in askers {
+                            let _ = tx.send(log_unavailable());
+                        }
+                        Err(e)
+                    }
+                }
             }
         };
         match committed {
@@ -792,12 +856,6 @@ impl Worker {
         }
         if step_down {
             self.demote()?;
-        }
-        if matches!(self.role, Role::Leader(_)) {
-            let seq = http::HeaderValue::from(self.applied_log);
-            for (_, answer) in &mut answers {
-                answer.headers_mut().insert(LOG_SEQ, seq.clone());
-            }
         }
         if !outbox.is_empty() {
             self.outbox_wake.notify_waiters();
@@ -847,22 +905,15 @@ impl Worker {
         &mut self,
         replicator: &dyn Replicator,
         now: Timestamp,
-        records: Vec<(Timestamp, Record)>,
-        audits: Vec<AuditEntry>,
-        events: Vec<NewEvent>,
+        turn: Turn,
         timers: bool,
-    ) -> Result<(), Committed> {
+    ) -> Result<Vec<Written>, Committed> {
         let mut entry = Entry {
-            turn: Turn {
-                records,
-                audits,
-                events,
-                chat: std::mem::take(&mut self.chats.writes),
-            },
+            turn,
             frames: self.chats.out.clone(),
         };
         if entry.turn.is_empty() && entry.frames.is_empty() && !timers {
-            return Ok(());
+            return Ok(Vec::new());
         }
         entry.turn.records.insert(0, (now, Record::Tick));
         let bytes = serde_json::to_vec(&entry).map_err(|e| Committed::Log(e.to_string()))?;
@@ -870,13 +921,14 @@ impl Worker {
             .append(self.applied_log, bytes)
             .await
             .map_err(Committed::Log)?;
-        self.store
+        let written = self
+            .store
             .append_entry(&entry.turn, seq)
             .map_err(Committed::Journal)?;
         self.chats.writes = entry.turn.chat;
         self.chats.committed();
         self.applied(seq, entry.turn.records.len());
-        Ok(())
+        Ok(written)
     }
 
     /// A follower applies entry `seq`: its records to the center (the
@@ -900,6 +952,11 @@ impl Worker {
         }
         self.center.refresh_forecasts();
         self.store.append_entry(&turn, seq)?;
+        if !turn.directory.is_empty() {
+            if let Some(listener) = &self.settings.directory {
+                (listener.0)();
+            }
+        }
         self.applied(seq, turn.records.len());
         // Sent to this node's connections with the turn's events.
         self.chats.out.extend(frames);

@@ -22,7 +22,7 @@ pub type ConnId = u64;
 pub const ROOM_MAX_USERS: usize = 2;
 
 /// Who is on the other end of a connection.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Identity {
     /// An agent (console, or a call room).
     Agent(AgentId),

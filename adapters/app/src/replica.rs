@@ -12,11 +12,6 @@ use serde::{Deserialize, Serialize};
 use switchboard_core::Recipient;
 use switchboard_store::Turn;
 
-/// On a leader's answers: the log entry that holds the change. A follower
-/// that forwarded the request waits until it has applied that entry before
-/// it answers, so a client reads its own writes on whichever node it uses.
-pub const LOG_SEQ: &str = "x-switchboard-log-seq";
-
 /// Appends a turn to the replicated log, fenced: `after` is the last entry
 /// this node applied, and the append holds only if it is still the head
 /// and this node still leads.

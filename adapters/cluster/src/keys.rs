@@ -59,6 +59,11 @@ impl Keys {
         format!("{}auth_secret", self.prefix).into_bytes()
     }
 
+    /// The secret the nodes prove themselves to each other with.
+    pub fn cluster_secret(&self) -> Vec<u8> {
+        format!("{}cluster_secret", self.prefix).into_bytes()
+    }
+
     /// A live node's advertised URL, attached to its lease.
     pub fn node(&self, id: &str) -> Vec<u8> {
         format!("{}nodes/{id}", self.prefix).into_bytes()

@@ -1,28 +1,48 @@
-//! A cluster's follower takes no writes: it forwards each to the leader with
-//! the client's own credential, and returns the leader's answer as it is
-//! (the leader checks the credential as for any client, so a follower is
-//! trusted with nothing). Reads are served here, from this node's own
-//! application of the log; so is what lives on this node: WebSocket and
-//! socket.io sessions, one-time WebSocket tickets, WHIP/WHEP media.
+//! A cluster's follower takes no writes: it forwards each to the leader and
+//! returns the leader's answer as it is. An HTTP write goes with the
+//! client's own credential (the leader checks it as for any client, so the
+//! follower is trusted with nothing). A WebSocket frame that changes state
+//! goes to the leader's internal frame route with who sent it, as this node
+//! authenticated them, under the cluster's shared secret. Reads are served
+//! here, from this node's own application of the log; so is what lives on
+//! this node: the sockets themselves, one-time WebSocket tickets, WHIP/WHEP
+//! media.
+
+use std::net::IpAddr;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use std::time::Duration;
-
-use switchboard_app::replica::LOG_SEQ;
+use serde::{Deserialize, Serialize};
+use switchboard_app::hub::Identity;
+use switchboard_core::SessionId;
 use tokio::sync::watch;
 
+use crate::auth::{secrets, Caller, Who};
 use crate::chat::files::ATTACHMENT_MAX;
-use crate::{Answer, AnswerExt, App};
+use crate::{ws, Answer, AnswerExt, App};
+
+/// On the leader's answer to a forwarded request: the last log entry it had
+/// applied when it answered (so it holds the request's change). The
+/// follower answers only once it has applied that entry too, so that a
+/// client reads its own writes on whichever node it uses.
+pub const LOG_SEQ: &str = "x-switchboard-log-seq";
 
 /// Marks a forwarded request: whoever gets it answers it, never forwards it
 /// again (two nodes that each think the other leads do not bounce it).
 pub const FORWARDED: &str = "x-switchboard-forwarded";
+
+/// The leader's route for its followers' WebSocket frames (not a public
+/// route: without the cluster's secret it does not exist).
+const FRAME_PATH: &str = "/internal/cluster/frame";
+
+/// Carries the cluster's secret on a forwarded frame.
+const SECRET: &str = "x-switchboard-cluster-secret";
 
 /// Where this node's writes go.
 #[derive(Clone)]
@@ -32,44 +52,143 @@ pub struct Forwarding {
     /// The leader's URL while this node follows a known leader (None: this
     /// node leads, or an election is under way and the engine answers).
     pub leader: watch::Receiver<Option<String>>,
+    /// Shared by the cluster's nodes: a forwarded frame's sender is believed
+    /// only with it.
+    pub secret: String,
 }
 
-/// The middleware: a write on a follower goes to the leader.
+/// A WebSocket frame a follower forwards: the frame, and who sent it.
+#[derive(Serialize, Deserialize)]
+struct Frame {
+    caller: Caller,
+    address: IpAddr,
+    identity: Identity,
+    room: Option<SessionId>,
+    text: String,
+}
+
+/// The middleware: on a follower, a write goes to the leader; on the
+/// leader, a follower's request or frame is answered with the log entry
+/// that holds it.
 pub async fn layer(State(app): State<App>, req: Request, next: Next) -> Response {
     let Some(forwarding) = &app.forwarding else {
         return next.run(req).await;
     };
+    if req.headers().contains_key(FORWARDED) {
+        let mut response = if req.uri().path() == FRAME_PATH {
+            frame_here(&app, forwarding, req).await
+        } else {
+            next.run(req).await
+        };
+        let applied = *app.engine.applied_log().borrow();
+        response
+            .headers_mut()
+            .insert(LOG_SEQ, HeaderValue::from(applied));
+        return response;
+    }
     let leader = forwarding.leader.borrow().clone();
     match leader {
-        Some(url) if writes(&req) && !req.headers().contains_key(FORWARDED) => {
-            let response = forward(&url, &forwarding.node, req).await;
-            let seq = response
-                .headers()
-                .get(LOG_SEQ)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            if let Some(seq) = seq {
-                caught_up(&app, seq).await;
+        Some(url) if writes(&req) => {
+            let (parts, body) = req.into_parts();
+            let Ok(body) = axum::body::to_bytes(body, ATTACHMENT_MAX).await else {
+                return Answer::error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "request body too large",
+                )
+                .into_response();
+            };
+            let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let headers = parts
+                .headers
+                .iter()
+                .filter(|(name, _)| !HOP.contains(name))
+                .map(|(n, v)| (n.clone(), v.clone()));
+            match send(&url, &forwarding.node, parts.method, target, headers, body).await {
+                Ok(response) => {
+                    caught_up(&app, &response).await;
+                    response.map(Body::from)
+                }
+                Err(why) => unreachable(&url, &why),
             }
-            response
         }
         _ => next.run(req).await,
     }
 }
 
-/// Longest a forwarded answer waits for this node to apply its change.
-const CATCH_UP: Duration = Duration::from_secs(2);
+/// A WebSocket frame, sent to the leader if this node follows one: the
+/// leader's reply, or None when this node answers itself.
+pub(crate) async fn frame(
+    app: &App,
+    caller: &Who,
+    identity: &Identity,
+    room: Option<&SessionId>,
+    text: &str,
+) -> Option<String> {
+    let forwarding = app.forwarding.as_ref()?;
+    let url = forwarding.leader.borrow().clone()?;
+    let frame = Frame {
+        caller: caller.caller.clone(),
+        address: caller.address,
+        identity: identity.clone(),
+        room: room.cloned(),
+        text: text.to_owned(),
+    };
+    let body = Bytes::from(serde_json::to_vec(&frame).ok()?);
+    let secret = HeaderValue::from_str(&forwarding.secret).ok()?;
+    let headers = [(HeaderName::from_static(SECRET), secret)];
+    let response = send(
+        &url,
+        &forwarding.node,
+        Method::POST,
+        FRAME_PATH,
+        headers,
+        body,
+    )
+    .await;
+    Some(match response {
+        Ok(r) if r.status().is_success() => {
+            caught_up(app, &r).await;
+            String::from_utf8_lossy(r.body()).into_owned()
+        }
+        Ok(r) => ws::refusal_frame(&Answer::error(
+            r.status(),
+            "leader_refused",
+            String::from_utf8_lossy(r.body()),
+        )),
+        Err(why) => {
+            tracing::warn!(%url, %why, "cannot forward a frame to the leader");
+            ws::refusal_frame(&Answer::retry_later(
+                "leader_unreachable",
+                "the cluster's leader cannot be reached",
+            ))
+        }
+    })
+}
 
-/// Waits until this node has applied log entry `seq` (the one the leader's
-/// answer names), so that the client's next read here sees its write.
-async fn caught_up(app: &App, seq: u64) {
-    let mut applied = app.engine.applied_log();
-    if tokio::time::timeout(CATCH_UP, applied.wait_for(|a| *a >= seq))
-        .await
-        .is_err()
-    {
-        tracing::warn!(seq, "answered before this node applied the write");
+/// The leader answers a follower's frame as if its socket were here.
+async fn frame_here(app: &App, forwarding: &Forwarding, req: Request) -> Response {
+    let trusted = req
+        .headers()
+        .get(SECRET)
+        .is_some_and(|s| secrets::same(s.as_bytes(), forwarding.secret.as_bytes()));
+    if !trusted || req.method() != Method::POST {
+        return Answer::error(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+            .into_response();
     }
+    let Ok(body) = axum::body::to_bytes(req.into_body(), ATTACHMENT_MAX).await else {
+        return Answer::invalid("frame too large").into_response();
+    };
+    let Ok(f) = serde_json::from_slice::<Frame>(&body) else {
+        return Answer::invalid("not a forwarded frame").into_response();
+    };
+    let who = Who {
+        caller: f.caller,
+        address: f.address,
+    };
+    ws::answer_here(app, &who, &f.identity, f.room.as_ref(), &f.text)
+        .await
+        .into_response()
 }
 
 /// Whether the request changes the center (and is not one of this node's own).
@@ -90,58 +209,66 @@ const HOP: [HeaderName; 4] = [
     header::CONTENT_LENGTH,
 ];
 
-async fn forward(leader: &str, node: &str, req: Request) -> Response {
-    let unreachable = |why: String| {
-        tracing::warn!(%leader, %why, "cannot forward a write to the leader");
-        Answer::retry_later(
-            "leader_unreachable",
-            "the cluster's leader cannot be reached",
-        )
-        .into_response()
-    };
-    let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, ATTACHMENT_MAX).await else {
-        return Answer::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            "request body too large",
-        )
-        .into_response();
-    };
-    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let uri: hyper::Uri = match format!("{leader}{target}").parse() {
-        Ok(u) => u,
-        Err(e) => return unreachable(e.to_string()),
-    };
-    let mut conn = match switchboard_outbound::connect::connect(&uri).await {
-        Ok(c) => c,
-        Err(e) => return unreachable(e),
-    };
+/// One request to the leader at `leader`; its whole answer.
+async fn send(
+    leader: &str,
+    node: &str,
+    method: Method,
+    target: &str,
+    headers: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
+    body: Bytes,
+) -> Result<hyper::Response<Bytes>, String> {
+    let uri: hyper::Uri = format!("{leader}{target}")
+        .parse()
+        .map_err(|e: axum::http::uri::InvalidUri| e.to_string())?;
+    let mut conn = switchboard_outbound::connect::connect(&uri).await?;
     let mut out = hyper::Request::builder()
-        .method(parts.method)
+        .method(method)
         .uri(target)
         .header(header::HOST, uri.authority().map_or("", |a| a.as_str()))
         .header(FORWARDED, node);
-    for (name, value) in &parts.headers {
-        if !HOP.contains(name) {
-            out = out.header(name, value);
-        }
+    for (name, value) in headers {
+        out = out.header(name, value);
     }
-    let request = match out.body(Full::new(bytes)) {
-        Ok(r) => r,
-        Err(e) => return unreachable(e.to_string()),
-    };
-    let response = match conn.send_request(request).await {
-        Ok(r) => r,
-        Err(e) => return unreachable(e.to_string()),
-    };
+    let request = out.body(Full::new(body)).map_err(|e| e.to_string())?;
+    let response = conn
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
     let (mut parts, body) = response.into_parts();
-    let body: Bytes = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return unreachable(e.to_string()),
-    };
+    let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
     for name in &HOP {
         parts.headers.remove(name);
     }
-    Response::from_parts(parts, Body::from(body))
+    Ok(hyper::Response::from_parts(parts, body))
+}
+
+fn unreachable(leader: &str, why: &str) -> Response {
+    tracing::warn!(%leader, %why, "cannot forward a write to the leader");
+    Answer::retry_later(
+        "leader_unreachable",
+        "the cluster's leader cannot be reached",
+    )
+    .into_response()
+}
+
+/// Longest a forwarded answer waits for this node to apply its change.
+const CATCH_UP: Duration = Duration::from_secs(2);
+
+/// Waits until this node has applied the log entry the leader's answer
+/// names, so that the client's next read here sees its write.
+async fn caught_up(app: &App, response: &hyper::Response<Bytes>) {
+    let seq = response
+        .headers()
+        .get(LOG_SEQ)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(seq) = seq else { return };
+    let mut applied = app.engine.applied_log();
+    if tokio::time::timeout(CATCH_UP, applied.wait_for(|a| *a >= seq))
+        .await
+        .is_err()
+    {
+        tracing::warn!(seq, "answered before this node applied the write");
+    }
 }

@@ -28,7 +28,7 @@ use crate::chat::{Asker, Op};
 use crate::engine::{Build, View};
 use crate::frames::{ClientFrame, Control};
 use crate::listener::Door;
-use crate::App;
+use crate::{forward, App};
 use crate::{Answer, AnswerExt};
 use switchboard_app::hub::Identity;
 
@@ -284,6 +284,16 @@ impl Reply<'_> {
     }
 }
 
+/// A refusal that never reached an engine (the leader could not be asked),
+/// as an error frame.
+pub(crate) fn refusal_frame(answer: &Answer) -> String {
+    Reply::Error {
+        action: None,
+        error: answer.error_detail().unwrap_or_default(),
+    }
+    .text()
+}
+
 /// What a live socket answers to beyond its frames: the rate limit of its
 /// credential (shared with every other door) and that credential's revocation.
 pub(crate) struct Gate {
@@ -439,8 +449,26 @@ async fn monitor(mut socket: WebSocket, app: App, caller: Who) {
     app.engine.disconnect(conn);
 }
 
-/// Answers one text frame: an ack, an error, or a pong.
+/// Answers one text frame: an ack, an error, or a pong. On a cluster's
+/// follower, a frame for the engine is answered by the leader.
 async fn handle(
+    app: &App,
+    caller: &Who,
+    who: &Identity,
+    room: Option<&SessionId>,
+    text: &str,
+) -> String {
+    if matches!(ClientFrame::parse(text), Ok(ClientFrame::Ping)) {
+        return Reply::Pong.text();
+    }
+    if let Some(reply) = forward::frame(app, caller, who, room, text).await {
+        return reply;
+    }
+    answer_here(app, caller, who, room, text).await
+}
+
+/// Answers one text frame on this node.
+pub(crate) async fn answer_here(
     app: &App,
     caller: &Who,
     who: &Identity,

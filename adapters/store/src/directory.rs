@@ -74,7 +74,7 @@ pub(crate) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// A staff account. `password` is an argon2id PHC string, never the password.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountRow {
     /// Sign-in name, unique.
     pub username: String,
@@ -96,7 +96,7 @@ pub struct AccountRow {
 
 /// An issued bearer credential (a sign-in or a named API token), stored by
 /// the SHA-256 of its secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialRow {
     /// Row id; an API token's public id.
     pub id: i64,
@@ -119,7 +119,7 @@ pub struct CredentialRow {
 }
 
 /// A visitor link made by staff for one session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkRow {
     /// Random id carried in the link's signed token.
     pub link_id: String,
@@ -247,88 +247,12 @@ impl Directory {
             .optional()?)
     }
 
-    /// Adds an account, with its audit record; false if the username or the
-    /// agent is taken.
-    pub fn insert_account(
-        &mut self,
-        a: &AccountRow,
-        audit: &AuditEntry,
-    ) -> Result<bool, StoreError> {
+    /// Makes one change, with its audit record, in one transaction.
+    pub fn write(&mut self, change: &DirectoryWrite) -> Result<Written, StoreError> {
         let tx = self.conn.transaction()?;
-        let added = tx.execute(
-            "INSERT OR IGNORE INTO accounts (username, password, role, agent_id, disabled, created_ms, updated_ms, display_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![a.username, a.password, a.role, a.agent_id, a.disabled, a.created_ms, a.updated_ms, a.display_name],
-        )? == 1;
-        if added {
-            insert_audit(&tx, audit)?;
-        }
+        let written = apply(&tx, change)?;
         tx.commit()?;
-        Ok(added)
-    }
-
-    /// Replaces an account's fields; when `revoke` is set, revokes the
-    /// account's sign-ins except the one with hash `keep`. With its audit record.
-    pub fn update_account(
-        &mut self,
-        a: &AccountRow,
-        revoke: bool,
-        keep: Option<&str>,
-        audit: &AuditEntry,
-    ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "UPDATE accounts SET password = ?2, role = ?3, agent_id = ?4, disabled = ?5, updated_ms = ?6, display_name = ?7 WHERE username = ?1",
-            params![a.username, a.password, a.role, a.agent_id, a.disabled, a.updated_ms, a.display_name],
-        )?;
-        if revoke {
-            tx.execute(
-                "UPDATE credentials SET revoked = 1 WHERE kind = 'login' AND username = ?1 AND hash IS NOT ?2",
-                params![a.username, keep],
-            )?;
-        }
-        insert_audit(&tx, audit)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Records an issued credential (and its audit record); returns its id.
-    pub fn insert_credential(
-        &mut self,
-        c: &CredentialRow,
-        audit: Option<&AuditEntry>,
-    ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO credentials (hash, kind, name, username, role, agent_id, created_ms, expires_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![c.hash, c.kind, c.name, c.username, c.role, c.agent_id, c.created_ms, c.expires_ms],
-        )?;
-        let id = tx.last_insert_rowid();
-        if let Some(audit) = audit {
-            insert_audit(&tx, audit)?;
-        }
-        tx.commit()?;
-        Ok(id)
-    }
-
-    /// Revokes the credentials matching `hash` or `id`; returns how many.
-    pub fn revoke_credential(
-        &mut self,
-        hash: Option<&str>,
-        id: Option<i64>,
-        audit: Option<&AuditEntry>,
-    ) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction()?;
-        let n = tx.execute(
-            "UPDATE credentials SET revoked = 1 WHERE revoked = 0 AND (hash = ?1 OR id = ?2)",
-            params![hash, id],
-        )?;
-        if let Some(audit) = audit {
-            insert_audit(&tx, audit)?;
-        }
-        tx.commit()?;
-        Ok(n)
+        Ok(written)
     }
 
     /// Credentials neither revoked nor expired at `now_ms`.
@@ -353,68 +277,6 @@ impl Directory {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Records a visitor link, with its audit record.
-    pub fn insert_link(&mut self, l: &LinkRow, audit: &AuditEntry) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO visitor_links (link_id, session_id, created_by, created_ms, expires_ms, revoked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![l.link_id, l.session_id, l.created_by, l.created_ms, l.expires_ms, l.revoked],
-        )?;
-        insert_audit(&tx, audit)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Revokes a visitor's own token (its sign-out): the link's row, made
-    /// revoked if the token had none (a public join's).
-    pub fn revoke_visitor(&mut self, l: &LinkRow, audit: &AuditEntry) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO visitor_links (link_id, session_id, created_by, created_ms, expires_ms, revoked)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1)
-             ON CONFLICT (link_id) DO UPDATE SET revoked = 1",
-            params![l.link_id, l.session_id, l.created_by, l.created_ms, l.expires_ms],
-        )?;
-        insert_audit(&tx, audit)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Revokes a link; None if there is no such link.
-    pub fn revoke_link(
-        &mut self,
-        link_id: &str,
-        audit: &AuditEntry,
-    ) -> Result<Option<LinkRow>, StoreError> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "UPDATE visitor_links SET revoked = 1 WHERE link_id = ?1",
-            [link_id],
-        )?;
-        let link = tx
-            .query_row(
-                "SELECT link_id, session_id, created_by, created_ms, expires_ms, revoked FROM visitor_links WHERE link_id = ?1",
-                [link_id],
-                |r| {
-                    Ok(LinkRow {
-                        link_id: r.get(0)?,
-                        session_id: r.get(1)?,
-                        created_by: r.get(2)?,
-                        created_ms: r.get(3)?,
-                        expires_ms: r.get(4)?,
-                        revoked: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?;
-        if link.is_some() {
-            insert_audit(&tx, audit)?;
-        }
-        tx.commit()?;
-        Ok(link)
-    }
-
     /// Ids of revoked links that have not expired at `now_ms`.
     pub fn revoked_links(&self, now_ms: i64) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
@@ -422,12 +284,6 @@ impl Directory {
             .prepare("SELECT link_id FROM visitor_links WHERE revoked = 1 AND expires_ms > ?1")?;
         let rows = stmt.query_map([now_ms], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Appends one audit record.
-    pub fn audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
-        insert_audit(&self.conn, entry)?;
-        Ok(())
     }
 
     /// Audit records matching `f`, newest first.
@@ -452,6 +308,198 @@ impl Directory {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// A change to the directory: what a server alone writes at once, and what a
+/// cluster's leader puts in the log for every node to write the same.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum DirectoryWrite {
+    /// Adds an account (not if the username or the agent is taken).
+    InsertAccount {
+        /// The account.
+        account: AccountRow,
+        /// Its audit record, written if it was added.
+        audit: AuditEntry,
+    },
+    /// Replaces an account's fields; with `revoke`, revokes its sign-ins
+    /// except the one with hash `keep`.
+    UpdateAccount {
+        /// The account as it is to be.
+        account: AccountRow,
+        /// Whether its sign-ins end.
+        revoke: bool,
+        /// The sign-in that stays (the one asking).
+        keep: Option<String>,
+        /// Its audit record.
+        audit: AuditEntry,
+    },
+    /// Records an issued credential.
+    InsertCredential {
+        /// The credential.
+        credential: CredentialRow,
+        /// Its audit record.
+        audit: Option<AuditEntry>,
+    },
+    /// Revokes the credentials matching `hash` or `id`.
+    RevokeCredential {
+        /// By the digest of its secret.
+        hash: Option<String>,
+        /// By its id.
+        id: Option<i64>,
+        /// Its audit record.
+        audit: Option<AuditEntry>,
+    },
+    /// Records a visitor link.
+    InsertLink {
+        /// The link.
+        link: LinkRow,
+        /// Its audit record.
+        audit: AuditEntry,
+    },
+    /// Revokes a visitor's own token (its sign-out): the link's row, made
+    /// revoked if the token had none (a public join's).
+    RevokeVisitor {
+        /// The link as the token names it.
+        link: LinkRow,
+        /// Its audit record.
+        audit: AuditEntry,
+    },
+    /// Revokes a link.
+    RevokeLink {
+        /// Its id.
+        link_id: String,
+        /// Its audit record, written if the link exists.
+        audit: AuditEntry,
+    },
+    /// Appends an audit record.
+    Audit(AuditEntry),
+}
+
+/// What a [`DirectoryWrite`] did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Written {
+    /// An account: whether it was added.
+    Added(bool),
+    /// A credential: its id.
+    Id(i64),
+    /// Revoked credentials: how many.
+    Count(usize),
+    /// A revoked link, if it exists.
+    Link(Option<LinkRow>),
+    /// Anything else.
+    Done,
+}
+
+/// Applies `change` inside `tx`.
+pub(crate) fn apply(tx: &Connection, change: &DirectoryWrite) -> Result<Written, StoreError> {
+    Ok(match change {
+        DirectoryWrite::InsertAccount { account: a, audit } => {
+            let added = tx.execute(
+                "INSERT OR IGNORE INTO accounts (username, password, role, agent_id, disabled, created_ms, updated_ms, display_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![a.username, a.password, a.role, a.agent_id, a.disabled, a.created_ms, a.updated_ms, a.display_name],
+            )? == 1;
+            if added {
+                insert_audit(tx, audit)?;
+            }
+            Written::Added(added)
+        }
+        DirectoryWrite::UpdateAccount {
+            account: a,
+            revoke,
+            keep,
+            audit,
+        } => {
+            tx.execute(
+                "UPDATE accounts SET password = ?2, role = ?3, agent_id = ?4, disabled = ?5, updated_ms = ?6, display_name = ?7 WHERE username = ?1",
+                params![a.username, a.password, a.role, a.agent_id, a.disabled, a.updated_ms, a.display_name],
+            )?;
+            if *revoke {
+                tx.execute(
+                    "UPDATE credentials SET revoked = 1 WHERE kind = 'login' AND username = ?1 AND hash IS NOT ?2",
+                    params![a.username, keep],
+                )?;
+            }
+            insert_audit(tx, audit)?;
+            Written::Done
+        }
+        DirectoryWrite::InsertCredential {
+            credential: c,
+            audit,
+        } => {
+            tx.execute(
+                "INSERT INTO credentials (hash, kind, name, username, role, agent_id, created_ms, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![c.hash, c.kind, c.name, c.username, c.role, c.agent_id, c.created_ms, c.expires_ms],
+            )?;
+            let id = tx.last_insert_rowid();
+            if let Some(audit) = audit {
+                insert_audit(tx, audit)?;
+            }
+            Written::Id(id)
+        }
+        DirectoryWrite::RevokeCredential { hash, id, audit } => {
+            let n = tx.execute(
+                "UPDATE credentials SET revoked = 1 WHERE revoked = 0 AND (hash = ?1 OR id = ?2)",
+                params![hash, id],
+            )?;
+            if let Some(audit) = audit {
+                insert_audit(tx, audit)?;
+            }
+            Written::Count(n)
+        }
+        DirectoryWrite::InsertLink { link: l, audit } => {
+            tx.execute(
+                "INSERT INTO visitor_links (link_id, session_id, created_by, created_ms, expires_ms, revoked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![l.link_id, l.session_id, l.created_by, l.created_ms, l.expires_ms, l.revoked],
+            )?;
+            insert_audit(tx, audit)?;
+            Written::Done
+        }
+        DirectoryWrite::RevokeVisitor { link: l, audit } => {
+            tx.execute(
+                "INSERT INTO visitor_links (link_id, session_id, created_by, created_ms, expires_ms, revoked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1)
+                 ON CONFLICT (link_id) DO UPDATE SET revoked = 1",
+                params![l.link_id, l.session_id, l.created_by, l.created_ms, l.expires_ms],
+            )?;
+            insert_audit(tx, audit)?;
+            Written::Done
+        }
+        DirectoryWrite::RevokeLink { link_id, audit } => {
+            tx.execute(
+                "UPDATE visitor_links SET revoked = 1 WHERE link_id = ?1",
+                [link_id],
+            )?;
+            let link = tx
+                .query_row(
+                    "SELECT link_id, session_id, created_by, created_ms, expires_ms, revoked FROM visitor_links WHERE link_id = ?1",
+                    [link_id],
+                    |r| {
+                        Ok(LinkRow {
+                            link_id: r.get(0)?,
+                            session_id: r.get(1)?,
+                            created_by: r.get(2)?,
+                            created_ms: r.get(3)?,
+                            expires_ms: r.get(4)?,
+                            revoked: r.get(5)?,
+                        })
+                    },
+                )
+                .optional()?;
+            if link.is_some() {
+                insert_audit(tx, audit)?;
+            }
+            Written::Link(link)
+        }
+        DirectoryWrite::Audit(entry) => {
+            insert_audit(tx, entry)?;
+            Written::Done
+        }
+    })
 }
 
 pub(crate) fn insert_audit(conn: &Connection, e: &AuditEntry) -> rusqlite::Result<()> {

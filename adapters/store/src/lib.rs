@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use switchboard_core::{Center, Command, Config, ConfigError, RestoreError, Snapshot, Timestamp};
 
 pub use chat::{Canned, ChatWrites, Closure, MessageRow, Receipt};
-pub use directory::{AccountRow, AuditEntry, AuditFilter, CredentialRow, Directory, LinkRow};
+pub use directory::{
+    AccountRow, AuditEntry, AuditFilter, CredentialRow, Directory, DirectoryWrite, LinkRow, Written,
+};
 pub use outbox::{Delivery, NewEvent, Outbox, OutboxRow, Outcome, Webhook};
 pub use recordings::RecordingRow;
 
@@ -60,6 +62,10 @@ pub struct Turn {
     pub events: Vec<NewEvent>,
     /// Chat messages, watermarks and closing notes.
     pub chat: ChatWrites,
+    /// Accounts, credentials and links changed (a cluster's; a server
+    /// alone writes them at once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directory: Vec<DirectoryWrite>,
 }
 
 impl Turn {
@@ -69,6 +75,7 @@ impl Turn {
             && self.audits.is_empty()
             && self.events.is_empty()
             && self.chat.is_empty()
+            && self.directory.is_empty()
     }
 }
 
@@ -263,23 +270,34 @@ impl Store {
         if records.is_empty() && audits.is_empty() && events.is_empty() && chat.is_empty() {
             return Ok(());
         }
-        self.write(records, audits, events, chat, None)
+        self.write(records, audits, events, chat, &[], None)?;
+        Ok(())
     }
 
     /// Writes `turn`, entry `seq` of a cluster's log, and notes `seq` as
     /// applied, in one transaction; an entry at or below the applied one
-    /// is skipped (a replay after a restart writes nothing twice).
-    pub fn append_entry(&mut self, turn: &Turn, seq: u64) -> Result<(), StoreError> {
+    /// is skipped (a replay after a restart writes nothing twice). What
+    /// each of its directory changes did, in order.
+    pub fn append_entry(&mut self, turn: &Turn, seq: u64) -> Result<Vec<Written>, StoreError> {
         if seq <= self.applied_log()? {
-            return Ok(());
+            return Ok(Vec::new());
         }
         self.write(
             &turn.records,
             &turn.audits,
             &turn.events,
             &turn.chat,
+            &turn.directory,
             Some(seq),
         )
+    }
+
+    /// Makes one directory change in a transaction of its own.
+    pub fn write_directory(&mut self, change: &DirectoryWrite) -> Result<Written, StoreError> {
+        let tx = self.conn.transaction()?;
+        let written = directory::apply(&tx, change)?;
+        tx.commit()?;
+        Ok(written)
     }
 
     /// The last cluster log entry written here (0: none, or not a cluster).
@@ -299,9 +317,14 @@ impl Store {
         audits: &[AuditEntry],
         events: &[NewEvent],
         chat: &ChatWrites,
+        directory: &[DirectoryWrite],
         log_seq: Option<u64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<Written>, StoreError> {
         let tx = self.conn.transaction()?;
+        let written = directory
+            .iter()
+            .map(|change| directory::apply(&tx, change))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(seq) = log_seq {
             tx.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('log_seq', ?1)",
@@ -324,7 +347,7 @@ impl Store {
         tx.commit()?;
         self.last_seq += records.len() as u64;
         self.since_snapshot += records.len() as u64;
-        Ok(())
+        Ok(written)
     }
 
     /// Writes a snapshot of `center` once at least `snapshot_every` records,

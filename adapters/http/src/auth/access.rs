@@ -621,6 +621,7 @@ pub fn refuse(e: AuthError) -> Response {
         AuthError::Conflict(m) => {
             Answer::error(StatusCode::CONFLICT, "conflict", m).into_response()
         }
+        AuthError::Cluster(m) => Answer::retry_later("log_unavailable", m).into_response(),
         AuthError::Store(_) | AuthError::Hash(_) => {
             tracing::error!(error = %e, "credential store failed");
             Answer::unavailable().into_response()

@@ -23,7 +23,7 @@ use crate::{Answer, AnswerExt};
 pub use limits::{LoginLimits, Rate};
 pub use secrets::Argon2Cost;
 pub use service::{
-    caller_entry, AccountChange, Auth, AuthError, Login, NewAccount, LINK_TTL_MAX_SECS,
+    caller_entry, AccountChange, Auth, AuthError, Login, NewAccount, Writer, LINK_TTL_MAX_SECS,
     PASSWORD_MAX, PASSWORD_MIN,
 };
 pub use switchboard_app::clock::now_ms;
@@ -63,7 +63,7 @@ impl Role {
 }
 
 /// A signed-in staff member, an API token, or the configured admin token.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Staff {
     /// Username, or the API token's name.
     pub name: String,
@@ -77,7 +77,7 @@ pub struct Staff {
 }
 
 /// Who made a request, as proven by its credential.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Caller {
     /// No credential.
     Anonymous,

@@ -7,12 +7,14 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use switchboard_app::clock::now_ms;
 use switchboard_core::SessionId;
-use switchboard_store::{AccountRow, AuditEntry, CredentialRow, Directory, LinkRow, StoreError};
+use switchboard_store::{
+    AccountRow, AuditEntry, CredentialRow, Directory, DirectoryWrite, LinkRow, StoreError, Written,
+};
 
 use super::limits::{Buckets, Lockouts};
 use super::secrets::{self, Checked, Passwords, Signer, VisitorClaim};
@@ -46,6 +48,36 @@ pub enum AuthError {
     /// Password hashing failed.
     #[error("{0}")]
     Hash(#[from] secrets::HashError),
+    /// The cluster's log did not take the change.
+    #[error("{0}")]
+    Cluster(String),
+}
+
+/// Makes a directory change through a cluster's log; what it did, or why not.
+pub type Writer = Arc<dyn Fn(DirectoryWrite) -> Result<Written, String> + Send + Sync>;
+
+/// The live credentials in `directory` at `now_ms`, by the digest of their secret.
+fn grants(directory: &Directory, now_ms: i64) -> Result<HashMap<String, Grant>, AuthError> {
+    let mut grants = HashMap::new();
+    for c in directory.live_credentials(now_ms)? {
+        let Some(role) = Role::parse(&c.role) else {
+            continue;
+        };
+        grants.insert(
+            c.hash.clone(),
+            Grant {
+                staff: Staff {
+                    name: c.name.clone().or(c.username.clone()).unwrap_or_default(),
+                    role,
+                    agent_id: c.agent_id.map(Into::into),
+                    credential: Some(c.hash),
+                },
+                username: (c.kind == "login").then_some(c.username).flatten(),
+                expires_ms: c.expires_ms,
+            },
+        );
+    }
+    Ok(grants)
 }
 
 /// An issued bearer credential, as the per-request check needs it.
@@ -73,6 +105,8 @@ pub struct Auth {
     passwords: Passwords,
     signer: Signer,
     db: Mutex<Directory>,
+    /// Where changes go in a cluster (unset: straight to `db`).
+    writer: OnceLock<Writer>,
     grants: RwLock<HashMap<String, Grant>>,
     revoked_links: RwLock<HashSet<String>>,
     tickets: Mutex<HashMap<String, (Caller, Instant)>>,
@@ -109,35 +143,37 @@ impl Auth {
     /// accounts, creates `admin` with the configured password or a one-time
     /// one printed to the log.
     pub fn open(db: &Path, settings: Security) -> Result<Auth, AuthError> {
+        let auth = Auth::load(db, settings)?;
+        auth.bootstrap()?;
+        Ok(auth)
+    }
+
+    /// Opens the directory of a cluster's node: every change goes through
+    /// `writer` (the leader puts it in the log), and the first `admin` is
+    /// made once for the cluster, by [`Auth::bootstrap`] on the leader.
+    pub fn open_for_cluster(
+        db: &Path,
+        settings: Security,
+        writer: Writer,
+    ) -> Result<Auth, AuthError> {
+        let auth = Auth::load(db, settings)?;
+        let _ = auth.writer.set(writer);
+        Ok(auth)
+    }
+
+    fn load(db: &Path, settings: Security) -> Result<Auth, AuthError> {
         let directory = Directory::open(db)?;
         let key = directory.secret(&secrets::random(32))?;
         let passwords = Passwords::new(settings.argon2)?;
         let now = now_ms();
-        let mut grants = HashMap::new();
-        for c in directory.live_credentials(now)? {
-            let Some(role) = Role::parse(&c.role) else {
-                continue;
-            };
-            grants.insert(
-                c.hash.clone(),
-                Grant {
-                    staff: Staff {
-                        name: c.name.clone().or(c.username.clone()).unwrap_or_default(),
-                        role,
-                        agent_id: c.agent_id.map(Into::into),
-                        credential: Some(c.hash),
-                    },
-                    username: (c.kind == "login").then_some(c.username).flatten(),
-                    expires_ms: c.expires_ms,
-                },
-            );
-        }
+        let grants = grants(&directory, now)?;
         let revoked: HashSet<String> = directory.revoked_links(now)?.into_iter().collect();
         let login = settings.login;
         let auth = Auth {
             passwords,
             signer: Signer::new(&key),
             db: Mutex::new(directory),
+            writer: OnceLock::new(),
             grants: RwLock::new(grants),
             revoked_links: RwLock::new(revoked),
             tickets: Mutex::new(HashMap::new()),
@@ -151,7 +187,6 @@ impl Auth {
             revocations: tokio::sync::watch::Sender::new(0),
             settings,
         };
-        auth.bootstrap()?;
         Ok(auth)
     }
 
@@ -165,7 +200,9 @@ impl Auth {
         &self.settings
     }
 
-    fn bootstrap(&self) -> Result<(), AuthError> {
+    /// On a directory with no accounts, creates `admin` with the configured
+    /// password or a one-time one printed to the log.
+    pub fn bootstrap(&self) -> Result<(), AuthError> {
         if !lock(&self.db).accounts()?.is_empty() {
             return Ok(());
         }
@@ -401,7 +438,12 @@ impl Auth {
                 Some(address),
                 "ok",
             );
-            lock(&self.db).update_account(&account, false, None, &entry)?;
+            self.write(DirectoryWrite::UpdateAccount {
+                account: account.clone(),
+                revoke: false,
+                keep: None,
+                audit: entry,
+            })?;
         }
         let token = secrets::bearer("sbs_");
         let created_ms = now_ms();
@@ -426,8 +468,12 @@ impl Auth {
             Some(address),
             "ok",
         );
-        lock(&self.db).insert_credential(&row, Some(&entry))?;
-        self.grant(row.hash, &account, role, Some(expires_ms));
+        let hash = row.hash.clone();
+        self.write(DirectoryWrite::InsertCredential {
+            credential: row,
+            audit: Some(entry),
+        })?;
+        self.grant(hash, &account, role, Some(expires_ms));
         Ok(Login {
             token,
             expires_ms,
@@ -464,9 +510,7 @@ impl Auth {
             Some(address),
             outcome,
         );
-        if let Err(e) = lock(&self.db).audit(&entry) {
-            tracing::error!(error = %e, "cannot write the audit log");
-        }
+        self.audit(&entry);
     }
 
     /// Revokes the credential `caller` used (sign-out): a staff sign-in or
@@ -479,7 +523,11 @@ impl Auth {
                 credential: Some(hash),
                 ..
             }) => {
-                lock(&self.db).revoke_credential(Some(hash), None, Some(&entry))?;
+                self.write(DirectoryWrite::RevokeCredential {
+                    hash: Some(hash.clone()),
+                    id: None,
+                    audit: Some(entry),
+                })?;
                 self.grants
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
@@ -500,7 +548,10 @@ impl Auth {
                     expires_ms: now + ms(longest),
                     revoked: true,
                 };
-                lock(&self.db).revoke_visitor(&row, &entry)?;
+                self.write(DirectoryWrite::RevokeVisitor {
+                    link: row,
+                    audit: entry,
+                })?;
                 self.revoked_links
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
@@ -575,7 +626,11 @@ impl Auth {
             address,
             "ok",
         );
-        if !lock(&self.db).insert_account(&account, &entry)? {
+        let change = DirectoryWrite::InsertAccount {
+            account: account.clone(),
+            audit: entry,
+        };
+        if self.write(change)? != Written::Added(true) {
             return Err(AuthError::Conflict(format!(
                 "username {username:?} or its agent_id is taken"
             )));
@@ -593,7 +648,7 @@ impl Auth {
         username: &str,
         change: AccountChange,
     ) -> Result<AccountRow, AuthError> {
-        let mut db = lock(&self.db);
+        let db = lock(&self.db);
         let mut account = db
             .account(username)?
             .ok_or_else(|| AuthError::NotFound(format!("account {username:?} not found")))?;
@@ -629,8 +684,13 @@ impl Auth {
             Some(address),
             "ok",
         );
-        db.update_account(&account, revoke, keep, &entry)?;
         drop(db);
+        self.write(DirectoryWrite::UpdateAccount {
+            account: account.clone(),
+            revoke,
+            keep: keep.map(str::to_owned),
+            audit: entry,
+        })?;
         if revoke {
             self.grants
                 .write()
@@ -682,7 +742,13 @@ impl Auth {
             expires_ms: None,
         };
         let entry = caller_entry(by, "token.create", Some(name), address, "ok");
-        let id = lock(&self.db).insert_credential(&row, Some(&entry))?;
+        let change = DirectoryWrite::InsertCredential {
+            credential: row.clone(),
+            audit: Some(entry),
+        };
+        let Written::Id(id) = self.write(change)? else {
+            return Err(AuthError::Cluster("no id for the new token".into()));
+        };
         let staff = Staff {
             name: name.to_owned(),
             role,
@@ -721,7 +787,11 @@ impl Auth {
             .map(|c| c.hash)
             .ok_or_else(|| AuthError::NotFound(format!("token {id} not found")))?;
         let entry = caller_entry(by, "token.revoke", Some(&id.to_string()), address, "ok");
-        lock(&self.db).revoke_credential(None, Some(id), Some(&entry))?;
+        self.write(DirectoryWrite::RevokeCredential {
+            hash: None,
+            id: Some(id),
+            audit: Some(entry),
+        })?;
         self.grants
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -751,7 +821,10 @@ impl Auth {
             revoked: false,
         };
         let entry = caller_entry(by, "link.create", Some(session.as_str()), address, "ok");
-        lock(&self.db).insert_link(&row, &entry)?;
+        self.write(DirectoryWrite::InsertLink {
+            link: row.clone(),
+            audit: entry,
+        })?;
         Ok((row, token))
     }
 
@@ -763,9 +836,13 @@ impl Auth {
         link_id: &str,
     ) -> Result<LinkRow, AuthError> {
         let entry = caller_entry(by, "link.revoke", Some(link_id), address, "ok");
-        let link = lock(&self.db)
-            .revoke_link(link_id, &entry)?
-            .ok_or_else(|| AuthError::NotFound(format!("link {link_id} not found")))?;
+        let change = DirectoryWrite::RevokeLink {
+            link_id: link_id.to_owned(),
+            audit: entry,
+        };
+        let Written::Link(Some(link)) = self.write(change)? else {
+            return Err(AuthError::NotFound(format!("link {link_id} not found")));
+        };
         self.revoked_links
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -778,9 +855,36 @@ impl Auth {
 
     /// Appends an audit record outside the engine.
     pub fn audit(&self, entry: &AuditEntry) {
-        if let Err(e) = lock(&self.db).audit(entry) {
+        if let Err(e) = self.write(DirectoryWrite::Audit(entry.clone())) {
             tracing::error!(error = %e, "cannot write the audit log");
         }
+    }
+
+    /// Makes one directory change: in this node's file, or through the
+    /// cluster's log.
+    fn write(&self, change: DirectoryWrite) -> Result<Written, AuthError> {
+        match self.writer.get() {
+            Some(writer) => writer(change).map_err(AuthError::Cluster),
+            None => Ok(lock(&self.db).write(&change)?),
+        }
+    }
+
+    /// Reads the live credentials and revoked links again (a cluster's
+    /// follower, after applying a change the leader made), and cuts the
+    /// connections of what was revoked.
+    pub fn refresh(&self) -> Result<(), AuthError> {
+        let now = now_ms();
+        let db = lock(&self.db);
+        let grants = grants(&db, now)?;
+        let revoked: HashSet<String> = db.revoked_links(now)?.into_iter().collect();
+        drop(db);
+        *self.grants.write().unwrap_or_else(|p| p.into_inner()) = grants;
+        *self
+            .revoked_links
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = revoked;
+        self.revoked();
+        Ok(())
     }
 
     /// Reads the audit log.
