@@ -4,6 +4,7 @@
 //! whose campaign won catches up to the head, then leads; a lost lease or
 //! a refused append puts it back to following.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use switchboard_cluster::etcd::{Compare, Op};
 use switchboard_cluster::member::Handle;
 use switchboard_cluster::{Etcd, Keys, Log, Role, Term};
 use switchboard_core::Config;
+use switchboard_store::Store;
 use tokio::sync::{mpsc, watch, Notify};
 
 /// The `cluster:` section: with it, this node is one of several sharing a
@@ -34,6 +36,21 @@ pub struct ClusterSettings {
     /// Key prefix in etcd (several clusters may share one).
     #[serde(default = "default_prefix")]
     pub prefix: String,
+    /// Entries the leader keeps in etcd below the slowest live node's: the
+    /// rest are trimmed (a node further behind starts from a peer's copy).
+    #[serde(default = "default_keep")]
+    pub log_keep: u64,
+    /// How often the leader trims the log.
+    #[serde(default = "default_trim_every")]
+    pub trim_every_secs: u64,
+}
+
+fn default_keep() -> u64 {
+    10_000
+}
+
+fn default_trim_every() -> u64 {
+    10
 }
 
 fn default_ttl() -> i64 {
@@ -42,6 +59,123 @@ fn default_ttl() -> i64 {
 
 fn default_prefix() -> String {
     "switchboard".to_owned()
+}
+
+/// While this node leads, trims the log every `every` to `keep` entries
+/// below the slowest live node, so that etcd's size stays bounded.
+pub async fn trim_while_leading(
+    log: Log,
+    leading: watch::Receiver<bool>,
+    keep: u64,
+    every: Duration,
+) {
+    let mut trimmed = 0;
+    loop {
+        tokio::time::sleep(every).await;
+        if !*leading.borrow() {
+            continue;
+        }
+        let slowest = match switchboard_cluster::member::slowest(&log).await {
+            Ok(Some(s)) => s,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read the nodes' progress");
+                continue;
+            }
+        };
+        let upto = slowest.saturating_sub(keep);
+        if upto <= trimmed {
+            continue;
+        }
+        match log.trim(upto).await {
+            Ok(deleted) => {
+                trimmed = upto;
+                tracing::info!(upto, deleted, "log trimmed");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot trim the log"),
+        }
+    }
+}
+
+/// Before the engine opens: if the log was trimmed past what this node's
+/// journal holds (a new node, or one down for long), replaces the journal
+/// with a copy from a live peer that has applied enough.
+pub async fn catch_up_from_snapshot(
+    log: &Log,
+    settings: &ClusterSettings,
+    db: &Path,
+    secret: &str,
+) -> Result<(), String> {
+    let applied = Store::applied_log_of(db).map_err(|e| e.to_string())?;
+    let first = log.first().await.map_err(|e| e.to_string())?;
+    let Some(first) = first.filter(|first| *first > applied + 1) else {
+        return Ok(());
+    };
+    let status = switchboard_cluster::status(log)
+        .await
+        .map_err(|e| e.to_string())?;
+    let peers = status
+        .nodes
+        .iter()
+        .filter(|n| n.node != settings.node_id && n.applied + 1 >= first);
+    for peer in peers {
+        let (url, secret) = (peer.url.clone(), secret.to_owned());
+        let fetched = tokio::task::spawn_blocking(move || fetch_snapshot(&url, &secret)).await;
+        let bytes = match fetched.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::warn!(peer = %peer.node, error = %e, "no snapshot from this peer");
+                continue;
+            }
+        };
+        let part = db.with_extension("snapshot");
+        std::fs::write(&part, bytes).map_err(|e| format!("{}: {e}", part.display()))?;
+        let holds = Store::applied_log_of(&part).map_err(|e| e.to_string())?;
+        if holds + 1 < first {
+            tracing::warn!(peer = %peer.node, holds, first, "the peer's snapshot is too old");
+            continue;
+        }
+        for stale in ["db-wal", "db-shm"].map(|ext| db.with_extension(ext)) {
+            let _ = std::fs::remove_file(stale);
+        }
+        std::fs::rename(&part, db).map_err(|e| format!("{}: {e}", db.display()))?;
+        tracing::info!(peer = %peer.node, applied = holds, "started from a peer's snapshot");
+        return Ok(());
+    }
+    Err(format!(
+        "the log starts at entry {first}, this journal holds up to {applied}, and no live peer gave a copy"
+    ))
+}
+
+/// GETs a peer's journal copy (a plain HTTP/1.0 exchange on loopback or the
+/// cluster's network, under the cluster's secret).
+fn fetch_snapshot(url: &str, secret: &str) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Write};
+    let authority = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: only http:// peers"))?
+        .trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(authority).map_err(|e| format!("{url}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "GET {} HTTP/1.0\r\nHost: {authority}\r\n{}: {secret}\r\n{}: snapshot\r\n\r\n",
+        switchboard_http::forward::SNAPSHOT_PATH,
+        switchboard_http::forward::SECRET,
+        switchboard_http::forward::FORWARDED,
+    );
+    s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    s.read_to_end(&mut response).map_err(|e| e.to_string())?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no answer")?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+        return Err(head.lines().next().unwrap_or_default().to_owned());
+    }
+    Ok(response[split + 4..].to_vec())
 }
 
 /// How long one etcd request may take.
@@ -156,10 +290,19 @@ pub async fn run(
     let reported = handle.clone();
     tokio::spawn(async move {
         while let Some((seq, entry)) = rx.recv().await {
-            let answer = follower.follow(seq, entry).await;
-            if !answer.is_ok() {
-                tracing::error!(seq, answer = %answer.body(), "cannot apply the log");
-                return;
+            loop {
+                let answer = follower.follow(seq, entry.clone()).await;
+                if answer.is_ok() {
+                    break;
+                }
+                // A leader that meets another's entry steps down at the end
+                // of its turn; the entry is applied once it follows.
+                let code = answer.error_detail().map(|e| e["code"].clone());
+                if code.as_ref().and_then(|c| c.as_str()) != Some("not_leader") {
+                    tracing::error!(seq, answer = %answer.body(), "cannot apply the log");
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
             reported.applied(seq);
         }
@@ -248,6 +391,16 @@ async fn take_over(
     term: Term,
     refused: Arc<Notify>,
 ) -> Result<(), String> {
+    // A node that was paused or cut off may still believe it was elected
+    // until its next renewal: the `leader` key says whether it still is.
+    let holder = log
+        .etcd()
+        .get(&log.keys().leader())
+        .await
+        .map_err(|e| e.to_string())?;
+    if holder.map(|kv| kv.create_revision) != Some(term.revision) {
+        return Err("no longer elected".into());
+    }
     let head = log.head().await.map_err(|e| e.to_string())?;
     engine
         .applied_log()

@@ -169,13 +169,19 @@ impl ServerConfig {
                 advertise: env("SWITCHBOARD_ADVERTISE")
                     .or_else(|e| previous.as_ref().map(|c| c.advertise.clone()).ok_or(e))?,
                 lease_ttl_secs: previous.as_ref().map_or(3, |c| c.lease_ttl_secs),
+                log_keep: previous.as_ref().map_or(10_000, |c| c.log_keep),
+                trim_every_secs: previous.as_ref().map_or(10, |c| c.trim_every_secs),
                 prefix: previous.map_or_else(|| "switchboard".to_owned(), |c| c.prefix),
             });
         }
         if let Some(c) = &config.cluster {
-            if c.etcd.is_empty() || c.node_id.is_empty() || c.lease_ttl_secs < 1 {
+            if c.etcd.is_empty()
+                || c.node_id.is_empty()
+                || c.lease_ttl_secs < 1
+                || c.trim_every_secs < 1
+            {
                 return Err(
-                    "cluster: needs etcd URLs, a node_id and a lease_ttl_secs of 1 or more".into(),
+                    "cluster: needs etcd URLs, a node_id, and lease_ttl_secs and trim_every_secs of 1 or more".into(),
                 );
             }
         }

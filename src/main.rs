@@ -349,6 +349,9 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         None => None,
     };
     let seed = shared.as_ref().map_or_else(fresh_seed, |s| s.seed);
+    if let (Some(c), Some(log), Some(shared)) = (&config.cluster, &cluster_log, &shared) {
+        cluster::catch_up_from_snapshot(log, c, &config.database, &shared.cluster_secret).await?;
+    }
     // A follower that applies a directory change has the credential checks
     // read it again (the service is made after the engine).
     let auth_slot: Arc<std::sync::OnceLock<Arc<Auth>>> = Arc::default();
@@ -383,7 +386,14 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
                 }))
                 .await;
             let applied = serde_json::from_str(applied.body()).unwrap_or(0);
-            Some(cluster::run(log, c, engine.clone(), applied).await?)
+            let node = cluster::run(log.clone(), c, engine.clone(), applied).await?;
+            tokio::spawn(cluster::trim_while_leading(
+                log,
+                node.leading.clone(),
+                c.log_keep,
+                Duration::from_secs(c.trim_every_secs),
+            ));
+            Some(node)
         }
         _ => None,
     };
@@ -489,6 +499,7 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
                 .as_ref()
                 .map(|s| s.cluster_secret.clone())
                 .unwrap_or_default(),
+            database: config.database.clone(),
         }),
     };
     let router = switchboard_http::router(engine.clone(), auth, extras);

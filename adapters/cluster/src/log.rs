@@ -70,6 +70,15 @@ impl Log {
         Ok((kvs.first().map_or(0, |kv| parse_seq(&kv.value)), revision))
     }
 
+    /// The sequence of the oldest entry still kept (None: empty). A node
+    /// that has applied less than the entry before it starts from a peer's
+    /// snapshot.
+    pub async fn first(&self) -> Result<Option<u64>, EtcdError> {
+        let end = prefix_end(&self.keys.entries());
+        let (kvs, _) = self.etcd.range(&self.keys.entries(), Some(&end), 1).await?;
+        Ok(kvs.first().and_then(|kv| self.keys.seq_of(&kv.key)))
+    }
+
     /// Up to `max` entries after `after`, in order.
     pub async fn read(&self, after: u64, max: i64) -> Result<Vec<(u64, Vec<u8>)>, EtcdError> {
         let from = self.keys.entry(after + 1);

@@ -284,6 +284,8 @@ pub struct Status {
     pub leader: Option<String>,
     /// The log's last sequence.
     pub head: u64,
+    /// The oldest entry kept (0: none); older ones were trimmed.
+    pub first: u64,
     /// Live nodes: id, URL, applied sequence, and lag behind the head.
     pub nodes: Vec<NodeStatus>,
     /// The etcd database size in bytes (as one member reports it).
@@ -301,6 +303,20 @@ pub struct NodeStatus {
     pub applied: u64,
     /// Entries it is behind the head.
     pub lag: u64,
+}
+
+/// The least entry any live node reports having applied (None: no report).
+pub async fn slowest(log: &Log) -> Result<Option<u64>, EtcdError> {
+    let keys = log.keys();
+    let (applied, _) = log
+        .etcd()
+        .range(
+            &keys.applied_all(),
+            Some(&prefix_end(&keys.applied_all())),
+            0,
+        )
+        .await?;
+    Ok(applied.iter().map(|kv| parse_seq(&kv.value)).min())
 }
 
 /// Reads the cluster's status from etcd.
@@ -341,6 +357,7 @@ pub async fn status(log: &Log) -> Result<Status, EtcdError> {
     Ok(Status {
         leader,
         head,
+        first: log.first().await?.unwrap_or(0),
         nodes,
         etcd_db_bytes: etcd.db_size().await?,
     })

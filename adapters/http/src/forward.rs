@@ -41,8 +41,12 @@ pub const FORWARDED: &str = "x-switchboard-forwarded";
 /// route: without the cluster's secret it does not exist).
 const FRAME_PATH: &str = "/internal/cluster/frame";
 
-/// Carries the cluster's secret on a forwarded frame.
-const SECRET: &str = "x-switchboard-cluster-secret";
+/// A copy of this node's journal, for a node that starts behind the
+/// trimmed log (only for the cluster's nodes, like the frame route).
+pub const SNAPSHOT_PATH: &str = "/internal/cluster/snapshot";
+
+/// Carries the cluster's secret between nodes.
+pub const SECRET: &str = "x-switchboard-cluster-secret";
 
 /// Where this node's writes go.
 #[derive(Clone)]
@@ -55,6 +59,8 @@ pub struct Forwarding {
     /// Shared by the cluster's nodes: a forwarded frame's sender is believed
     /// only with it.
     pub secret: String,
+    /// This node's journal (copied for a node that asks for a snapshot).
+    pub database: std::path::PathBuf,
 }
 
 /// A WebSocket frame a follower forwards: the frame, and who sent it.
@@ -75,10 +81,10 @@ pub async fn layer(State(app): State<App>, req: Request, next: Next) -> Response
         return next.run(req).await;
     };
     if req.headers().contains_key(FORWARDED) {
-        let mut response = if req.uri().path() == FRAME_PATH {
-            frame_here(&app, forwarding, req).await
-        } else {
-            next.run(req).await
+        let mut response = match req.uri().path() {
+            FRAME_PATH => frame_here(&app, forwarding, req).await,
+            SNAPSHOT_PATH => snapshot_here(forwarding, req).await,
+            _ => next.run(req).await,
         };
         let applied = *app.engine.applied_log().borrow();
         response
@@ -166,15 +172,60 @@ pub(crate) async fn frame(
     })
 }
 
-/// The leader answers a follower's frame as if its socket were here.
-async fn frame_here(app: &App, forwarding: &Forwarding, req: Request) -> Response {
+/// Whether `req` is a node's of this cluster, by `method`: else the
+/// internal routes do not exist.
+fn from_a_node(forwarding: &Forwarding, req: &Request, method: Method) -> Result<(), Response> {
     let trusted = req
         .headers()
         .get(SECRET)
         .is_some_and(|s| secrets::same(s.as_bytes(), forwarding.secret.as_bytes()));
-    if !trusted || req.method() != Method::POST {
-        return Answer::error(StatusCode::NOT_FOUND, "route_not_found", "no such route")
-            .into_response();
+    if trusted && *req.method() == method {
+        Ok(())
+    } else {
+        Err(
+            Answer::error(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+                .into_response(),
+        )
+    }
+}
+
+/// A consistent copy of this node's journal.
+async fn snapshot_here(forwarding: &Forwarding, req: Request) -> Response {
+    if let Err(refusal) = from_a_node(forwarding, &req, Method::GET) {
+        return refusal;
+    }
+    let db = forwarding.database.clone();
+    let copied = tokio::task::spawn_blocking(move || {
+        let dir = tempfile_dir(&db);
+        let to = dir.join(format!("snapshot-{}.db", secrets::random(6)));
+        let result = switchboard_store::Store::copy(&db, &to)
+            .map_err(|e| e.to_string())
+            .and_then(|()| std::fs::read(&to).map_err(|e| e.to_string()));
+        let _ = std::fs::remove_file(&to);
+        result
+    })
+    .await;
+    match copied.map_err(|e| e.to_string()).and_then(|r| r) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/vnd.sqlite3")], bytes).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot copy the journal for a snapshot");
+            Answer::unavailable().into_response()
+        }
+    }
+}
+
+/// Where a snapshot is written before it is sent: beside the journal.
+fn tempfile_dir(db: &std::path::Path) -> std::path::PathBuf {
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| std::path::Path::new("."))
+        .to_owned()
+}
+
+/// The leader answers a follower's frame as if its socket were here.
+async fn frame_here(app: &App, forwarding: &Forwarding, req: Request) -> Response {
+    if let Err(refusal) = from_a_node(forwarding, &req, Method::POST) {
+        return refusal;
     }
     let Ok(body) = axum::body::to_bytes(req.into_body(), ATTACHMENT_MAX).await else {
         return Answer::invalid("frame too large").into_response();

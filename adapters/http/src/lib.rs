@@ -17,7 +17,7 @@ mod body;
 mod chat;
 mod desk;
 mod download;
-mod forward;
+pub mod forward;
 pub mod frames;
 pub mod fuzzing;
 mod gzip;

@@ -302,13 +302,7 @@ impl Store {
 
     /// The last cluster log entry written here (0: none, or not a cluster).
     pub fn applied_log(&self) -> Result<u64, StoreError> {
-        let seq: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'log_seq'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        Ok(seq.and_then(|s| s.parse().ok()).unwrap_or(0))
+        log_seq(&self.conn)
     }
 
     fn write(
@@ -401,6 +395,24 @@ impl Store {
         store.recover(false)
     }
 
+    /// The last cluster log entry the journal at `path` holds (0: none, or
+    /// no file), read without writing anything.
+    pub fn applied_log_of(path: &Path) -> Result<u64, StoreError> {
+        if !path.exists() {
+            return Ok(0);
+        }
+        log_seq(&open_read_only(path)?)
+    }
+
+    /// A consistent copy of the journal at `path` (every table: a
+    /// cluster's snapshot for a node that starts behind the trimmed log),
+    /// written to `to`.
+    pub fn copy(path: &Path, to: &Path) -> Result<(), StoreError> {
+        let conn = open_read_only(path)?;
+        conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
+        Ok(())
+    }
+
     /// Every record of the journal at `path` in order, for replay tools.
     pub fn read_records(path: &Path) -> Result<(u64, Vec<(Timestamp, Record)>), StoreError> {
         let conn = open_read_only(path)?;
@@ -479,6 +491,16 @@ impl Store {
             },
         ))
     }
+}
+
+/// The cluster log entry last written to the journal on `conn` (0: none).
+fn log_seq(conn: &Connection) -> Result<u64, StoreError> {
+    let seq: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'log_seq'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(seq.and_then(|s| s.parse().ok()).unwrap_or(0))
 }
 
 /// Opens an existing journal for reading only, refusing anything else.
