@@ -378,6 +378,16 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let engine = running.engine.clone();
     let _ = engine_slot.set(engine.clone());
+    // A node whose etcd has been silent past the lease's TTL cannot vouch
+    // that its reads are current: they say so.
+    let stale: Arc<dyn Fn() -> bool + Send + Sync> = match (&config.cluster, &cluster_log) {
+        (Some(c), Some(log)) => {
+            let etcd = log.etcd().clone();
+            let ttl = Duration::from_secs(c.lease_ttl_secs.unsigned_abs());
+            Arc::new(move || etcd.silent_for() > ttl)
+        }
+        _ => Arc::new(|| false),
+    };
     let node = match (&config.cluster, cluster_log) {
         (Some(c), Some(log)) => {
             let applied = engine
@@ -500,6 +510,7 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
                 .map(|s| s.cluster_secret.clone())
                 .unwrap_or_default(),
             database: config.database.clone(),
+            stale: stale.clone(),
         }),
     };
     let router = switchboard_http::router(engine.clone(), auth, extras);

@@ -39,9 +39,9 @@ impl Cluster {
         }
     }
 
-    /// Three nodes on `etcd`, started.
+    /// Three nodes on `etcd` with a 2 s lease, started.
     fn start(etcd: &EtcdCluster) -> Cluster {
-        let mut c = Cluster::new(etcd, "");
+        let mut c = Cluster::new(etcd, ", lease_ttl_secs: 2");
         for i in 0..NODES {
             c.boot(i);
         }
@@ -54,7 +54,7 @@ impl Cluster {
         let advertise = format!("http://{listen}");
         let node = format!("n{i}");
         let yaml = format!(
-            "{}cluster: {{etcd: [{}], node_id: x, advertise: x, lease_ttl_secs: 2{}}}\n",
+            "{}cluster: {{etcd: [{}], node_id: x, advertise: x{}}}\n",
             yaml("  max_queue_size: 100000\n  max_sessions: 100000"),
             self.urls,
             self.more
@@ -425,14 +425,31 @@ fn etcd_losing_one_member_goes_on_and_losing_two_refuses_writes_until_one_return
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Reads go on, marked stale once etcd has been silent past the lease.
     let node = cluster.nodes[follower].as_ref().expect("running");
-    assert_eq!(node.call("GET", &format!("{CS}/stats"), None).0, 200);
+    std::thread::sleep(Duration::from_secs(3));
+    let (status, head, _) = node.exchange(
+        "GET",
+        &format!("{CS}/stats"),
+        None,
+        &format!("Authorization: Bearer {ADMIN}\r\n"),
+    );
+    assert_eq!(status, 200);
+    assert!(head.contains("x-switchboard-stale: true"), "{head}");
+    assert_eq!(
+        cluster.health(follower).map(|h| h["stale"].clone()),
+        Some(Value::Bool(true))
+    );
 
     etcd.restart(1);
     etcd.wait_healthy();
     assert!(
         join_within(&cluster, follower, "back", Duration::from_secs(30)),
         "writes did not resume"
+    );
+    assert_eq!(
+        cluster.health(follower).map(|h| h["stale"].clone()),
+        Some(Value::Bool(false))
     );
     // The nodes agree on everything acknowledged.
     cluster.converge();
@@ -592,7 +609,10 @@ fn staff_sign_in_on_any_node_and_are_known_on_every_node() {
 #[test]
 fn the_log_is_trimmed_and_a_new_node_starts_from_a_peers_snapshot() {
     let etcd = EtcdCluster::start(1);
-    let mut cluster = Cluster::new(&etcd, ", log_keep: 5, trim_every_secs: 1");
+    let mut cluster = Cluster::new(
+        &etcd,
+        ", lease_ttl_secs: 2, log_keep: 5, trim_every_secs: 1",
+    );
     cluster.boot(0);
     cluster.boot(1);
     let leader = cluster.leader();
@@ -642,4 +662,28 @@ fn the_log_is_trimmed_and_a_new_node_starts_from_a_peers_snapshot() {
         .expect("running")
         .get(&format!("{CS}/stats"));
     assert_eq!(stats["queue"]["length"], 41, "{stats}");
+}
+
+#[test]
+fn a_leader_stopped_with_sigterm_hands_over_at_once() {
+    let etcd = EtcdCluster::start(1);
+    // A lease of 10 s: a handover by lapse would take that long.
+    let mut cluster = Cluster::new(&etcd, ", lease_ttl_secs: 10");
+    for i in 0..NODES {
+        cluster.boot(i);
+    }
+    let leader = cluster.leader();
+    let other = (leader + 1) % NODES;
+    assert_eq!(join(&cluster, other, "before"), Some(200));
+    let stopped_at = Instant::now();
+    let status = cluster.nodes[leader].as_mut().expect("running").terminate();
+    assert!(status.success(), "a clean exit on SIGTERM: {status:?}");
+    cluster.nodes[leader] = None;
+    assert!(
+        join_within(&cluster, other, "after", Duration::from_secs(5)),
+        "no write within 5 s of the leader's SIGTERM"
+    );
+    let took = stopped_at.elapsed();
+    eprintln!("SIGTERM of the leader -> next acknowledged write: {took:?} (lease 10 s)");
+    assert!(took < Duration::from_secs(5), "{took:?}");
 }

@@ -9,8 +9,8 @@
 //! have been applied: it is reported as [`EtcdError::Unavailable`] with
 //! `sent: true`, for the caller to resolve by reading back.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -103,6 +103,10 @@ pub struct Etcd {
     /// The member tried first: the last one that answered.
     preferred: AtomicUsize,
     timeout: Duration,
+    /// When the client was made, and milliseconds from then to the last
+    /// answer: how long etcd has been silent.
+    made: Instant,
+    answered_ms: AtomicU64,
 }
 
 struct Member {
@@ -138,7 +142,16 @@ impl Etcd {
             members,
             preferred: AtomicUsize::new(0),
             timeout,
+            made: Instant::now(),
+            answered_ms: AtomicU64::new(0),
         })
+    }
+
+    /// How long since a member last answered (what this node knows of the
+    /// log is at most that old).
+    pub fn silent_for(&self) -> Duration {
+        let answered = Duration::from_millis(self.answered_ms.load(Ordering::Relaxed));
+        self.made.elapsed().saturating_sub(answered)
     }
 
     /// The version the members run, from the first that answers (`3.4.23`).
@@ -390,6 +403,8 @@ impl Etcd {
                 return Err(EtcdError::Refused(format!("{status} {message}")));
             }
             self.preferred.store(i, Ordering::Relaxed);
+            let now = u64::try_from(self.made.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.answered_ms.store(now, Ordering::Relaxed);
             return Ok(v);
         }
         Err(EtcdError::Unavailable {

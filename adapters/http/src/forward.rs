@@ -61,7 +61,13 @@ pub struct Forwarding {
     pub secret: String,
     /// This node's journal (copied for a node that asks for a snapshot).
     pub database: std::path::PathBuf,
+    /// Whether what this node serves may be behind the log (etcd silent
+    /// past the lease's TTL): its reads say so.
+    pub stale: std::sync::Arc<dyn Fn() -> bool + Send + Sync>,
 }
+
+/// On a read served while this node cannot vouch that it is current.
+pub const STALE: &str = "x-switchboard-stale";
 
 /// A WebSocket frame a follower forwards: the frame, and who sent it.
 #[derive(Serialize, Deserialize)]
@@ -118,7 +124,15 @@ pub async fn layer(State(app): State<App>, req: Request, next: Next) -> Response
                 Err(why) => unreachable(&url, &why),
             }
         }
-        _ => next.run(req).await,
+        _ => {
+            let mut response = next.run(req).await;
+            if (forwarding.stale)() {
+                response
+                    .headers_mut()
+                    .insert(STALE, HeaderValue::from_static("true"));
+            }
+            response
+        }
     }
 }
 

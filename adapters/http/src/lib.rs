@@ -281,8 +281,9 @@ async fn metrics(State(app): State<App>) -> axum::response::Response {
 }
 
 async fn healthz(State(app): State<App>) -> Answer {
+    let stale = app.forwarding.as_ref().is_some_and(|f| (f.stale)());
     app.engine
-        .read(Box::new(|c, e| {
+        .read(Box::new(move |c, e| {
             Answer::ok(json!({
                 "status": "ok",
                 "agents": c.stats().agents.total,
@@ -290,6 +291,7 @@ async fn healthz(State(app): State<App>) -> Answer {
                 "connections": e.connections,
                 "role": e.role,
                 "applied_log": e.applied_log,
+                "stale": stale,
             }))
         }))
         .await

@@ -960,6 +960,7 @@ fn paths_and_schemas() -> Value {
                 "status": t(S),
                 "role": { "type": "string", "enum": ["single", "leader", "follower"] },
                 "applied_log": t("integer"),
+                "stale": t("boolean"),
             })),
             "Weight": object(&["weight"], json!({ "weight": { "type": "integer", "minimum": 1, "maximum": 1000 } })),
         } },
