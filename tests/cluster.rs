@@ -687,3 +687,44 @@ fn a_leader_stopped_with_sigterm_hands_over_at_once() {
     eprintln!("SIGTERM of the leader -> next acknowledged write: {took:?} (lease 10 s)");
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
+
+#[test]
+fn a_forwarded_request_keeps_its_clients_address() {
+    let etcd = EtcdCluster::start(1);
+    let cluster = Cluster::start(&etcd);
+    let l = cluster.leader();
+    let f = (l + 1) % NODES;
+    // A sign-in from 127.0.0.2 through the follower, with a wrong password.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let status = runtime.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind("127.0.0.2:0".parse().expect("addr")).expect("bind 127.0.0.2");
+        let mut s = socket.connect(cluster.addr(f).parse().expect("addr")).await.expect("connect");
+        let body = r#"{"username":"admin","password":"not-the-password"}"#;
+        let request = format!(
+            "POST {CS}/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.expect("read");
+        answer.split_whitespace().nth(1).map(str::to_owned)
+    });
+    assert_eq!(status.as_deref(), Some("401"));
+    // The leader audited it with the client's address, not the follower's.
+    cluster.converge();
+    let audit = cluster.nodes[l]
+        .as_ref()
+        .expect("running")
+        .get(&format!("{CS}/audit?action=login"));
+    let entries = audit["entries"].as_array().cloned().unwrap_or_default();
+    let failed = entries
+        .iter()
+        .find(|e| e["outcome"] == "bad_credentials")
+        .unwrap_or_else(|| panic!("no failed sign-in audited: {audit}"));
+    assert_eq!(failed["address"], "127.0.0.2", "{failed}");
+}

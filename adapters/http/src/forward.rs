@@ -8,11 +8,11 @@
 //! this node: the sockets themselves, one-time WebSocket tickets, WHIP/WHEP
 //! media.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -87,6 +87,8 @@ pub async fn layer(State(app): State<App>, req: Request, next: Next) -> Response
         return next.run(req).await;
     };
     if req.headers().contains_key(FORWARDED) {
+        let mut req = req;
+        client_address(forwarding, &mut req);
         let mut response = match req.uri().path() {
             FRAME_PATH => frame_here(&app, forwarding, req).await,
             SNAPSHOT_PATH => snapshot_here(forwarding, req).await,
@@ -111,11 +113,23 @@ pub async fn layer(State(app): State<App>, req: Request, next: Next) -> Response
                 .into_response();
             };
             let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            // The client's address goes along, believed under the secret (its
+            // rate limits and audit records are the client's, not this node's).
+            let client = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .and_then(|c| HeaderValue::from_str(&c.0.ip().to_string()).ok());
+            let secret = HeaderValue::from_str(&forwarding.secret).ok();
+            let ours = [
+                client.map(|v| (HeaderName::from_static(CLIENT), v)),
+                secret.map(|v| (HeaderName::from_static(SECRET), v)),
+            ];
             let headers = parts
                 .headers
                 .iter()
-                .filter(|(name, _)| !HOP.contains(name))
-                .map(|(n, v)| (n.clone(), v.clone()));
+                .filter(|(name, _)| !HOP.contains(name) && !OURS.contains(&name.as_str()))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .chain(ours.into_iter().flatten());
             match send(&url, &forwarding.node, parts.method, target, headers, body).await {
                 Ok(response) => {
                     caught_up(&app, &response).await;
@@ -189,11 +203,7 @@ pub(crate) async fn frame(
 /// Whether `req` is a node's of this cluster, by `method`: else the
 /// internal routes do not exist.
 fn from_a_node(forwarding: &Forwarding, req: &Request, method: Method) -> Result<(), Response> {
-    let trusted = req
-        .headers()
-        .get(SECRET)
-        .is_some_and(|s| secrets::same(s.as_bytes(), forwarding.secret.as_bytes()));
-    if trusted && *req.method() == method {
+    if a_node(forwarding, req) && *req.method() == method {
         Ok(())
     } else {
         Err(
@@ -264,6 +274,34 @@ fn writes(req: &Request) -> bool {
         || path.ends_with("/whep")
         || path.ends_with("/auth/ticket");
     !local && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether `req` carries the cluster's secret.
+fn a_node(forwarding: &Forwarding, req: &Request) -> bool {
+    req.headers()
+        .get(SECRET)
+        .is_some_and(|s| secrets::same(s.as_bytes(), forwarding.secret.as_bytes()))
+}
+
+/// The client's address on a request a follower forwards.
+const CLIENT: &str = "x-switchboard-client";
+
+/// The nodes' own headers: a client's copies are never passed on.
+const OURS: [&str; 3] = [CLIENT, SECRET, FORWARDED];
+
+/// On a request a node of this cluster forwarded (it knows the secret),
+/// the client's address is the one it names.
+fn client_address(forwarding: &Forwarding, req: &mut Request) {
+    let trusted = a_node(forwarding, req);
+    let named = req
+        .headers()
+        .get(CLIENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<IpAddr>().ok());
+    if let (true, Some(ip)) = (trusted, named) {
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(ip, 0)));
+    }
 }
 
 /// Headers that belong to one hop, not to the request.
