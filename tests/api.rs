@@ -425,3 +425,49 @@ fn a_priority_visitor_is_queued_ahead() {
     );
     assert_eq!(code, 400);
 }
+
+/// A join with an idempotency key: (status, session id, whether replayed).
+fn keyed_join(s: &Server, visitor: &str, key: &str) -> (u16, String, bool) {
+    let body = format!(r#"{{"visitor_id":"{visitor}"}}"#);
+    let headers = format!("Authorization: Bearer {ADMIN}\r\nIdempotency-Key: {key}\r\n");
+    let (status, head, text) = s.exchange(
+        "POST",
+        "/customer-service/queue/join",
+        Some(body.as_bytes()),
+        &headers,
+    );
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let sid = v["session_id"].as_str().unwrap_or_default().to_owned();
+    (status, sid, head.contains("idempotent-replayed: true"))
+}
+
+#[test]
+fn a_retried_write_with_its_idempotency_key_is_applied_once_even_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sb.db");
+    let mut s = Server::start_on(&db, &yaml(""));
+    let (status, first, replayed) = keyed_join(&s, "v1", "k-1");
+    assert_eq!((status, replayed), (200, false));
+    // The same request again: the first answer, nothing applied twice.
+    let (status, again, replayed) = keyed_join(&s, "v1", "k-1");
+    assert_eq!(
+        (status, again.as_str(), replayed),
+        (200, first.as_str(), true)
+    );
+    // Another request under the same key is another request.
+    let (status, other, _) = keyed_join(&s, "v2", "k-1");
+    assert_eq!(status, 200);
+    assert_ne!(other, first);
+    // The key's answer is durable: after a crash the retry still finds it.
+    s.kill();
+    let s = Server::start_on(&db, &yaml(""));
+    let (status, after, replayed) = keyed_join(&s, "v1", "k-1");
+    assert_eq!(
+        (status, after.as_str(), replayed),
+        (200, first.as_str(), true)
+    );
+    assert_eq!(s.get("/customer-service/stats")["queue"]["length"], 2);
+    // A key that is no header value is refused, and changes nothing.
+    let (status, _, _) = keyed_join(&s, "v3", &"x".repeat(300));
+    assert_eq!(status, 400);
+}

@@ -728,3 +728,47 @@ fn a_forwarded_request_keeps_its_clients_address() {
         .unwrap_or_else(|| panic!("no failed sign-in audited: {audit}"));
     assert_eq!(failed["address"], "127.0.0.2", "{failed}");
 }
+
+#[test]
+fn a_write_retried_with_its_key_after_a_failover_is_not_applied_twice() {
+    let etcd = EtcdCluster::start(1);
+    let mut cluster = Cluster::start(&etcd);
+    let leader = cluster.leader();
+    let other = (leader + 1) % NODES;
+    let keyed = |cluster: &Cluster, i: usize| {
+        let node = cluster.nodes[i].as_ref().expect("running");
+        let headers = format!("Authorization: Bearer {ADMIN}\r\nIdempotency-Key: join-v1\r\n");
+        let (status, head, text) = node.exchange(
+            "POST",
+            &format!("{CS}/queue/join"),
+            Some(br#"{"visitor_id":"v1"}"#),
+            &headers,
+        );
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (
+            status,
+            v["session_id"].clone(),
+            head.contains("idempotent-replayed: true"),
+        )
+    };
+    let (status, first, _) = keyed(&cluster, leader);
+    assert_eq!(status, 200);
+    // The client's answer was lost, say, and the leader died: it retries
+    // on another node, which forwards to the new leader.
+    cluster.nodes[leader].as_mut().expect("running").kill();
+    cluster.nodes[leader] = None;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (again, replayed) = loop {
+        match keyed(&cluster, other) {
+            (200, sid, replayed) => break (sid, replayed),
+            _ => assert!(Instant::now() < deadline, "no answer after the failover"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!((again, replayed), (first, true));
+    let stats = cluster.nodes[other]
+        .as_ref()
+        .expect("running")
+        .get(&format!("{CS}/stats"));
+    assert_eq!(stats["queue"]["length"], 1, "{stats}");
+}

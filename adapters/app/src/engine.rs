@@ -12,6 +12,7 @@
 //! the network simulation runs it as a task on a simulated host, on virtual
 //! time ([`Engine::open`]).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -23,8 +24,8 @@ use switchboard_core::{
     SessionId, Speaker, Timestamp,
 };
 use switchboard_store::{
-    AuditEntry, DirectoryWrite, NewEvent, Record, RecordingRow, Store, StoreError, Turn, Webhook,
-    Written,
+    Answered, AuditEntry, DirectoryWrite, Record, RecordingRow, Store, StoreError, Turn, Webhook,
+    Written, ANSWERED_KEPT_MS,
 };
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{oneshot, watch, Notify};
@@ -59,6 +60,13 @@ impl std::fmt::Debug for CallObserver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CallObserver")
     }
+}
+
+tokio::task_local! {
+    /// The idempotency key of the request being served (scoped to its
+    /// credential and body by the transport): a command sent under it is
+    /// applied once, and a retry gets the first answer, on any node.
+    pub static IDEMPOTENCY_KEY: String;
 }
 
 /// Told, on a cluster's follower, that entries changed accounts,
@@ -132,6 +140,7 @@ enum Msg {
         build: Build,
         view: View,
         audit: Option<AuditEntry>,
+        key: Option<String>,
         tx: oneshot::Sender<Answer>,
     },
     Read {
@@ -305,6 +314,7 @@ impl Engine {
             role,
             applied_log,
             applied_tx,
+            answered: answered_map(&store)?,
             config: config.clone(),
             bot_calls,
             hooks,
@@ -350,6 +360,7 @@ impl Engine {
             build,
             view,
             audit,
+            key: IDEMPOTENCY_KEY.try_with(Clone::clone).ok(),
             tx,
         };
         self.send(msg, rx).await
@@ -539,6 +550,8 @@ pub struct Worker {
     applied_tx: watch::Sender<u64>,
     /// The settings opened with (a step-down reopens the journal with them).
     config: Config,
+    /// Answers to idempotency keys (kept a day): status, body, when.
+    answered: HashMap<String, (u16, String, i64)>,
     /// Requests for the bot adapter (external bots, business actions).
     bot_calls: mpsc::UnboundedSender<BotCall>,
     hooks: Hooks,
@@ -635,6 +648,7 @@ impl Worker {
         let mut followed = false;
         let mut step_down = false;
         let mut directory: Vec<(DirectoryWrite, oneshot::Sender<Answer>)> = Vec::new();
+        let mut answered: Vec<Answered> = Vec::new();
 
         if !follower {
             for command in self.hub.expire(&self.center, now) {
@@ -663,8 +677,14 @@ impl Worker {
                     build,
                     view,
                     audit,
+                    key,
                     tx,
                 } => {
+                    if let Some((status, body, _)) = key.as_ref().and_then(|k| self.answered.get(k))
+                    {
+                        answers.push((tx, replayed(*status, body)));
+                        continue;
+                    }
                     let answer = match build(&self.center) {
                         Err(refusal) => refusal,
                         Ok(command) => {
@@ -672,6 +692,17 @@ impl Worker {
                             view(&self.center, result)
                         }
                     };
+                    if let (Some(key), true) = (key, answer.is_ok()) {
+                        let at_ms = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
+                        let a = Answered {
+                            key,
+                            status: answer.status().as_u16(),
+                            body: answer.body().clone(),
+                            at_ms,
+                        };
+                        self.remember(&a);
+                        answered.push(a);
+                    }
                     audits.extend(audit.map(|entry| outcome(entry, &answer)));
                     answers.push((tx, answer));
                 }
@@ -806,9 +837,17 @@ impl Worker {
         // A rating changes the figures without an event: any applied command counts.
         let changed = !events.is_empty() || !records.is_empty() || followed;
         let committed = match self.role.clone() {
-            Role::Single => self
-                .commit(&records, &audits, &outbox)
-                .map_err(Committed::Journal),
+            Role::Single => {
+                let turn = Turn {
+                    records,
+                    audits,
+                    events: outbox.clone(),
+                    chat: std::mem::take(&mut self.chats.writes),
+                    answered,
+                    ..Turn::default()
+                };
+                self.commit(turn).map_err(Committed::Journal)
+            }
             Role::Follower => Ok(()),
             Role::Leader(replicator) => {
                 let timers = !events.is_empty() || advised;
@@ -819,6 +858,7 @@ impl Worker {
                     events: outbox.clone(),
                     chat: std::mem::take(&mut self.chats.writes),
                     directory: changes,
+                    answered,
                 };
                 let done = self.replicate(&*replicator, now, turn, timers).await;
                 match done {
@@ -952,6 +992,9 @@ impl Worker {
         }
         self.center.refresh_forecasts();
         self.store.append_entry(&turn, seq)?;
+        for a in &turn.answered {
+            self.remember(a);
+        }
         if !turn.directory.is_empty() {
             if let Some(listener) = &self.settings.directory {
                 (listener.0)();
@@ -1003,6 +1046,7 @@ impl Worker {
         while center.poll_event().is_some() {}
         self.chats = Chats::open(&store)?;
         self.hooks = Hooks::new(store.webhooks()?);
+        self.answered = answered_map(&store)?;
         self.applied_log = store.applied_log()?;
         self.stats.applied_log = self.applied_log;
         self.applied_tx.send_replace(self.applied_log);
@@ -1118,24 +1162,27 @@ impl Worker {
         result
     }
 
-    fn commit(
-        &mut self,
-        records: &[(Timestamp, Record)],
-        audits: &[AuditEntry],
-        outbox: &[NewEvent],
-    ) -> Result<(), StoreError> {
-        if records.is_empty()
-            && audits.is_empty()
-            && outbox.is_empty()
-            && self.chats.writes.is_empty()
-        {
+    /// A server alone commits its turn to the journal.
+    fn commit(&mut self, turn: Turn) -> Result<(), StoreError> {
+        if turn.is_empty() {
             return Ok(());
         }
-        self.store
-            .append_all(records, audits, outbox, &self.chats.writes)?;
+        let written = self.store.append_turn(&turn);
+        self.chats.writes = turn.chat;
+        written?;
         self.chats.committed();
-        self.count(records.len());
+        self.count(turn.records.len());
         Ok(())
+    }
+
+    /// Keeps a key's answer (and forgets those older than a day).
+    fn remember(&mut self, a: &Answered) {
+        self.answered
+            .insert(a.key.clone(), (a.status, a.body.clone(), a.at_ms));
+        if self.answered.len() > ANSWERED_MAX {
+            let oldest = a.at_ms - ANSWERED_KEPT_MS;
+            self.answered.retain(|_, (_, _, at)| *at >= oldest);
+        }
     }
 }
 
@@ -1162,6 +1209,34 @@ fn outcome(mut entry: AuditEntry, answer: &Answer) -> AuditEntry {
         Some(e) => e["code"].as_str().unwrap_or("refused").to_owned(),
     };
     entry
+}
+
+/// Idempotency keys kept in memory before the old ones are swept.
+const ANSWERED_MAX: usize = 100_000;
+
+/// The kept answers to idempotency keys, by key.
+fn answered_map(store: &Store) -> Result<HashMap<String, (u16, String, i64)>, StoreError> {
+    Ok(store
+        .answered()?
+        .into_iter()
+        .map(|a| (a.key, (a.status, a.body, a.at_ms)))
+        .collect())
+}
+
+/// The first answer to a request, for its retry.
+fn replayed(status: u16, body: &str) -> Answer {
+    let mut answer = Answer::new(body.to_owned());
+    *answer.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    let headers = answer.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        "idempotent-replayed",
+        http::HeaderValue::from_static("true"),
+    );
+    answer
 }
 
 /// Why a turn was not committed.

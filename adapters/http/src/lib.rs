@@ -21,6 +21,7 @@ pub mod forward;
 pub mod frames;
 pub mod fuzzing;
 mod gzip;
+mod idempotency;
 pub mod listener;
 mod metrics;
 mod openapi;
@@ -221,6 +222,7 @@ pub fn router_with(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(gzip::json))
+        .layer(axum::middleware::from_fn(idempotency::layer))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             forward::layer,

@@ -66,7 +66,28 @@ pub struct Turn {
     /// alone writes them at once).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub directory: Vec<DirectoryWrite>,
+    /// The answers to requests that carried an idempotency key, kept so
+    /// that a retry (on any node, after a failover too) gets the same
+    /// answer rather than a second application.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answered: Vec<Answered>,
 }
+
+/// The answer to a request that carried an idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answered {
+    /// The key, scoped to the caller's credential and the request.
+    pub key: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: String,
+    /// Unix milliseconds (kept a day).
+    pub at_ms: i64,
+}
+
+/// How long an idempotency key's answer is kept.
+pub const ANSWERED_KEPT_MS: i64 = 24 * 3600 * 1000;
 
 impl Turn {
     /// Whether the turn writes nothing.
@@ -76,6 +97,7 @@ impl Turn {
             && self.events.is_empty()
             && self.chat.is_empty()
             && self.directory.is_empty()
+            && self.answered.is_empty()
     }
 }
 
@@ -173,6 +195,9 @@ impl Store {
             check_format(&conn).map_err(foreign)?;
         }
         conn.execute_batch(directory::SCHEMA)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS answered (key TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, at_ms INTEGER NOT NULL);",
+        )?;
         directory::upgrade(&conn)?;
         conn.execute_batch(outbox::SCHEMA)?;
         conn.execute_batch(chat::SCHEMA)?;
@@ -270,8 +295,39 @@ impl Store {
         if records.is_empty() && audits.is_empty() && events.is_empty() && chat.is_empty() {
             return Ok(());
         }
-        self.write(records, audits, events, chat, &[], None)?;
+        let turn = Turn {
+            records: records.to_vec(),
+            audits: audits.to_vec(),
+            events: events.to_vec(),
+            chat: chat.clone(),
+            ..Turn::default()
+        };
+        self.append_turn(&turn)
+    }
+
+    /// Writes a turn of a server alone, in one transaction.
+    pub fn append_turn(&mut self, turn: &Turn) -> Result<(), StoreError> {
+        if turn.is_empty() {
+            return Ok(());
+        }
+        self.write(turn, None)?;
         Ok(())
+    }
+
+    /// The answers kept for idempotency keys, oldest first.
+    pub fn answered(&self) -> Result<Vec<Answered>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, status, body, at_ms FROM answered ORDER BY at_ms")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Answered {
+                key: r.get(0)?,
+                status: r.get(1)?,
+                body: r.get(2)?,
+                at_ms: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Writes `turn`, entry `seq` of a cluster's log, and notes `seq` as
@@ -282,14 +338,7 @@ impl Store {
         if seq <= self.applied_log()? {
             return Ok(Vec::new());
         }
-        self.write(
-            &turn.records,
-            &turn.audits,
-            &turn.events,
-            &turn.chat,
-            &turn.directory,
-            Some(seq),
-        )
+        self.write(turn, Some(seq))
     }
 
     /// Makes one directory change in a transaction of its own.
@@ -305,20 +354,33 @@ impl Store {
         log_seq(&self.conn)
     }
 
-    fn write(
-        &mut self,
-        records: &[(Timestamp, Record)],
-        audits: &[AuditEntry],
-        events: &[NewEvent],
-        chat: &ChatWrites,
-        directory: &[DirectoryWrite],
-        log_seq: Option<u64>,
-    ) -> Result<Vec<Written>, StoreError> {
+    fn write(&mut self, turn: &Turn, log_seq: Option<u64>) -> Result<Vec<Written>, StoreError> {
+        let Turn {
+            records,
+            audits,
+            events,
+            chat,
+            directory,
+            answered,
+        } = turn;
         let tx = self.conn.transaction()?;
         let written = directory
             .iter()
             .map(|change| directory::apply(&tx, change))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(newest) = answered.iter().map(|a| a.at_ms).max() {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO answered (key, status, body, at_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for a in answered {
+                insert.execute(params![a.key, a.status, a.body, a.at_ms])?;
+            }
+            drop(insert);
+            tx.execute(
+                "DELETE FROM answered WHERE at_ms < ?1",
+                params![newest - ANSWERED_KEPT_MS],
+            )?;
+        }
         if let Some(seq) = log_seq {
             tx.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('log_seq', ?1)",
