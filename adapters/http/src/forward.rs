@@ -104,13 +104,9 @@ pub async fn layer(State(app): State<App>, req: Request, next: Next) -> Response
     match leader {
         Some(url) if writes(&req) => {
             let (parts, body) = req.into_parts();
-            let Ok(body) = axum::body::to_bytes(body, ATTACHMENT_MAX).await else {
-                return Answer::error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    "request body too large",
-                )
-                .into_response();
+            let body = match whole(body).await {
+                Ok(b) => b,
+                Err(refusal) => return refusal,
             };
             let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
             // The client's address goes along, believed under the secret (its
@@ -274,6 +270,21 @@ fn writes(req: &Request) -> bool {
         || path.ends_with("/whep")
         || path.ends_with("/auth/ticket");
     !local && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A request's whole body (up to the largest any route takes), to send on
+/// or to hash.
+pub(crate) async fn whole(body: Body) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, ATTACHMENT_MAX)
+        .await
+        .map_err(|_| {
+            Answer::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "request body too large",
+            )
+            .into_response()
+        })
 }
 
 /// Whether `req` carries the cluster's secret.

@@ -6,13 +6,11 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use switchboard_app::engine::IDEMPOTENCY_KEY;
 
-use crate::chat::files::ATTACHMENT_MAX;
 use crate::{Answer, AnswerExt};
 
 /// The header, as in the IETF draft.
@@ -34,13 +32,9 @@ pub async fn layer(req: Request, next: Next) -> Response {
         }
     };
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, ATTACHMENT_MAX).await else {
-        return Answer::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            "request body too large",
-        )
-        .into_response();
+    let bytes = match crate::forward::whole(body).await {
+        Ok(b) => b,
+        Err(refusal) => return refusal,
     };
     let mut scope = Sha256::new();
     for name in [
