@@ -296,9 +296,11 @@ pub async fn run(
                     break;
                 }
                 // A leader that meets another's entry steps down at the end
-                // of its turn; the entry is applied once it follows.
+                // of its turn (the entry may share a turn whose append
+                // failed): it is applied once the node follows. Only an
+                // engine that stopped (it could not apply or write) ends this.
                 let code = answer.error_detail().map(|e| e["code"].clone());
-                if code.as_ref().and_then(|c| c.as_str()) != Some("not_leader") {
+                if code.as_ref().and_then(|c| c.as_str()) == Some("unavailable") {
                     tracing::error!(seq, answer = %answer.body(), "cannot apply the log");
                     return;
                 }
