@@ -16,10 +16,12 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 /** Starts `target/debug/switchboard` and resolves with its base URL and
  *  process; `customerService`, `security` and `media` add lines to those
  *  sections of the config, `mediaBind` is the media plane's address and
- *  `record` whether calls are recorded (on unless a test says). */
-export async function startServer({ customerService = '', security = '', media = '', mediaBind = '0.0.0.0:0', record = true } = {}) {
+ *  `record` whether calls are recorded (on unless a test says), `listen`
+ *  its address, `env` more environment, `recordings` a recording directory
+ *  shared with other servers (a cluster's). */
+export async function startServer({ customerService = '', security = '', media = '', mediaBind = '0.0.0.0:0', record = true, listen = '127.0.0.1:0', env = {}, recordings: shared } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-browser-'));
-  const recordings = join(dir, 'recordings');
+  const recordings = shared || join(dir, 'recordings');
   const config = join(dir, 'switchboard.yaml');
   writeFileSync(
     config,
@@ -32,11 +34,12 @@ export async function startServer({ customerService = '', security = '', media =
   const child = spawn(bin, ['serve', '--config', config], {
     env: {
       ...process.env,
-      SWITCHBOARD_LISTEN: '127.0.0.1:0',
+      SWITCHBOARD_LISTEN: listen,
       SWITCHBOARD_DB: join(dir, 'switchboard.db'),
       SWITCHBOARD_ADMIN_TOKEN: ADMIN,
       SWITCHBOARD_ADMIN_PASSWORD: 'browser-admin-password',
       RUST_LOG: process.env.RUST_LOG || 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -21,6 +21,8 @@ cargo build --locked --bin switchboard --quiet --manifest-path ../../Cargo.toml
 echo "node: socketio.mjs"
 # Each run is bounded: a lost answer fails it rather than hanging CI.
 timeout 300 node socketio.mjs
+echo "node: cluster.mjs"
+timeout 300 node cluster.mjs
 
 # A namespace of its own per test: lo, and a veth pair (10.211.0.1 and
 # .2, the default route on the first) so that the media plane, bound to

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use switchboard_app::hub::Identity;
 use switchboard_core::SessionId;
 use tokio::sync::watch;
@@ -69,14 +70,20 @@ pub struct Forwarding {
 /// On a read served while this node cannot vouch that it is current.
 pub const STALE: &str = "x-switchboard-stale";
 
-/// A WebSocket frame a follower forwards: the frame, and who sent it.
+/// A WebSocket frame or a socket.io event a follower forwards, and who
+/// sent it.
 #[derive(Serialize, Deserialize)]
 struct Frame {
     caller: Caller,
     address: IpAddr,
     identity: Identity,
     room: Option<SessionId>,
+    /// A `/room` frame.
+    #[serde(default)]
     text: String,
+    /// Or a socket.io event and its data.
+    #[serde(default)]
+    event: Option<(String, Value)>,
 }
 
 /// The middleware: on a follower, a write goes to the leader; on the
@@ -163,37 +170,80 @@ pub(crate) async fn frame(
         identity: identity.clone(),
         room: room.cloned(),
         text: text.to_owned(),
+        event: None,
     };
-    let body = Bytes::from(serde_json::to_vec(&frame).ok()?);
-    let secret = HeaderValue::from_str(&forwarding.secret).ok()?;
+    Some(match to_leader(app, forwarding, &url, &frame).await {
+        Ok(r) if r.status().is_success() => String::from_utf8_lossy(r.body()).into_owned(),
+        Ok(r) => ws::refusal_frame(&Answer::error(
+            r.status(),
+            "leader_refused",
+            String::from_utf8_lossy(r.body()),
+        )),
+        Err(refusal) => ws::refusal_frame(&refusal),
+    })
+}
+
+/// A socket.io event, sent to the leader if this node follows one: the
+/// leader's answer, or None when this node answers itself.
+pub(crate) async fn event(
+    app: &App,
+    caller: &Who,
+    identity: &Identity,
+    room: Option<&SessionId>,
+    name: &str,
+    data: &Value,
+) -> Option<Answer> {
+    let forwarding = app.forwarding.as_ref()?;
+    let url = forwarding.leader.borrow().clone()?;
+    let frame = Frame {
+        caller: caller.caller.clone(),
+        address: caller.address,
+        identity: identity.clone(),
+        room: room.cloned(),
+        text: String::new(),
+        event: Some((name.to_owned(), data.clone())),
+    };
+    Some(match to_leader(app, forwarding, &url, &frame).await {
+        Ok(r) => {
+            let (parts, body) = r.into_parts();
+            let mut answer = Answer::new(String::from_utf8_lossy(&body).into_owned());
+            *answer.status_mut() = parts.status;
+            answer
+        }
+        Err(refusal) => refusal,
+    })
+}
+
+/// Sends `frame` to the leader's frame route; its answer once this node
+/// has applied what it changed.
+async fn to_leader(
+    app: &App,
+    forwarding: &Forwarding,
+    url: &str,
+    frame: &Frame,
+) -> Result<hyper::Response<Bytes>, Answer> {
+    let refused = |why: String| {
+        tracing::warn!(%url, %why, "cannot forward to the leader");
+        Answer::retry_later(
+            "leader_unreachable",
+            "the cluster's leader cannot be reached",
+        )
+    };
+    let body = Bytes::from(serde_json::to_vec(frame).map_err(|e| refused(e.to_string()))?);
+    let secret = HeaderValue::from_str(&forwarding.secret).map_err(|e| refused(e.to_string()))?;
     let headers = [(HeaderName::from_static(SECRET), secret)];
     let response = send(
-        &url,
+        url,
         &forwarding.node,
         Method::POST,
         FRAME_PATH,
         headers,
         body,
     )
-    .await;
-    Some(match response {
-        Ok(r) if r.status().is_success() => {
-            caught_up(app, &r).await;
-            String::from_utf8_lossy(r.body()).into_owned()
-        }
-        Ok(r) => ws::refusal_frame(&Answer::error(
-            r.status(),
-            "leader_refused",
-            String::from_utf8_lossy(r.body()),
-        )),
-        Err(why) => {
-            tracing::warn!(%url, %why, "cannot forward a frame to the leader");
-            ws::refusal_frame(&Answer::retry_later(
-                "leader_unreachable",
-                "the cluster's leader cannot be reached",
-            ))
-        }
-    })
+    .await
+    .map_err(refused)?;
+    caught_up(app, &response).await;
+    Ok(response)
 }
 
 /// Whether `req` is a node's of this cluster, by `method`: else the
@@ -257,9 +307,16 @@ async fn frame_here(app: &App, forwarding: &Forwarding, req: Request) -> Respons
         caller: f.caller,
         address: f.address,
     };
-    ws::answer_here(app, &who, &f.identity, f.room.as_ref(), &f.text)
-        .await
-        .into_response()
+    match f.event {
+        Some((name, data)) => {
+            crate::socketio::answer_here(app, who, f.identity, f.room, &name, data)
+                .await
+                .into_response()
+        }
+        None => ws::answer_here(app, &who, &f.identity, f.room.as_ref(), &f.text)
+            .await
+            .into_response(),
+    }
 }
 
 /// Whether the request changes the center (and is not one of this node's own).

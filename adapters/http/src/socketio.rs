@@ -219,12 +219,38 @@ fn own_or(p: &Participant, named: Option<String>) -> Option<SessionId> {
         .or_else(|| named.filter(|s| !s.is_empty()).map(|s| s.as_str().into()))
 }
 
-/// One client event: a chat operation or a call-control action.
+/// One client event: a chat operation or a call-control action. On a
+/// cluster's follower the leader answers it.
 async fn dispatch(app: &App, p: &Participant, event: &str, data: Value) -> Answer {
     if let Err(refusal) = admit_frame(app, &p.caller, Door::SocketIo) {
         return refusal;
     }
+    let forwarded = crate::forward::event(app, &p.caller, &p.who, p.session.as_ref(), event, &data);
+    if let Some(answer) = forwarded.await {
+        return answer;
+    }
     match run(app, p, event, data).await {
+        Ok(answer) | Err(answer) => answer,
+    }
+}
+
+/// Answers a follower's participant's event on this node (the leader).
+pub(crate) async fn answer_here(
+    app: &App,
+    caller: Who,
+    who: Identity,
+    session: Option<SessionId>,
+    event: &str,
+    data: Value,
+) -> Answer {
+    // Its connection is the follower's: nothing here is sent on it.
+    let p = Participant {
+        who,
+        caller,
+        session,
+        conn: 0,
+    };
+    match run(app, &p, event, data).await {
         Ok(answer) | Err(answer) => answer,
     }
 }
