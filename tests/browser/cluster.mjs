@@ -3,40 +3,8 @@
 // follower chat both ways. The follower forwards the visitor's events to
 // the leader and delivers the agent's messages from the log; the visitor
 // joined through the follower, which forwarded that too.
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { io } from 'socket.io-client';
-import { agent, api, check, sleep, startServer } from './lib.mjs';
-
-/** A port free now on loopback. */
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** One etcd member (Debian's), healthy. */
-async function startEtcd() {
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-etcd-'));
-  const [client, peer] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${client}`;
-  const child = spawn('etcd', ['--name', 'm1', '--data-dir', join(dir, 'data'), '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--initial-cluster', `m1=http://127.0.0.1:${peer}`, '--log-level', 'error'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await (await fetch(`${url}/health`)).json()).health === 'true') return { url, stop: () => child.kill('SIGKILL') };
-    } catch {}
-    await sleep(100);
-  }
-  throw new Error('etcd did not start');
-}
+import { agent, api, check, leaderOf, startCluster, startEtcd } from './lib.mjs';
 
 /** A connected socket (rejects after 5 s); acks time out after 5 s. */
 function connect(base, auth) {
@@ -57,24 +25,12 @@ function next(socket, event) {
 }
 
 const etcd = await startEtcd();
-const shared = mkdtempSync(join(tmpdir(), 'switchboard-recordings-'));
 const nodes = [];
 const sockets = [];
 let failed = false;
 try {
-  for (const id of ['n1', 'n2']) {
-    const port = await freePort();
-    const env = { SWITCHBOARD_ETCD: etcd.url, SWITCHBOARD_NODE_ID: id, SWITCHBOARD_ADVERTISE: `http://127.0.0.1:${port}` };
-    nodes.push(await startServer({ listen: `127.0.0.1:${port}`, env, recordings: shared, record: false }));
-  }
-  let leader;
-  for (let i = 0; i < 100 && !leader; i++) {
-    for (const n of nodes) {
-      if ((await (await fetch(`${n.base}/healthz`)).json()).role === 'leader') leader = n;
-    }
-    if (!leader) await sleep(100);
-  }
-  check(leader, 'a leader is elected');
+  nodes.push(...(await startCluster(etcd, ['n1', 'n2'], { record: false })));
+  const leader = await leaderOf(nodes);
   const follower = nodes.find((n) => n !== leader);
 
   const token = await agent(leader.base, 'a1');

@@ -4,6 +4,7 @@
 // relay UDP in user space.
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -263,4 +264,57 @@ export async function udpRelay({ listen, target, loss = 0, delayMs = 0, jitterMs
       for (const b of backs.values()) b.close();
     },
   };
+}
+
+/** A port free now on loopback. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One etcd member (Debian's, which scripts/test.sh installs), healthy. */
+export async function startEtcd() {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-etcd-'));
+  const [client, peer] = [await freePort(), await freePort()];
+  const url = `http://127.0.0.1:${client}`;
+  const child = spawn('etcd', ['--name', 'm1', '--data-dir', join(dir, 'data'), '--listen-client-urls', url, '--advertise-client-urls', url,
+    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+    '--initial-cluster', `m1=http://127.0.0.1:${peer}`, '--log-level', 'error'], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await (await fetch(`${url}/health`)).json()).health === 'true') return { url, stop: () => child.kill('SIGKILL') };
+    } catch {}
+    await sleep(100);
+  }
+  throw new Error('etcd did not start');
+}
+
+/** Nodes `ids` of one cluster on `etcd` (with `options` for `startServer`;
+ *  one recording directory, as the settings must be the same). */
+export async function startCluster(etcd, ids, options = {}) {
+  const recordings = mkdtempSync(join(tmpdir(), 'switchboard-recordings-'));
+  const nodes = [];
+  for (const id of ids) {
+    const port = await freePort();
+    const env = { SWITCHBOARD_ETCD: etcd.url, SWITCHBOARD_NODE_ID: id, SWITCHBOARD_ADVERTISE: `http://127.0.0.1:${port}` };
+    nodes.push(await startServer({ ...options, listen: `127.0.0.1:${port}`, env, recordings }));
+  }
+  return nodes;
+}
+
+/** The node of `nodes` that leads (waiting 10 s at most for one). */
+export async function leaderOf(nodes) {
+  for (let i = 0; i < 100; i++) {
+    for (const n of nodes) {
+      try {
+        if ((await (await fetch(`${n.base}/healthz`)).json()).role === 'leader') return n;
+      } catch {}
+    }
+    await sleep(100);
+  }
+  throw new Error('no leader in 10 s');
 }

@@ -34,7 +34,7 @@ ip addr add 10.211.0.2/24 dev sb1
 ip link set sb0 up
 ip link set sb1 up
 ip route add default dev sb0'
-for test in readme.mjs nat.mjs netchange.mjs indicators.mjs turn.mjs call.mjs tcp.mjs standard.mjs ui.mjs workplace.mjs bot.mjs; do
+for test in readme.mjs nat.mjs netchange.mjs indicators.mjs turn.mjs call.mjs cluster-call.mjs tcp.mjs standard.mjs ui.mjs workplace.mjs bot.mjs; do
   echo "browser: $test"
   timeout 600 unshare -n bash -c "$NETNS
 node $test"
