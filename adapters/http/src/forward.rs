@@ -162,17 +162,8 @@ pub(crate) async fn frame(
     room: Option<&SessionId>,
     text: &str,
 ) -> Option<String> {
-    let forwarding = app.forwarding.as_ref()?;
-    let url = forwarding.leader.borrow().clone()?;
-    let frame = Frame {
-        caller: caller.caller.clone(),
-        address: caller.address,
-        identity: identity.clone(),
-        room: room.cloned(),
-        text: text.to_owned(),
-        event: None,
-    };
-    Some(match to_leader(app, forwarding, &url, &frame).await {
+    let asked = ask_leader(app, caller, identity, room, text.to_owned(), None).await?;
+    Some(match asked {
         Ok(r) if r.status().is_success() => String::from_utf8_lossy(r.body()).into_owned(),
         Ok(r) => ws::refusal_frame(&Answer::error(
             r.status(),
@@ -193,17 +184,9 @@ pub(crate) async fn event(
     name: &str,
     data: &Value,
 ) -> Option<Answer> {
-    let forwarding = app.forwarding.as_ref()?;
-    let url = forwarding.leader.borrow().clone()?;
-    let frame = Frame {
-        caller: caller.caller.clone(),
-        address: caller.address,
-        identity: identity.clone(),
-        room: room.cloned(),
-        text: String::new(),
-        event: Some((name.to_owned(), data.clone())),
-    };
-    Some(match to_leader(app, forwarding, &url, &frame).await {
+    let event = Some((name.to_owned(), data.clone()));
+    let asked = ask_leader(app, caller, identity, room, String::new(), event).await?;
+    Some(match asked {
         Ok(r) => {
             let (parts, body) = r.into_parts();
             let mut answer = Answer::new(String::from_utf8_lossy(&body).into_owned());
@@ -212,6 +195,29 @@ pub(crate) async fn event(
         }
         Err(refusal) => refusal,
     })
+}
+
+/// A frame or an event of `caller`'s, sent to the leader if this node
+/// follows one (None: this node answers it).
+async fn ask_leader(
+    app: &App,
+    caller: &Who,
+    identity: &Identity,
+    room: Option<&SessionId>,
+    text: String,
+    event: Option<(String, Value)>,
+) -> Option<Result<hyper::Response<Bytes>, Answer>> {
+    let forwarding = app.forwarding.as_ref()?;
+    let url = forwarding.leader.borrow().clone()?;
+    let frame = Frame {
+        caller: caller.caller.clone(),
+        address: caller.address,
+        identity: identity.clone(),
+        room: room.cloned(),
+        text,
+        event,
+    };
+    Some(to_leader(app, forwarding, &url, &frame).await)
 }
 
 /// Sends `frame` to the leader's frame route; its answer once this node
