@@ -545,6 +545,34 @@ fn a_visitor_on_a_follower_and_an_agent_on_the_leader_chat_both_ways() {
     };
     assert_eq!(got["text"], "over the socket", "{got}");
 
+    // The follower reads the conversation from its own copy of the log.
+    let (status, history) = follower.call_as(
+        Some(&vtoken),
+        "GET",
+        &format!("{CS}/sessions/{sid}/messages"),
+        None,
+    );
+    assert_eq!(status, 200, "{history}");
+    let texts: Vec<&str> = history["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["kind"] != "system")
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "hello from the leader",
+            "hello from the follower",
+            "over the socket"
+        ],
+        "{history}"
+    );
+    let (status, chats) = follower.call_as(Some(&token), "GET", &format!("{CS}/chats"), None);
+    assert_eq!(status, 200, "{chats}");
+    assert_eq!(chats["chats"][0]["session_id"], sid.as_str(), "{chats}");
+
     // The leader's frame route exists only for its followers.
     let forged = r#"{"caller":{"Staff":{"name":"x","role":"admin","agent_id":null,"credential":null}},"address":"127.0.0.1","identity":{"Agent":"a1"},"room":null,"text":"{}"}"#;
     let (status, _, _) = leader.exchange(

@@ -659,6 +659,12 @@ impl Worker {
         }
         for msg in batch.drain(..) {
             match msg {
+                Msg::Chat { op, asker, tx, .. } if follower && op.reads_only() => {
+                    let answer = self
+                        .chats
+                        .handle(&self.center, &mut self.store, now, &asker, op);
+                    answers.push((tx, answer));
+                }
                 Msg::Command { tx, .. }
                 | Msg::Chat { tx, .. }
                 | Msg::Webhooks { tx, .. }
@@ -992,6 +998,7 @@ impl Worker {
         }
         self.center.refresh_forecasts();
         self.store.append_entry(&turn, seq)?;
+        self.chats.forget(&turn.chat);
         for a in &turn.answered {
             self.remember(a);
         }

@@ -224,6 +224,22 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// Whether it only reads what is stored: a cluster's follower answers
+    /// it from its own copy (the rest goes to the leader).
+    pub fn reads_only(&self) -> bool {
+        matches!(
+            self,
+            Op::History { .. }
+                | Op::List
+                | Op::Transcript { .. }
+                | Op::Customer { .. }
+                | Op::File { .. }
+                | Op::CannedList
+        )
+    }
+}
+
 /// Checks a closing comment and tags.
 pub fn check_close(comment: Option<&str>, tags: &[String]) -> Result<(), &'static str> {
     if comment.is_some_and(|c| too_long(c, MESSAGE_MAX)) {

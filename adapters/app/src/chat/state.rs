@@ -189,6 +189,18 @@ impl Chats {
         }
     }
 
+    /// A follower applied `writes` the leader made: the cached sequences
+    /// and watermarks of their conversations are read from the store again.
+    pub(crate) fn forget(&mut self, writes: &ChatWrites) {
+        for m in &writes.messages {
+            self.seqs.remove(&m.conversation);
+        }
+        for r in &writes.receipts {
+            self.marks
+                .remove(&(r.conversation.clone(), r.reader.clone()));
+        }
+    }
+
     fn me(&self, center: &Center, asker: &Asker) -> Result<Me, Answer> {
         let person = |speaker, sender, name| Me {
             chatter: Chatter {
