@@ -390,12 +390,7 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
     };
     let node = match (&config.cluster, cluster_log) {
         (Some(c), Some(log)) => {
-            let applied = engine
-                .read(Box::new(|_, stats| {
-                    switchboard_app::Answer::ok(stats.applied_log)
-                }))
-                .await;
-            let applied = serde_json::from_str(applied.body()).unwrap_or(0);
+            let applied = *engine.applied_log().borrow();
             let node = cluster::run(log.clone(), c, engine.clone(), applied).await?;
             tokio::spawn(cluster::trim_while_leading(
                 log,

@@ -330,10 +330,7 @@ impl Engine {
             stop: stop.clone(),
             clock,
             settings,
-            stats: EngineStats {
-                applied_log,
-                ..EngineStats::default()
-            },
+            stats: EngineStats::default(),
         };
         let engine = Engine {
             tx,
@@ -550,8 +547,8 @@ pub struct Worker {
     applied_tx: watch::Sender<u64>,
     /// The settings opened with (a step-down reopens the journal with them).
     config: Config,
-    /// Answers to idempotency keys (kept a day): status, body, when.
-    answered: HashMap<String, (u16, String, i64)>,
+    /// Answers to idempotency keys (kept a day), by key.
+    answered: HashMap<String, Answered>,
     /// Requests for the bot adapter (external bots, business actions).
     bot_calls: mpsc::UnboundedSender<BotCall>,
     hooks: Hooks,
@@ -686,9 +683,8 @@ impl Worker {
                     key,
                     tx,
                 } => {
-                    if let Some((status, body, _)) = key.as_ref().and_then(|k| self.answered.get(k))
-                    {
-                        answers.push((tx, replayed(*status, body)));
+                    if let Some(first) = key.as_ref().and_then(|k| self.answered.get(k)) {
+                        answers.push((tx, replayed(first)));
                         continue;
                     }
                     let answer = match build(&self.center) {
@@ -715,6 +711,7 @@ impl Worker {
                 Msg::Read { read, tx } => {
                     self.stats.connections = self.hub.len();
                     self.stats.role = self.role.name();
+                    self.stats.applied_log = self.applied_log;
                     answers.push((tx, read(&self.center, &self.stats)));
                 }
                 Msg::Connect {
@@ -842,12 +839,13 @@ impl Worker {
             .take(i64::try_from(now.as_millis()).unwrap_or(i64::MAX));
         // A rating changes the figures without an event: any applied command counts.
         let changed = !events.is_empty() || !records.is_empty() || followed;
+        let delivering = !outbox.is_empty();
         let committed = match self.role.clone() {
             Role::Single => {
                 let turn = Turn {
                     records,
                     audits,
-                    events: outbox.clone(),
+                    events: outbox,
                     chat: std::mem::take(&mut self.chats.writes),
                     answered,
                     ..Turn::default()
@@ -861,7 +859,7 @@ impl Worker {
                 let turn = Turn {
                     records,
                     audits,
-                    events: outbox.clone(),
+                    events: outbox,
                     chat: std::mem::take(&mut self.chats.writes),
                     directory: changes,
                     answered,
@@ -903,7 +901,7 @@ impl Worker {
         if step_down {
             self.demote()?;
         }
-        if !outbox.is_empty() {
+        if delivering {
             self.outbox_wake.notify_waiters();
         }
         for call in bot_calls {
@@ -954,13 +952,13 @@ impl Worker {
         turn: Turn,
         timers: bool,
     ) -> Result<Vec<Written>, Committed> {
+        if turn.is_empty() && self.chats.out.is_empty() && !timers {
+            return Ok(Vec::new());
+        }
         let mut entry = Entry {
             turn,
             frames: self.chats.out.clone(),
         };
-        if entry.turn.is_empty() && entry.frames.is_empty() && !timers {
-            return Ok(Vec::new());
-        }
         entry.turn.records.insert(0, (now, Record::Tick));
         let bytes = serde_json::to_vec(&entry).map_err(|e| Committed::Log(e.to_string()))?;
         let seq = replicator
@@ -1016,7 +1014,6 @@ impl Worker {
     /// Counts entry `seq`, of `records` records, as applied and journaled.
     fn applied(&mut self, seq: u64, records: usize) {
         self.applied_log = seq;
-        self.stats.applied_log = seq;
         self.applied_tx.send_replace(seq);
         self.count(records);
     }
@@ -1055,7 +1052,6 @@ impl Worker {
         self.hooks = Hooks::new(store.webhooks()?);
         self.answered = answered_map(&store)?;
         self.applied_log = store.applied_log()?;
-        self.stats.applied_log = self.applied_log;
         self.applied_tx.send_replace(self.applied_log);
         self.center = center;
         self.store = store;
@@ -1184,11 +1180,10 @@ impl Worker {
 
     /// Keeps a key's answer (and forgets those older than a day).
     fn remember(&mut self, a: &Answered) {
-        self.answered
-            .insert(a.key.clone(), (a.status, a.body.clone(), a.at_ms));
+        self.answered.insert(a.key.clone(), a.clone());
         if self.answered.len() > ANSWERED_MAX {
             let oldest = a.at_ms - ANSWERED_KEPT_MS;
-            self.answered.retain(|_, (_, _, at)| *at >= oldest);
+            self.answered.retain(|_, kept| kept.at_ms >= oldest);
         }
     }
 }
@@ -1222,18 +1217,18 @@ fn outcome(mut entry: AuditEntry, answer: &Answer) -> AuditEntry {
 const ANSWERED_MAX: usize = 100_000;
 
 /// The kept answers to idempotency keys, by key.
-fn answered_map(store: &Store) -> Result<HashMap<String, (u16, String, i64)>, StoreError> {
+fn answered_map(store: &Store) -> Result<HashMap<String, Answered>, StoreError> {
     Ok(store
         .answered()?
         .into_iter()
-        .map(|a| (a.key, (a.status, a.body, a.at_ms)))
+        .map(|a| (a.key.clone(), a))
         .collect())
 }
 
 /// The first answer to a request, for its retry.
-fn replayed(status: u16, body: &str) -> Answer {
-    let mut answer = Answer::new(body.to_owned());
-    *answer.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+fn replayed(first: &Answered) -> Answer {
+    let mut answer = Answer::new(first.body.clone());
+    *answer.status_mut() = http::StatusCode::from_u16(first.status).unwrap_or(http::StatusCode::OK);
     let headers = answer.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,
